@@ -1,0 +1,121 @@
+"""The terminal adapter: the same flows, engine and storage as the Telegram bot, on stdin/stdout.
+
+Works interactively and with piped input (each line is one message; input lines are echoed so a
+transcript reads like a chat). End of input or /quit ends the session; progress is already saved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from bot.conversation import ButtonPress, Command, Conversations, Incoming, Reply, Resume, Text
+from bot.engine import CONTINUE_VALUE, DONE_VALUE, SKIP_VALUE, Say, Stale
+from bot.flows.catalog import Catalog
+from bot.render import html_to_plain
+from bot.storage.database import open_database
+from bot.storage.repository import Repository
+
+SPECIAL_VALUES = {SKIP_VALUE, DONE_VALUE, CONTINUE_VALUE}
+QUIT_COMMANDS = {"quit", "exit"}
+
+
+def format_reply(reply: Reply) -> str:
+    """A reply as terminal text: the message, then its buttons as numbered options or a number range."""
+    if isinstance(reply, Stale):
+        return "(That answer belongs to an earlier question.)"
+    lines = [html_to_plain(reply.html)]
+    options = [button for row in reply.buttons for button in row if button.value not in SPECIAL_VALUES]
+    if options and all(button.value.lstrip("-").isdigit() for button in options):
+        lines.append(f"  (type a number from {options[0].label} to {options[-1].label})")
+    elif options:
+        lines.extend(f"  {number}. {button.label}" for number, button in enumerate(options, start=1))
+    pause = [button for row in reply.buttons for button in row if button.value == CONTINUE_VALUE]
+    if pause:
+        lines.append(f"  (press Enter when you're ready: {pause[0].label})")
+    return "\n".join(lines)
+
+
+def parse_line(line: str, waiting_for_pause: bool) -> Incoming | None:
+    """What a typed line means: a command, a pause being ended, text, or nothing (a blank line)."""
+    stripped = line.strip()
+    if stripped.startswith("/") and len(stripped) > 1 and " " not in stripped:
+        return Command(stripped[1:].lower())
+    if not stripped:
+        return ButtonPress(CONTINUE_VALUE, None) if waiting_for_pause else None
+    return Text(line.rstrip("\n"))
+
+
+class TerminalChat:
+    """One person chatting in a terminal; replies go to ``output``."""
+
+    def __init__(self, conversations: Conversations, external_id: str, output: TextIO, echo: bool) -> None:
+        self._conversations = conversations
+        self._external_id = external_id
+        self._output = output
+        self._echo = echo
+        self._waiting_for_pause = False
+
+    async def send(self, incoming: Incoming) -> None:
+        """Hand one message to the bot and print every reply."""
+        replies = await self._conversations.handle(self._external_id, incoming)
+        for reply in replies:
+            self._print(format_reply(reply))
+        questions = [reply for reply in replies if isinstance(reply, Say) and reply.step_id is not None]
+        if questions:
+            last = questions[-1]
+            self._waiting_for_pause = any(b.value == CONTINUE_VALUE for row in last.buttons for b in row)
+        elif replies and all(isinstance(reply, Say) for reply in replies):
+            self._waiting_for_pause = self._waiting_for_pause and not any(
+                isinstance(reply, Say) and reply.step_id is None for reply in replies[-1:]
+            )
+
+    async def run(self, read_line: Callable[[], str], interactive: bool) -> None:
+        """Resume where this person was, then read lines until end of input or /quit."""
+        await self.send(Resume())
+        while True:
+            if interactive:
+                self._output.write("\nyou › ")
+                self._output.flush()
+            line = await asyncio.to_thread(read_line)
+            if line == "":
+                if interactive:
+                    self._print("\nBye for now. Everything you wrote is saved.")
+                return
+            if self._echo:
+                self._output.write(f"\n› {line.rstrip()}\n")
+            incoming = parse_line(line, self._waiting_for_pause)
+            if incoming is None:
+                continue
+            if isinstance(incoming, Command) and incoming.name in QUIT_COMMANDS:
+                self._print("Bye for now. Everything you wrote is saved.")
+                return
+            await self.send(incoming)
+
+    def _print(self, text: str) -> None:
+        self._output.write(f"\n{text}\n")
+        self._output.flush()
+
+
+async def run_chat(catalog: Catalog, database: Path, user: str, zone_name: str) -> int:
+    """Chat on stdin/stdout as ``user`` with the database at ``database``; returns the exit code."""
+    from zoneinfo import ZoneInfo
+
+    connection = await open_database(database, datetime.now(UTC))
+    try:
+        conversations = Conversations(catalog, Repository(connection), lambda: datetime.now(UTC), ZoneInfo(zone_name))
+        interactive = sys.stdin.isatty()
+        if interactive:
+            try:
+                import readline  # noqa: F401 - enables line editing for input()
+            except ImportError:
+                pass
+        chat = TerminalChat(conversations, f"cli:{user}", sys.stdout, echo=not interactive)
+        await chat.run(sys.stdin.readline, interactive)
+    finally:
+        await connection.close()
+    return 0

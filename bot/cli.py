@@ -1,0 +1,95 @@
+"""``springboard`` commands: chat, check, run, standin."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from bot.config import Settings
+from bot.flows.catalog import Catalog, load_catalog
+from bot.flows.errors import FlowLoadError
+from bot.flows.loader import display_path, load_flows
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="springboard", description="A bot for learning from setbacks.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    chat = commands.add_parser("chat", help="talk to the bot in this terminal (no Telegram needed)")
+    chat.add_argument("--db", type=Path, help="SQLite file (default: DATABASE_PATH or data/springboard.sqlite3)")
+    chat.add_argument("--user", help="whose conversation this is (default: your login name)")
+    chat.add_argument("--flows", type=Path, help="conversations folder (default: FLOWS_DIR or conversations/)")
+    check = commands.add_parser("check", help="check flow files and report every problem as file:line")
+    check.add_argument("path", nargs="?", type=Path, help="a conversations folder or one flow file")
+    return parser
+
+
+def _settings() -> Settings | None:
+    try:
+        return Settings()
+    except ValidationError as invalid:
+        for error in invalid.errors():
+            name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+            print(f"springboard: setting {name}: {error['msg']}", file=sys.stderr)
+        return None
+
+
+def _catalog(path: Path) -> Catalog | None:
+    try:
+        return load_catalog(path)
+    except FlowLoadError as problem:
+        print(f"springboard: the flows in {display_path(path)} have problems; fix these first:", file=sys.stderr)
+        for error in problem.errors:
+            print(error, file=sys.stderr)
+        return None
+
+
+def check(path: Path) -> int:
+    """Print every problem in the flows at ``path`` (exit 1), or a one-line summary (exit 0)."""
+    try:
+        if path.is_dir():
+            catalog = load_catalog(path)
+            names = ", ".join(sorted(catalog.flows))
+            print(f"{display_path(path)}: {len(catalog.flows)} flows OK ({names}); texts OK")
+        else:
+            flows = load_flows(path)
+            print(f"{display_path(path)}: flow OK ({', '.join(flows)})")
+    except FlowLoadError as problem:
+        for error in problem.errors:
+            print(error)
+        count = len(problem.errors)
+        print(f"{count} problem{'s' if count != 1 else ''} found", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one springboard command; returns its exit code."""
+    args = _parser().parse_args(argv)
+    settings = _settings()
+    if settings is None:
+        return 2
+    if args.command == "check":
+        return check(args.path or settings.flows_dir)
+    if args.command == "chat":
+        from bot.chat import run_chat
+
+        catalog = _catalog(args.flows or settings.flows_dir)
+        if catalog is None:
+            return 1
+        user = args.user or getpass.getuser() or "me"
+        try:
+            return asyncio.run(run_chat(catalog, args.db or settings.database_path, user, settings.default_timezone))
+        except KeyboardInterrupt:
+            print("\nBye for now. Everything you wrote is saved.")
+            return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

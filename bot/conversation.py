@@ -1,0 +1,168 @@
+"""The conversation service: one incoming message in, replies out, state saved in one transaction.
+
+Both adapters (the terminal chat and Telegram) call ``Conversations.handle``; it owns the rules that are
+not about a single flow: which command starts what, what happens without a flow in progress, and storing
+completed runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot import engine
+from bot.engine import Effect, Finished, Say, Stale, State
+from bot.flows.catalog import Catalog
+from bot.flows.model import Flow
+from bot.render import render
+from bot.storage.repository import Repository, User
+from bot.summaries import lessons_context
+
+
+@dataclass(frozen=True)
+class Command:
+    """A slash command such as ``/reframe`` (name without the slash, lower-cased)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Text:
+    """Typed text that is not a command."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ButtonPress:
+    """A tapped button with the value and state sequence it carried."""
+
+    value: str
+    seq: int | None
+
+
+@dataclass(frozen=True)
+class NotText:
+    """A sticker, photo, voice note or anything else that is not text."""
+
+    kind: str
+
+
+@dataclass(frozen=True)
+class Resume:
+    """The person is back (the terminal chat starting again): show where they were, if anywhere."""
+
+
+Incoming = Command | Text | ButtonPress | NotText | Resume
+
+Reply = Say | Stale
+
+
+class Conversations:
+    """Runs flows for many people on one repository; ``handle`` is safe to call for one user at a time."""
+
+    def __init__(
+        self, catalog: Catalog, repository: Repository, clock: Callable[[], datetime], zone: ZoneInfo
+    ) -> None:
+        self.catalog = catalog
+        self.repository = repository
+        self._clock = clock
+        self._zone = zone
+
+    @property
+    def texts(self) -> Any:
+        """The bot's own texts."""
+        return self.catalog.texts
+
+    async def handle(self, external_id: str, incoming: Incoming) -> list[Reply]:
+        """Apply one incoming message for one person and return what to show them.
+
+        Everything it changes (user, position in the flow, completed run) commits in one transaction.
+        """
+        now = self._clock()
+        async with self.repository.transaction() as repository:
+            user = await repository.user(external_id, now)
+            state = await repository.active_state(user.id)
+            new_state, effects = await self._dispatch(user, state, incoming, now)
+            if new_state is not state:
+                await repository.save_state(user.id, new_state, now)
+            for effect in effects:
+                if isinstance(effect, Finished):
+                    await repository.save_run(user.id, effect.run)
+        return [effect for effect in effects if isinstance(effect, Say | Stale)]
+
+    async def _dispatch(
+        self, user: User, state: State | None, incoming: Incoming, now: datetime
+    ) -> tuple[State | None, list[Effect]]:
+        flow = self.catalog.flows.get(state.flow_id) if state else None
+        if state is not None and flow is None:
+            # The flow file was removed: nothing can continue it. Say so instead of failing forever.
+            return None, [self._say(self.texts.no_active_flow)]
+        if isinstance(incoming, Resume):
+            if state is None or flow is None:
+                return state, ([self._welcome()] if user.is_new else [])
+            return self._step(flow, state, engine.Repeat(), now, lead=self.texts.welcome_back)
+        if isinstance(incoming, Command):
+            return await self._command(user, state, flow, incoming.name, now)
+        if state is None or flow is None:
+            if isinstance(incoming, ButtonPress):
+                return state, [Stale()]
+            if user.is_new:
+                return state, [self._welcome()]
+            if isinstance(incoming, NotText):
+                return state, [self._say(self.texts.text_only)]
+            return state, [self._say(self.texts.no_active_flow)]
+        if isinstance(incoming, Text):
+            return engine.advance(flow, state, engine.Answer(incoming.text), now, self.texts)
+        if isinstance(incoming, ButtonPress):
+            return engine.advance(flow, state, engine.Press(incoming.value, incoming.seq), now, self.texts)
+        return self._step(flow, state, engine.Repeat(), now, lead=self.texts.text_only)
+
+    async def _command(
+        self, user: User, state: State | None, flow: Flow | None, name: str, now: datetime
+    ) -> tuple[State | None, list[Effect]]:
+        texts = self.texts
+        if name == "start":
+            if state is not None and flow is not None:
+                return self._step(flow, state, engine.Repeat(), now, lead=texts.welcome_back)
+            return state, [self._welcome()]
+        if name == "help":
+            return state, [self._say(texts.help)]
+        if name == "lessons":
+            entries = await self.repository.lessons(user.id)
+            if not entries:
+                return state, [self._say(texts.lessons_empty)]
+            return state, [self._say(texts.lessons, lessons_context(entries, self._zone))]
+        if name in {"cancel", "back", "skip"}:
+            if state is None or flow is None:
+                return state, [self._say(texts.nothing_to_cancel if name == "cancel" else texts.no_active_flow)]
+            event = {"cancel": engine.Cancel(), "back": engine.Back(), "skip": engine.Skip()}[name]
+            return engine.advance(flow, state, event, now, texts)
+        requested = self.catalog.by_command(name)
+        if requested is None:
+            return state, [self._say(texts.unknown_command, {"command": name})]
+        if state is not None and flow is not None:
+            if flow.id == requested.id:
+                return engine.advance(flow, state, engine.Repeat(), now, texts)
+            busy = self._say(texts.busy_with_other_flow, {"title": flow.title, "requested": requested.title})
+            return state, [busy]
+        return engine.start(requested, now, texts)
+
+    def _step(
+        self, flow: Flow, state: State, event: engine.Event, now: datetime, lead: str
+    ) -> tuple[State | None, list[Effect]]:
+        new_state, effects = engine.advance(flow, state, event, now, self.texts)
+        return new_state, [self._say(lead, {"title": flow.title}), *effects]
+
+    def _welcome(self) -> Say:
+        return self._say(self.texts.welcome)
+
+    def _say(self, template: str, extra: dict[str, Any] | None = None) -> Say:
+        flows = [
+            {"command": flow.command, "title": flow.title, "description": flow.description}
+            for flow in self.catalog.commanded
+        ]
+        return Say(render(template, {"flows": flows, **(extra or {})}))

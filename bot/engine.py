@@ -1,0 +1,523 @@
+"""The flow engine: a pure state machine over a Flow.
+
+``start(flow, now, texts)`` and ``advance(flow, state, event, now, texts)`` return the new state (None
+when the flow has ended) and a list of effects: messages to show, with their buttons, and a completed run
+to store. No I/O, no clock, no Telegram and no database here; adapters turn effects into I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from bot.flows.model import (
+    FINISH,
+    ChoiceStep,
+    Flow,
+    MessageStep,
+    QuestionStep,
+    ScaleStep,
+    TextStep,
+)
+from bot.flows.texts import Texts
+from bot.render import evaluate, render
+
+AnswerValue = str | int | list[str] | None
+
+SKIP_VALUE = "__skip"
+DONE_VALUE = "__done"
+CONTINUE_VALUE = "__go"
+
+
+# --- events -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Typed text: an answer to a text step, or a choice/scale given by number or label."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Press:
+    """A button press; ``seq`` is the state sequence the button was shown at (None: trust it)."""
+
+    value: str
+    seq: int | None = None
+
+
+@dataclass(frozen=True)
+class Back:
+    """Go back to the previous answered question."""
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Leave out the current (optional) question."""
+
+
+@dataclass(frozen=True)
+class Cancel:
+    """Stop the flow; nothing of it is stored."""
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """Show the current question again (after a restart, a pause, or a message the engine cannot use)."""
+
+
+Event = Answer | Press | Back | Skip | Cancel | Repeat
+
+
+# --- effects ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Button:
+    """One button: ``label`` is shown, ``value`` comes back in a Press."""
+
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Say:
+    """A message to show, in Telegram HTML. ``question`` messages carry the step and state sequence.
+
+    ``edit`` asks the adapter to update the question already on screen instead of sending a new one.
+    """
+
+    html: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    step_id: str | None = None
+    seq: int | None = None
+    edit: bool = False
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """One answer of a completed run, with the moment it was given (UTC)."""
+
+    value: AnswerValue
+    shown: str
+    answered_at: datetime
+
+
+@dataclass(frozen=True)
+class CompletedRun:
+    """Everything a finished flow leaves behind, ready to be stored."""
+
+    flow_id: str
+    flow_version: int
+    flow_title: str
+    started_at: datetime
+    finished_at: datetime
+    answers: Mapping[str, StoredAnswer]
+    inputs: Mapping[str, Any]
+    meaning: Mapping[str, AnswerValue]
+
+    def meant(self, role: str) -> AnswerValue:
+        """The answer that plays ``role`` (lesson, next_step, feeling_before, …), or None."""
+        return self.meaning.get(role)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The flow reached its end; ``run`` should be stored."""
+
+    run: CompletedRun
+
+
+@dataclass(frozen=True)
+class Stale:
+    """A button from an earlier question or message was pressed; nothing changed."""
+
+
+Effect = Say | Finished | Stale
+
+
+# --- state --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class State:
+    """Where a person is in a flow. Plain data: ``to_json``/``from_json`` round-trip it exactly."""
+
+    flow_id: str
+    flow_version: int
+    step: str
+    started_at: datetime
+    answers: dict[str, AnswerValue] = field(default_factory=dict)
+    answered_at: dict[str, datetime] = field(default_factory=dict)
+    path: list[str] = field(default_factory=list)
+    inputs: dict[str, Any] = field(default_factory=dict)
+    selection: list[str] = field(default_factory=list)
+    seq: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict; datetimes become ISO 8601 strings with their offset."""
+        return {
+            "flow_id": self.flow_id,
+            "flow_version": self.flow_version,
+            "step": self.step,
+            "started_at": self.started_at.isoformat(),
+            "answers": self.answers,
+            "answered_at": {key: moment.isoformat() for key, moment in self.answered_at.items()},
+            "path": self.path,
+            "inputs": self.inputs,
+            "selection": self.selection,
+            "seq": self.seq,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> State:
+        """Rebuild a State from ``to_json`` output."""
+        return cls(
+            flow_id=data["flow_id"],
+            flow_version=data["flow_version"],
+            step=data["step"],
+            started_at=datetime.fromisoformat(data["started_at"]),
+            answers=dict(data.get("answers", {})),
+            answered_at={key: datetime.fromisoformat(value) for key, value in data.get("answered_at", {}).items()},
+            path=list(data.get("path", [])),
+            inputs=dict(data.get("inputs", {})),
+            selection=list(data.get("selection", [])),
+            seq=int(data.get("seq", 0)),
+        )
+
+
+Outcome = tuple[State | None, list[Effect]]
+
+
+# --- the machine --------------------------------------------------------------------------------------
+
+
+def start(flow: Flow, now: datetime, texts: Texts, inputs: Mapping[str, Any] | None = None) -> Outcome:
+    """Begin ``flow`` at its first step; ``inputs`` fills the flow's declared inputs (missing ones are None)."""
+    values = {name: None for name in flow.inputs} | dict(inputs or {})
+    state = State(flow.id, flow.version, flow.steps[0].id, now, inputs=values)
+    return _enter(flow, state, flow.steps[0].id, now, texts, [])
+
+
+def advance(flow: Flow, state: State, event: Event, now: datetime, texts: Texts) -> Outcome:
+    """Apply one event to ``state`` and return the new state and effects.
+
+    Never mutates ``state``. An invalid answer re-asks with a hint and leaves the state as it was.
+    """
+    state = _copy(state)
+    if state.flow_version != flow.version or flow.step(state.step) is None:
+        return _resume_updated(flow, state, now, texts)
+    if isinstance(event, Press) and event.seq is not None and event.seq != state.seq:
+        return state, [Stale()]
+    if isinstance(event, Press) and event.value == SKIP_VALUE:
+        event = Skip()
+    if isinstance(event, Cancel):
+        return None, [Say(render(texts.cancelled, {"title": flow.title}))]
+    if isinstance(event, Repeat):
+        return state, [_ask(flow, state, texts)]
+    if isinstance(event, Back):
+        return _back(flow, state, texts)
+    step = flow.step(state.step)
+    assert step is not None
+    if isinstance(event, Skip):
+        if isinstance(step, MessageStep) or not step.optional:
+            return state, [_hint(flow, state, render(texts.cannot_skip, {}), texts)]
+        return _accept(flow, state, step, None, now, texts)
+    if isinstance(step, MessageStep):
+        return _continue_after_pause(flow, state, step, now, texts)
+    if isinstance(step, ChoiceStep) and step.multiple and isinstance(event, Press):
+        return _toggle(flow, state, step, event.value, now, texts)
+    raw = event.text if isinstance(event, Answer) else event.value
+    value, problem = _parse(step, raw, isinstance(event, Press), texts)
+    if problem is not None:
+        return state, [_hint(flow, state, problem, texts)]
+    return _accept(flow, state, step, value, now, texts)
+
+
+def current_question(flow: Flow, state: State, texts: Texts) -> Say:
+    """The message that asks the current step again, exactly as it was first shown."""
+    return _ask(flow, state, texts)
+
+
+def display(flow: Flow, step_id: str, value: AnswerValue, texts: Texts) -> str:
+    """How an answer reads to a person: an option's label, a number, or the text itself."""
+    step = flow.step(step_id)
+    if value is None:
+        return render(texts.skipped_answer, {})
+    if isinstance(step, ChoiceStep):
+        values = value if isinstance(value, list) else [str(value)]
+        labels = [option.label if (option := step.option(item)) else item for item in values]
+        return ", ".join(labels)
+    return str(value)
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+
+
+def _copy(state: State) -> State:
+    return replace(
+        state,
+        answers=dict(state.answers),
+        answered_at=dict(state.answered_at),
+        path=list(state.path),
+        inputs=dict(state.inputs),
+        selection=list(state.selection),
+    )
+
+
+def _context(flow: Flow, state: State, texts: Texts) -> dict[str, Any]:
+    context: dict[str, Any] = {step_id: None for step_id in flow.answer_ids}
+    context.update(state.inputs)
+    context.update(state.answers)
+    shown = {step_id: "" for step_id in flow.answer_ids}
+    for step_id, value in state.answers.items():
+        shown[step_id] = "" if value is None else display(flow, step_id, value, texts)
+    context["shown"] = shown
+    return context
+
+
+def _enter(flow: Flow, state: State, target: str, now: datetime, texts: Texts, said: list[Effect]) -> Outcome:
+    """Move to ``target``, saying every plain message on the way, until a question or the finish."""
+    state.seq += 1
+    state.selection = []
+    while target != FINISH:
+        step = flow.step(target)
+        assert step is not None
+        state.step = target
+        if isinstance(step, MessageStep) and step.button is None:
+            said.append(Say(render(step.prompt, _context(flow, state, texts))))
+            target = _next(flow, state, step.id, texts)
+            continue
+        said.append(_ask(flow, state, texts))
+        return state, said
+    return _finish(flow, state, now, texts, said)
+
+
+def _ask(flow: Flow, state: State, texts: Texts) -> Say:
+    step = flow.step(state.step)
+    assert step is not None
+    context = _context(flow, state, texts)
+    parts = [render(step.prompt, context)]
+    if isinstance(step, ScaleStep):
+        parts.append(render(texts.scale_legend, step.model_dump()))
+    if isinstance(step, ChoiceStep) and step.multiple:
+        parts.append(render(texts.multi_note, {}))
+    if not isinstance(step, MessageStep) and step.optional:
+        parts.append(render(texts.optional_note, {}))
+    return Say("\n\n".join(part for part in parts if part), _buttons(step, state, texts), step.id, state.seq)
+
+
+def _hint(flow: Flow, state: State, hint: str, texts: Texts) -> Say:
+    step = flow.step(state.step)
+    assert step is not None
+    return Say(hint, _buttons(step, state, texts), step.id, state.seq)
+
+
+def _buttons(
+    step: QuestionStep | MessageStep, state: State, texts: Texts
+) -> tuple[tuple[Button, ...], ...]:
+    rows: list[tuple[Button, ...]] = []
+    if isinstance(step, MessageStep):
+        if step.button is not None:
+            rows.append((Button(step.button, CONTINUE_VALUE),))
+        return tuple(rows)
+    if isinstance(step, ChoiceStep):
+        buttons = [
+            Button(("✓ " if option.value in state.selection else "") + option.label, option.value)
+            for option in step.options
+        ]
+        per_row = 2 if all(len(option.label) <= 18 for option in step.options) else 1
+        rows.extend(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))
+        if step.multiple:
+            rows.append((Button(render(texts.done_button, {}), DONE_VALUE),))
+    elif isinstance(step, ScaleStep):
+        numbers = [Button(str(n), str(n)) for n in range(step.min, step.max + 1)]
+        per_row = 6 if len(numbers) > 7 else len(numbers)
+        rows.extend(tuple(numbers[i : i + per_row]) for i in range(0, len(numbers), per_row))
+    if step.optional:
+        rows.append((Button(render(texts.skip_button, {}), SKIP_VALUE),))
+    return tuple(rows)
+
+
+_NUMBER = re.compile(r"^\s*([-+]?\d+)\s*(?:/\s*\d+)?\s*[.!]?\s*$")
+
+
+def _parse(step: QuestionStep, raw: str, pressed: bool, texts: Texts) -> tuple[AnswerValue, str | None]:
+    """Read an answer for ``step``; returns (value, None) or (None, a hint saying what would work)."""
+    if isinstance(step, TextStep):
+        text = raw.strip()
+        if not text:
+            return None, render(texts.hint_text_empty, {})
+        if len(text) < step.min_length:
+            return None, render(texts.hint_text_too_short, {"min": step.min_length, "length": len(text)})
+        if len(text) > step.max_length:
+            return None, render(texts.hint_text_too_long, {"max": step.max_length, "length": len(text)})
+        return text, None
+    if isinstance(step, ScaleStep):
+        match = _NUMBER.match(raw)
+        if match and step.min <= int(match.group(1)) <= step.max:
+            return int(match.group(1)), None
+        return None, render(texts.hint_scale, step.model_dump())
+    values = _match_options(step, raw, pressed)
+    if values is None or (not step.multiple and len(values) != 1):
+        return None, render(texts.hint_choice, {"options": [o.label for o in step.options], "multiple": step.multiple})
+    if step.multiple:
+        return values, None
+    return values[0], None
+
+
+def _normal(text: str) -> str:
+    return " ".join("".join(ch for ch in text.casefold() if ch.isalnum() or ch.isspace()).split())
+
+
+def _match_options(step: ChoiceStep, raw: str, pressed: bool) -> list[str] | None:
+    if pressed:
+        return [raw] if step.option(raw) else None
+    pieces = [piece for piece in re.split(r"[,;]|\band\b", raw) if piece.strip()] if step.multiple else [raw]
+    chosen: list[str] = []
+    for piece in pieces:
+        wanted = _normal(piece)
+        found = None
+        if wanted.isdigit() and 1 <= int(wanted) <= len(step.options):
+            found = step.options[int(wanted) - 1]
+        else:
+            found = next(
+                (o for o in step.options if wanted and wanted in {_normal(o.label), _normal(o.value)}),
+                None,
+            )
+        if found is None:
+            return None
+        if found.value not in chosen:
+            chosen.append(found.value)
+    return chosen or None
+
+
+def _toggle(flow: Flow, state: State, step: ChoiceStep, value: str, now: datetime, texts: Texts) -> Outcome:
+    if value == DONE_VALUE:
+        if not state.selection:
+            return state, [_hint(flow, state, render(texts.hint_multi_empty, {}), texts)]
+        chosen = [option.value for option in step.options if option.value in state.selection]
+        return _accept(flow, state, step, chosen, now, texts)
+    if step.option(value) is None:
+        return state, [Stale()]
+    if value in state.selection:
+        state.selection.remove(value)
+    else:
+        state.selection.append(value)
+    return state, [replace(_ask(flow, state, texts), edit=True)]
+
+
+def _continue_after_pause(flow: Flow, state: State, step: MessageStep, now: datetime, texts: Texts) -> Outcome:
+    return _enter(flow, state, _next(flow, state, step.id, texts), now, texts, [])
+
+
+def _accept(
+    flow: Flow, state: State, step: QuestionStep, value: AnswerValue, now: datetime, texts: Texts
+) -> Outcome:
+    state.answers[step.id] = value
+    state.answered_at[step.id] = now
+    if step.id in state.path:
+        state.path = state.path[: state.path.index(step.id)]
+    state.path.append(step.id)
+    return _enter(flow, state, _next(flow, state, step.id, texts), now, texts, [])
+
+
+def _next(flow: Flow, state: State, step_id: str, texts: Texts) -> str:
+    step = flow.step(step_id)
+    assert step is not None
+    if isinstance(step.next, str):
+        return step.next
+    if isinstance(step.next, list):
+        context = _context(flow, state, texts)
+        for branch in step.next:
+            if branch.when is None or evaluate(branch.when, context):
+                return branch.goto
+    return flow.following(step_id)
+
+
+def _back(flow: Flow, state: State, texts: Texts) -> Outcome:
+    if not state.path:
+        return state, [_hint(flow, state, render(texts.nothing_before, {}), texts)]
+    target = state.path.pop()
+    for step_id in list(state.answers):
+        if step_id not in state.path and step_id != target:
+            state.answers.pop(step_id, None)
+            state.answered_at.pop(step_id, None)
+    state.step = target
+    state.seq += 1
+    state.selection = []
+    earlier = state.answers.get(target)
+    step = flow.step(target)
+    if isinstance(step, ChoiceStep) and step.multiple and isinstance(earlier, list):
+        state.selection = list(earlier)
+    shown = display(flow, target, earlier, texts)
+    return state, [Say(render(texts.earlier_answer, {"answer": shown})), _ask(flow, state, texts)]
+
+
+def _finish(flow: Flow, state: State, now: datetime, texts: Texts, said: list[Effect]) -> Outcome:
+    context = _context(flow, state, texts)
+    said.append(Say(render(flow.finish, context)))
+    answers = {
+        step_id: StoredAnswer(value, display(flow, step_id, value, texts), state.answered_at.get(step_id, now))
+        for step_id, value in state.answers.items()
+        if step_id in state.path
+    }
+    meaning = {
+        role: (answers[step_id].value if step_id in answers else None)
+        for role, step_id in flow.meaning.model_dump().items()
+        if step_id is not None
+    }
+    run = CompletedRun(
+        flow_id=flow.id,
+        flow_version=flow.version,
+        flow_title=flow.title,
+        started_at=state.started_at,
+        finished_at=now,
+        answers=answers,
+        inputs=dict(state.inputs),
+        meaning=meaning,
+    )
+    said.append(Finished(run))
+    return None, said
+
+
+def _resume_updated(flow: Flow, state: State, now: datetime, texts: Texts) -> Outcome:
+    """The flow changed since this person started: keep every answer that still fits, resume at the
+    first question the new version still needs, and say so."""
+    kept: dict[str, AnswerValue] = {}
+    path: list[str] = []
+    target = flow.steps[0].id
+    fresh = State(flow.id, flow.version, target, state.started_at, inputs=state.inputs, seq=state.seq)
+    while target != FINISH:
+        step = flow.step(target)
+        assert step is not None
+        if isinstance(step, MessageStep):
+            if step.button is not None and target not in state.path and target != state.step:
+                break
+            target = _next(flow, fresh, target, texts)
+            continue
+        if target not in state.answers or not _still_valid(step, state.answers[target]):
+            break
+        kept[target] = state.answers[target]
+        path.append(target)
+        fresh.answers = dict(kept)
+        fresh.answered_at = {key: state.answered_at.get(key, now) for key in kept}
+        fresh.path = list(path)
+        target = _next(flow, fresh, target, texts)
+    notice = Say(render(texts.flow_updated, {"title": flow.title}))
+    return _enter(flow, fresh, target, now, texts, [notice])
+
+
+def _still_valid(step: QuestionStep, value: AnswerValue) -> bool:
+    if value is None:
+        return step.optional
+    if isinstance(step, TextStep):
+        return isinstance(value, str)
+    if isinstance(step, ScaleStep):
+        return isinstance(value, int) and step.min <= value <= step.max
+    values = value if isinstance(value, list) else [value]
+    return all(isinstance(item, str) and step.option(item) is not None for item in values)

@@ -1,0 +1,47 @@
+"""Everything in ``conversations/`` the bot needs, loaded and checked together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.flows.errors import FlowLoadError
+from bot.flows.loader import load_flows
+from bot.flows.model import Flow
+from bot.flows.texts import Texts, load_texts
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The loaded flows (by id) and the bot's texts."""
+
+    flows: dict[str, Flow]
+    texts: Texts
+
+    def by_command(self, command: str) -> Flow | None:
+        """The flow started by ``/command``, if any."""
+        return next((flow for flow in self.flows.values() if flow.command == command), None)
+
+    @property
+    def commanded(self) -> list[Flow]:
+        """Flows that have a command, in a stable order (setback first if present)."""
+        flows = [flow for flow in self.flows.values() if flow.command]
+        return sorted(flows, key=lambda flow: (flow.id != "setback", flow.id))
+
+
+def load_catalog(conversations: Path) -> Catalog:
+    """Load every flow and the texts under ``conversations``; FlowLoadError lists every problem found."""
+    errors = []
+    flows: dict[str, Flow] = {}
+    texts: Texts | None = None
+    try:
+        flows = load_flows(conversations)
+    except FlowLoadError as problem:
+        errors.extend(problem.errors)
+    try:
+        texts = load_texts(conversations)
+    except FlowLoadError as problem:
+        errors.extend(problem.errors)
+    if errors or texts is None:
+        raise FlowLoadError(errors)
+    return Catalog(flows, texts)

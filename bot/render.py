@@ -1,0 +1,76 @@
+"""The one Jinja2 environment for everything a user reads: sandboxed, HTML-escaping, strict.
+
+Templates produce Telegram-flavoured HTML. Every value that came from a user is escaped by autoescape,
+so someone who writes ``<b>`` or ``&`` sees exactly that. ``html_to_plain`` turns the same output into
+terminal text.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import StrictUndefined, Template, nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+_ENVIRONMENT = ImmutableSandboxedEnvironment(
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=False,
+)
+
+
+def environment() -> ImmutableSandboxedEnvironment:
+    """The shared sandboxed environment (autoescape on, undefined names are errors)."""
+    return _ENVIRONMENT
+
+
+@lru_cache(maxsize=1024)
+def _template(source: str) -> Template:
+    return _ENVIRONMENT.from_string(source)
+
+
+@lru_cache(maxsize=1024)
+def _expression(source: str) -> Any:
+    return _ENVIRONMENT.compile_expression(source, undefined_to_none=False)
+
+
+def render(source: str, context: Mapping[str, Any]) -> str:
+    """Render a template source to HTML with ``context``; surrounding blank space is trimmed."""
+    return _template(source).render(**context).strip()
+
+
+def evaluate(condition: str, context: Mapping[str, Any]) -> bool:
+    """Evaluate a sandboxed Jinja2 expression to a truth value (never Python ``eval``)."""
+    return bool(_expression(condition)(**context))
+
+
+def parse_template(source: str) -> nodes.Template:
+    """Parse a template source; raises jinja2.TemplateSyntaxError with a line number on bad syntax."""
+    return _ENVIRONMENT.parse(source)
+
+
+def parse_expression(source: str) -> nodes.Template:
+    """Parse a condition as an expression, wrapped so that the usual template tools can inspect it."""
+    _ENVIRONMENT.compile_expression(source)
+    return _ENVIRONMENT.parse("{{ (" + source + ") }}")
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def html_to_plain(text: str) -> str:
+    """Telegram HTML as terminal text: tags dropped (links keep their address), entities decoded."""
+    text = re.sub(r'<a href="([^"]*)">(.*?)</a>', r"\2 (\1)", text, flags=re.DOTALL)
+    text = re.sub(r"</?blockquote[^>]*>", "", text)
+    return html.unescape(_TAG.sub("", text))
+
+
+def escape(text: str) -> str:
+    """Escape a user's text for Telegram HTML."""
+    return html.escape(text, quote=False)

@@ -1,0 +1,104 @@
+"""Forward-only, numbered schema migrations, each recorded in ``schema_migrations`` when applied.
+
+Never edit a migration that has shipped; add a new one with the next number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from bot.storage.timestamps import to_db
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema change: its number, a short name and the statements it runs, in order."""
+
+    number: int
+    name: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "users, in-progress runs, completed runs and their answers",
+        (
+            """CREATE TABLE users (
+                id INTEGER PRIMARY KEY,
+                external_id TEXT NOT NULL UNIQUE,
+                created_at TEXT NOT NULL
+            )""",
+            """CREATE TABLE active_runs (
+                user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+                flow_id TEXT NOT NULL,
+                flow_version INTEGER NOT NULL,
+                state TEXT NOT NULL,
+                started_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            )""",
+            """CREATE TABLE runs (
+                id INTEGER PRIMARY KEY,
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                flow_id TEXT NOT NULL,
+                flow_version INTEGER NOT NULL,
+                flow_title TEXT NOT NULL,
+                started_at TEXT NOT NULL,
+                finished_at TEXT NOT NULL,
+                lesson TEXT,
+                next_step TEXT,
+                feeling TEXT,
+                feeling_before INTEGER,
+                feeling_after INTEGER,
+                meaning TEXT NOT NULL DEFAULT '{}',
+                inputs TEXT NOT NULL DEFAULT '{}'
+            )""",
+            "CREATE INDEX runs_by_user_and_time ON runs(user_id, finished_at)",
+            """CREATE TABLE run_answers (
+                run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                step_id TEXT NOT NULL,
+                value TEXT NOT NULL,
+                shown TEXT NOT NULL,
+                answered_at TEXT NOT NULL,
+                PRIMARY KEY (run_id, step_id)
+            )""",
+        ),
+    ),
+)
+
+
+async def migrate(connection: aiosqlite.Connection, now: datetime) -> list[int]:
+    """Apply every migration the database lacks, each in its own write transaction; returns their numbers."""
+    await connection.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    applied: list[int] = []
+    for migration in MIGRATIONS:
+        await connection.execute("BEGIN IMMEDIATE")
+        try:
+            async with connection.execute(
+                "SELECT 1 FROM schema_migrations WHERE version = ?", (migration.number,)
+            ) as cursor:
+                done = await cursor.fetchone() is not None
+            if not done:
+                for statement in migration.statements:
+                    await connection.execute(statement)
+                await connection.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (migration.number, migration.name, to_db(now)),
+                )
+                applied.append(migration.number)
+            await connection.execute("COMMIT")
+        except BaseException:
+            await connection.execute("ROLLBACK")
+            raise
+    return applied
+
+
+def latest_version() -> int:
+    """The number of the newest migration this code knows."""
+    return MIGRATIONS[-1].number

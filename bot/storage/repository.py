@@ -1,0 +1,175 @@
+"""Every query the bot makes, behind methods named for what they are for. Parameterised SQL only."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.engine import CompletedRun, State
+from bot.storage.database import write_transaction
+from bot.storage.timestamps import from_db, to_db
+
+
+@dataclass(frozen=True)
+class User:
+    """A person, known by an adapter-specific id such as ``tg:123`` or ``cli:alex``."""
+
+    id: int
+    external_id: str
+    created_at: datetime
+    is_new: bool
+
+
+@dataclass(frozen=True)
+class LessonEntry:
+    """One completed run, as lists and summaries show it."""
+
+    run_id: int
+    flow_id: str
+    flow_title: str
+    finished_at: datetime
+    lesson: str | None
+    next_step: str | None
+    feeling: str | None
+    feeling_before: int | None
+    feeling_after: int | None
+
+
+class Repository:
+    """Reads and writes for one open connection. Group a handled message's calls in ``transaction()``."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._db = connection
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Repository]:
+        """One write transaction (BEGIN IMMEDIATE); everything inside commits together or not at all."""
+        async with write_transaction(self._db):
+            yield self
+
+    async def user(self, external_id: str, now: datetime) -> User:
+        """The user with this external id, created on first sight."""
+        async with self._db.execute(
+            "SELECT id, created_at FROM users WHERE external_id = ?", (external_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is not None:
+            return User(int(row[0]), external_id, from_db(row[1]), is_new=False)
+        cursor = await self._db.execute(
+            "INSERT INTO users (external_id, created_at) VALUES (?, ?)", (external_id, to_db(now))
+        )
+        assert cursor.lastrowid is not None
+        return User(cursor.lastrowid, external_id, now, is_new=True)
+
+    async def find_user(self, external_id: str) -> User | None:
+        """The user with this external id, or None (nothing is created)."""
+        async with self._db.execute(
+            "SELECT id, created_at FROM users WHERE external_id = ?", (external_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else User(int(row[0]), external_id, from_db(row[1]), is_new=False)
+
+    async def active_state(self, user_id: int) -> State | None:
+        """The user's in-progress flow, exactly as last saved, or None."""
+        async with self._db.execute("SELECT state FROM active_runs WHERE user_id = ?", (user_id,)) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else State.from_json(json.loads(row[0]))
+
+    async def save_state(self, user_id: int, state: State | None, now: datetime) -> None:
+        """Store the user's position in a flow (None: no flow in progress)."""
+        if state is None:
+            await self._db.execute("DELETE FROM active_runs WHERE user_id = ?", (user_id,))
+            return
+        await self._db.execute(
+            "INSERT INTO active_runs (user_id, flow_id, flow_version, state, started_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET flow_id = excluded.flow_id, "
+            "flow_version = excluded.flow_version, state = excluded.state, started_at = excluded.started_at, "
+            "updated_at = excluded.updated_at",
+            (
+                user_id,
+                state.flow_id,
+                state.flow_version,
+                json.dumps(state.to_json(), ensure_ascii=False),
+                to_db(state.started_at),
+                to_db(now),
+            ),
+        )
+
+    async def save_run(self, user_id: int, run: CompletedRun) -> int:
+        """Store a completed run with every answer; returns its id."""
+        feeling = run.meant("feeling")
+        cursor = await self._db.execute(
+            "INSERT INTO runs (user_id, flow_id, flow_version, flow_title, started_at, finished_at, lesson, "
+            "next_step, feeling, feeling_before, feeling_after, meaning, inputs) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                user_id,
+                run.flow_id,
+                run.flow_version,
+                run.flow_title,
+                to_db(run.started_at),
+                to_db(run.finished_at),
+                _text_or_none(run.meant("lesson")),
+                _text_or_none(run.meant("next_step")),
+                _text_or_none(feeling),
+                _int_or_none(run.meant("feeling_before")),
+                _int_or_none(run.meant("feeling_after")),
+                json.dumps(dict(run.meaning), ensure_ascii=False),
+                json.dumps(dict(run.inputs), ensure_ascii=False),
+            ),
+        )
+        run_id = cursor.lastrowid
+        assert run_id is not None
+        await self._db.executemany(
+            "INSERT INTO run_answers (run_id, step_id, value, shown, answered_at) VALUES (?, ?, ?, ?, ?)",
+            [
+                (run_id, step_id, json.dumps(answer.value, ensure_ascii=False), answer.shown, to_db(answer.answered_at))
+                for step_id, answer in run.answers.items()
+            ],
+        )
+        return run_id
+
+    async def lessons(self, user_id: int, limit: int = 50) -> list[LessonEntry]:
+        """The user's completed runs that named a lesson, newest first."""
+        async with self._db.execute(
+            "SELECT id, flow_id, flow_title, finished_at, lesson, next_step, feeling, feeling_before, "
+            "feeling_after FROM runs WHERE user_id = ? AND lesson IS NOT NULL "
+            "ORDER BY finished_at DESC, id DESC LIMIT ?",
+            (user_id, limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            LessonEntry(int(r[0]), r[1], r[2], from_db(r[3]), r[4], r[5], r[6], r[7], r[8]) for r in rows
+        ]
+
+    async def run_answers(self, run_id: int) -> dict[str, Any]:
+        """Every stored answer of one run, by step id (values decoded from JSON)."""
+        async with self._db.execute(
+            "SELECT step_id, value FROM run_answers WHERE run_id = ?", (run_id,)
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return {row[0]: json.loads(row[1]) for row in rows}
+
+    async def count_runs(self, user_id: int) -> int:
+        """How many flows this user has completed."""
+        async with self._db.execute("SELECT count(*) FROM runs WHERE user_id = ?", (user_id,)) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+
+def _text_or_none(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return str(value)
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
