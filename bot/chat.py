@@ -7,6 +7,7 @@ transcript reads like a chat). End of input or /quit ends the session; progress 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -107,13 +108,13 @@ async def run_chat(catalog: Catalog, database: Path, user: str, zone_name: str) 
 
     connection = await open_database(database, datetime.now(UTC))
     try:
-        conversations = Conversations(catalog, Repository(connection), lambda: datetime.now(UTC), ZoneInfo(zone_name))
+        conversations = Conversations(
+            catalog, Repository(connection), lambda: datetime.now(UTC), ZoneInfo(zone_name)
+        )
         interactive = sys.stdin.isatty()
         if interactive:
-            try:
-                import readline  # noqa: F401 - enables line editing for input()
-            except ImportError:
-                pass
+            with contextlib.suppress(ImportError):
+                import readline  # noqa: F401 - gives the prompt line editing and history
         chat = TerminalChat(conversations, f"cli:{user}", sys.stdout, echo=not interactive)
         await chat.run(sys.stdin.readline, interactive)
     finally:

@@ -138,8 +138,15 @@ class Conversations:
             return state, [self._say(texts.lessons, lessons_context(entries, self._zone))]
         if name in {"cancel", "back", "skip"}:
             if state is None or flow is None:
-                return state, [self._say(texts.nothing_to_cancel if name == "cancel" else texts.no_active_flow)]
-            event = {"cancel": engine.Cancel(), "back": engine.Back(), "skip": engine.Skip()}[name]
+                return state, [
+                    self._say(texts.nothing_to_cancel if name == "cancel" else texts.no_active_flow)
+                ]
+            events: dict[str, engine.Event] = {
+                "cancel": engine.Cancel(),
+                "back": engine.Back(),
+                "skip": engine.Skip(),
+            }
+            event = events[name]
             return engine.advance(flow, state, event, now, texts)
         requested = self.catalog.by_command(name)
         if requested is None:

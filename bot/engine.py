@@ -182,7 +182,9 @@ class State:
             step=data["step"],
             started_at=datetime.fromisoformat(data["started_at"]),
             answers=dict(data.get("answers", {})),
-            answered_at={key: datetime.fromisoformat(value) for key, value in data.get("answered_at", {}).items()},
+            answered_at={
+                key: datetime.fromisoformat(value) for key, value in data.get("answered_at", {}).items()
+            },
             path=list(data.get("path", [])),
             inputs=dict(data.get("inputs", {})),
             selection=list(data.get("selection", [])),
@@ -197,7 +199,7 @@ Outcome = tuple[State | None, list[Effect]]
 
 
 def start(flow: Flow, now: datetime, texts: Texts, inputs: Mapping[str, Any] | None = None) -> Outcome:
-    """Begin ``flow`` at its first step; ``inputs`` fills the flow's declared inputs (missing ones are None)."""
+    """Begin ``flow`` at its first step; ``inputs`` fills its declared inputs (missing ones are None)."""
     values = {name: None for name in flow.inputs} | dict(inputs or {})
     state = State(flow.id, flow.version, flow.steps[0].id, now, inputs=values)
     return _enter(flow, state, flow.steps[0].id, now, texts, [])
@@ -317,9 +319,7 @@ def _hint(flow: Flow, state: State, hint: str, texts: Texts) -> Say:
     return Say(hint, _buttons(step, state, texts), step.id, state.seq)
 
 
-def _buttons(
-    step: QuestionStep | MessageStep, state: State, texts: Texts
-) -> tuple[tuple[Button, ...], ...]:
+def _buttons(step: QuestionStep | MessageStep, state: State, texts: Texts) -> tuple[tuple[Button, ...], ...]:
     rows: list[tuple[Button, ...]] = []
     if isinstance(step, MessageStep):
         if step.button is not None:
@@ -364,7 +364,9 @@ def _parse(step: QuestionStep, raw: str, pressed: bool, texts: Texts) -> tuple[A
         return None, render(texts.hint_scale, step.model_dump())
     values = _match_options(step, raw, pressed)
     if values is None or (not step.multiple and len(values) != 1):
-        return None, render(texts.hint_choice, {"options": [o.label for o in step.options], "multiple": step.multiple})
+        return None, render(
+            texts.hint_choice, {"options": [o.label for o in step.options], "multiple": step.multiple}
+        )
     if step.multiple:
         return values, None
     return values[0], None
@@ -411,7 +413,9 @@ def _toggle(flow: Flow, state: State, step: ChoiceStep, value: str, now: datetim
     return state, [replace(_ask(flow, state, texts), edit=True)]
 
 
-def _continue_after_pause(flow: Flow, state: State, step: MessageStep, now: datetime, texts: Texts) -> Outcome:
+def _continue_after_pause(
+    flow: Flow, state: State, step: MessageStep, now: datetime, texts: Texts
+) -> Outcome:
     return _enter(flow, state, _next(flow, state, step.id, texts), now, texts, [])
 
 
@@ -462,7 +466,9 @@ def _finish(flow: Flow, state: State, now: datetime, texts: Texts, said: list[Ef
     context = _context(flow, state, texts)
     said.append(Say(render(flow.finish, context)))
     answers = {
-        step_id: StoredAnswer(value, display(flow, step_id, value, texts), state.answered_at.get(step_id, now))
+        step_id: StoredAnswer(
+            value, display(flow, step_id, value, texts), state.answered_at.get(step_id, now)
+        )
         for step_id, value in state.answers.items()
         if step_id in state.path
     }

@@ -47,7 +47,9 @@ def _check(flow: Flow, file: str, line_of: LineOf) -> Iterator[FlowError]:
     seen: set[str] = set()
     for number, step in enumerate(flow.steps):
         if step.id in seen:
-            yield error(("steps", number, "id"), step.id, "this step id is used twice; give each step its own id")
+            yield error(
+                ("steps", number, "id"), step.id, "this step id is used twice; give each step its own id"
+            )
         seen.add(step.id)
     if len(seen) != len(ids):
         return  # the graph below is ambiguous until ids are unique
@@ -58,7 +60,11 @@ def _check(flow: Flow, file: str, line_of: LineOf) -> Iterator[FlowError]:
             if target != FINISH and target not in index:
                 broken_target = True
                 known = ", ".join(ids)
-                yield error(path, step.id, f"'next' names '{target}', which is not a step; use one of: {known}, finish")
+                yield error(
+                    path,
+                    step.id,
+                    f"'next' names '{target}', which is not a step; use one of: {known}, finish",
+                )
             if target == step.id:
                 broken_target = True
                 yield error(path, step.id, "'next' points back at this same step; it would never move on")
@@ -77,7 +83,9 @@ def _check(flow: Flow, file: str, line_of: LineOf) -> Iterator[FlowError]:
     for number, step in enumerate(flow.steps):
         if step.id not in reachable:
             yield error(
-                ("steps", number, "id"), step.id, "no path leads to this step; point a 'next' at it or remove it"
+                ("steps", number, "id"),
+                step.id,
+                "no path leads to this step; point a 'next' at it or remove it",
             )
     finishing = _can_finish(flow)
     for number, step in enumerate(flow.steps):
@@ -160,7 +168,9 @@ def _check_meaning(flow: Flow, error: Callable[[Path, str | None, str], FlowErro
             continue
         step = flow.step(step_id)
         if role.startswith("feeling_") and step is not None and step.kind != "scale":
-            yield error(("meaning", role), None, f"meaning.{role} must name a scale step, not a {step.kind} step")
+            yield error(
+                ("meaning", role), None, f"meaning.{role} must name a scale step, not a {step.kind} step"
+            )
 
 
 def _check_templates(

@@ -16,7 +16,20 @@ from bot.flows.model import STEP_KINDS, Branch, Flow, Meaning, Option
 from bot.flows.yaml_source import Path, YamlDocument, YamlSyntaxError, load_yaml
 
 RESERVED_COMMANDS = frozenset(
-    {"start", "help", "cancel", "back", "skip", "lessons", "quit", "sos", "export", "forget", "checkin", "settings"}
+    {
+        "start",
+        "help",
+        "cancel",
+        "back",
+        "skip",
+        "lessons",
+        "quit",
+        "sos",
+        "export",
+        "forget",
+        "checkin",
+        "settings",
+    }
 )
 
 
@@ -42,7 +55,9 @@ def load_flows(path: FsPath) -> dict[str, Flow]:
     """
     files = flow_files(path)
     if not files:
-        raise FlowLoadError([FlowError(display_path(path), 1, "-", None, "no flow files (*.yaml) found here")])
+        raise FlowLoadError(
+            [FlowError(display_path(path), 1, "-", None, "no flow files (*.yaml) found here")]
+        )
     flows: list[tuple[Flow, str, YamlDocument]] = []
     errors: list[FlowError] = []
     for file in files:
@@ -63,9 +78,17 @@ def load_flow_file(file: FsPath) -> tuple[Flow | None, YamlDocument | None, list
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        return None, None, [FlowError(shown, 1, fallback_id, None, "the file is not UTF-8 text; save it as UTF-8")]
+        return (
+            None,
+            None,
+            [FlowError(shown, 1, fallback_id, None, "the file is not UTF-8 text; save it as UTF-8")],
+        )
     except OSError as problem:
-        return None, None, [FlowError(shown, 1, fallback_id, None, f"cannot read the file: {problem.strerror}")]
+        return (
+            None,
+            None,
+            [FlowError(shown, 1, fallback_id, None, f"cannot read the file: {problem.strerror}")],
+        )
     try:
         document = load_yaml(text)
     except YamlSyntaxError as problem:
@@ -91,7 +114,13 @@ def _check_across(flows: Iterable[tuple[Flow, str, YamlDocument]]) -> list[FlowE
     for flow, file, document in flows:
         if flow.id in ids:
             errors.append(
-                FlowError(file, document.line_of(("id",)), flow.id, None, f"the flow id is already used in {ids[flow.id]}")
+                FlowError(
+                    file,
+                    document.line_of(("id",)),
+                    flow.id,
+                    None,
+                    f"the flow id is already used in {ids[flow.id]}",
+                )
             )
         ids.setdefault(flow.id, file)
         if flow.command is None:
@@ -99,11 +128,23 @@ def _check_across(flows: Iterable[tuple[Flow, str, YamlDocument]]) -> list[FlowE
         line = document.line_of(("command",))
         if flow.command in RESERVED_COMMANDS:
             errors.append(
-                FlowError(file, line, flow.id, None, f"/{flow.command} is one of the bot's own commands; pick another")
+                FlowError(
+                    file,
+                    line,
+                    flow.id,
+                    None,
+                    f"/{flow.command} is one of the bot's own commands; pick another",
+                )
             )
         elif flow.command in commands:
             errors.append(
-                FlowError(file, line, flow.id, None, f"/{flow.command} already starts the flow in {commands[flow.command]}")
+                FlowError(
+                    file,
+                    line,
+                    flow.id,
+                    None,
+                    f"/{flow.command} already starts the flow in {commands[flow.command]}",
+                )
             )
         commands.setdefault(flow.command, file)
     return errors
@@ -119,8 +160,10 @@ def from_pydantic(
     """Turn one pydantic error into a FlowError at the line of the offending YAML key."""
     path, model = _yaml_path(detail["loc"], document.value, root)
     step_id = _step_id(path, document.value)
-    where = ".".join(str(part) for part in path[2:] if not isinstance(part, int)) if step_id else ".".join(
-        str(part) for part in path if not isinstance(part, int)
+    where = (
+        ".".join(str(part) for part in path[2:] if not isinstance(part, int))
+        if step_id
+        else ".".join(str(part) for part in path if not isinstance(part, int))
     )
     message = _explain(detail, where, model)
     return FlowError(file, document.line_of(path), flow_id, step_id, message)
@@ -169,7 +212,7 @@ def _step_id(path: Path, data: Any) -> str | None:
     if len(path) >= 2 and path[0] == "steps" and isinstance(path[1], int):
         step = data["steps"][path[1]]
         if isinstance(step, dict) and isinstance(step.get("id"), str):
-            return step["id"]
+            return str(step["id"])
         return f"steps[{path[1] + 1}]"
     return None
 

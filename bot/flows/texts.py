@@ -64,9 +64,13 @@ def load_texts(conversations: FsPath) -> Texts:
     try:
         document = load_yaml(file.read_text(encoding="utf-8"))
     except OSError as problem:
-        raise FlowLoadError([FlowError(shown, 1, "texts", None, f"cannot read the file: {problem.strerror}")]) from None
+        raise FlowLoadError(
+            [FlowError(shown, 1, "texts", None, f"cannot read the file: {problem.strerror}")]
+        ) from None
     except YamlSyntaxError as problem:
-        raise FlowLoadError([FlowError(shown, problem.line, "texts", None, f"not valid YAML: {problem.problem}")]) from None
+        raise FlowLoadError(
+            [FlowError(shown, problem.line, "texts", None, f"not valid YAML: {problem.problem}")]
+        ) from None
     try:
         texts = Texts.model_validate(document.value)
     except ValidationError as invalid:

@@ -72,7 +72,7 @@ def load_yaml(text: str) -> YamlDocument:
     Raises YamlSyntaxError for invalid YAML, duplicate keys, anchors/aliases or non-string keys.
     """
     try:
-        node = yaml.compose(text, Loader=_StrictTypesLoader)  # noqa: S506 - a SafeLoader subclass
+        node = yaml.compose(text, Loader=_StrictTypesLoader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else 1

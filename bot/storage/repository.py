@@ -129,7 +129,13 @@ class Repository:
         await self._db.executemany(
             "INSERT INTO run_answers (run_id, step_id, value, shown, answered_at) VALUES (?, ?, ?, ?, ?)",
             [
-                (run_id, step_id, json.dumps(answer.value, ensure_ascii=False), answer.shown, to_db(answer.answered_at))
+                (
+                    run_id,
+                    step_id,
+                    json.dumps(answer.value, ensure_ascii=False),
+                    answer.shown,
+                    to_db(answer.answered_at),
+                )
                 for step_id, answer in run.answers.items()
             ],
         )
@@ -144,9 +150,7 @@ class Repository:
             (user_id, limit),
         ) as cursor:
             rows = await cursor.fetchall()
-        return [
-            LessonEntry(int(r[0]), r[1], r[2], from_db(r[3]), r[4], r[5], r[6], r[7], r[8]) for r in rows
-        ]
+        return [LessonEntry(int(r[0]), r[1], r[2], from_db(r[3]), r[4], r[5], r[6], r[7], r[8]) for r in rows]
 
     async def run_answers(self, run_id: int) -> dict[str, Any]:
         """Every stored answer of one run, by step id (values decoded from JSON)."""
