@@ -16,7 +16,7 @@ chat: $(STAMP)  ## talk to the bot in this terminal (no Telegram needed)
 	$(BIN)/springboard chat
 
 run: $(STAMP)  ## run the Telegram bot (needs TELEGRAM_BOT_TOKEN in .env)
-	$(BIN)/springboard run
+	$(BIN)/springboard run --or-chat
 
 standin: $(STAMP)  ## a local Telegram Bot API stand-in on 127.0.0.1:8081
 	$(BIN)/springboard standin

@@ -30,6 +30,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     check = commands.add_parser("check", help="check flow files and report every problem as file:line")
     check.add_argument("path", nargs="?", type=Path, help="a conversations folder or one flow file")
+    run = commands.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
+    run.add_argument(
+        "--or-chat",
+        action="store_true",
+        help="without a token, start the terminal chat instead of stopping with an error",
+    )
+    standin = commands.add_parser("standin", help="run a local Telegram Bot API stand-in for trying the bot offline")
+    standin.add_argument("--host", default="127.0.0.1")
+    standin.add_argument("--port", type=int, default=8081)
     return parser
 
 

@@ -60,6 +60,19 @@ Incoming = Command | Text | ButtonPress | NotText | Resume
 
 Reply = Say | Stale
 
+OutboxWriter = Callable[[list[Reply], bool], tuple[int, list[str]]]
+"""Turns replies (and whether the flow moved on) into a chat id and outbox payloads, inside the transaction."""
+
+
+@dataclass(frozen=True)
+class Handled:
+    """The outcome of one handled message: replies, whether it was a duplicate, whether the flow moved on."""
+
+    replies: list[Reply]
+    duplicate: bool
+    moved: bool
+    outbox_ids: list[int]
+
 
 class Conversations:
     """Runs flows for many people on one repository; ``handle`` is safe to call for one user at a time."""
@@ -82,8 +95,26 @@ class Conversations:
 
         Everything it changes (user, position in the flow, completed run) commits in one transaction.
         """
+        return (await self.handle_update(external_id, incoming)).replies
+
+    async def handle_update(
+        self,
+        external_id: str,
+        incoming: Incoming,
+        *,
+        update_id: int | None = None,
+        outbox: OutboxWriter | None = None,
+    ) -> Handled:
+        """Like ``handle``, for adapters that need delivery guarantees.
+
+        With ``update_id`` the update is applied at most once (a repeat returns ``duplicate``). With
+        ``outbox`` the replies are turned into outbox rows in the same transaction as the state change,
+        so they can be sent after the commit and re-sent after a crash.
+        """
         now = self._clock()
         async with self.repository.transaction() as repository:
+            if update_id is not None and not await repository.claim_update(update_id, now):
+                return Handled([], duplicate=True, moved=False, outbox_ids=[])
             user = await repository.user(external_id, now)
             state = await repository.active_state(user.id)
             new_state, effects = await self._dispatch(user, state, incoming, now)
@@ -92,7 +123,13 @@ class Conversations:
             for effect in effects:
                 if isinstance(effect, Finished):
                     await repository.save_run(user.id, effect.run)
-        return [effect for effect in effects if isinstance(effect, Say | Stale)]
+            replies = [effect for effect in effects if isinstance(effect, Say | Stale)]
+            moved = state is not None and (new_state is None or new_state.seq != state.seq)
+            outbox_ids: list[int] = []
+            if outbox is not None:
+                chat_id, payloads = outbox(replies, moved)
+                outbox_ids = await repository.enqueue_replies(chat_id, payloads, now)
+        return Handled(replies, duplicate=False, moved=moved, outbox_ids=outbox_ids)
 
     async def _dispatch(
         self, user: User, state: State | None, incoming: Incoming, now: datetime

@@ -211,28 +211,36 @@ def advance(flow: Flow, state: State, event: Event, now: datetime, texts: Texts)
     Never mutates ``state``. An invalid answer re-asks with a hint and leaves the state as it was.
     """
     state = _copy(state)
+    if isinstance(event, Cancel):
+        # Even when the flow changed since this person started: stopping must always stop.
+        return None, [Say(render(texts.cancelled, {"title": flow.title}))]
     if state.flow_version != flow.version or flow.step(state.step) is None:
         return _resume_updated(flow, state, now, texts)
     if isinstance(event, Press) and event.seq is not None and event.seq != state.seq:
         return state, [Stale()]
     if isinstance(event, Press) and event.value == SKIP_VALUE:
         event = Skip()
-    if isinstance(event, Cancel):
-        return None, [Say(render(texts.cancelled, {"title": flow.title}))]
     if isinstance(event, Repeat):
         return state, [_ask(flow, state, texts)]
     if isinstance(event, Back):
         return _back(flow, state, texts)
     step = flow.step(state.step)
     assert step is not None
+    if isinstance(step, MessageStep):
+        # A pause: its button (or /skip) goes on; typed text gets a gentle reminder, not a silent move.
+        if isinstance(event, Skip) or (isinstance(event, Press) and event.value == CONTINUE_VALUE):
+            return _continue_after_pause(flow, state, step, now, texts)
+        if isinstance(event, Press):
+            return state, [Stale()]
+        return state, [_hint(flow, state, render(texts.hint_pause, {}), texts)]
     if isinstance(event, Skip):
-        if isinstance(step, MessageStep) or not step.optional:
+        if not step.optional:
             return state, [_hint(flow, state, render(texts.cannot_skip, {}), texts)]
         return _accept(flow, state, step, None, now, texts)
-    if isinstance(step, MessageStep):
-        return _continue_after_pause(flow, state, step, now, texts)
     if isinstance(step, ChoiceStep) and step.multiple and isinstance(event, Press):
         return _toggle(flow, state, step, event.value, now, texts)
+    if isinstance(step, TextStep) and isinstance(event, Press):
+        return state, [Stale()]  # a text question has no answer buttons: this one is from elsewhere
     raw = event.text if isinstance(event, Answer) else event.value
     value, problem = _parse(step, raw, isinstance(event, Press), texts)
     if problem is not None:
@@ -502,7 +510,8 @@ def _resume_updated(flow: Flow, state: State, now: datetime, texts: Texts) -> Ou
         step = flow.step(target)
         assert step is not None
         if isinstance(step, MessageStep):
-            if step.button is not None and target not in state.path and target != state.step:
+            # Pauses on the way were already passed; stop at one only if the person was waiting there.
+            if step.button is not None and target == state.step:
                 break
             target = _next(flow, fresh, target, texts)
             continue

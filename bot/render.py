@@ -13,8 +13,14 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, nodes
+from jinja2 import StrictUndefined, Template, TemplateError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+
+def _blank_for_none(value: Any) -> Any:
+    # A skipped answer is None; a person should see nothing there, not the word "None".
+    return "" if value is None else value
+
 
 _ENVIRONMENT = ImmutableSandboxedEnvironment(
     autoescape=True,
@@ -22,6 +28,7 @@ _ENVIRONMENT = ImmutableSandboxedEnvironment(
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=False,
+    finalize=_blank_for_none,
 )
 
 
@@ -46,8 +53,15 @@ def render(source: str, context: Mapping[str, Any]) -> str:
 
 
 def evaluate(condition: str, context: Mapping[str, Any]) -> bool:
-    """Evaluate a sandboxed Jinja2 expression to a truth value (never Python ``eval``)."""
-    return bool(_expression(condition)(**context))
+    """Evaluate a sandboxed Jinja2 expression to a truth value (never Python ``eval``).
+
+    A condition that cannot be worked out (say ``feeling >= 8`` after that question was skipped, so it
+    compares nothing with a number) counts as false, so the person moves on instead of getting stuck.
+    """
+    try:
+        return bool(_expression(condition)(**context))
+    except (TypeError, ValueError, ArithmeticError, LookupError, TemplateError):
+        return False
 
 
 def parse_template(source: str) -> nodes.Template:

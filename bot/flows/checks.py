@@ -97,8 +97,38 @@ def _check(flow: Flow, file: str, line_of: LineOf) -> Iterator[FlowError]:
                 "let one 'next' lead to finish",
             )
 
+    for number, step in enumerate(flow.steps):
+        if step.id in reachable and _talks_in_circles(flow, step.id):
+            yield error(
+                ("steps", number, "id"),
+                step.id,
+                "this message can lead back to itself through other messages with no question or "
+                "button in between, so the bot would talk forever; add a 'button' or change a 'next'",
+            )
+
     yield from _check_meaning(flow, error)
     yield from _check_templates(flow, error, reachable)
+
+
+def _is_plain_message(flow: Flow, step_id: str) -> bool:
+    step = flow.step(step_id)
+    return isinstance(step, MessageStep) and step.button is None
+
+
+def _talks_in_circles(flow: Flow, step_id: str) -> bool:
+    """True when a plain message (no button) can reach itself again through plain messages only."""
+    if not _is_plain_message(flow, step_id):
+        return False
+    frontier = [step_id]
+    visited: set[str] = set()
+    while frontier:
+        for target in successors(flow, frontier.pop()):
+            if target == step_id:
+                return True
+            if target != FINISH and target not in visited and _is_plain_message(flow, target):
+                visited.add(target)
+                frontier.append(target)
+    return False
 
 
 def _targets(next_: str | list[Branch] | None, path: Path) -> Iterator[tuple[Path, str]]:

@@ -55,6 +55,17 @@ class Texts(_Strict):
     lessons: str
     lessons_empty: str
     text_only: str
+    # Telegram adapter
+    private_only: str
+    not_allowed: str
+    something_went_wrong: str
+    chosen_answer: str
+    menu_start: str
+    menu_help: str
+    menu_lessons: str
+    menu_back: str
+    menu_skip: str
+    menu_cancel: str
 
 
 def load_texts(conversations: FsPath) -> Texts:
@@ -63,6 +74,10 @@ def load_texts(conversations: FsPath) -> Texts:
     shown = display_path(file)
     try:
         document = load_yaml(file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise FlowLoadError(
+            [FlowError(shown, 1, "texts", None, "the file is not UTF-8 text; save it as UTF-8")]
+        ) from None
     except OSError as problem:
         raise FlowLoadError(
             [FlowError(shown, 1, "texts", None, f"cannot read the file: {problem.strerror}")]

@@ -37,6 +37,14 @@ _StrictTypesLoader.add_implicit_resolver(
 )
 
 
+def _decimal_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    # PyYAML reads a leading 0 as octal (010 is 8, and 09 crashes); people mean decimal.
+    return int(str(loader.construct_scalar(node)), 10)
+
+
+_StrictTypesLoader.add_constructor("tag:yaml.org,2002:int", _decimal_int)
+
+
 @dataclass
 class YamlDocument:
     """A loaded YAML document: its plain Python value and the 1-based line of each path inside it."""
@@ -72,7 +80,15 @@ def load_yaml(text: str) -> YamlDocument:
     Raises YamlSyntaxError for invalid YAML, duplicate keys, anchors/aliases or non-string keys.
     """
     try:
+        for event in yaml.parse(text, Loader=_StrictTypesLoader):
+            if isinstance(event, yaml.AliasEvent):
+                # An alias (*name) repeats a value written elsewhere: a few nested ones can expand to
+                # millions of values, and one inside its own anchor never ends. Flows don't need them.
+                line = event.start_mark.line + 1 if event.start_mark is not None else 1
+                raise YamlSyntaxError(line, "anchors and aliases (& and *) are not supported")
         node = yaml.compose(text, Loader=_StrictTypesLoader)
+    except RecursionError:
+        raise YamlSyntaxError(1, "the text is nested too deeply") from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else 1
@@ -86,7 +102,10 @@ def load_yaml(text: str) -> YamlDocument:
     if node is None:
         return document
     constructor = _StrictTypesLoader("")
-    document.value = _build(node, (), document, constructor)
+    try:
+        document.value = _build(node, (), document, constructor)
+    except RecursionError:
+        raise YamlSyntaxError(1, "the text is nested too deeply") from None
     return document
 
 
@@ -112,7 +131,13 @@ def _build(node: yaml.Node, path: Path, doc: YamlDocument, constructor: yaml.Saf
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, (*path, index), doc, constructor) for index, item in enumerate(node.value)]
     assert isinstance(node, yaml.ScalarNode)
-    return constructor.construct_object(node, deep=True)
+    try:
+        return constructor.construct_object(node, deep=True)
+    except (ValueError, KeyError, yaml.YAMLError):
+        # Only an explicit tag (such as !!int abc) can get here: the implicit rules above never misfire.
+        raise YamlSyntaxError(
+            node.start_mark.line + 1, f"{node.value!r} cannot be read as {node.tag.rsplit(':', 1)[-1]}"
+        ) from None
 
 
 _ALLOWED_TAGS = {

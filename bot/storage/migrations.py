@@ -67,6 +67,34 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        2,
+        "Telegram delivery: inbox of received updates, handled update ids, outbox of replies",
+        (
+            """CREATE TABLE inbox (
+                update_id INTEGER PRIMARY KEY,
+                chat_id INTEGER,
+                payload TEXT NOT NULL,
+                received_at TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0
+            )""",
+            """CREATE TABLE handled_updates (
+                update_id INTEGER PRIMARY KEY,
+                handled_at TEXT NOT NULL
+            )""",
+            """CREATE TABLE outbox (
+                id INTEGER PRIMARY KEY,
+                chat_id INTEGER NOT NULL,
+                payload TEXT NOT NULL,
+                created_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX outbox_by_chat ON outbox(chat_id, id)",
+            """CREATE TABLE bot_state (
+                key TEXT PRIMARY KEY,
+                value TEXT NOT NULL
+            )""",
+        ),
+    ),
 )
 
 

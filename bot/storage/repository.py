@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -46,11 +47,16 @@ class Repository:
 
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._db = connection
+        # One connection serves every chat: transactions from concurrent tasks must not interleave on it.
+        self._lock = asyncio.Lock()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Repository]:
-        """One write transaction (BEGIN IMMEDIATE); everything inside commits together or not at all."""
-        async with write_transaction(self._db):
+        """One write transaction (BEGIN IMMEDIATE); everything inside commits together or not at all.
+
+        Transactions on one Repository run one at a time; keep network I/O outside them.
+        """
+        async with self._lock, write_transaction(self._db):
             yield self
 
     async def user(self, external_id: str, now: datetime) -> User:
@@ -165,6 +171,77 @@ class Repository:
         async with self._db.execute("SELECT count(*) FROM runs WHERE user_id = ?", (user_id,)) as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
+
+    # --- Telegram delivery: inbox, handled updates, outbox -------------------------------------------
+
+    async def next_update_offset(self) -> int | None:
+        """The getUpdates offset that confirms every update already stored, or None before the first."""
+        async with self._db.execute("SELECT value FROM bot_state WHERE key = 'update_offset'") as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else int(row[0])
+
+    async def record_updates(
+        self, updates: list[tuple[int, int | None, str]], next_offset: int, now: datetime
+    ) -> None:
+        """Durably keep received updates (id, chat id, JSON) not yet handled, and advance the offset."""
+        await self._db.executemany(
+            "INSERT INTO inbox (update_id, chat_id, payload, received_at) SELECT ?, ?, ?, ? "
+            "WHERE NOT EXISTS (SELECT 1 FROM handled_updates WHERE update_id = ?) ON CONFLICT DO NOTHING",
+            [(update_id, chat_id, payload, to_db(now), update_id) for update_id, chat_id, payload in updates],
+        )
+        await self._db.execute(
+            "INSERT INTO bot_state (key, value) VALUES ('update_offset', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+            (str(next_offset),),
+        )
+
+    async def pending_updates(self) -> list[tuple[int, str]]:
+        """Stored updates not handled yet, oldest first: (update id, JSON)."""
+        async with self._db.execute("SELECT update_id, payload FROM inbox ORDER BY update_id") as cursor:
+            rows = await cursor.fetchall()
+        return [(int(row[0]), str(row[1])) for row in rows]
+
+    async def claim_update(self, update_id: int, now: datetime) -> bool:
+        """Mark an update handled; False when it already was (a duplicate to ignore)."""
+        cursor = await self._db.execute(
+            "INSERT INTO handled_updates (update_id, handled_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            (update_id, to_db(now)),
+        )
+        await self._db.execute("DELETE FROM inbox WHERE update_id = ?", (update_id,))
+        return cursor.rowcount == 1
+
+    async def count_attempt(self, update_id: int) -> int:
+        """Count one more failed attempt at handling an update; returns the attempts so far."""
+        await self._db.execute("UPDATE inbox SET attempts = attempts + 1 WHERE update_id = ?", (update_id,))
+        async with self._db.execute("SELECT attempts FROM inbox WHERE update_id = ?", (update_id,)) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def enqueue_replies(self, chat_id: int, payloads: list[str], now: datetime) -> list[int]:
+        """Add replies for a chat to the outbox (sent after the transaction commits); returns their ids."""
+        ids: list[int] = []
+        for payload in payloads:
+            cursor = await self._db.execute(
+                "INSERT INTO outbox (chat_id, payload, created_at) VALUES (?, ?, ?)", (chat_id, payload, to_db(now))
+            )
+            assert cursor.lastrowid is not None
+            ids.append(cursor.lastrowid)
+        return ids
+
+    async def pending_replies(self, chat_id: int | None = None) -> list[tuple[int, int, str]]:
+        """Replies committed but not yet sent, in order: (outbox id, chat id, JSON)."""
+        params: tuple[int, ...] = ()
+        if chat_id is None:
+            query = "SELECT id, chat_id, payload FROM outbox ORDER BY id"
+        else:
+            query, params = "SELECT id, chat_id, payload FROM outbox WHERE chat_id = ? ORDER BY id", (chat_id,)
+        async with self._db.execute(query, params) as cursor:
+            rows = await cursor.fetchall()
+        return [(int(row[0]), int(row[1]), str(row[2])) for row in rows]
+
+    async def mark_reply_sent(self, outbox_id: int) -> None:
+        """Remove a reply from the outbox once Telegram has it (or will never take it)."""
+        await self._db.execute("DELETE FROM outbox WHERE id = ?", (outbox_id,))
 
 
 def _text_or_none(value: object) -> str | None:

@@ -1,0 +1,65 @@
+"""The composition root: builds the python-telegram-bot Application and registers every handler."""
+
+from __future__ import annotations
+
+from telegram import BotCommand
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.conversation import Conversations
+from bot.flows.catalog import Catalog
+from bot.render import render
+from bot.tg.handlers import Gatekeeper, Handlers
+from bot.tg.sender import Sender
+
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+
+
+def build_application(
+    token: str, api_url: str, conversations: Conversations, allowed_user_ids: frozenset[int]
+) -> tuple[Application, Sender]:  # type: ignore[type-arg]
+    """The Application (without an Updater: the bot's own intake confirms updates only once stored)."""
+    base = api_url.rstrip("/")
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(f"{base}/bot")
+        .base_file_url(f"{base}/file/bot")
+        .updater(None)
+        .build()
+    )
+    sender = Sender(application.bot, conversations.repository)
+    handlers = Handlers(conversations, sender, Gatekeeper(allowed_user_ids))
+    # Order matters: the gate (group -1) runs first and stops groups, channels and strangers.
+    application.add_handler(TypeHandler(object, handlers.gate), group=-1)
+    # Buttons, then commands (before plain text, since a command is text too), then text, then the rest.
+    application.add_handler(CallbackQueryHandler(handlers.on_button))
+    application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, handlers.on_command))
+    application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, handlers.on_text))
+    application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, handlers.on_other))
+    # Edited messages are ignored on purpose: the earlier answer was already applied.
+    application.add_error_handler(handlers.on_error)
+    return application, sender
+
+
+def menu_commands(catalog: Catalog) -> list[BotCommand]:
+    """The commands shown in Telegram's menu: every flow's command, then the bot's own."""
+    texts = catalog.texts
+    commands = [BotCommand(flow.command or "", flow.title) for flow in catalog.commanded]
+    own = [
+        ("lessons", texts.menu_lessons),
+        ("back", texts.menu_back),
+        ("skip", texts.menu_skip),
+        ("cancel", texts.menu_cancel),
+        ("help", texts.menu_help),
+        ("start", texts.menu_start),
+    ]
+    commands.extend(BotCommand(name, render(description, {})[:256]) for name, description in own)
+    return commands
