@@ -36,7 +36,9 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="without a token, start the terminal chat instead of stopping with an error",
     )
-    standin = commands.add_parser("standin", help="run a local Telegram Bot API stand-in for trying the bot offline")
+    standin = commands.add_parser(
+        "standin", help="run a local Telegram Bot API stand-in for trying the bot offline"
+    )
     standin.add_argument("--host", default="127.0.0.1")
     standin.add_argument("--port", type=int, default=8081)
     return parser

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from telegram import BotCommand
+from telegram.request import BaseRequest
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -20,21 +21,25 @@ from bot.tg.handlers import Gatekeeper, Handlers
 from bot.tg.sender import Sender
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+POLL_TIMEOUT_S = 25
 
 
 def build_application(
-    token: str, api_url: str, conversations: Conversations, allowed_user_ids: frozenset[int]
+    token: str,
+    api_url: str,
+    conversations: Conversations,
+    allowed_user_ids: frozenset[int],
+    request: BaseRequest | None = None,
 ) -> tuple[Application, Sender]:  # type: ignore[type-arg]
-    """The Application (without an Updater: the bot's own intake confirms updates only once stored)."""
+    """The Application (without an Updater: the bot's own intake confirms updates only once stored).
+
+    ``request`` replaces the HTTP layer (tests pass a recording one).
+    """
     base = api_url.rstrip("/")
-    application = (
-        ApplicationBuilder()
-        .token(token)
-        .base_url(f"{base}/bot")
-        .base_file_url(f"{base}/file/bot")
-        .updater(None)
-        .build()
-    )
+    builder = ApplicationBuilder().token(token).base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    application = builder.updater(None).build()
     sender = Sender(application.bot, conversations.repository)
     handlers = Handlers(conversations, sender, Gatekeeper(allowed_user_ids))
     # Order matters: the gate (group -1) runs first and stops groups, channels and strangers.

@@ -24,6 +24,7 @@ from bot.tg.sender import Sender
 log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
+FORGED = -1
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,11 @@ class Handlers:
         message = update.effective_message
         assert message is not None
         kind = next(
-            (name for name in ("sticker", "photo", "voice", "document", "location", "video") if getattr(message, name)),
+            (
+                name
+                for name in ("sticker", "photo", "voice", "document", "location", "video")
+                if getattr(message, name)
+            ),
             "other",
         )
         await self._apply(update, NotText(kind))
@@ -92,8 +97,12 @@ class Handlers:
         query = update.callback_query
         assert query is not None
         seq, value = decode_callback(query.data)
+        if seq is None:
+            seq = FORGED  # every button this bot sends carries its sequence; one without is not ours
         message = query.message if isinstance(query.message, Message) else None
-        replies = await self._apply(update, ButtonPress(value, seq), pressed_on=message, pressed_data=query.data)
+        replies = await self._apply(
+            update, ButtonPress(value, seq), pressed_on=message, pressed_data=query.data
+        )
         stale = any(isinstance(reply, Stale) for reply in replies)
         await _quietly(query.answer(render(self._texts.stale_button, {}) if stale else None))
 
@@ -144,7 +153,9 @@ class Handlers:
         )
         if chat is not None:
             await _quietly(
-                context.bot.send_message(chat.id, render(self._texts.something_went_wrong, {}), parse_mode=ParseMode.HTML)
+                context.bot.send_message(
+                    chat.id, render(self._texts.something_went_wrong, {}), parse_mode=ParseMode.HTML
+                )
             )
 
 

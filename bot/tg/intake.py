@@ -13,19 +13,17 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
 from bot.storage.repository import Repository
-from bot.tg.app import ALLOWED_UPDATES
+from bot.tg.app import ALLOWED_UPDATES, POLL_TIMEOUT_S
 from bot.tg.handlers import Gatekeeper
 
 log = logging.getLogger(__name__)
-
-POLL_TIMEOUT_S = 25
 
 
 class Intake:
@@ -104,7 +102,7 @@ class Intake:
                 offset = await repository.next_update_offset()
             try:
                 updates = await bot.get_updates(
-                    offset=offset, timeout=POLL_TIMEOUT_S, allowed_updates=ALLOWED_UPDATES
+                    offset=offset, timeout=timedelta(seconds=POLL_TIMEOUT_S), allowed_updates=ALLOWED_UPDATES
                 )
             except RetryAfter as flood:
                 wait = flood.retry_after

@@ -31,7 +31,10 @@ def keyboard(rows: list[list[dict[str, str]]]) -> InlineKeyboardMarkup | None:
     if not rows:
         return None
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(button["label"], callback_data=button["data"]) for button in row] for row in rows]
+        [
+            [InlineKeyboardButton(button["label"], callback_data=button["data"]) for button in row]
+            for row in rows
+        ]
     )
 
 
@@ -83,14 +86,18 @@ class Sender:
                 if payload["kind"] == "edit":
                     log.debug("edit in chat %s refused (%s); skipping it", chat_id, refused.message)
                 else:
-                    log.error("Telegram refused a reply to chat %s: %s; dropping it", chat_id, refused.message)
+                    log.error(
+                        "Telegram refused a reply to chat %s: %s; dropping it", chat_id, refused.message
+                    )
                 return True
             except NetworkError as fault:
                 log.warning("sending to chat %s failed (attempt %d): %s", chat_id, attempt, fault.message)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF_S)
             except TelegramError as fault:
-                log.error("unexpected Telegram error for chat %s: %s; dropping the reply", chat_id, fault.message)
+                log.error(
+                    "unexpected Telegram error for chat %s: %s; dropping the reply", chat_id, fault.message
+                )
                 return True
         return False
 
@@ -101,7 +108,11 @@ class Sender:
                 await self._bot.edit_message_reply_markup(chat_id, payload["message_id"], reply_markup=markup)
             else:
                 await self._bot.edit_message_text(
-                    payload["html"], chat_id, payload["message_id"], parse_mode=ParseMode.HTML, reply_markup=markup
+                    payload["html"],
+                    chat_id,
+                    payload["message_id"],
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
                 )
             return
         parts = split_html(payload["html"])

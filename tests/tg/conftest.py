@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from telegram import Update
+from telegram.ext import Application
+
+from bot.conversation import Conversations
+from bot.flows.catalog import load_catalog
+from bot.storage.database import open_database
+from bot.storage.repository import Repository
+from bot.tg.app import build_application
+from tests.tg.recording import TOKEN, RecordingRequest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Clock:
+    now: datetime = field(default_factory=lambda: datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+
+@dataclass
+class Harness:
+    application: Application  # type: ignore[type-arg]
+    request: RecordingRequest
+    repository: Repository
+    next_update_id: int = 1
+
+    def _update(self, body: dict[str, Any]) -> Update:
+        self.next_update_id += 1
+        return Update.de_json({"update_id": self.next_update_id, **body}, self.application.bot)
+
+    async def send(
+        self, text: str, user_id: int = 42, chat_type: str = "private", chat_id: int | None = None
+    ) -> Update:
+        message: dict[str, Any] = {
+            "message_id": self.next_update_id + 10,
+            "date": 1_764_000_000,
+            "chat": {"id": chat_id or user_id, "type": chat_type, "first_name": "Sam"},
+            "from": {"id": user_id, "is_bot": False, "first_name": "Sam"},
+            "text": text,
+        }
+        if chat_type != "private":
+            message["chat"]["title"] = "A group"
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        update = self._update({"message": message})
+        await self.application.process_update(update)
+        return update
+
+    async def send_sticker(self, user_id: int = 42) -> None:
+        sticker = {
+            "file_id": "CAAC",
+            "file_unique_id": "AQAD",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+        }
+        update = self._update(
+            {
+                "message": {
+                    "message_id": 5,
+                    "date": 1_764_000_000,
+                    "chat": {"id": user_id, "type": "private", "first_name": "Sam"},
+                    "from": {"id": user_id, "is_bot": False, "first_name": "Sam"},
+                    "sticker": sticker,
+                }
+            }
+        )
+        await self.application.process_update(update)
+
+    async def press(
+        self, sent: dict[str, Any], label: str, user_id: int = 42, message_id: int | None = None
+    ) -> None:
+        """Tap the button labelled ``label`` on a message the bot sent (its recorded sendMessage params)."""
+        markup = sent["reply_markup"]
+        data = next(
+            b["callback_data"] for row in markup["inline_keyboard"] for b in row if b["text"] == label
+        )
+        await self.press_data(sent, data, user_id, message_id)
+
+    async def press_data(
+        self, sent: dict[str, Any], data: str, user_id: int = 42, message_id: int | None = None
+    ) -> None:
+        message = {
+            "message_id": message_id or sent.get("_message_id", 1),
+            "date": 1_764_000_000,
+            "chat": {"id": user_id, "type": "private", "first_name": "Sam"},
+            "from": {"id": 7000001, "is_bot": True, "first_name": "Springboard"},
+            "text": sent["text"],
+            "reply_markup": sent.get("reply_markup"),
+        }
+        update = self._update(
+            {
+                "callback_query": {
+                    "id": f"q{self.next_update_id}",
+                    "from": {"id": user_id, "is_bot": False, "first_name": "Sam"},
+                    "chat_instance": "ci",
+                    "data": data,
+                    "message": message,
+                }
+            }
+        )
+        await self.application.process_update(update)
+
+    def last_question(self) -> dict[str, Any]:
+        return self.request.sent()[-1]
+
+
+async def make_harness(tmp_path: Path, allowed: frozenset[int] = frozenset()) -> tuple[Harness, Any]:
+    connection = await open_database(tmp_path / "bot.sqlite3", datetime(2026, 3, 1, tzinfo=UTC))
+    repository = Repository(connection)
+    conversations = Conversations(load_catalog(ROOT / "conversations"), repository, Clock(), ZoneInfo("UTC"))
+    request = RecordingRequest()
+    application, _ = build_application(TOKEN, "http://127.0.0.1:9", conversations, allowed, request=request)
+    await application.initialize()
+    return Harness(application, request, repository), connection
+
+
+@pytest.fixture
+async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
+    made, connection = await make_harness(tmp_path)
+    try:
+        yield made
+    finally:
+        await made.application.shutdown()
+        await connection.close()
