@@ -21,13 +21,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="springboard", description="A bot for learning from setbacks.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     chat = commands.add_parser("chat", help="talk to the bot in this terminal (no Telegram needed)")
-    chat.add_argument(
-        "--db", type=Path, help="SQLite file (default: DATABASE_PATH or data/springboard.sqlite3)"
-    )
+    chat.add_argument("--db", type=Path, help="SQLite file (default: DATABASE_PATH or data/springboard.sqlite3)")
     chat.add_argument("--user", help="whose conversation this is (default: your login name)")
-    chat.add_argument(
-        "--flows", type=Path, help="conversations folder (default: FLOWS_DIR or conversations/)"
-    )
+    chat.add_argument("--flows", type=Path, help="conversations folder (default: FLOWS_DIR or conversations/)")
     check = commands.add_parser("check", help="check flow files and report every problem as file:line")
     check.add_argument("path", nargs="?", type=Path, help="a conversations folder or one flow file")
     run = commands.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
@@ -36,9 +32,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="without a token, start the terminal chat instead of stopping with an error",
     )
-    standin = commands.add_parser(
-        "standin", help="run a local Telegram Bot API stand-in for trying the bot offline"
-    )
+    standin = commands.add_parser("standin", help="run a local Telegram Bot API stand-in for trying the bot offline")
     standin.add_argument("--host", default="127.0.0.1")
     standin.add_argument("--port", type=int, default=8081)
     return parser
@@ -58,9 +52,7 @@ def _catalog(path: Path) -> Catalog | None:
     try:
         return load_catalog(path)
     except FlowLoadError as problem:
-        print(
-            f"springboard: the flows in {display_path(path)} have problems; fix these first:", file=sys.stderr
-        )
+        print(f"springboard: the flows in {display_path(path)} have problems; fix these first:", file=sys.stderr)
         for error in problem.errors:
             print(error, file=sys.stderr)
         return None
@@ -101,9 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         user = args.user or getpass.getuser() or "me"
         try:
-            return asyncio.run(
-                run_chat(catalog, args.db or settings.database_path, user, settings.default_timezone)
-            )
+            return asyncio.run(run_chat(catalog, args.db or settings.database_path, user, settings.default_timezone))
         except KeyboardInterrupt:
             print("\nBye for now. Everything you wrote is saved.")
             return 0

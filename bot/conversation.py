@@ -77,9 +77,7 @@ class Handled:
 class Conversations:
     """Runs flows for many people on one repository; ``handle`` is safe to call for one user at a time."""
 
-    def __init__(
-        self, catalog: Catalog, repository: Repository, clock: Callable[[], datetime], zone: ZoneInfo
-    ) -> None:
+    def __init__(self, catalog: Catalog, repository: Repository, clock: Callable[[], datetime], zone: ZoneInfo) -> None:
         self.catalog = catalog
         self.repository = repository
         self._clock = clock
@@ -175,9 +173,7 @@ class Conversations:
             return state, [self._say(texts.lessons, lessons_context(entries, self._zone))]
         if name in {"cancel", "back", "skip"}:
             if state is None or flow is None:
-                return state, [
-                    self._say(texts.nothing_to_cancel if name == "cancel" else texts.no_active_flow)
-                ]
+                return state, [self._say(texts.nothing_to_cancel if name == "cancel" else texts.no_active_flow)]
             events: dict[str, engine.Event] = {
                 "cancel": engine.Cancel(),
                 "back": engine.Back(),

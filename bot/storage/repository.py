@@ -61,9 +61,7 @@ class Repository:
 
     async def user(self, external_id: str, now: datetime) -> User:
         """The user with this external id, created on first sight."""
-        async with self._db.execute(
-            "SELECT id, created_at FROM users WHERE external_id = ?", (external_id,)
-        ) as cursor:
+        async with self._db.execute("SELECT id, created_at FROM users WHERE external_id = ?", (external_id,)) as cursor:
             row = await cursor.fetchone()
         if row is not None:
             return User(int(row[0]), external_id, from_db(row[1]), is_new=False)
@@ -75,9 +73,7 @@ class Repository:
 
     async def find_user(self, external_id: str) -> User | None:
         """The user with this external id, or None (nothing is created)."""
-        async with self._db.execute(
-            "SELECT id, created_at FROM users WHERE external_id = ?", (external_id,)
-        ) as cursor:
+        async with self._db.execute("SELECT id, created_at FROM users WHERE external_id = ?", (external_id,)) as cursor:
             row = await cursor.fetchone()
         return None if row is None else User(int(row[0]), external_id, from_db(row[1]), is_new=False)
 
@@ -160,9 +156,7 @@ class Repository:
 
     async def run_answers(self, run_id: int) -> dict[str, Any]:
         """Every stored answer of one run, by step id (values decoded from JSON)."""
-        async with self._db.execute(
-            "SELECT step_id, value FROM run_answers WHERE run_id = ?", (run_id,)
-        ) as cursor:
+        async with self._db.execute("SELECT step_id, value FROM run_answers WHERE run_id = ?", (run_id,)) as cursor:
             rows = await cursor.fetchall()
         return {row[0]: json.loads(row[1]) for row in rows}
 
@@ -180,9 +174,7 @@ class Repository:
             row = await cursor.fetchone()
         return None if row is None else int(row[0])
 
-    async def record_updates(
-        self, updates: list[tuple[int, int | None, str]], next_offset: int, now: datetime
-    ) -> None:
+    async def record_updates(self, updates: list[tuple[int, int | None, str]], next_offset: int, now: datetime) -> None:
         """Durably keep received updates (id, chat id, JSON) not yet handled, and advance the offset."""
         await self._db.executemany(
             "INSERT INTO inbox (update_id, chat_id, payload, received_at) SELECT ?, ?, ?, ? "

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from telegram import BotCommand
-from telegram.request import BaseRequest
 from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
-    CommandHandler,
     MessageHandler,
     TypeHandler,
     filters,
 )
+from telegram.request import BaseRequest
 
 from bot.conversation import Conversations
 from bot.flows.catalog import Catalog

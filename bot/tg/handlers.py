@@ -83,11 +83,7 @@ class Handlers:
         message = update.effective_message
         assert message is not None
         kind = next(
-            (
-                name
-                for name in ("sticker", "photo", "voice", "document", "location", "video")
-                if getattr(message, name)
-            ),
+            (name for name in ("sticker", "photo", "voice", "document", "location", "video") if getattr(message, name)),
             "other",
         )
         await self._apply(update, NotText(kind))
@@ -100,9 +96,7 @@ class Handlers:
         if seq is None:
             seq = FORGED  # every button this bot sends carries its sequence; one without is not ours
         message = query.message if isinstance(query.message, Message) else None
-        replies = await self._apply(
-            update, ButtonPress(value, seq), pressed_on=message, pressed_data=query.data
-        )
+        replies = await self._apply(update, ButtonPress(value, seq), pressed_on=message, pressed_data=query.data)
         stale = any(isinstance(reply, Stale) for reply in replies)
         await _quietly(query.answer(render(self._texts.stale_button, {}) if stale else None))
 

@@ -50,9 +50,7 @@ def send_payload(say: Say) -> str:
 
 def edit_payload(message_id: int, html: str | None, buttons: list[list[dict[str, str]]]) -> str:
     """An outbox payload that edits an earlier message (its text, when given, and its buttons)."""
-    return json.dumps(
-        {"kind": "edit", "message_id": message_id, "html": html, "buttons": buttons}, ensure_ascii=False
-    )
+    return json.dumps({"kind": "edit", "message_id": message_id, "html": html, "buttons": buttons}, ensure_ascii=False)
 
 
 def parse_payload(text: str) -> dict[str, Any]:

@@ -129,9 +129,7 @@ async def _serve_webhook(
     site = web.TCPSite(runner, host or "127.0.0.1", int(port))
     await site.start()
     try:
-        await application.bot.set_webhook(
-            settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
-        )
+        await application.bot.set_webhook(settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
         log.info("webhook listening on %s%s", settings.webhook_listen, path)
         await stop.wait()
     finally:

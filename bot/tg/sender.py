@@ -31,10 +31,7 @@ def keyboard(rows: list[list[dict[str, str]]]) -> InlineKeyboardMarkup | None:
     if not rows:
         return None
     return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(button["label"], callback_data=button["data"]) for button in row]
-            for row in rows
-        ]
+        [[InlineKeyboardButton(button["label"], callback_data=button["data"]) for button in row] for row in rows]
     )
 
 
@@ -86,18 +83,14 @@ class Sender:
                 if payload["kind"] == "edit":
                     log.debug("edit in chat %s refused (%s); skipping it", chat_id, refused.message)
                 else:
-                    log.error(
-                        "Telegram refused a reply to chat %s: %s; dropping it", chat_id, refused.message
-                    )
+                    log.error("Telegram refused a reply to chat %s: %s; dropping it", chat_id, refused.message)
                 return True
             except NetworkError as fault:
                 log.warning("sending to chat %s failed (attempt %d): %s", chat_id, attempt, fault.message)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF_S)
             except TelegramError as fault:
-                log.error(
-                    "unexpected Telegram error for chat %s: %s; dropping the reply", chat_id, fault.message
-                )
+                log.error("unexpected Telegram error for chat %s: %s; dropping the reply", chat_id, fault.message)
                 return True
         return False
 

@@ -82,14 +82,10 @@ class Harness:
         )
         await self.application.process_update(update)
 
-    async def press(
-        self, sent: dict[str, Any], label: str, user_id: int = 42, message_id: int | None = None
-    ) -> None:
+    async def press(self, sent: dict[str, Any], label: str, user_id: int = 42, message_id: int | None = None) -> None:
         """Tap the button labelled ``label`` on a message the bot sent (its recorded sendMessage params)."""
         markup = sent["reply_markup"]
-        data = next(
-            b["callback_data"] for row in markup["inline_keyboard"] for b in row if b["text"] == label
-        )
+        data = next(b["callback_data"] for row in markup["inline_keyboard"] for b in row if b["text"] == label)
         await self.press_data(sent, data, user_id, message_id)
 
     async def press_data(
