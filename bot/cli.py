@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import sys
 from collections.abc import Sequence
@@ -85,19 +86,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "check":
         return check(args.path or settings.flows_dir)
-    if args.command == "chat":
-        from bot.chat import run_chat
+    if args.command == "standin":
+        from bot.standin.server import serve_forever
 
-        catalog = _catalog(args.flows or settings.flows_dir)
-        if catalog is None:
-            return 1
-        user = args.user or getpass.getuser() or "me"
-        try:
-            return asyncio.run(run_chat(catalog, args.db or settings.database_path, user, settings.default_timezone))
-        except KeyboardInterrupt:
-            print("\nBye for now. Everything you wrote is saved.")
-            return 0
-    return 2
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve_forever(args.host, args.port, None))
+        return 0
+    if args.command == "run" and settings.telegram_bot_token is None and not args.or_chat:
+        print(
+            "springboard: TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather and put it in .env "
+            "(see README), or try the bot offline with `springboard chat`.",
+            file=sys.stderr,
+        )
+        return 2
+    catalog = _catalog(getattr(args, "flows", None) or settings.flows_dir)
+    if catalog is None:
+        return 1
+    if args.command == "run" and settings.telegram_bot_token is not None:
+        from bot.logs import configure_logging
+        from bot.tg.runner import run_bot
+
+        token = settings.telegram_bot_token.get_secret_value().strip()
+        configure_logging(settings.log_level, secrets=(token,))
+        return asyncio.run(run_bot(settings, catalog, token))
+    if args.command == "run":
+        print("No TELEGRAM_BOT_TOKEN set, so here is the terminal chat instead.\n", file=sys.stderr)
+    return _chat(catalog, settings, getattr(args, "db", None), getattr(args, "user", None))
+
+
+def _chat(catalog: Catalog, settings: Settings, database: Path | None, user: str | None) -> int:
+    from bot.chat import run_chat
+
+    name = user or getpass.getuser() or "me"
+    try:
+        return asyncio.run(run_chat(catalog, database or settings.database_path, name, settings.default_timezone))
+    except KeyboardInterrupt:
+        print("\nBye for now. Everything you wrote is saved.")
+        return 0
 
 
 if __name__ == "__main__":

@@ -46,5 +46,9 @@ def configure_logging(level: str, secrets: tuple[str, ...] = ()) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    numeric = logging.getLevelName(level)
     for noisy in ("httpx", "httpcore", "aiohttp.access"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, numeric))
+    # These log request parameters, updates and SQL parameters at DEBUG: that is what people wrote.
+    for talkative in ("telegram", "aiosqlite"):
+        logging.getLogger(talkative).setLevel(max(logging.INFO, numeric))

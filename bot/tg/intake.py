@@ -101,10 +101,23 @@ class Intake:
         while not stop.is_set():
             async with self._repository.transaction() as repository:
                 offset = await repository.next_update_offset()
-            try:
-                updates = await bot.get_updates(
+            fetch = asyncio.ensure_future(
+                bot.get_updates(
                     offset=offset, timeout=timedelta(seconds=POLL_TIMEOUT_S), allowed_updates=ALLOWED_UPDATES
                 )
+            )
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not fetch.done():
+                # Shutting down mid-poll: anything Telegram was about to send is not confirmed yet,
+                # so it comes again with the next getUpdates after a restart.
+                fetch.cancel()
+                with contextlib.suppress(asyncio.CancelledError, TelegramError):
+                    await fetch
+                return
+            try:
+                updates = fetch.result()
             except RetryAfter as flood:
                 wait = flood.retry_after
                 await _sleep_or_stop(stop, wait if isinstance(wait, (int, float)) else wait.total_seconds())

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.standin.server import StandIn
+from tests.e2e.harness import TOKEN, BotProcess
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[StandIn]:
+    server = StandIn(tokens=[TOKEN])
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+async def bot_process(standin: StandIn, tmp_path: Path) -> AsyncIterator[BotProcess]:
+    process = BotProcess(standin, tmp_path)
+    try:
+        yield process
+    finally:
+        if process.process is not None and process.process.returncode is None:
+            process.process.kill()
+            await process.process.wait()

@@ -1,0 +1,129 @@
+"""Run the real ``springboard run`` process against the in-test Bot API stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.standin.records import ChatMessage
+from bot.standin.server import StandIn
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "123456789:E2E-test-token-abcdefghijklmnopqrstuv"
+
+
+@dataclass
+class BotProcess:
+    """One ``springboard run`` child process; its combined log goes to ``log_path``."""
+
+    standin: StandIn
+    workdir: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+    process: asyncio.subprocess.Process | None = None
+    starts: int = 0
+
+    @property
+    def database(self) -> Path:
+        return self.workdir / "bot.sqlite3"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "bot.log"
+
+    def env(self) -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("TELEGRAM_", "DATABASE_"))}
+        env.update(
+            {
+                "TELEGRAM_BOT_TOKEN": TOKEN,
+                "TELEGRAM_API_URL": self.standin.url,
+                "DATABASE_PATH": str(self.database),
+                "FLOWS_DIR": str(ROOT / "conversations"),
+                "LOG_LEVEL": "DEBUG",
+                "PYTHONPATH": str(ROOT),
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    async def start(self) -> None:
+        self.starts += 1
+        log = self.log_path.open("ab")
+        try:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", cwd=self.workdir, env=self.env(), stdout=log, stderr=log
+            )
+        finally:
+            log.close()
+        deadline = time.monotonic() + 20
+        while self.log().count("polling for updates") < self.starts:
+            if self.process.returncode is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the bot did not start polling; its log:\n{self.log()[-3000:]}")
+            await asyncio.sleep(0.05)
+
+    async def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+        self.standin.clear_requests()
+
+    async def stop(self, timeout: float = 10) -> int:
+        if self.process is None or self.process.returncode is not None:
+            return self.process.returncode if self.process else 0
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return await asyncio.wait_for(self.process.wait(), timeout)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+            raise
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+
+    def rows(self, query: str, *params: Any) -> list[tuple[Any, ...]]:
+        with sqlite3.connect(self.database) as connection:
+            return list(connection.execute(query, params))
+
+
+class Chat:
+    """One user of the stand-in talking to the bot, waiting for each reply."""
+
+    def __init__(self, standin: StandIn, user_id: int) -> None:
+        self.standin = standin
+        self.user_id = user_id
+
+    def messages(self) -> list[ChatMessage]:
+        return self.standin.bot_messages(self.user_id)
+
+    async def say(self, text: str, expect: str | None = None) -> ChatMessage:
+        before = len(self.messages())
+        self.standin.user_sends_text(self.user_id, text)
+        return await self._reply_after(before, expect)
+
+    async def tap(self, label: str, expect: str | None = None, on: ChatMessage | None = None) -> ChatMessage:
+        target = on or self.last_with_buttons()
+        before = len(self.messages())
+        self.standin.user_presses_button(self.user_id, target.message_id, text=label)
+        return await self._reply_after(before, expect)
+
+    def last_with_buttons(self) -> ChatMessage:
+        return next(m for m in reversed(self.messages()) if m.reply_markup)
+
+    async def _reply_after(self, before: int, expect: str | None) -> ChatMessage:
+        def arrived() -> ChatMessage | None:
+            sent = self.messages()[before:]
+            for message in sent:
+                if expect is None or expect in message.shown_text:
+                    return message
+            return None
+
+        return await self.standin.wait_until(
+            arrived, timeout=10, chat_id=self.user_id, what=f"a reply containing {expect!r}"
+        )
