@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from bot.standin.server import StandIn
 from tests.e2e.harness import ROOT, TOKEN, BotProcess, Chat
 
@@ -172,3 +174,18 @@ def test_a_malformed_token_is_refused_without_printing_it(tmp_path: os.PathLike[
     )
     assert result.returncode == 2
     assert "TELEGRAM_BOT_TOKEN" in result.stderr and "SECRET123" not in result.stderr + result.stdout
+
+
+async def test_every_request_and_answer_follows_the_bot_api_spec(standin: StandIn, bot_process: BotProcess) -> None:
+    if standin.spec is None:
+        pytest.skip("the Bot API specification (../shared/telegram-bot-api/api.json) is not here")
+    await bot_process.start()
+    chat = Chat(standin, 507)
+    await _walk_setback(chat)
+    standin.user_sends_sticker(507)
+    await chat.say("/lessons", expect="What you've learned")
+    await bot_process.stop()
+    methods = {record.method for record in standin.requests}
+    assert {"getMe", "setMyCommands", "deleteWebhook", "getUpdates", "sendMessage", "editMessageText"} <= methods
+    assert {"answerCallbackQuery"} <= methods
+    assert standin.spec_problems == []
