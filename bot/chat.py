@@ -35,6 +35,8 @@ def format_reply(reply: Reply) -> str:
         lines.append(f"  (type a number from {options[0].label} to {options[-1].label})")
     elif options:
         lines.extend(f"  {number}. {button.label}" for number, button in enumerate(options, start=1))
+        if any(button.value == DONE_VALUE for row in reply.buttons for button in row):
+            lines.append("  (type the numbers of all that fit, for example 1, 3)")
     pause = [button for row in reply.buttons for button in row if button.value == CONTINUE_VALUE]
     if pause:
         lines.append(f"  (press Enter when you're ready: {pause[0].label})")
@@ -108,9 +110,7 @@ async def run_chat(catalog: Catalog, database: Path, user: str, zone_name: str) 
 
     connection = await open_database(database, datetime.now(UTC))
     try:
-        conversations = Conversations(
-            catalog, Repository(connection), lambda: datetime.now(UTC), ZoneInfo(zone_name)
-        )
+        conversations = Conversations(catalog, Repository(connection), lambda: datetime.now(UTC), ZoneInfo(zone_name))
         interactive = sys.stdin.isatty()
         if interactive:
             with contextlib.suppress(ImportError):

@@ -87,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check":
         return check(args.path or settings.flows_dir)
     if args.command == "standin":
-        from bot.standin.server import serve_forever
+        from bot.standin.cli import serve_forever
 
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve_forever(args.host, args.port, None))

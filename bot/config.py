@@ -61,9 +61,7 @@ class Settings(BaseSettings):
         if value is not None and not value.get_secret_value():
             return None
         if value is not None and not TOKEN_PATTERN.match(value.get_secret_value().strip()):
-            raise ValueError(
-                "does not look like a bot token from @BotFather (digits, a colon, then 30+ letters)"
-            )
+            raise ValueError("does not look like a bot token from @BotFather (digits, a colon, then 30+ letters)")
         return value
 
     @property

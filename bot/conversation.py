@@ -188,7 +188,7 @@ class Conversations:
             if flow.id == requested.id:
                 return engine.advance(flow, state, engine.Repeat(), now, texts)
             busy = self._say(texts.busy_with_other_flow, {"title": flow.title, "requested": requested.title})
-            return state, [busy]
+            return state, [busy, engine.current_question(flow, state, texts)]
         return engine.start(requested, now, texts)
 
     def _step(

@@ -182,9 +182,7 @@ class State:
             step=data["step"],
             started_at=datetime.fromisoformat(data["started_at"]),
             answers=dict(data.get("answers", {})),
-            answered_at={
-                key: datetime.fromisoformat(value) for key, value in data.get("answered_at", {}).items()
-            },
+            answered_at={key: datetime.fromisoformat(value) for key, value in data.get("answered_at", {}).items()},
             path=list(data.get("path", [])),
             inputs=dict(data.get("inputs", {})),
             selection=list(data.get("selection", [])),
@@ -235,7 +233,7 @@ def advance(flow: Flow, state: State, event: Event, now: datetime, texts: Texts)
         return state, [_hint(flow, state, render(texts.hint_pause, {}), texts)]
     if isinstance(event, Skip):
         if not step.optional:
-            return state, [_hint(flow, state, render(texts.cannot_skip, {}), texts)]
+            return state, [_hint(flow, state, render(texts.cannot_skip, {"kind": step.kind}), texts)]
         return _accept(flow, state, step, None, now, texts)
     if isinstance(step, ChoiceStep) and step.multiple and isinstance(event, Press):
         return _toggle(flow, state, step, event.value, now, texts)
@@ -300,6 +298,11 @@ def _enter(flow: Flow, state: State, target: str, now: datetime, texts: Texts, s
         state.step = target
         if isinstance(step, MessageStep) and step.button is None:
             said.append(Say(render(step.prompt, _context(flow, state, texts))))
+            target = _next(flow, state, step.id, texts)
+            continue
+        if _kept_from_before_update(step, state):
+            # Answered before the flow was updated and still fits: not asked again.
+            state.path.append(step.id)
             target = _next(flow, state, step.id, texts)
             continue
         said.append(_ask(flow, state, texts))
@@ -372,9 +375,7 @@ def _parse(step: QuestionStep, raw: str, pressed: bool, texts: Texts) -> tuple[A
         return None, render(texts.hint_scale, step.model_dump())
     values = _match_options(step, raw, pressed)
     if values is None or (not step.multiple and len(values) != 1):
-        return None, render(
-            texts.hint_choice, {"options": [o.label for o in step.options], "multiple": step.multiple}
-        )
+        return None, render(texts.hint_choice, {"options": [o.label for o in step.options], "multiple": step.multiple})
     if step.multiple:
         return values, None
     return values[0], None
@@ -421,15 +422,11 @@ def _toggle(flow: Flow, state: State, step: ChoiceStep, value: str, now: datetim
     return state, [replace(_ask(flow, state, texts), edit=True)]
 
 
-def _continue_after_pause(
-    flow: Flow, state: State, step: MessageStep, now: datetime, texts: Texts
-) -> Outcome:
+def _continue_after_pause(flow: Flow, state: State, step: MessageStep, now: datetime, texts: Texts) -> Outcome:
     return _enter(flow, state, _next(flow, state, step.id, texts), now, texts, [])
 
 
-def _accept(
-    flow: Flow, state: State, step: QuestionStep, value: AnswerValue, now: datetime, texts: Texts
-) -> Outcome:
+def _accept(flow: Flow, state: State, step: QuestionStep, value: AnswerValue, now: datetime, texts: Texts) -> Outcome:
     state.answers[step.id] = value
     state.answered_at[step.id] = now
     if step.id in state.path:
@@ -474,9 +471,7 @@ def _finish(flow: Flow, state: State, now: datetime, texts: Texts, said: list[Ef
     context = _context(flow, state, texts)
     said.append(Say(render(flow.finish, context)))
     answers = {
-        step_id: StoredAnswer(
-            value, display(flow, step_id, value, texts), state.answered_at.get(step_id, now)
-        )
+        step_id: StoredAnswer(value, display(flow, step_id, value, texts), state.answered_at.get(step_id, now))
         for step_id, value in state.answers.items()
         if step_id in state.path
     }
@@ -523,8 +518,24 @@ def _resume_updated(flow: Flow, state: State, now: datetime, texts: Texts) -> Ou
         fresh.answered_at = {key: state.answered_at.get(key, now) for key in kept}
         fresh.path = list(path)
         target = _next(flow, fresh, target, texts)
+    # Later answers that still fit are kept too (outside the path): once the person has answered what
+    # the new version needs first, ``_enter`` walks past them instead of asking again.
+    for step_id, value in state.answers.items():
+        later = flow.step(step_id)
+        if step_id in kept or later is None or isinstance(later, MessageStep) or step_id == target:
+            continue
+        if _still_valid(later, value):
+            fresh.answers[step_id] = value
+            fresh.answered_at[step_id] = state.answered_at.get(step_id, now)
     notice = Say(render(texts.flow_updated, {"title": flow.title}))
     return _enter(flow, fresh, target, now, texts, [notice])
+
+
+def _kept_from_before_update(step: QuestionStep | MessageStep, state: State) -> bool:
+    """True for a question answered before the flow changed, not yet passed again, whose answer fits."""
+    if isinstance(step, MessageStep) or step.id in state.path or step.id not in state.answers:
+        return False
+    return _still_valid(step, state.answers[step.id])
 
 
 def _still_valid(step: QuestionStep, value: AnswerValue) -> bool:

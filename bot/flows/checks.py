@@ -5,6 +5,7 @@ Each check yields FlowErrors that name the step and the line, and say how to fix
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 
 from jinja2 import TemplateSyntaxError, meta, nodes
@@ -47,9 +48,7 @@ def _check(flow: Flow, file: str, line_of: LineOf) -> Iterator[FlowError]:
     seen: set[str] = set()
     for number, step in enumerate(flow.steps):
         if step.id in seen:
-            yield error(
-                ("steps", number, "id"), step.id, "this step id is used twice; give each step its own id"
-            )
+            yield error(("steps", number, "id"), step.id, "this step id is used twice; give each step its own id")
         seen.add(step.id)
     if len(seen) != len(ids):
         return  # the graph below is ambiguous until ids are unique
@@ -93,8 +92,7 @@ def _check(flow: Flow, file: str, line_of: LineOf) -> Iterator[FlowError]:
             yield error(
                 ("steps", number, "id"),
                 step.id,
-                "after this step the flow can never reach 'finish' (it loops forever); "
-                "let one 'next' lead to finish",
+                "after this step the flow can never reach 'finish' (it loops forever); let one 'next' lead to finish",
             )
 
     for number, step in enumerate(flow.steps):
@@ -198,9 +196,7 @@ def _check_meaning(flow: Flow, error: Callable[[Path, str | None, str], FlowErro
             continue
         step = flow.step(step_id)
         if role.startswith("feeling_") and step is not None and step.kind != "scale":
-            yield error(
-                ("meaning", role), None, f"meaning.{role} must name a scale step, not a {step.kind} step"
-            )
+            yield error(("meaning", role), None, f"meaning.{role} must name a scale step, not a {step.kind} step")
 
 
 def _check_templates(
@@ -233,6 +229,8 @@ def _check_templates(
         else:
             for message in names_problems(tree, before, "the prompt"):
                 yield error(("steps", number, "prompt"), step.id, message)
+            for message in html_problems(tree):
+                yield error(("steps", number, "prompt"), step.id, f"in the prompt, {message}")
         if isinstance(step.next, list):
             known = before | ({step.id} if not isinstance(step, MessageStep) else set())
             for rule, branch in enumerate(step.next):
@@ -253,6 +251,42 @@ def _check_templates(
     else:
         for message in names_problems(finish, answer_ids | inputs, "the finish template"):
             yield error(("finish",), None, message)
+        for message in html_problems(finish):
+            yield error(("finish",), None, f"in the finish template, {message}")
+
+
+TELEGRAM_TAGS = frozenset(
+    {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a", "code", "pre"}
+    | {"blockquote", "tg-emoji"}
+)
+"""The HTML tags Telegram accepts; any other tag makes it refuse the whole message."""
+
+_TAG_START = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)?")
+_ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]*|#[0-9]+|#[xX][0-9A-Fa-f]+);")
+
+
+def html_problems(tree: nodes.Template) -> Iterator[str]:
+    """What Telegram would refuse in the template's own text (answers are escaped, so they never count).
+
+    Telegram rejects a message with an unknown tag (``<br>``, ``<p>``) or a bare ``<`` or ``&``.
+    """
+    found: list[str] = []
+    for data in tree.find_all(nodes.TemplateData):
+        text = data.data
+        for start in (index for index, char in enumerate(text) if char == "<"):
+            match = _TAG_START.match(text, start)
+            name = match.group(2) if match else None
+            if name is None:
+                found.append("a '<' that starts no tag: write &lt; for the sign itself")
+            elif name.lower() not in TELEGRAM_TAGS:
+                hint = "; a plain new line does that" if name.lower() in {"br", "p", "div"} else ""
+                found.append(
+                    f"<{name}> is not a tag Telegram accepts (use b, i, u, s, code, pre, a or blockquote){hint}"
+                )
+        for start in (index for index, char in enumerate(text) if char == "&"):
+            if not _ENTITY.match(text, start):
+                found.append("a bare '&': write &amp; for the sign itself")
+    yield from dict.fromkeys(found)  # each problem once, in order
 
 
 def _unknown_name(name: str, what: str, answer_ids: set[str], allowed: set[str], inputs: set[str]) -> str:

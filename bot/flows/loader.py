@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Iterable
 from pathlib import Path as FsPath
@@ -55,9 +56,7 @@ def load_flows(path: FsPath) -> dict[str, Flow]:
     """
     files = flow_files(path)
     if not files:
-        raise FlowLoadError(
-            [FlowError(display_path(path), 1, "-", None, "no flow files (*.yaml) found here")]
-        )
+        raise FlowLoadError([FlowError(display_path(path), 1, "-", None, "no flow files (*.yaml) found here")])
     flows: list[tuple[Flow, str, YamlDocument]] = []
     errors: list[FlowError] = []
     for file in files:
@@ -169,9 +168,7 @@ def from_pydantic(
     return FlowError(file, document.line_of(path), flow_id, step_id, message)
 
 
-def _yaml_path(
-    loc: tuple[int | str, ...], data: Any, root: type[BaseModel]
-) -> tuple[Path, type[BaseModel] | None]:
+def _yaml_path(loc: tuple[int | str, ...], data: Any, root: type[BaseModel]) -> tuple[Path, type[BaseModel] | None]:
     """Drop the parts of pydantic's error location that are not in the YAML (union tags and the like)."""
     path: list[str | int] = []
     current = data
@@ -224,13 +221,21 @@ def _allowed_keys(model: type[BaseModel] | None) -> str:
     return "; allowed here: " + ", ".join(names)
 
 
+def _did_you_mean(key: str, model: type[BaseModel] | None) -> str:
+    if model is None:
+        return ""
+    names = [field.alias or name for name, field in model.model_fields.items()]
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.75)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
 def _explain(detail: ErrorDetails, where: str, model: type[BaseModel] | None) -> str:
     kind = detail["type"]
     got = detail.get("input")
     field = where.rsplit(".", 1)[-1] if where else "this"
     context = detail.get("ctx") or {}
     if kind == "extra_forbidden":
-        return f"unknown key '{field}'{_allowed_keys(model)}"
+        return f"unknown key '{field}'{_did_you_mean(field, model)}{_allowed_keys(model)}"
     if kind == "missing":
         return f"'{field}' is missing; add it"
     if kind in {"union_tag_not_found", "model_attributes_type"} and where == "":

@@ -10,6 +10,7 @@ from pathlib import Path as FsPath
 from jinja2 import TemplateSyntaxError
 from pydantic import ConfigDict, ValidationError
 
+from bot.flows.checks import html_problems
 from bot.flows.errors import FlowError, FlowLoadError
 from bot.flows.loader import display_path, from_pydantic
 from bot.flows.model import _Strict
@@ -79,9 +80,7 @@ def load_texts(conversations: FsPath) -> Texts:
             [FlowError(shown, 1, "texts", None, "the file is not UTF-8 text; save it as UTF-8")]
         ) from None
     except OSError as problem:
-        raise FlowLoadError(
-            [FlowError(shown, 1, "texts", None, f"cannot read the file: {problem.strerror}")]
-        ) from None
+        raise FlowLoadError([FlowError(shown, 1, "texts", None, f"cannot read the file: {problem.strerror}")]) from None
     except YamlSyntaxError as problem:
         raise FlowLoadError(
             [FlowError(shown, problem.line, "texts", None, f"not valid YAML: {problem.problem}")]
@@ -93,11 +92,15 @@ def load_texts(conversations: FsPath) -> Texts:
         raise FlowLoadError(errors) from None
     errors = []
     for name, source in texts.model_dump().items():
+        line = document.line_of((name,))
         try:
-            parse_template(source)
+            tree = parse_template(source)
         except TemplateSyntaxError as problem:
-            line = document.line_of((name,))
             errors.append(FlowError(shown, line, "texts", name, f"template error: {problem.message}"))
+            continue
+        if name.endswith("_button") or name.startswith("menu_"):
+            continue  # shown on buttons and in the command menu: plain text, not HTML
+        errors.extend(FlowError(shown, line, "texts", name, problem) for problem in html_problems(tree))
     if errors:
         raise FlowLoadError(errors)
     return texts

@@ -19,6 +19,18 @@ Path = tuple[str | int, ...]
 class _StrictTypesLoader(yaml.SafeLoader):
     """A SafeLoader with YAML 1.2-like scalar rules and no sexagesimal, yes/no or timestamp magic."""
 
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        """Refuse aliases (``*name``) before they are resolved.
+
+        An alias repeats a value written elsewhere: a few nested ones expand to millions of values, and
+        one inside its own anchor never ends. Flows don't need them.
+        """
+        if self.check_event(yaml.AliasEvent):
+            event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]
+            line = event.start_mark.line + 1 if event.start_mark is not None else 1
+            raise YamlSyntaxError(line, "anchors and aliases (& and *) are not supported")
+        return super().compose_node(parent, index)
+
 
 _StrictTypesLoader.yaml_implicit_resolvers = {}
 _StrictTypesLoader.add_implicit_resolver(
@@ -27,9 +39,7 @@ _StrictTypesLoader.add_implicit_resolver(
 _StrictTypesLoader.add_implicit_resolver(
     "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
 )
-_StrictTypesLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789")
-)
+_StrictTypesLoader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
 _StrictTypesLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$"),
@@ -80,18 +90,17 @@ def load_yaml(text: str) -> YamlDocument:
     Raises YamlSyntaxError for invalid YAML, duplicate keys, anchors/aliases or non-string keys.
     """
     try:
-        for event in yaml.parse(text, Loader=_StrictTypesLoader):
-            if isinstance(event, yaml.AliasEvent):
-                # An alias (*name) repeats a value written elsewhere: a few nested ones can expand to
-                # millions of values, and one inside its own anchor never ends. Flows don't need them.
-                line = event.start_mark.line + 1 if event.start_mark is not None else 1
-                raise YamlSyntaxError(line, "anchors and aliases (& and *) are not supported")
         node = yaml.compose(text, Loader=_StrictTypesLoader)
     except RecursionError:
         raise YamlSyntaxError(1, "the text is nested too deeply") from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else 1
+        last_line = max(1, len(text.splitlines()))
+        if line > last_line and error.context_mark is not None:
+            # "Unexpected end of stream" points past the last line; where the unclosed thing began helps more.
+            line = error.context_mark.line + 1
+        line = min(line, last_line)
         problem = error.problem or str(error)
         if error.context:
             problem = f"{problem} ({error.context})"
@@ -122,9 +131,7 @@ def _build(node: yaml.Node, path: Path, doc: YamlDocument, constructor: yaml.Saf
             if key == "<<":
                 raise YamlSyntaxError(key_node.start_mark.line + 1, "merge keys ('<<') are not supported")
             if key in result:
-                raise YamlSyntaxError(
-                    key_node.start_mark.line + 1, f"the key '{key}' appears twice in the same block"
-                )
+                raise YamlSyntaxError(key_node.start_mark.line + 1, f"the key '{key}' appears twice in the same block")
             doc.key_lines[(*path, key)] = key_node.start_mark.line + 1
             result[key] = _build(value_node, (*path, key), doc, constructor)
         return result

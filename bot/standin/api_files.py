@@ -73,7 +73,7 @@ async def _send_file(call: Call, kind: str) -> Any:
         reply_keyboard=markup.other,
         **{kind: stored},
     )
-    return message.to_api(chat.to_api())
+    return world.render(message)
 
 
 async def send_document(call: Call) -> Any:

@@ -67,10 +67,10 @@ async def send_message(call: Call) -> Any:
         reply_markup=markup.inline,
         reply_keyboard=markup.other,
     )
-    return message.to_api(chat.to_api())
+    return world.render(message)
 
 
-def _message_to_edit(world: World, params: Params) -> tuple[ChatRecord, ChatMessage]:
+def _message_to_edit(world: World, params: Params) -> ChatMessage:
     if params.has("inline_message_id"):
         raise bad_request("MESSAGE_ID_INVALID")
     chat = world.find_chat(params)
@@ -79,7 +79,7 @@ def _message_to_edit(world: World, params: Params) -> tuple[ChatRecord, ChatMess
         raise bad_request(errors.MESSAGE_TO_EDIT_NOT_FOUND)
     if not message.from_bot:
         raise bad_request(errors.MESSAGE_CANT_BE_EDITED)
-    return chat, message
+    return message
 
 
 async def edit_message_text(call: Call) -> Any:
@@ -87,7 +87,7 @@ async def edit_message_text(call: Call) -> Any:
     world, params = call.world, call.params
     parsed = content.message_text(params, strict_html=world.strict_html)
     markup = content.reply_markup(params)
-    chat, message = _message_to_edit(world, params)
+    message = _message_to_edit(world, params)
     if message.text is None:
         raise bad_request("there is no text in the message to edit")
     entities = list(parsed.entities)
@@ -99,7 +99,7 @@ async def edit_message_text(call: Call) -> Any:
     message.reply_markup = markup.inline
     message.edit_date = world.now()
     world.changed()
-    return message.to_api(chat.to_api())
+    return world.render(message)
 
 
 async def edit_message_caption(call: Call) -> Any:
@@ -107,7 +107,7 @@ async def edit_message_caption(call: Call) -> Any:
     world, params = call.world, call.params
     parsed = content.caption(params, strict_html=world.strict_html)
     markup = content.reply_markup(params)
-    chat, message = _message_to_edit(world, params)
+    message = _message_to_edit(world, params)
     if message.text is not None:
         raise bad_request("there is no caption in the message to edit")
     new_caption = parsed.text if parsed else None
@@ -120,19 +120,19 @@ async def edit_message_caption(call: Call) -> Any:
     message.reply_markup = markup.inline
     message.edit_date = world.now()
     world.changed()
-    return message.to_api(chat.to_api())
+    return world.render(message)
 
 
 async def edit_message_reply_markup(call: Call) -> Any:
     """editMessageReplyMarkup: replace a bot message's inline keyboard (none given removes it)."""
     world, params = call.world, call.params
     markup = content.reply_markup(params)
-    chat, message = _message_to_edit(world, params)
+    message = _message_to_edit(world, params)
     if markup.inline == message.reply_markup:
         raise bad_request(errors.MESSAGE_NOT_MODIFIED)
     message.reply_markup = markup.inline
     world.changed()
-    return message.to_api(chat.to_api())
+    return world.render(message)
 
 
 async def delete_message(call: Call) -> Any:

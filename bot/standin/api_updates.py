@@ -26,8 +26,7 @@ async def get_updates(call: Call) -> Any:
     if world.settings.webhook is not None:
         raise conflict(errors.WEBHOOK_ACTIVE_CONFLICT)
     queue = world.updates
-    queue.poll_generation += 1
-    generation = queue.poll_generation
+    generation = queue.start_poll()
     if params.has("offset"):
         queue.confirm(params.integer("offset"))
     allowed = params.json("allowed_updates", "can't parse allowed_updates JSON array")
@@ -38,12 +37,12 @@ async def get_updates(call: Call) -> Any:
     limit = params.integer("limit", 100) or 100
     deadline = time.monotonic() + min(max(params.number("timeout"), 0.0), MAX_POLL_TIMEOUT)
     while True:
+        if queue.poll_generation != generation:
+            raise conflict(errors.GET_UPDATES_CONFLICT)
         batch = queue.deliverable(limit)
         remaining = deadline - time.monotonic()
         if batch or remaining <= 0 or world.closing:
             return batch
-        if queue.poll_generation != generation:
-            raise conflict(errors.GET_UPDATES_CONFLICT)
         await world.signal.wait(remaining)
 
 
@@ -53,7 +52,9 @@ async def set_webhook(call: Call) -> Any:
     if url and not url.lower().startswith("https://"):
         raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
     world = call.world
-    world.settings.webhook = {"url": url, "max_connections": call.params.integer("max_connections", 40)} if url else None
+    world.settings.webhook = (
+        {"url": url, "max_connections": call.params.integer("max_connections", 40)} if url else None
+    )
     if call.params.flag("drop_pending_updates"):
         world.updates.drop_all()
     world.changed()

@@ -39,9 +39,7 @@ _INLINE_BUTTON_ACTIONS = (
 _BUTTON_URL = re.compile(r"(?:https?|tg)://\S+", re.IGNORECASE)
 
 
-def formatted(
-    params: Params, text_name: str, entities_name: str, *, strict_html: bool
-) -> ParsedText:
+def formatted(params: Params, text_name: str, entities_name: str, *, strict_html: bool) -> ParsedText:
     """The visible text and entities of ``params[text_name]`` under the request's parse_mode.
 
     HTML is parsed and validated; without a parse mode the ``entities`` parameter is taken as

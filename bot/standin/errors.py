@@ -38,9 +38,7 @@ BOT_COMMAND_DESCRIPTION_INVALID = "BOT_COMMAND_DESCRIPTION_INVALID"
 BOT_COMMANDS_TOO_MUCH = "BOT_COMMANDS_TOO_MUCH"
 WRONG_FILE_ID = "wrong file identifier/HTTP URL specified"
 FILE_EMPTY = "file must be non-empty"
-GET_UPDATES_CONFLICT = (
-    "terminated by other getUpdates request; make sure that only one bot instance is running"
-)
+GET_UPDATES_CONFLICT = "terminated by other getUpdates request; make sure that only one bot instance is running"
 WEBHOOK_ACTIVE_CONFLICT = (
     "can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
 )
@@ -83,17 +81,19 @@ def unauthorized() -> ApiError:
     return ApiError(401, "Unauthorized")
 
 
-def method_not_found() -> ApiError:
-    """The 404 answer for a method name the Bot API does not have (the Bot API server's wording)."""
-    return ApiError(404, "Not Found: method not found")
+def not_found() -> ApiError:
+    """The 404 answer api.telegram.org gives for a method it does not have or a malformed token.
+
+    (A self-hosted telegram-bot-api server words the unknown-method case "Not Found: method not
+    found"; both start with "Not Found", which is what clients match.)
+    """
+    return ApiError(404, "Not Found")
 
 
 def too_many_requests(retry_after: int) -> ApiError:
     """A 429 flood-control answer carrying ``parameters.retry_after`` (whole seconds, at least 1)."""
     seconds = max(1, int(retry_after))
-    return ApiError(
-        429, f"Too Many Requests: retry after {seconds}", parameters={"retry_after": seconds}
-    )
+    return ApiError(429, f"Too Many Requests: retry after {seconds}", parameters={"retry_after": seconds})
 
 
 def internal_server_error() -> ApiError:

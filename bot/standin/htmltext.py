@@ -17,6 +17,7 @@ units of the visible text, after surrounding whitespace is trimmed as Telegram t
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -193,14 +194,10 @@ class _HtmlScanner:
             raise EntityParseError(f"Unclosed start tag at byte offset {self._byte_offset(begin)}")
         name = source[begin + 1 : end].lower()
         if name not in ALLOWED_TAGS:
-            raise EntityParseError(
-                f'Unsupported start tag "{name}" at byte offset {self._byte_offset(begin)}'
-            )
+            raise EntityParseError(f'Unsupported start tag "{name}" at byte offset {self._byte_offset(begin)}')
         attributes, self.pos = self._attributes(name, begin, end)
         if name == "span" and attributes.get("class") != "tg-spoiler":
-            raise EntityParseError(
-                f'Tag "span" must have class "tg-spoiler" at byte offset {self._byte_offset(begin)}'
-            )
+            raise EntityParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {self._byte_offset(begin)}')
         if name == "tg-emoji" and not attributes.get("emoji-id", "").isdigit():
             raise EntityParseError("Invalid custom emoji identifier specified")
         if name == "tg-time" and not attributes.get("unix", "").lstrip("-").isdigit():
@@ -245,7 +242,7 @@ class _HtmlScanner:
             value, pos = self._attribute_value(pos, unclosed)
             attributes[attr_name] = value
 
-    def _attribute_value(self, pos: int, unclosed: Any) -> tuple[str, int]:
+    def _attribute_value(self, pos: int, unclosed: Callable[[], EntityParseError]) -> tuple[str, int]:
         source = self.source
         quote = source[pos]
         if quote in "\"'":

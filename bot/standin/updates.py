@@ -69,6 +69,12 @@ class UpdateQueue:
         """Updates not yet confirmed, oldest first (the list is a copy)."""
         return list(self._pending)
 
+    def start_poll(self) -> int:
+        """Note that a getUpdates call began, ending any poll still waiting; returns its number."""
+        self.poll_generation += 1
+        self._signal.fire()
+        return self.poll_generation
+
     def push(self, kind: str, payload: JsonDict) -> int:
         """Queue an update ``{"update_id": N, kind: payload}`` and return N."""
         update_id = self._next_id

@@ -35,8 +35,13 @@ class InvalidActionError(ControlError, ValueError):
 
 
 def user_chat(
-    world: World, user_id: int, *, chat_id: int | None = None, chat_type: str = "private",
-    title: str | None = None, **profile: Any,
+    world: World,
+    user_id: int,
+    *,
+    chat_id: int | None = None,
+    chat_type: str = "private",
+    title: str | None = None,
+    **profile: Any,
 ) -> ChatRecord:
     """The chat a user acts in: their private chat, or the group ``chat_id`` (created on first use).
 
@@ -73,13 +78,19 @@ def _user_message(world: World, chat: ChatRecord, user_id: int, **content: Any) 
 
 
 def _queue_message(world: World, chat: ChatRecord, message: ChatMessage) -> SentUpdate:
-    update_id = world.updates.push("message", message.to_api(chat.to_api()))
+    update_id = world.updates.push("message", world.render(message))
     return SentUpdate(update_id=update_id, chat_id=chat.id, message_id=message.message_id)
 
 
 def user_sends_text(
-    world: World, user_id: int, text: str, *, chat_id: int | None = None, chat_type: str = "private",
-    title: str | None = None, **profile: Any,
+    world: World,
+    user_id: int,
+    text: str,
+    *,
+    chat_id: int | None = None,
+    chat_type: str = "private",
+    title: str | None = None,
+    **profile: Any,
 ) -> SentUpdate:
     """The user sends ``text``; a leading /command gets Telegram's bot_command entity."""
     if not text.strip():
@@ -98,7 +109,11 @@ def user_sends_sticker(world: World, user_id: int, *, chat_id: int | None = None
 
 
 def user_sends_photo(
-    world: World, user_id: int, *, caption: str | None = None, chat_id: int | None = None,
+    world: World,
+    user_id: int,
+    *,
+    caption: str | None = None,
+    chat_id: int | None = None,
     data: bytes = _TINY_PNG,
 ) -> SentUpdate:
     """The user sends a photo (a 1x1 PNG unless ``data`` is given), with an optional caption."""
@@ -132,12 +147,17 @@ def user_edits_message(
     message.entities = _command_entities(new_text)
     message.edit_date = world.now()
     world.changed()
-    update_id = world.updates.push("edited_message", message.to_api(chat.to_api()))
+    update_id = world.updates.push("edited_message", world.render(message))
     return SentUpdate(update_id=update_id, chat_id=chat.id, message_id=message_id)
 
 
 def user_presses_button(
-    world: World, user_id: int, message_id: int, *, text: str | None = None, data: str | None = None,
+    world: World,
+    user_id: int,
+    message_id: int,
+    *,
+    text: str | None = None,
+    data: str | None = None,
     chat_id: int | None = None,
 ) -> SentUpdate:
     """The user presses an inline button under the bot's message; queues a ``callback_query``.
@@ -158,9 +178,7 @@ def user_presses_button(
     if text is not None:
         button = message.find_button(text=text, data=data)
         if button is None:
-            raise NotFoundError(
-                f"message {message_id} has no button {text!r}; its buttons are {message.button_texts}"
-            )
+            raise NotFoundError(f"message {message_id} has no button {text!r}; its buttons are {message.button_texts}")
         if "callback_data" not in button:
             raise InvalidActionError(f"button {text!r} has no callback_data (it is {sorted(button)})")
         data = str(button["callback_data"])
@@ -177,7 +195,7 @@ def user_presses_button(
     payload = {
         "id": query.id,
         "from": user.to_api(),
-        "message": message.to_api(chat.to_api()),
+        "message": world.render(message),
         "chat_instance": str(-(10**18) - chat.id),
         "data": data,
     }

@@ -106,7 +106,11 @@ class World:
         return user
 
     def ensure_chat(
-        self, chat_id: int, *, chat_type: str = "private", title: str | None = None,
+        self,
+        chat_id: int,
+        *,
+        chat_type: str = "private",
+        title: str | None = None,
         peer: UserRecord | None = None,
     ) -> ChatRecord:
         """Return the chat with this id, creating it with the given type, title and peer."""
@@ -126,10 +130,10 @@ class World:
         raw = params.text(name) or ""
         if raw.startswith("@"):
             wanted = raw[1:].lower()
-            for chat in self.chats.values():
-                username = chat.peer.username if chat.peer else None
+            for candidate in self.chats.values():
+                username = candidate.peer.username if candidate.peer else None
                 if username and username.lower() == wanted:
-                    return chat
+                    return candidate
             raise bad_request(errors.CHAT_NOT_FOUND)
         chat = self.chats.get(params.integer(name))
         if chat is None:
@@ -170,6 +174,16 @@ class World:
         """Snapshots of every message the bot sent to this chat, deleted ones included."""
         return [message for message in self.chat_messages(chat_id, include_deleted=True) if message.from_bot]
 
+    def render(self, message: ChatMessage) -> JsonDict:
+        """The message as a Bot API ``Message``, with the message it replies to (one level deep)."""
+        chat = self.chats[message.chat_id].to_api()
+        rendered = message.to_api(chat)
+        if message.reply_to_message_id is not None:
+            original = self.messages.get(message.chat_id, {}).get(message.reply_to_message_id)
+            if original is not None:
+                rendered["reply_to_message"] = original.to_api(chat)
+        return rendered
+
     def chat_api(self, chat_id: int) -> JsonDict:
         """The Bot API ``Chat`` for an existing chat."""
         return self.chats[chat_id].to_api()
@@ -182,8 +196,14 @@ class World:
     # -- files -------------------------------------------------------------------------------
 
     def store_file(
-        self, kind: str, data: bytes, *, file_name: str | None = None, mime_type: str | None = None,
-        width: int | None = None, height: int | None = None,
+        self,
+        kind: str,
+        data: bytes,
+        *,
+        file_name: str | None = None,
+        mime_type: str | None = None,
+        width: int | None = None,
+        height: int | None = None,
     ) -> StoredFile:
         """Keep a file's bytes and return it with fresh ids (file_unique_id is a hash of the bytes)."""
         unique = hashlib.sha256(data).hexdigest()[:16]

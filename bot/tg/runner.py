@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 from telegram import Bot, Update
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import Conflict, InvalidToken, TelegramError
 from telegram.ext import Application
 
 from bot.config import Settings
@@ -69,7 +69,14 @@ async def run_bot(settings: Settings, catalog: Catalog, token: str) -> int:
             else:
                 await application.bot.delete_webhook()
                 log.info("polling for updates; press Ctrl+C to stop")
-                await intake.poll(stop)
+                try:
+                    await intake.poll(stop)
+                except InvalidToken:
+                    log.error("Telegram no longer accepts the bot token; check TELEGRAM_BOT_TOKEN")
+                    return 1
+                except Conflict:
+                    log.error("another process is already polling with this token; stop it first")
+                    return 1
             retry.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await retry

@@ -1,0 +1,153 @@
+"""The real command line, run as a person (or a deployer) would: ``python -m bot chat`` and ``check``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.chat import format_reply
+from bot.engine import DONE_VALUE, Button, Say
+from tests.conftest import REPO_ROOT
+
+SETTINGS = ("TELEGRAM_BOT_TOKEN", "TELEGRAM_API_URL", "DATABASE_PATH", "FLOWS_DIR", "DEFAULT_TIMEZONE")
+
+
+def run_bot(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    environment = {key: value for key, value in os.environ.items() if key not in SETTINGS}
+    environment["PYTHONIOENCODING"] = "utf-8"
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=REPO_ROOT,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+
+
+def chat(db: Path, *lines: str, user: str = "sam") -> str:
+    finished = run_bot("chat", "--db", str(db), "--user", user, stdin="".join(f"{line}\n" for line in lines))
+    assert finished.returncode == 0, finished.stderr
+    assert "Traceback" not in finished.stderr
+    return finished.stdout
+
+
+def after(transcript: str, line: str) -> str:
+    """What the bot said in reply to the typed ``line`` (up to the next typed line)."""
+    marker = f"\n› {line}\n"
+    assert marker in transcript, f"{line!r} was not echoed"
+    return transcript.split(marker, 1)[1].split("\n› ", 1)[0]
+
+
+def test_a_whole_setback_in_the_terminal_then_the_lesson_is_listed(tmp_path: Path) -> None:
+    db = tmp_path / "chat.sqlite3"
+    transcript = chat(
+        db,
+        "/reframe",
+        "I got turned down for the job",
+        "purple",  # not one of the options
+        "1",
+        "9",
+        "",  # Enter ends the grounding pause
+        "I'll never get hired",
+        "/back",
+        "Nobody will ever hire me",
+        "One no isn't every no",
+        "/skip",
+        "Ask for feedback after interviews",
+        "Email the recruiter on Monday",
+        "5",
+    )
+    assert transcript.lstrip().startswith("Hi, I'm Springboard")
+    assert "What happened?" in after(transcript, "/reframe")
+    assert "Tap one of the buttons, or type its number or name." in after(transcript, "purple")
+    assert "  1. 😞 Disappointed" in after(transcript, "purple")
+    assert "(type a number from 0 to 10)" in after(transcript, "1")
+    pause = after(transcript, "9")
+    assert "That's a lot to carry." in pause
+    assert "(press Enter when you're ready: I'm ready to go on)" in pause
+    assert "harshest thing you're telling yourself" in after(transcript, "")
+    went_back = after(transcript, "/back")
+    assert "Your earlier answer was: I'll never get hired" in went_back
+    assert "“Nobody will ever hire me”" in after(transcript, "Nobody will ever hire me")
+    assert "What has this taught you?" in after(transcript, "/skip")
+    card = after(transcript, "5")
+    assert "Lesson: Ask for feedback after interviews" in card
+    assert "Next step: Email the recruiter on Monday" in card
+    assert "😞 Disappointed: 9 → 5" in card
+
+    lessons = after(chat(db, "/lessons"), "/lessons")
+    assert "What you've learned (1)" in lessons
+    assert "💡 Ask for feedback after interviews" in lessons
+    assert "👣 Email the recruiter on Monday" in lessons
+
+
+def test_a_second_session_started_midway_welcomes_the_person_back(tmp_path: Path) -> None:
+    db = tmp_path / "chat.sqlite3"
+    chat(db, "/quick", "I overslept and missed class")
+    resumed = chat(db, "Alarms only work if I go to bed on time", "In bed by 11 tonight")
+    opening = resumed.split("\n› ", 1)[0]
+    assert "Welcome back. We were in the middle of “Quick reflection”" in opening
+    assert "What did it teach you?" in opening
+    assert "Saved. 🌱" in after(resumed, "In bed by 11 tonight")
+    assert "Hi, I'm Springboard" not in resumed
+
+
+def test_check_on_the_shipped_flows_prints_one_line_and_succeeds() -> None:
+    finished = run_bot("check", "conversations/")
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert finished.stdout.splitlines() == ["conversations: 3 flows OK (checkin, quick, setback); texts OK"]
+    assert finished.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("fixture", "lines"),
+    [
+        (
+            "tests/flows/broken/optional_yes.yaml",
+            [
+                "tests/flows/broken/optional_yes.yaml:9: optional_yes.first: 'optional' must be true or false "
+                "(got 'yes'); write true or false, not yes/no"
+            ],
+        ),
+        (
+            "tests/flows/broken/three_problems.yaml",
+            [
+                "tests/flows/broken/three_problems.yaml:9: three_problems.first: unknown key 'colour'; allowed "
+                "here: id, prompt, next, optional, kind, min_length, max_length",
+                "tests/flows/broken/three_problems.yaml:14: three_problems.second: 'multiple' must be true or "
+                "false (got 'yes'); write true or false, not yes/no",
+                "tests/flows/broken/three_problems.yaml:15: three_problems.third: 'min_label' is missing; add it",
+            ],
+        ),
+    ],
+)
+def test_check_on_a_broken_flow_prints_file_line_problems_and_fails(fixture: str, lines: list[str]) -> None:
+    finished = run_bot("check", fixture)
+    assert finished.returncode == 1
+    assert finished.stdout.splitlines() == lines
+    count = len(lines)
+    assert finished.stderr.strip() == f"{count} problem{'s' if count != 1 else ''} found"
+    assert "Traceback" not in finished.stderr
+
+
+def test_a_pick_several_question_in_the_terminal_says_how_to_type_several() -> None:
+    question = Say(
+        "Which fit?",
+        ((Button("Alpha", "alpha"), Button("Beta", "beta")), (Button("Done ✓", DONE_VALUE),)),
+        step_id="tags",
+        seq=1,
+    )
+    assert format_reply(question).splitlines() == [
+        "Which fit?",
+        "  1. Alpha",
+        "  2. Beta",
+        "  (type the numbers of all that fit, for example 1, 3)",
+    ]
