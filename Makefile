@@ -37,7 +37,7 @@ test: $(STAMP)  ## lint, type-check and run every test, offline
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.lessons
+	$(BIN)/python -m bench.step_cost
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -135,7 +135,7 @@ class Conversations:
         flow = self.catalog.flows.get(state.flow_id) if state else None
         if state is not None and flow is None:
             # The flow file was removed: nothing can continue it. Say so instead of failing forever.
-            return None, [self._say(self.texts.no_active_flow)]
+            return None, [self._say(self.texts.flow_removed)]
         if isinstance(incoming, Resume):
             if state is None or flow is None:
                 return state, ([self._welcome()] if user.is_new else [])

@@ -23,7 +23,7 @@ from bot.flows.model import (
     TextStep,
 )
 from bot.flows.texts import Texts
-from bot.render import evaluate, render
+from bot.render import evaluate, render, render_authored
 
 AnswerValue = str | int | list[str] | None
 
@@ -297,7 +297,7 @@ def _enter(flow: Flow, state: State, target: str, now: datetime, texts: Texts, s
         assert step is not None
         state.step = target
         if isinstance(step, MessageStep) and step.button is None:
-            said.append(Say(render(step.prompt, _context(flow, state, texts))))
+            said.append(Say(render_authored(step.prompt, _context(flow, state, texts))))
             target = _next(flow, state, step.id, texts)
             continue
         if _kept_from_before_update(step, state):
@@ -314,7 +314,7 @@ def _ask(flow: Flow, state: State, texts: Texts) -> Say:
     step = flow.step(state.step)
     assert step is not None
     context = _context(flow, state, texts)
-    parts = [render(step.prompt, context)]
+    parts = [render_authored(step.prompt, context)]
     if isinstance(step, ScaleStep):
         parts.append(render(texts.scale_legend, step.model_dump()))
     if isinstance(step, ChoiceStep) and step.multiple:
@@ -469,7 +469,7 @@ def _back(flow: Flow, state: State, texts: Texts) -> Outcome:
 
 def _finish(flow: Flow, state: State, now: datetime, texts: Texts, said: list[Effect]) -> Outcome:
     context = _context(flow, state, texts)
-    said.append(Say(render(flow.finish, context)))
+    said.append(Say(render_authored(flow.finish, context)))
     answers = {
         step_id: StoredAnswer(value, display(flow, step_id, value, texts), state.answered_at.get(step_id, now))
         for step_id, value in state.answers.items()

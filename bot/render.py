@@ -52,6 +52,22 @@ def render(source: str, context: Mapping[str, Any]) -> str:
     return _template(source).render(**context).strip()
 
 
+_TEMPLATE_SYNTAX = re.compile(r"\{([{%#]).*?\1?[}%#]\}", re.DOTALL)
+
+
+def render_authored(source: str, context: Mapping[str, Any]) -> str:
+    """Render a deployer's template (a prompt, a finish card) without ever stranding the person.
+
+    The loader checks names and syntax, but a template can still fail at run time (comparing a skipped
+    answer with a number, say). Then the template's own words are shown without its placeholders, so
+    the question is still asked and the flow can go on.
+    """
+    try:
+        return render(source, context)
+    except (TypeError, ValueError, ArithmeticError, LookupError, TemplateError):
+        return _TEMPLATE_SYNTAX.sub("", source).strip()
+
+
 def evaluate(condition: str, context: Mapping[str, Any]) -> bool:
     """Evaluate a sandboxed Jinja2 expression to a truth value (never Python ``eval``).
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,7 +14,7 @@ def lessons_context(entries: Sequence[LessonEntry], zone: ZoneInfo) -> dict[str,
     """Template context for the lessons list: each run's local date, title, lesson and next step."""
     runs = [
         {
-            "date": entry.finished_at.astimezone(zone).strftime("%-d %b %Y"),
+            "date": _day(entry.finished_at.astimezone(zone)),
             "title": entry.flow_title,
             "lesson": entry.lesson or "",
             "next_step": entry.next_step or "",
@@ -23,3 +24,8 @@ def lessons_context(entries: Sequence[LessonEntry], zone: ZoneInfo) -> dict[str,
         for entry in entries
     ]
     return {"runs": runs}
+
+
+def _day(moment: datetime) -> str:
+    """A date as people write it, e.g. '5 Mar 2026' (no zero padding, on every platform)."""
+    return f"{moment.day} {moment:%b %Y}"

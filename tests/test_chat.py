@@ -67,7 +67,7 @@ def test_a_whole_setback_in_the_terminal_then_the_lesson_is_listed(tmp_path: Pat
     )
     assert transcript.lstrip().startswith("Hi, I'm Springboard")
     assert "What happened?" in after(transcript, "/reframe")
-    assert "Tap one of the buttons, or type its number or name." in after(transcript, "purple")
+    assert "Which one fits best?" in after(transcript, "purple")
     assert "  1. 😞 Disappointed" in after(transcript, "purple")
     assert "(type a number from 0 to 10)" in after(transcript, "1")
     pause = after(transcript, "9")

@@ -53,6 +53,7 @@ class Texts(_Strict):
     busy_with_other_flow: str
     unknown_command: str
     stale_button: str
+    flow_removed: str
     lessons: str
     lessons_empty: str
     text_only: str
