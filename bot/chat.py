@@ -62,12 +62,28 @@ class TerminalChat:
         self._output = output
         self._echo = echo
         self._waiting_for_pause = False
+        # Buttons of the last message that was not a question (the crisis reply, onboarding): a typed
+        # number picks one of them, as a tap would in Telegram.
+        self._menu: list[ButtonPress] = []
+
+    def _pick_from_menu(self, incoming: Incoming) -> Incoming:
+        if isinstance(incoming, Text) and incoming.text.strip().isdigit() and self._menu:
+            number = int(incoming.text.strip())
+            if 1 <= number <= len(self._menu):
+                return self._menu[number - 1]
+        return incoming
 
     async def send(self, incoming: Incoming) -> None:
         """Hand one message to the bot and print every reply."""
+        incoming = self._pick_from_menu(incoming)
         replies = await self._conversations.handle(self._external_id, incoming)
         for reply in replies:
             self._print(format_reply(reply))
+        last = replies[-1] if replies else None
+        if isinstance(last, Say) and last.step_id is None and last.buttons:
+            self._menu = [ButtonPress(button.value, last.seq) for row in last.buttons for button in row]
+        else:
+            self._menu = []
         questions = [reply for reply in replies if isinstance(reply, Say) and reply.step_id is not None]
         if questions:
             last = questions[-1]
@@ -104,13 +120,15 @@ class TerminalChat:
         self._output.flush()
 
 
-async def run_chat(catalog: Catalog, database: Path, user: str, zone_name: str) -> int:
+async def run_chat(catalog: Catalog, database: Path, user: str, zone_name: str, helpline_country: str = "US") -> int:
     """Chat on stdin/stdout as ``user`` with the database at ``database``; returns the exit code."""
     from zoneinfo import ZoneInfo
 
     connection = await open_database(database, datetime.now(UTC))
     try:
-        conversations = Conversations(catalog, Repository(connection), lambda: datetime.now(UTC), ZoneInfo(zone_name))
+        conversations = Conversations(
+            catalog, Repository(connection), lambda: datetime.now(UTC), ZoneInfo(zone_name), helpline_country
+        )
         interactive = sys.stdin.isatty()
         if interactive:
             with contextlib.suppress(ImportError):

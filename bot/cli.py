@@ -119,7 +119,11 @@ def _chat(catalog: Catalog, settings: Settings, database: Path | None, user: str
 
     name = user or getpass.getuser() or "me"
     try:
-        return asyncio.run(run_chat(catalog, database or settings.database_path, name, settings.default_timezone))
+        return asyncio.run(
+            run_chat(
+                catalog, database or settings.database_path, name, settings.default_timezone, settings.helpline_country
+            )
+        )
     except KeyboardInterrupt:
         print("\nBye for now. Everything you wrote is saved.")
         return 0

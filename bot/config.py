@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     default_timezone: str = "UTC"
     allowed_user_ids: Annotated[frozenset[int], NoDecode] = Field(default_factory=frozenset)
     log_level: str = "INFO"
+    helpline_country: str = "US"
     webhook_url: str | None = None
     webhook_listen: str = "127.0.0.1:8443"
     webhook_secret: SecretStr | None = None
@@ -47,6 +48,13 @@ class Settings(BaseSettings):
                 raise ValueError("must be Telegram user ids (numbers) separated by commas")
             return frozenset(int(part) for part in parts)
         return value
+
+    @field_validator("helpline_country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z]{2}", value):
+            raise ValueError("must be a two-letter country code such as US, GB or DE")
+        return value.upper()
 
     @field_validator("log_level")
     @classmethod

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import engine
-from bot.engine import Effect, Finished, Say, Stale, State
+from bot.engine import Button, Effect, Finished, Say, Stale, State
 from bot.flows.catalog import Catalog
 from bot.flows.model import Flow
 from bot.render import render
@@ -60,6 +60,16 @@ Incoming = Command | Text | ButtonPress | NotText | Resume
 
 Reply = Say | Stale
 
+SOS_CONTINUE = "__sos_go"
+SOS_STOP = "__sos_stop"
+ONBOARD_OK = "__hello"
+CONFIRM_WORDS = frozenset({"1", "yes", "y", "ok", "okay", "sure", "i understand", "understood", "lets begin", "begin"})
+
+
+def _normal_word(text: str) -> str:
+    return " ".join("".join(ch for ch in text.casefold() if ch.isalnum() or ch.isspace()).split())
+
+
 OutboxWriter = Callable[[list[Reply], bool], tuple[int, list[str]]]
 """Turns replies (and whether the flow moved on) into a chat id and outbox payloads, inside the transaction."""
 
@@ -77,11 +87,19 @@ class Handled:
 class Conversations:
     """Runs flows for many people on one repository; ``handle`` is safe to call for one user at a time."""
 
-    def __init__(self, catalog: Catalog, repository: Repository, clock: Callable[[], datetime], zone: ZoneInfo) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        repository: Repository,
+        clock: Callable[[], datetime],
+        zone: ZoneInfo,
+        helpline_country: str = "US",
+    ) -> None:
         self.catalog = catalog
         self.repository = repository
         self._clock = clock
         self._zone = zone
+        self._country = helpline_country
 
     @property
     def texts(self) -> Any:
@@ -122,7 +140,10 @@ class Conversations:
                 if isinstance(effect, Finished):
                     await repository.save_run(user.id, effect.run)
             replies = [effect for effect in effects if isinstance(effect, Say | Stale)]
-            moved = state is not None and (new_state is None or new_state.seq != state.seq)
+            # "Moved" means the question on screen was answered: the flow went on, ended, or began.
+            moved = (state is None and new_state is not None) or (
+                state is not None and (new_state is None or new_state.seq != state.seq)
+            )
             outbox_ids: list[int] = []
             if outbox is not None:
                 chat_id, payloads = outbox(replies, moved)
@@ -136,17 +157,29 @@ class Conversations:
         if state is not None and flow is None:
             # The flow file was removed: nothing can continue it. Say so instead of failing forever.
             return None, [self._say(self.texts.flow_removed)]
+        # Safety first: the crisis screen sees every typed message before anything else does, and a
+        # flow in progress pauses (its state is left exactly as it was).
+        if isinstance(incoming, Text) and self.catalog.safety.screen.flags(incoming.text):
+            return state, [self._crisis(state)]
+        if isinstance(incoming, Command) and incoming.name == "sos":
+            return state, [self._crisis(state)]
+        if isinstance(incoming, ButtonPress) and incoming.value in {SOS_CONTINUE, SOS_STOP}:
+            if state is None or flow is None:
+                return state, [self._say(self.texts.no_active_flow)]
+            if incoming.value == SOS_STOP:
+                return state, [self._say(self.texts.crisis_stopped)]
+            return state, [engine.current_question(flow, state, self.texts)]
+        if not user.onboarded:
+            return await self._onboarding(user, incoming, now)
         if isinstance(incoming, Resume):
             if state is None or flow is None:
-                return state, ([self._welcome()] if user.is_new else [])
+                return state, []
             return self._step(flow, state, engine.Repeat(), now, lead=self.texts.welcome_back)
         if isinstance(incoming, Command):
             return await self._command(user, state, flow, incoming.name, now)
         if state is None or flow is None:
             if isinstance(incoming, ButtonPress):
                 return state, [Stale()]
-            if user.is_new:
-                return state, [self._welcome()]
             if isinstance(incoming, NotText):
                 return state, [self._say(self.texts.text_only)]
             return state, [self._say(self.texts.no_active_flow)]
@@ -155,6 +188,49 @@ class Conversations:
         if isinstance(incoming, ButtonPress):
             return engine.advance(flow, state, engine.Press(incoming.value, incoming.seq), now, self.texts)
         return self._step(flow, state, engine.Repeat(), now, lead=self.texts.text_only)
+
+    async def _onboarding(self, user: User, incoming: Incoming, now: datetime) -> tuple[State | None, list[Effect]]:
+        """Before a first flow, a person reads what the bot is and is not, and confirms with a button."""
+        confirmed = (isinstance(incoming, ButtonPress) and incoming.value == ONBOARD_OK) or (
+            isinstance(incoming, Text) and _normal_word(incoming.text) in CONFIRM_WORDS
+        )
+        if confirmed:
+            await self.repository.mark_onboarded(user.id, now)
+            pending = self.catalog.flows.get(user.pending_flow or "")
+            if pending is not None:
+                return engine.start(pending, now, self.texts)
+            return None, [self._say(self.texts.onboarding_done)]
+        if isinstance(incoming, ButtonPress):
+            return None, [Stale()]
+        if isinstance(incoming, Command):
+            if incoming.name == "help":
+                return None, [self._say(self.texts.help)]
+            requested = self.catalog.by_command(incoming.name)
+            if requested is not None:
+                await self.repository.remember_pending_flow(user.id, requested.id)
+        return None, [self._onboarding_card()]
+
+    def _onboarding_card(self) -> Say:
+        card = self._say(self.texts.welcome)
+        button = Button(render(self.texts.onboarding_button, {}), ONBOARD_OK)
+        return Say(card.html, ((button,),), seq=0)
+
+    def _crisis(self, state: State | None) -> Say:
+        safety = self.catalog.safety
+        lines = [line.model_dump() for line in safety.lines_for(self._country)]
+        emergency = safety.emergency_number(self._country) or ""
+        reply = self._say(
+            self.texts.crisis_reply, {"lines": lines, "emergency": emergency, "has_flow": state is not None}
+        )
+        if state is None:
+            return reply
+        buttons = (
+            (
+                Button(render(self.texts.crisis_continue_button, {}), SOS_CONTINUE),
+                Button(render(self.texts.crisis_stop_button, {}), SOS_STOP),
+            ),
+        )
+        return Say(reply.html, buttons, seq=state.seq)
 
     async def _command(
         self, user: User, state: State | None, flow: Flow | None, name: str, now: datetime

@@ -51,6 +51,7 @@ def test_a_whole_setback_in_the_terminal_then_the_lesson_is_listed(tmp_path: Pat
     transcript = chat(
         db,
         "/reframe",
+        "yes",  # confirms onboarding: what the bot is and is not
         "I got turned down for the job",
         "purple",  # not one of the options
         "1",
@@ -66,7 +67,8 @@ def test_a_whole_setback_in_the_terminal_then_the_lesson_is_listed(tmp_path: Pat
         "5",
     )
     assert transcript.lstrip().startswith("Hi, I'm Springboard")
-    assert "What happened?" in after(transcript, "/reframe")
+    assert "not a therapist" in after(transcript, "/reframe")
+    assert "What happened?" in after(transcript, "yes")
     assert "Which one fits best?" in after(transcript, "purple")
     assert "  1. 😞 Disappointed" in after(transcript, "purple")
     assert "(type a number from 0 to 10)" in after(transcript, "1")
@@ -91,7 +93,7 @@ def test_a_whole_setback_in_the_terminal_then_the_lesson_is_listed(tmp_path: Pat
 
 def test_a_second_session_started_midway_welcomes_the_person_back(tmp_path: Path) -> None:
     db = tmp_path / "chat.sqlite3"
-    chat(db, "/quick", "I overslept and missed class")
+    chat(db, "/quick", "yes", "I overslept and missed class")
     resumed = chat(db, "Alarms only work if I go to bed on time", "In bed by 11 tonight")
     opening = resumed.split("\n› ", 1)[0]
     assert "Welcome back. We were in the middle of “Quick reflection”" in opening

@@ -9,14 +9,16 @@ from bot.flows.errors import FlowLoadError
 from bot.flows.loader import load_flows
 from bot.flows.model import Flow
 from bot.flows.texts import Texts, load_texts
+from bot.safety import Safety, load_safety
 
 
 @dataclass(frozen=True)
 class Catalog:
-    """The loaded flows (by id) and the bot's texts."""
+    """The loaded flows (by id), the bot's texts, and the crisis screen with its helplines."""
 
     flows: dict[str, Flow]
     texts: Texts
+    safety: Safety
 
     def by_command(self, command: str) -> Flow | None:
         """The flow started by ``/command``, if any."""
@@ -42,6 +44,11 @@ def load_catalog(conversations: Path) -> Catalog:
         texts = load_texts(conversations)
     except FlowLoadError as problem:
         errors.extend(problem.errors)
-    if errors or texts is None:
+    safety: Safety | None = None
+    try:
+        safety = load_safety(conversations)
+    except FlowLoadError as problem:
+        errors.extend(problem.errors)
+    if errors or texts is None or safety is None:
         raise FlowLoadError(errors)
-    return Catalog(flows, texts)
+    return Catalog(flows, texts, safety)

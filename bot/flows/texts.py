@@ -68,6 +68,14 @@ class Texts(_Strict):
     menu_back: str
     menu_skip: str
     menu_cancel: str
+    menu_sos: str
+    # safety and onboarding
+    crisis_reply: str
+    crisis_continue_button: str
+    crisis_stop_button: str
+    crisis_stopped: str
+    onboarding_button: str
+    onboarding_done: str
 
 
 def load_texts(conversations: FsPath) -> Texts:

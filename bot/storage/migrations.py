@@ -95,6 +95,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        3,
+        "onboarding: when a person confirmed what the bot is, and the flow they asked for before that",
+        (
+            "ALTER TABLE users ADD COLUMN onboarded_at TEXT",
+            "ALTER TABLE users ADD COLUMN pending_flow TEXT",
+            # People who were already using the bot have seen it; don't stop them with onboarding again.
+            "UPDATE users SET onboarded_at = created_at",
+        ),
+    ),
 )
 
 

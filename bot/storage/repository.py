@@ -25,6 +25,8 @@ class User:
     external_id: str
     created_at: datetime
     is_new: bool
+    onboarded: bool = False
+    pending_flow: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,10 +63,9 @@ class Repository:
 
     async def user(self, external_id: str, now: datetime) -> User:
         """The user with this external id, created on first sight."""
-        async with self._db.execute("SELECT id, created_at FROM users WHERE external_id = ?", (external_id,)) as cursor:
-            row = await cursor.fetchone()
-        if row is not None:
-            return User(int(row[0]), external_id, from_db(row[1]), is_new=False)
+        found = await self.find_user(external_id)
+        if found is not None:
+            return found
         cursor = await self._db.execute(
             "INSERT INTO users (external_id, created_at) VALUES (?, ?)", (external_id, to_db(now))
         )
@@ -73,9 +74,23 @@ class Repository:
 
     async def find_user(self, external_id: str) -> User | None:
         """The user with this external id, or None (nothing is created)."""
-        async with self._db.execute("SELECT id, created_at FROM users WHERE external_id = ?", (external_id,)) as cursor:
+        async with self._db.execute(
+            "SELECT id, created_at, onboarded_at, pending_flow FROM users WHERE external_id = ?", (external_id,)
+        ) as cursor:
             row = await cursor.fetchone()
-        return None if row is None else User(int(row[0]), external_id, from_db(row[1]), is_new=False)
+        if row is None:
+            return None
+        return User(int(row[0]), external_id, from_db(row[1]), False, row[2] is not None, row[3])
+
+    async def mark_onboarded(self, user_id: int, now: datetime) -> None:
+        """Record that the person read what the bot is and is not, and said yes."""
+        await self._db.execute(
+            "UPDATE users SET onboarded_at = ?, pending_flow = NULL WHERE id = ?", (to_db(now), user_id)
+        )
+
+    async def remember_pending_flow(self, user_id: int, flow_id: str | None) -> None:
+        """Remember which flow a person asked for before onboarding, to start it once they confirm."""
+        await self._db.execute("UPDATE users SET pending_flow = ? WHERE id = ?", (flow_id, user_id))
 
     async def active_state(self, user_id: int) -> State | None:
         """The user's in-progress flow, exactly as last saved, or None."""

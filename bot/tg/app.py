@@ -62,6 +62,7 @@ def menu_commands(catalog: Catalog) -> list[BotCommand]:
         ("back", texts.menu_back),
         ("skip", texts.menu_skip),
         ("cancel", texts.menu_cancel),
+        ("sos", texts.menu_sos),
         ("help", texts.menu_help),
         ("start", texts.menu_start),
     ]

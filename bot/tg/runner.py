@@ -43,7 +43,7 @@ async def run_bot(settings: Settings, catalog: Catalog, token: str) -> int:
             loop.add_signal_handler(signum, stop.set)
     try:
         repository = Repository(connection)
-        conversations = Conversations(catalog, repository, _now, settings.zone)
+        conversations = Conversations(catalog, repository, _now, settings.zone, settings.helpline_country)
         application, sender = build_application(
             token, settings.telegram_api_url, conversations, settings.allowed_user_ids
         )

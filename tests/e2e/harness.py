@@ -17,6 +17,7 @@ from bot.standin.server import StandIn
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456789:E2E-test-token-abcdefghijklmnopqrstuv"
+ONBOARDING_BUTTON = "I understand, let's begin"
 
 
 @dataclass
@@ -112,6 +113,11 @@ class Chat:
         before = len(self.messages())
         self.standin.user_presses_button(self.user_id, target.message_id, text=label)
         return await self._reply_after(before, expect)
+
+    async def begin(self, command: str, expect: str) -> ChatMessage:
+        """Start a flow as a first-time person does: the onboarding card first, confirmed with its button."""
+        card = await self.say(command, expect="not a therapist")
+        return await self.tap(ONBOARDING_BUTTON, expect=expect, on=card)
 
     def last_with_buttons(self) -> ChatMessage:
         return next(m for m in reversed(self.messages()) if m.reply_markup)

@@ -24,7 +24,7 @@ SETBACK_ANSWERS = {
 
 
 async def _walk_setback(chat: Chat, bot: BotProcess | None = None, kill_after: str | None = None) -> None:
-    await chat.say("/reframe", expect="What happened?")
+    await chat.begin("/reframe", expect="What happened?")
     await chat.say(SETBACK_ANSWERS["what_happened"], expect="What are you feeling")
     await chat.tap("😳 Ashamed", expect="How strong")
     if kill_after == "intensity" and bot is not None:
@@ -76,7 +76,7 @@ async def test_a_whole_setback_flow_by_buttons_and_typing(standin: StandIn, bot_
 async def test_user_html_is_shown_exactly_as_typed(standin: StandIn, bot_process: BotProcess) -> None:
     await bot_process.start()
     chat = Chat(standin, 502)
-    await chat.say("/reframe", expect="What happened?")
+    await chat.begin("/reframe", expect="What happened?")
     await chat.say("it went <b>wrong</b> & fast", expect="What are you feeling")
     await chat.tap("😢 Sad", expect="How strong")
     await chat.tap("3", expect="harshest")
@@ -100,7 +100,7 @@ async def test_kill_9_mid_flow_then_continue_stores_exactly_one_run(standin: Sta
 async def test_stale_button_gets_a_notice_and_changes_nothing(standin: StandIn, bot_process: BotProcess) -> None:
     await bot_process.start()
     chat = Chat(standin, 504)
-    await chat.say("/reframe", expect="What happened?")
+    await chat.begin("/reframe", expect="What happened?")
     feeling = await chat.say("My bike was stolen", expect="What are you feeling")
     await chat.tap("😠 Angry", expect="How strong", on=feeling)
     before = len(chat.messages())
@@ -115,7 +115,7 @@ async def test_stale_button_gets_a_notice_and_changes_nothing(standin: StandIn, 
 async def test_a_sticker_gets_a_kind_word_and_the_question_again(standin: StandIn, bot_process: BotProcess) -> None:
     await bot_process.start()
     chat = Chat(standin, 505)
-    await chat.say("/quick", expect="what happened")
+    await chat.begin("/quick", expect="what happened")
     before = len(chat.messages())
     standin.user_sends_sticker(505)
     await standin.wait_for_bot_messages(505, before + 2)
@@ -132,7 +132,7 @@ async def test_the_allowlist_turns_strangers_away_and_stores_nothing(standin: St
     reply = await stranger.say("/reframe")
     assert "only open to invited people" in reply.shown_text
     friend = Chat(standin, 600)
-    await friend.say("/reframe", expect="What happened?")
+    await friend.begin("/reframe", expect="What happened?")
     assert bot_process.rows("SELECT external_id FROM users") == [("tg:600",)]
     await bot_process.stop()
 
@@ -189,3 +189,24 @@ async def test_every_request_and_answer_follows_the_bot_api_spec(standin: StandI
     assert {"getMe", "setMyCommands", "deleteWebhook", "getUpdates", "sendMessage", "editMessageText"} <= methods
     assert {"answerCallbackQuery"} <= methods
     assert standin.spec_problems == []
+
+
+async def test_crisis_language_gets_people_to_talk_to_and_the_flow_waits(
+    standin: StandIn, bot_process: BotProcess
+) -> None:
+    await bot_process.start()
+    chat = Chat(standin, 508)
+    await chat.begin("/reframe", expect="What happened?")
+    crisis = await chat.say("Honestly I don't want to be alive anymore", expect="only a bot")
+    assert "988" in crisis.shown_text and "findahelpline.com" in crisis.shown_text
+    assert crisis.button_texts == ["Continue", "Stop for now"]
+    # An explicit statement right after is answered again, never suppressed.
+    again = await chat.say("I want to kill myself", expect="only a bot")
+    assert again.message_id != crisis.message_id
+    await chat.tap("Continue", expect="What happened?", on=again)
+    # Nothing of it was taken as an answer: the flow goes on from the same question.
+    await chat.say("My exam went badly", expect="What are you feeling")
+    sos = await chat.say("/sos", expect="only a bot")
+    assert "988" in sos.shown_text
+    assert bot_process.rows("SELECT count(*) FROM runs") == [(0,)]
+    await bot_process.stop()

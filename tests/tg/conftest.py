@@ -112,6 +112,12 @@ class Harness:
         )
         await self.application.process_update(update)
 
+    async def onboard(self, user_id: int = 42) -> None:
+        """Mark a person as having confirmed onboarding (tests/test_onboarding.py covers that step)."""
+        async with self.repository.transaction() as repository:
+            user = await repository.user(f"tg:{user_id}", datetime(2026, 3, 1, tzinfo=UTC))
+            await repository.mark_onboarded(user.id, datetime(2026, 3, 1, tzinfo=UTC))
+
     def last_question(self) -> dict[str, Any]:
         return self.request.sent()[-1]
 
@@ -129,6 +135,7 @@ async def make_harness(tmp_path: Path, allowed: frozenset[int] = frozenset()) ->
 @pytest.fixture
 async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     made, connection = await make_harness(tmp_path)
+    await made.onboard(42)
     try:
         yield made
     finally:

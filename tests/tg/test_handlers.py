@@ -99,11 +99,11 @@ async def test_sticker_gets_a_kind_reply_and_the_question_again(harness: Harness
 
 
 async def test_group_chats_are_refused(harness: Harness) -> None:
-    await harness.send("/reframe", chat_type="group", chat_id=-100)
+    await harness.send("/reframe", user_id=43, chat_type="group", chat_id=-100)
     sent = harness.request.sent()
     assert len(sent) == 1 and "private chats" in sent[0]["text"]
     async with harness.repository.transaction() as repository:
-        assert await repository.find_user("tg:42") is None
+        assert await repository.find_user("tg:43") is None
 
 
 async def test_allowlist_refuses_strangers_and_stores_nothing(tmp_path: Path) -> None:
@@ -113,6 +113,7 @@ async def test_allowlist_refuses_strangers_and_stores_nothing(tmp_path: Path) ->
         assert "only open to invited people" in harness.request.sent()[0]["text"]
         async with harness.repository.transaction() as repository:
             assert await repository.find_user("tg:42") is None
+        await harness.onboard(1)
         await harness.send("/reframe", user_id=1)
         assert "What happened" in harness.request.sent()[-1]["text"]
     finally:
@@ -165,3 +166,29 @@ async def test_whole_setback_flow_by_buttons_and_text(harness: Harness) -> None:
     assert "9 → 4" in finish
     await harness.send("/lessons")
     assert "Rehearse with a friend" in harness.last_question()["text"]
+
+
+async def test_first_timers_confirm_onboarding_with_a_button_first(tmp_path: Path) -> None:
+    harness, connection = await make_harness(tmp_path)
+    try:
+        await harness.send("/reframe", user_id=7)
+        card = harness.last_question()
+        assert "not a therapist" in card["text"]
+        await harness.press(card, "I understand, let's begin", user_id=7)
+        edits = harness.request.sent("editMessageText")
+        assert edits and "reply_markup" not in edits[-1]  # the button is gone once tapped
+        assert "What happened?" in harness.last_question()["text"]
+    finally:
+        await harness.application.shutdown()
+        await connection.close()
+
+
+async def test_crisis_language_pauses_the_flow_and_offers_people_to_talk_to(harness: Harness) -> None:
+    await harness.send("/quick")
+    await harness.send("I can't do this anymore, I want to end it")
+    reply = harness.last_question()
+    assert "988" in reply["text"] and "only a bot" in reply["text"]
+    labels = [b["text"] for row in reply["reply_markup"]["inline_keyboard"] for b in row]
+    assert labels == ["Continue", "Stop for now"]
+    await harness.press(reply, "Continue")
+    assert "what happened" in harness.last_question()["text"]  # the same question again: nothing was taken
