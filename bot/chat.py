@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from bot.conversation import ButtonPress, Command, Conversations, Incoming, Reply, Resume, Text
+from bot.conversation import ButtonPress, Command, Conversations, Incoming, Resume, Text
 from bot.engine import CONTINUE_VALUE, DONE_VALUE, SKIP_VALUE, Say, Stale
 from bot.flows.catalog import Catalog
+from bot.history import SendFile
 from bot.render import html_to_plain
 from bot.storage.database import open_database
 from bot.storage.repository import Repository
@@ -25,7 +27,7 @@ SPECIAL_VALUES = {SKIP_VALUE, DONE_VALUE, CONTINUE_VALUE}
 QUIT_COMMANDS = {"quit", "exit"}
 
 
-def format_reply(reply: Reply) -> str:
+def format_reply(reply: Say | Stale) -> str:
     """A reply as terminal text: the message, then its buttons as numbered options or a number range."""
     if isinstance(reply, Stale):
         return "(That answer belongs to an earlier question.)"
@@ -56,8 +58,11 @@ def parse_line(line: str, waiting_for_pause: bool) -> Incoming | None:
 class TerminalChat:
     """One person chatting in a terminal; replies go to ``output``."""
 
-    def __init__(self, conversations: Conversations, external_id: str, output: TextIO, echo: bool) -> None:
+    def __init__(
+        self, conversations: Conversations, external_id: str, output: TextIO, echo: bool, files_dir: Path
+    ) -> None:
         self._conversations = conversations
+        self._files_dir = files_dir
         self._external_id = external_id
         self._output = output
         self._echo = echo
@@ -78,7 +83,7 @@ class TerminalChat:
         incoming = self._pick_from_menu(incoming)
         replies = await self._conversations.handle(self._external_id, incoming)
         for reply in replies:
-            self._print(format_reply(reply))
+            self._print(self._save(reply) if isinstance(reply, SendFile) else format_reply(reply))
         last = replies[-1] if replies else None
         if isinstance(last, Say) and last.step_id is None and last.buttons:
             self._menu = [ButtonPress(button.value, last.seq) for row in last.buttons for button in row]
@@ -115,6 +120,17 @@ class TerminalChat:
                 return
             await self.send(incoming)
 
+    def _save(self, file: SendFile) -> str:
+        """Files (exports, the chart) are saved next to the database; the terminal shows where."""
+        self._files_dir.mkdir(parents=True, exist_ok=True)
+        path = self._files_dir / file.filename
+        # What people wrote stays private: readable by this account only, like the database.
+        descriptor = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as target:
+            target.write(file.content)
+        caption = html_to_plain(file.caption_html)
+        return f"📎 Saved {path}" + (f"\n{caption}" if caption else "")
+
     def _print(self, text: str) -> None:
         self._output.write(f"\n{text}\n")
         self._output.flush()
@@ -133,7 +149,9 @@ async def run_chat(catalog: Catalog, database: Path, user: str, zone_name: str, 
         if interactive:
             with contextlib.suppress(ImportError):
                 import readline  # noqa: F401 - gives the prompt line editing and history
-        chat = TerminalChat(conversations, f"cli:{user}", sys.stdout, echo=not interactive)
+        chat = TerminalChat(
+            conversations, f"cli:{user}", sys.stdout, echo=not interactive, files_dir=Path(database).parent / "files"
+        )
         await chat.run(sys.stdin.readline, interactive)
     finally:
         await connection.close()

@@ -7,7 +7,7 @@ completed runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,9 +17,9 @@ from bot import engine
 from bot.engine import Button, Effect, Finished, Say, Stale, State
 from bot.flows.catalog import Catalog
 from bot.flows.model import Flow
+from bot.history import History, SendFile, is_history_button
 from bot.render import render
 from bot.storage.repository import Repository, User
-from bot.summaries import lessons_context
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,8 @@ class Resume:
 
 Incoming = Command | Text | ButtonPress | NotText | Resume
 
-Reply = Say | Stale
+Reply = Say | Stale | SendFile
+Out = Effect | SendFile
 
 SOS_CONTINUE = "__sos_go"
 SOS_STOP = "__sos_stop"
@@ -100,6 +101,7 @@ class Conversations:
         self._clock = clock
         self._zone = zone
         self._country = helpline_country
+        self._history = History(repository, catalog.texts, zone)
 
     @property
     def texts(self) -> Any:
@@ -139,7 +141,7 @@ class Conversations:
             for effect in effects:
                 if isinstance(effect, Finished):
                     await repository.save_run(user.id, effect.run)
-            replies = [effect for effect in effects if isinstance(effect, Say | Stale)]
+            replies = [effect for effect in effects if isinstance(effect, Say | Stale | SendFile)]
             # "Moved" means the question on screen was answered: the flow went on, ended, or began.
             moved = (state is None and new_state is not None) or (
                 state is not None and (new_state is None or new_state.seq != state.seq)
@@ -152,7 +154,7 @@ class Conversations:
 
     async def _dispatch(
         self, user: User, state: State | None, incoming: Incoming, now: datetime
-    ) -> tuple[State | None, list[Effect]]:
+    ) -> tuple[State | None, Sequence[Out]]:
         flow = self.catalog.flows.get(state.flow_id) if state else None
         if state is not None and flow is None:
             # The flow file was removed: nothing can continue it. Say so instead of failing forever.
@@ -169,6 +171,8 @@ class Conversations:
             if incoming.value == SOS_STOP:
                 return state, [self._say(self.texts.crisis_stopped)]
             return state, [engine.current_question(flow, state, self.texts)]
+        if isinstance(incoming, ButtonPress) and is_history_button(incoming.value):
+            return state, [*await self._history.button(user, incoming.value, now)]
         if not user.onboarded:
             return await self._onboarding(user, incoming, now)
         if isinstance(incoming, Resume):
@@ -234,7 +238,7 @@ class Conversations:
 
     async def _command(
         self, user: User, state: State | None, flow: Flow | None, name: str, now: datetime
-    ) -> tuple[State | None, list[Effect]]:
+    ) -> tuple[State | None, Sequence[Out]]:
         texts = self.texts
         if name == "start":
             if state is not None and flow is not None:
@@ -243,10 +247,11 @@ class Conversations:
         if name == "help":
             return state, [self._say(texts.help)]
         if name == "lessons":
-            entries = await self.repository.lessons(user.id)
-            if not entries:
-                return state, [self._say(texts.lessons_empty)]
-            return state, [self._say(texts.lessons, lessons_context(entries, self._zone))]
+            return state, [*await self._history.lessons(user, now)]
+        if name == "export":
+            return state, [*await self._history.export(user, now)]
+        if name == "forget":
+            return state, [*self._history.confirm_forget()]
         if name in {"cancel", "back", "skip"}:
             if state is None or flow is None:
                 return state, [self._say(texts.nothing_to_cancel if name == "cancel" else texts.no_active_flow)]

@@ -30,6 +30,7 @@ AnswerValue = str | int | list[str] | None
 SKIP_VALUE = "__skip"
 DONE_VALUE = "__done"
 CONTINUE_VALUE = "__go"
+PICKED_MARK = "✓ "
 
 
 # --- events -------------------------------------------------------------------------------------------
@@ -338,7 +339,7 @@ def _buttons(step: QuestionStep | MessageStep, state: State, texts: Texts) -> tu
         return tuple(rows)
     if isinstance(step, ChoiceStep):
         buttons = [
-            Button(("✓ " if option.value in state.selection else "") + option.label, option.value)
+            Button((PICKED_MARK if option.value in state.selection else "") + option.label, option.value)
             for option in step.options
         ]
         per_row = 2 if all(len(option.label) <= 18 for option in step.options) else 1

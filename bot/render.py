@@ -32,6 +32,16 @@ _ENVIRONMENT = ImmutableSandboxedEnvironment(
 )
 
 
+_PLAIN_ENVIRONMENT = ImmutableSandboxedEnvironment(
+    autoescape=False, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
+)
+
+
+def render_plain(source: str, context: Mapping[str, Any]) -> str:
+    """Render a template to plain text (no HTML escaping), for files such as the Markdown export."""
+    return _PLAIN_ENVIRONMENT.from_string(source).render(**context).strip() + "\n"
+
+
 def environment() -> ImmutableSandboxedEnvironment:
     """The shared sandboxed environment (autoescape on, undefined names are errors)."""
     return _ENVIRONMENT

@@ -86,7 +86,7 @@ def test_a_whole_setback_in_the_terminal_then_the_lesson_is_listed(tmp_path: Pat
     assert "😞 Disappointed: 9 → 5" in card
 
     lessons = after(chat(db, "/lessons"), "/lessons")
-    assert "What you've learned (1)" in lessons
+    assert "You worked through 1 setback." in lessons
     assert "💡 Ask for feedback after interviews" in lessons
     assert "👣 Email the recruiter on Monday" in lessons
 

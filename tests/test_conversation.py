@@ -111,7 +111,7 @@ async def test_reframe_from_start_to_finish_then_lessons_lists_the_lesson(bot: B
     assert "😠 Angry: 4 → 2" in finish
 
     lessons = await bot.text_of("/lessons")
-    assert "What you've learned (1)" in lessons
+    assert "You worked through 1 setback." in lessons
     assert "💡 Tiredness makes me short-tempered" in lessons
     assert "👣 Call her tonight and say sorry" in lessons
     assert "14 Mar 2025 · Work through a setback" in lessons  # the local date, in the bot's timezone

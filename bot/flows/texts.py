@@ -1,4 +1,4 @@
-"""The bot's own words (hints, help, notices), kept in ``conversations/texts/bot.yaml``.
+"""The bot's own words (hints, help, notices, summaries), kept in ``conversations/texts/*.yaml``.
 
 Each field is a Jinja2 template; the variables each one receives are listed in that file's comments.
 """
@@ -14,7 +14,7 @@ from bot.flows.checks import html_problems
 from bot.flows.errors import FlowError, FlowLoadError
 from bot.flows.loader import display_path, from_pydantic
 from bot.flows.model import _Strict
-from bot.flows.yaml_source import YamlSyntaxError, load_yaml
+from bot.flows.yaml_source import YamlDocument, YamlSyntaxError, load_yaml
 from bot.render import parse_template
 
 TEXTS_FILE = FsPath("texts") / "bot.yaml"
@@ -54,7 +54,6 @@ class Texts(_Strict):
     unknown_command: str
     stale_button: str
     flow_removed: str
-    lessons: str
     lessons_empty: str
     text_only: str
     # Telegram adapter
@@ -76,39 +75,104 @@ class Texts(_Strict):
     crisis_stopped: str
     onboarding_button: str
     onboarding_done: str
+    menu_export: str
+    menu_forget: str
+    # /lessons, /export, /forget (texts/lessons.yaml)
+    lessons_page: str
+    lessons_period_empty: str
+    lessons_period_week: str
+    lessons_period_month: str
+    lessons_period_30d: str
+    lessons_period_all: str
+    outcome_done: str
+    outcome_partly: str
+    outcome_not_yet: str
+    outcome_open: str
+    lessons_week_button: str
+    lessons_30d_button: str
+    lessons_month_button: str
+    lessons_all_button: str
+    lessons_previous_button: str
+    lessons_next_button: str
+    lessons_delete_button: str
+    delete_confirm: str
+    delete_yes_button: str
+    delete_no_button: str
+    deleted_entry: str
+    kept_entry: str
+    chart_caption: str
+    chart_title: str
+    export_caption: str
+    export_empty: str
+    export_markdown: str
+    forget_confirm: str
+    forget_yes_button: str
+    forget_no_button: str
+    forgotten: str
+    forget_kept: str
 
 
 def load_texts(conversations: FsPath) -> Texts:
-    """Load and check ``texts/bot.yaml`` under the conversations folder; FlowLoadError names file:line."""
-    file = conversations / TEXTS_FILE
-    shown = display_path(file)
+    """Load and check every ``texts/*.yaml`` under the conversations folder as one set of texts.
+
+    Each text may live in any of the files (``bot.yaml`` holds most; ``lessons.yaml`` the summary's);
+    a text defined twice, an unknown or missing one, and a template error are reported as file:line.
+    """
+    folder = conversations / TEXTS_FILE.parent
+    files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+    if not files:
+        shown = display_path(conversations / TEXTS_FILE)
+        raise FlowLoadError([FlowError(shown, 1, "texts", None, "cannot read the file: No such file or directory")])
+    errors: list[FlowError] = []
+    merged: dict[str, object] = {}
+    home: dict[str, tuple[str, YamlDocument]] = {}
+    for file in files:
+        shown = display_path(file)
+        try:
+            document = load_yaml(file.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            errors.append(FlowError(shown, 1, "texts", None, "the file is not UTF-8 text; save it as UTF-8"))
+            continue
+        except OSError as problem:
+            errors.append(FlowError(shown, 1, "texts", None, f"cannot read the file: {problem.strerror}"))
+            continue
+        except YamlSyntaxError as problem:
+            errors.append(FlowError(shown, problem.line, "texts", None, f"not valid YAML: {problem.problem}"))
+            continue
+        if document.value is None:
+            continue
+        if not isinstance(document.value, dict):
+            errors.append(FlowError(shown, 1, "texts", None, "a texts file must be a mapping of names to texts"))
+            continue
+        for name, value in document.value.items():
+            if name in home:
+                where = home[name][0]
+                message = f"this text is already defined in {where}; keep one of them"
+                errors.append(FlowError(shown, document.line_of((name,)), "texts", name, message))
+                continue
+            merged[name] = value
+            home[name] = (shown, document)
+    if errors:
+        raise FlowLoadError(errors)
+    main_file = display_path(conversations / TEXTS_FILE)
     try:
-        document = load_yaml(file.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise FlowLoadError(
-            [FlowError(shown, 1, "texts", None, "the file is not UTF-8 text; save it as UTF-8")]
-        ) from None
-    except OSError as problem:
-        raise FlowLoadError([FlowError(shown, 1, "texts", None, f"cannot read the file: {problem.strerror}")]) from None
-    except YamlSyntaxError as problem:
-        raise FlowLoadError(
-            [FlowError(shown, problem.line, "texts", None, f"not valid YAML: {problem.problem}")]
-        ) from None
-    try:
-        texts = Texts.model_validate(document.value)
+        texts = Texts.model_validate(merged)
     except ValidationError as invalid:
-        errors = [from_pydantic(detail, document, shown, "texts", Texts) for detail in invalid.errors()]
+        for detail in invalid.errors():
+            key = str(detail["loc"][0]) if detail["loc"] else ""
+            shown, document = home.get(key, (main_file, YamlDocument(value=merged)))
+            errors.append(from_pydantic(detail, document, shown, "texts", Texts))
         raise FlowLoadError(errors) from None
-    errors = []
     for name, source in texts.model_dump().items():
+        shown, document = home[name]
         line = document.line_of((name,))
         try:
             tree = parse_template(source)
         except TemplateSyntaxError as problem:
             errors.append(FlowError(shown, line, "texts", name, f"template error: {problem.message}"))
             continue
-        if name.endswith("_button") or name.startswith("menu_"):
-            continue  # shown on buttons and in the command menu: plain text, not HTML
+        if name.endswith(("_button", "_markdown")) or name.startswith("menu_") or name == "chart_title":
+            continue  # buttons, the command menu, the chart and the Markdown export: plain text, not HTML
         errors.extend(FlowError(shown, line, "texts", name, problem) for problem in html_problems(tree))
     if errors:
         raise FlowLoadError(errors)

@@ -35,6 +35,8 @@ async def open_database(path: Path | str, now: datetime) -> aiosqlite.Connection
         await connection.execute("PRAGMA journal_mode = WAL")
         await connection.execute("PRAGMA synchronous = FULL")
         await connection.execute("PRAGMA foreign_keys = ON")
+        # Deleted rows are overwritten with zeros, so /forget really removes what people wrote.
+        await connection.execute("PRAGMA secure_delete = ON")
         await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await migrate(connection, now)
     except BaseException:

@@ -105,6 +105,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             "UPDATE users SET onboarded_at = created_at",
         ),
     ),
+    Migration(
+        4,
+        "how each next step went (from check-ins), and a lessons index for fast summaries",
+        (
+            "ALTER TABLE runs ADD COLUMN next_step_outcome TEXT",
+            "ALTER TABLE runs ADD COLUMN outcome_at TEXT",
+            "CREATE INDEX runs_by_user_flow_and_time ON runs(user_id, flow_id, finished_at)",
+        ),
+    ),
 )
 
 

@@ -42,6 +42,16 @@ class LessonEntry:
     feeling: str | None
     feeling_before: int | None
     feeling_after: int | None
+    next_step_outcome: str | None = None
+
+
+@dataclass(frozen=True)
+class LessonOverview:
+    """Counts and averages over a user's lessons in a period."""
+
+    count: int
+    average_before: float | None
+    average_after: float | None
 
 
 class Repository:
@@ -158,16 +168,133 @@ class Repository:
         )
         return run_id
 
-    async def lessons(self, user_id: int, limit: int = 50) -> list[LessonEntry]:
-        """The user's completed runs that named a lesson, newest first."""
+    async def lessons(
+        self, user_id: int, limit: int = 50, *, since: datetime | None = None, offset: int = 0
+    ) -> list[LessonEntry]:
+        """The user's completed runs that named a lesson, newest first (from ``since`` on, if given)."""
         async with self._db.execute(
             "SELECT id, flow_id, flow_title, finished_at, lesson, next_step, feeling, feeling_before, "
-            "feeling_after FROM runs WHERE user_id = ? AND lesson IS NOT NULL "
-            "ORDER BY finished_at DESC, id DESC LIMIT ?",
-            (user_id, limit),
+            "feeling_after, next_step_outcome FROM runs WHERE user_id = ? AND finished_at >= ? "
+            "AND lesson IS NOT NULL ORDER BY finished_at DESC, id DESC LIMIT ? OFFSET ?",
+            (user_id, _since(since), limit, offset),
         ) as cursor:
             rows = await cursor.fetchall()
-        return [LessonEntry(int(r[0]), r[1], r[2], from_db(r[3]), r[4], r[5], r[6], r[7], r[8]) for r in rows]
+        return [LessonEntry(int(r[0]), r[1], r[2], from_db(r[3]), *r[4:10]) for r in rows]
+
+    async def lesson_overview(self, user_id: int, since: datetime | None = None) -> LessonOverview:
+        """How many lessons, and the average feeling before and after, from ``since`` on."""
+        async with self._db.execute(
+            "SELECT count(*), avg(feeling_before), avg(feeling_after) FROM runs "
+            "WHERE user_id = ? AND finished_at >= ? AND lesson IS NOT NULL",
+            (user_id, _since(since)),
+        ) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        return LessonOverview(int(row[0]), row[1], row[2])
+
+    async def lesson_texts(self, user_id: int, since: datetime | None = None, limit: int = 2000) -> list[str]:
+        """The newest lessons' texts (at most ``limit``), for finding lessons that recur."""
+        async with self._db.execute(
+            "SELECT lesson FROM runs WHERE user_id = ? AND finished_at >= ? AND lesson IS NOT NULL "
+            "ORDER BY finished_at DESC LIMIT ?",
+            (user_id, _since(since), limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [str(row[0]) for row in rows]
+
+    async def checkin_times(self, user_id: int, since: datetime) -> list[datetime]:
+        """When the user finished a check-in, from ``since`` on."""
+        async with self._db.execute(
+            "SELECT finished_at FROM runs WHERE user_id = ? AND flow_id = 'checkin' AND finished_at >= ?",
+            (user_id, _since(since)),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [from_db(row[0]) for row in rows]
+
+    async def lesson(self, user_id: int, run_id: int) -> LessonEntry | None:
+        """One of the user's own runs (None for someone else's or a missing one)."""
+        async with self._db.execute(
+            "SELECT id, flow_id, flow_title, finished_at, lesson, next_step, feeling, feeling_before, "
+            "feeling_after, next_step_outcome FROM runs WHERE user_id = ? AND id = ?",
+            (user_id, run_id),
+        ) as cursor:
+            r = await cursor.fetchone()
+        return None if r is None else LessonEntry(int(r[0]), r[1], r[2], from_db(r[3]), *r[4:10])
+
+    async def delete_run(self, user_id: int, run_id: int) -> bool:
+        """Delete one of the user's runs with all its answers; False when there was none."""
+        cursor = await self._db.execute("DELETE FROM runs WHERE user_id = ? AND id = ?", (user_id, run_id))
+        return cursor.rowcount == 1
+
+    async def record_outcome(self, run_id: int, outcome: str, at: datetime) -> None:
+        """Store how a run's next step went (done, partly, not_yet), as a check-in reported it."""
+        await self._db.execute(
+            "UPDATE runs SET next_step_outcome = ?, outcome_at = ? WHERE id = ?", (outcome, to_db(at), run_id)
+        )
+
+    async def forget_user(self, user_id: int, chat_id: int | None) -> int:
+        """Delete everything stored about a user, in every table; returns how many runs were deleted.
+
+        Rows that hang off the user go with it (foreign keys cascade); the chat's queued updates and
+        replies are removed too. With secure_delete on, the text is overwritten, not just unlinked.
+        """
+        runs = await self.count_runs(user_id)
+        await self._db.execute("DELETE FROM users WHERE id = ?", (user_id,))
+        if chat_id is not None:
+            await self._db.execute("DELETE FROM inbox WHERE chat_id = ?", (chat_id,))
+            await self._db.execute("DELETE FROM outbox WHERE chat_id = ?", (chat_id,))
+        return runs
+
+    async def export(self, user_id: int) -> dict[str, Any]:
+        """Everything stored about a user, as JSON-ready data: every run with every answer and time."""
+        async with self._db.execute(
+            "SELECT external_id, created_at, onboarded_at FROM users WHERE id = ?", (user_id,)
+        ) as cursor:
+            user = await cursor.fetchone()
+        async with self._db.execute(
+            "SELECT id, flow_id, flow_version, flow_title, started_at, finished_at, lesson, next_step, feeling, "
+            "feeling_before, feeling_after, meaning, inputs, next_step_outcome, outcome_at FROM runs "
+            "WHERE user_id = ? ORDER BY finished_at, id",
+            (user_id,),
+        ) as cursor:
+            runs = await cursor.fetchall()
+        async with self._db.execute(
+            "SELECT a.run_id, a.step_id, a.value, a.shown, a.answered_at FROM run_answers a "
+            "JOIN runs r ON r.id = a.run_id WHERE r.user_id = ? ORDER BY a.run_id, a.answered_at",
+            (user_id,),
+        ) as cursor:
+            answers = await cursor.fetchall()
+        by_run: dict[int, list[dict[str, Any]]] = {}
+        for run_id, step_id, value, shown, answered_at in answers:
+            by_run.setdefault(int(run_id), []).append(
+                {"step": step_id, "value": json.loads(value), "shown": shown, "answered_at": answered_at}
+            )
+        state = await self.active_state(user_id)
+        return {
+            "user": {"created_at": user[1], "onboarded_at": user[2]} if user else None,
+            "runs": [
+                {
+                    "id": r[0],
+                    "flow_id": r[1],
+                    "flow_version": r[2],
+                    "flow_title": r[3],
+                    "started_at": r[4],
+                    "finished_at": r[5],
+                    "lesson": r[6],
+                    "next_step": r[7],
+                    "feeling": r[8],
+                    "feeling_before": r[9],
+                    "feeling_after": r[10],
+                    "meaning": json.loads(r[11]),
+                    "inputs": json.loads(r[12]),
+                    "next_step_outcome": r[13],
+                    "outcome_at": r[14],
+                    "answers": by_run.get(int(r[0]), []),
+                }
+                for r in runs
+            ],
+            "in_progress": state.to_json() if state else None,
+        }
 
     async def run_answers(self, run_id: int) -> dict[str, Any]:
         """Every stored answer of one run, by step id (values decoded from JSON)."""
@@ -249,6 +376,11 @@ class Repository:
     async def mark_reply_sent(self, outbox_id: int) -> None:
         """Remove a reply from the outbox once Telegram has it (or will never take it)."""
         await self._db.execute("DELETE FROM outbox WHERE id = ?", (outbox_id,))
+
+
+def _since(moment: datetime | None) -> str:
+    """A lower bound for finished_at; the empty string sorts before every stored timestamp."""
+    return "" if moment is None else to_db(moment)
 
 
 def _text_or_none(value: object) -> str | None:

@@ -15,10 +15,11 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.conversation import ButtonPress, Command, Conversations, Incoming, NotText, Reply, Text
-from bot.engine import Say, Stale
+from bot.engine import DONE_VALUE, PICKED_MARK, Say, Stale
 from bot.flows.texts import Texts
+from bot.history import SendFile
 from bot.render import render
-from bot.tg.payloads import buttons_json, decode_callback, edit_payload, send_payload
+from bot.tg.payloads import buttons_json, decode_callback, edit_payload, file_payload, send_payload
 from bot.tg.sender import Sender
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,9 @@ class Handlers:
                 html = f"{pressed_on.text_html}\n\n{chosen}" if chosen else pressed_on.text_html
                 payloads.append(edit_payload(pressed_on.message_id, html, []))
             for reply in replies:
+                if isinstance(reply, SendFile):
+                    payloads.append(file_payload(reply.kind, reply.filename, reply.content, reply.caption_html))
+                    continue
                 if not isinstance(reply, Say):
                     continue
                 if reply.edit and pressed_on is not None:
@@ -154,14 +158,18 @@ class Handlers:
 
 
 def _button_label(message: Message, data: str | None) -> str | None:
+    """The label of the tapped button; for "Done" under a pick-several question, the picked labels."""
     markup = message.reply_markup
     if markup is None or data is None:
         return None
-    for row in markup.inline_keyboard:
-        for button in row:
-            if button.callback_data == data:
-                return button.text
-    return None
+    buttons = [button for row in markup.inline_keyboard for button in row]
+    tapped = next((button for button in buttons if button.callback_data == data), None)
+    if tapped is None:
+        return None
+    if decode_callback(data)[1] == DONE_VALUE:
+        picked = [button.text.removeprefix(PICKED_MARK) for button in buttons if button.text.startswith(PICKED_MARK)]
+        return ", ".join(picked) or None
+    return tapped.text
 
 
 async def _quietly(call: object) -> None:

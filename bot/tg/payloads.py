@@ -6,6 +6,7 @@ Outbox rows hold JSON payloads: ``{"kind": "send", "html", "buttons"}`` or
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from typing import Any
@@ -51,6 +52,18 @@ def send_payload(say: Say) -> str:
 def edit_payload(message_id: int, html: str | None, buttons: list[list[dict[str, str]]]) -> str:
     """An outbox payload that edits an earlier message (its text, when given, and its buttons)."""
     return json.dumps({"kind": "edit", "message_id": message_id, "html": html, "buttons": buttons}, ensure_ascii=False)
+
+
+def file_payload(kind: str, filename: str, content: bytes, caption_html: str) -> str:
+    """An outbox payload that sends a document or a photo (its bytes travel base64-encoded)."""
+    return json.dumps(
+        {
+            "kind": kind,
+            "filename": filename,
+            "data": base64.b64encode(content).decode("ascii"),
+            "caption": caption_html,
+        }
+    )
 
 
 def parse_payload(text: str) -> dict[str, Any]:

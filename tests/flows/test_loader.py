@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import string
 from pathlib import Path
 from typing import Any
@@ -342,7 +343,7 @@ def test_the_fuzzing_base_flow_is_itself_valid(tmp_path: Path) -> None:
 
 
 def test_the_bots_own_texts_are_checked_for_html_telegram_would_refuse(tmp_path: Path) -> None:
-    (tmp_path / "texts").mkdir()
+    shutil.copytree(REPO_ROOT / "conversations" / "texts", tmp_path / "texts")
     source = (REPO_ROOT / "conversations" / "texts" / "bot.yaml").read_text(encoding="utf-8")
     broken = source.replace('skipped_answer: "(skipped)"', 'skipped_answer: "<skipped>"')
     assert broken != source

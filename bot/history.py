@@ -1,0 +1,241 @@
+"""A person's history: the /lessons summary with its pages and chart, /export, and /forget.
+
+Each method reads through the repository inside the caller's transaction and returns replies; the
+choices about what to show live in ``bot.summaries`` (pure) and the words in ``conversations/texts``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from bot.engine import Button, Say
+from bot.flows.texts import Texts
+from bot.render import render, render_plain
+from bot.storage.repository import Repository, User
+from bot.summaries import (
+    DEFAULT_PERIOD,
+    PAGE_SIZE,
+    PERIODS,
+    checkin_days,
+    day_label,
+    lessons_page_context,
+    page_count,
+    period_start,
+    recurring_lessons,
+)
+
+LESSONS = "lessons"
+FORGET_YES = "forget:yes"
+FORGET_NO = "forget:no"
+CHART_MAX_POINTS = 500
+
+
+@dataclass(frozen=True)
+class SendFile:
+    """A file to send: a ``document`` (the exports) or a ``photo`` (the feelings chart)."""
+
+    filename: str
+    content: bytes
+    caption_html: str
+    kind: Literal["document", "photo"]
+
+
+HistoryReply = Say | SendFile
+
+
+def is_history_button(value: str) -> bool:
+    """True for the values of the buttons this module puts under its messages."""
+    return value.startswith(f"{LESSONS}:") or value in {FORGET_YES, FORGET_NO}
+
+
+class History:
+    """Summaries, exports and forgetting for one repository."""
+
+    def __init__(self, repository: Repository, texts: Texts, zone: ZoneInfo) -> None:
+        self._repository = repository
+        self._texts = texts
+        self._zone = zone
+
+    # --- /lessons -------------------------------------------------------------------------------------
+
+    async def lessons(
+        self, user: User, now: datetime, period: str = DEFAULT_PERIOD, page: int = 1, *, edit: bool = False
+    ) -> list[HistoryReply]:
+        """One page of the summary for a period, with page, period and delete buttons.
+
+        A fresh /lessons (not a page turn) also sends the feelings chart when there is something to draw.
+        """
+        texts = self._texts
+        repository = self._repository
+        total = await repository.lesson_overview(user.id)
+        if total.count == 0:
+            return [Say(render(texts.lessons_empty, {}), edit=edit)]
+        since = period_start(period, now, self._zone)
+        overview = await repository.lesson_overview(user.id, since)
+        label = render(getattr(texts, f"lessons_period_{period}"), {})
+        if overview.count == 0:
+            html = render(texts.lessons_period_empty, {"period": label})
+            return [Say(html, (self._period_row(period),), seq=0, edit=edit)]
+        page = min(max(page, 1), page_count(overview.count))
+        entries = await repository.lessons(user.id, PAGE_SIZE, since=since, offset=(page - 1) * PAGE_SIZE)
+        recurring = recurring_lessons(await repository.lesson_texts(user.id, since)) if page == 1 else []
+        checkins = checkin_days(await repository.checkin_times(user.id, now - timedelta(days=31)), self._zone)
+        outcomes = {
+            "done": render(texts.outcome_done, {}),
+            "partly": render(texts.outcome_partly, {}),
+            "not_yet": render(texts.outcome_not_yet, {}),
+            "open": render(texts.outcome_open, {}),
+        }
+        context = lessons_page_context(
+            entries=entries,
+            overview=overview,
+            recurring=recurring,
+            checkins=checkins,
+            page=page,
+            period_label=label,
+            outcome_labels=outcomes,
+            now=now,
+            zone=self._zone,
+        )
+        rows: list[tuple[Button, ...]] = []
+        first_number = (page - 1) * PAGE_SIZE + 1
+        rows.append(
+            tuple(
+                Button(
+                    render(texts.lessons_delete_button, {"number": first_number + offset}), f"{LESSONS}:del:{e.run_id}"
+                )
+                for offset, e in enumerate(entries)
+            )
+        )
+        pages = page_count(overview.count)
+        navigation = []
+        if page > 1:
+            navigation.append(Button(render(texts.lessons_previous_button, {}), f"{LESSONS}:{period}:{page - 1}"))
+        if page < pages:
+            navigation.append(Button(render(texts.lessons_next_button, {}), f"{LESSONS}:{period}:{page + 1}"))
+        if navigation:
+            rows.append(tuple(navigation))
+        rows.append(self._period_row(period))
+        replies: list[HistoryReply] = [Say(render(texts.lessons_page, context), tuple(rows), seq=0, edit=edit)]
+        if not edit and page == 1:
+            chart = await self._chart(user, since)
+            if chart is not None:
+                replies.append(chart)
+        return replies
+
+    def _period_row(self, current: str) -> tuple[Button, ...]:
+        return tuple(
+            Button(render(getattr(self._texts, f"lessons_{period}_button"), {}), f"{LESSONS}:{period}:1")
+            for period in PERIODS
+            if period != current
+        )
+
+    async def _chart(self, user: User, since: datetime | None) -> SendFile | None:
+        entries = await self._repository.lessons(user.id, CHART_MAX_POINTS, since=since)
+        points = [
+            (entry.finished_at.astimezone(self._zone).date(), entry.feeling_before, entry.feeling_after)
+            for entry in reversed(entries)
+            if entry.feeling_before is not None and entry.feeling_after is not None
+        ]
+        if len(points) < 2:
+            return None
+        from bot.chart import FeelingPoint, feelings_chart
+
+        png = feelings_chart(
+            [FeelingPoint(day, before, after) for day, before, after in points],
+            title=render(self._texts.chart_title, {}),
+        )
+        return SendFile("feelings.png", png, render(self._texts.chart_caption, {}), "photo")
+
+    async def button(self, user: User, value: str, now: datetime) -> list[HistoryReply]:
+        """Act on one of this module's buttons: turn a page, switch period, delete an entry, forget."""
+        texts = self._texts
+        if value == FORGET_NO:
+            return [Say(render(texts.forget_kept, {}), edit=True)]
+        if value == FORGET_YES:
+            return await self.forget(user)
+        parts = value.split(":")
+        if len(parts) == 3 and parts[1] == "del" and parts[2].isdigit():
+            entry = await self._repository.lesson(user.id, int(parts[2]))
+            if entry is None:
+                return [Say(render(texts.deleted_entry, {}))]
+            html = render(
+                texts.delete_confirm,
+                {"lesson": entry.lesson or "", "date": day_label(entry.finished_at.astimezone(self._zone))},
+            )
+            buttons = (
+                (
+                    Button(render(texts.delete_yes_button, {}), f"{LESSONS}:sure:{entry.run_id}"),
+                    Button(render(texts.delete_no_button, {}), f"{LESSONS}:keep:{entry.run_id}"),
+                ),
+            )
+            return [Say(html, buttons, seq=0)]
+        if len(parts) == 3 and parts[1] == "sure" and parts[2].isdigit():
+            await self._repository.delete_run(user.id, int(parts[2]))
+            return [Say(render(texts.deleted_entry, {}), edit=True)]
+        if len(parts) == 3 and parts[1] == "keep":
+            return [Say(render(texts.kept_entry, {}), edit=True)]
+        if len(parts) == 3 and parts[1] in PERIODS and parts[2].isdigit():
+            return await self.lessons(user, now, parts[1], int(parts[2]), edit=True)
+        return []
+
+    # --- /export --------------------------------------------------------------------------------------
+
+    async def export(self, user: User, now: datetime) -> list[HistoryReply]:
+        """Two documents, dated: Markdown to read and JSON with every stored answer and timestamp."""
+        data = await self._repository.export(user.id)
+        if not data["runs"] and data["in_progress"] is None:
+            return [Say(render(self._texts.export_empty, {}))]
+        today = now.astimezone(self._zone).date().isoformat()
+        data["exported_at"] = now.isoformat()
+        markdown = render_plain(self._texts.export_markdown, {"date": today, "runs": self._markdown_runs(data)})
+        caption = render(self._texts.export_caption, {"date": today})
+        return [
+            SendFile(f"springboard-{today}.md", markdown.encode("utf-8"), caption, "document"),
+            SendFile(
+                f"springboard-{today}.json",
+                json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"),
+                "",
+                "document",
+            ),
+        ]
+
+    def _markdown_runs(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        outcomes = {"done": "done", "partly": "partly done", "not_yet": "not yet"}
+        return [
+            {
+                "title": run["flow_title"],
+                "finished": run["finished_at"][:16].replace("T", " ") + " UTC",
+                "started": run["started_at"][:16].replace("T", " ") + " UTC",
+                "lesson": run["lesson"],
+                "next_step": run["next_step"],
+                "outcome": outcomes.get(run["next_step_outcome"] or "", "open"),
+                "answers": [
+                    {"step": answer["step"], "answer": answer["shown"], "at": answer["answered_at"][11:16]}
+                    for answer in run["answers"]
+                ],
+            }
+            for run in data["runs"]
+        ]
+
+    # --- /forget --------------------------------------------------------------------------------------
+
+    def confirm_forget(self) -> list[HistoryReply]:
+        """Ask before deleting everything, with a button for each answer."""
+        buttons = (
+            (
+                Button(render(self._texts.forget_yes_button, {}), FORGET_YES),
+                Button(render(self._texts.forget_no_button, {}), FORGET_NO),
+            ),
+        )
+        return [Say(render(self._texts.forget_confirm, {}), buttons, seq=0)]
+
+    async def forget(self, user: User) -> list[HistoryReply]:
+        """Delete everything stored about the user and say what went."""
+        chat_id = int(user.external_id[3:]) if user.external_id.startswith("tg:") else None
+        runs = await self._repository.forget_user(user.id, chat_id)
+        return [Say(render(self._texts.forgotten, {"runs": runs}), edit=True)]
