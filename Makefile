@@ -38,6 +38,7 @@ test: $(STAMP)  ## lint, type-check and run every test, offline
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.step_cost
+	$(BIN)/python -m bench.lessons
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -61,6 +61,7 @@ class Repository:
         self._db = connection
         # One connection serves every chat: transactions from concurrent tasks must not interleave on it.
         self._lock = asyncio.Lock()
+        self._checkpoint_after_commit = False
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Repository]:
@@ -68,8 +69,14 @@ class Repository:
 
         Transactions on one Repository run one at a time; keep network I/O outside them.
         """
-        async with self._lock, write_transaction(self._db):
-            yield self
+        async with self._lock:
+            async with write_transaction(self._db):
+                yield self
+            if self._checkpoint_after_commit:
+                # Earlier versions of deleted rows still sit in the write-ahead log until a checkpoint
+                # copies the pages back (zeroed, with secure_delete) and truncates the log.
+                self._checkpoint_after_commit = False
+                await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def user(self, external_id: str, now: datetime) -> User:
         """The user with this external id, created on first sight."""
@@ -240,6 +247,7 @@ class Repository:
         """
         runs = await self.count_runs(user_id)
         await self._db.execute("DELETE FROM users WHERE id = ?", (user_id,))
+        self._checkpoint_after_commit = True
         if chat_id is not None:
             await self._db.execute("DELETE FROM inbox WHERE chat_id = ?", (chat_id,))
             await self._db.execute("DELETE FROM outbox WHERE chat_id = ?", (chat_id,))

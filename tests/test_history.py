@@ -1,0 +1,210 @@
+"""/lessons, /export and /forget through the conversation service, on a temp database."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.conversation import ONBOARD_OK, ButtonPress, Command, Conversations, Reply, Text
+from bot.engine import Say
+from bot.flows.catalog import Catalog
+from bot.history import SendFile
+from bot.render import html_to_plain
+from bot.standin.htmltext import parse_html
+from bot.storage.database import open_database
+from bot.storage.repository import Repository
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+async def service(tmp_path: Path, catalog: Catalog) -> AsyncIterator[tuple[Conversations, Clock, Path]]:
+    clock = Clock()
+    path = tmp_path / "db.sqlite3"
+    connection = await open_database(path, START)
+    try:
+        yield Conversations(catalog, Repository(connection), clock, ZoneInfo("Europe/Berlin")), clock, path
+    finally:
+        await connection.close()
+
+
+async def quick(conversations: Conversations, who: str, happened: str, lesson: str, step: str) -> None:
+    for message in (Command("quick"), Text(happened), Text(lesson), Text(step)):
+        await conversations.handle(who, message)
+
+
+async def onboard(conversations: Conversations, who: str) -> None:
+    await conversations.handle(who, ButtonPress(ONBOARD_OK, 0))
+
+
+def says(replies: list[Reply]) -> list[Say]:
+    return [reply for reply in replies if isinstance(reply, Say)]
+
+
+def assert_telegram_would_accept(say: Say) -> None:
+    parsed = parse_html(say.html)
+    assert len(parsed.text.encode("utf-16-le")) // 2 <= 4096
+
+
+async def test_an_empty_history_gets_an_encouraging_word(service: tuple[Conversations, Clock, Path]) -> None:
+    conversations, _, _ = service
+    await onboard(conversations, "tg:1")
+    [reply] = says(await conversations.handle("tg:1", Command("lessons")))
+    assert "/reframe" in reply.html and not reply.buttons
+
+
+async def test_pages_hold_five_entries_and_turn_with_buttons(service: tuple[Conversations, Clock, Path]) -> None:
+    conversations, clock, _ = service
+    await onboard(conversations, "tg:1")
+    for number in range(12):
+        clock.now += timedelta(hours=1)
+        await quick(conversations, "tg:1", f"Setback {number}", f"Lesson number {number}", f"Step {number}")
+    [first] = says(await conversations.handle("tg:1", Command("lessons")))
+    text = html_to_plain(first.html)
+    assert "You worked through 12 setbacks." in text and "Page 1 of 3" in text
+    assert "Lesson number 11" in text and "Lesson number 6" not in text  # newest first, five a page
+    values = [button.value for row in first.buttons for button in row]
+    assert "lessons:30d:2" in values and "lessons:30d:0" not in values
+    [third] = says(await conversations.handle("tg:1", ButtonPress("lessons:30d:3", 0)))
+    assert third.edit
+    assert "Page 3 of 3" in html_to_plain(third.html) and "Lesson number 0" in html_to_plain(third.html)
+    assert "lessons:30d:4" not in [button.value for row in third.buttons for button in row]
+    [beyond] = says(await conversations.handle("tg:1", ButtonPress("lessons:30d:99", 0)))
+    assert "Page 3 of 3" in html_to_plain(beyond.html)  # a forged page number shows the last page
+
+
+async def test_periods_filter_by_the_persons_calendar(service: tuple[Conversations, Clock, Path]) -> None:
+    conversations, clock, _ = service
+    await onboard(conversations, "tg:1")
+    clock.now = START - timedelta(days=60)
+    await quick(conversations, "tg:1", "Long ago", "An old lesson", "Old step")
+    clock.now = START
+    await quick(conversations, "tg:1", "Today", "A new lesson", "New step")
+    [recent] = says(await conversations.handle("tg:1", Command("lessons")))
+    assert "A new lesson" in recent.html and "An old lesson" not in recent.html
+    [everything] = says(await conversations.handle("tg:1", ButtonPress("lessons:all:1", 0)))
+    assert "An old lesson" in everything.html and "all time" in everything.html
+
+
+async def test_recurring_lessons_are_named(service: tuple[Conversations, Clock, Path]) -> None:
+    conversations, clock, _ = service
+    await onboard(conversations, "tg:1")
+    for lesson in ("Ask for help earlier", "I should ask for help much earlier", "Sleep before exams"):
+        clock.now += timedelta(hours=1)
+        await quick(conversations, "tg:1", "Something happened", lesson, "A step")
+    [page] = says(await conversations.handle("tg:1", Command("lessons")))
+    assert "keep coming back" in page.html and "(2×)" in page.html
+    assert "Sleep before exams (2×)" not in page.html
+
+
+async def test_hostile_text_is_escaped_and_long_pages_stay_valid(service: tuple[Conversations, Clock, Path]) -> None:
+    conversations, clock, _ = service
+    await onboard(conversations, "tg:1")
+    hostile = ["<b>bold</b> & <script>x</script>", "🙂" * 300, "שלום עולם، مرحبا", "a" * 1990]
+    for text in hostile:
+        clock.now += timedelta(minutes=5)
+        await quick(conversations, "tg:1", text, text, text)
+    replies = says(await conversations.handle("tg:1", Command("lessons")))
+    for reply in replies:
+        assert "<script>" not in reply.html
+        assert "&lt;script&gt;" in reply.html
+        # Over-long pages are split by the Telegram sender at paragraph boundaries; every part must parse.
+        from bot.tg.payloads import split_html
+
+        for part in split_html(reply.html):
+            assert_telegram_would_accept(Say(part))
+
+
+async def test_deleting_one_entry_asks_first(service: tuple[Conversations, Clock, Path]) -> None:
+    conversations, _, _ = service
+    await onboard(conversations, "tg:1")
+    await quick(conversations, "tg:1", "Oops", "Keep this lesson", "Step")
+    await quick(conversations, "tg:1", "Oops again", "Delete this lesson", "Step")
+    [page] = says(await conversations.handle("tg:1", Command("lessons")))
+    delete = next(b.value for row in page.buttons for b in row if b.label == "🗑 1")
+    [confirm] = says(await conversations.handle("tg:1", ButtonPress(delete, 0)))
+    assert "Delete this lesson" in confirm.html
+    sure = next(b.value for row in confirm.buttons for b in row if b.label == "Yes, delete it")
+    await conversations.handle("tg:1", ButtonPress(sure, 0))
+    [after] = says(await conversations.handle("tg:1", Command("lessons")))
+    assert "Delete this lesson" not in after.html and "Keep this lesson" in after.html
+
+
+async def test_someone_elses_entry_cannot_be_deleted(service: tuple[Conversations, Clock, Path]) -> None:
+    conversations, _, _ = service
+    await onboard(conversations, "tg:1")
+    await onboard(conversations, "tg:2")
+    await quick(conversations, "tg:1", "Mine", "My own lesson", "Step")
+    await conversations.handle("tg:2", ButtonPress("lessons:sure:1", 0))
+    [page] = says(await conversations.handle("tg:1", Command("lessons")))
+    assert "My own lesson" in page.html
+
+
+async def test_export_holds_every_stored_answer(service: tuple[Conversations, Clock, Path]) -> None:
+    conversations, _, path = service
+    await onboard(conversations, "tg:1")
+    await quick(conversations, "tg:1", "Missed the <train> & the bus", "Leave at 8", "Set an alarm")
+    files = [reply for reply in await conversations.handle("tg:1", Command("export")) if isinstance(reply, SendFile)]
+    assert [file.filename for file in files] == ["springboard-2026-03-02.md", "springboard-2026-03-02.json"]
+    exported = json.loads(files[1].content)
+    with sqlite3.connect(path) as db:
+        stored = db.execute("SELECT step_id, value, answered_at FROM run_answers").fetchall()
+    answers = [
+        (a["step"], json.dumps(a["value"], ensure_ascii=False), a["answered_at"])
+        for a in exported["runs"][0]["answers"]
+    ]
+    assert sorted(answers) == sorted(stored)
+    assert exported["runs"][0]["flow_id"] == "quick" and exported["runs"][0]["flow_version"] == 1
+    markdown = files[0].content.decode()
+    assert "Missed the <train> & the bus" in markdown  # plain Markdown: nothing HTML-escaped
+
+
+async def test_forget_removes_every_row_of_that_person_only(service: tuple[Conversations, Clock, Path]) -> None:
+    conversations, _, path = service
+    for who in ("tg:1", "tg:2"):
+        await onboard(conversations, who)
+        await quick(conversations, who, f"{who} happened", f"{who} lesson", f"{who} step")
+        await conversations.handle(who, Command("reframe"))
+        await conversations.handle(who, Text(f"{who} is mid-way"))
+    [confirm] = says(await conversations.handle("tg:1", Command("forget")))
+    assert "can't be undone" in confirm.html
+    [done] = says(await conversations.handle("tg:1", ButtonPress("forget:yes", 0)))
+    assert "1 entry" in done.html
+    with sqlite3.connect(path) as db:
+        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            rows = db.execute(f"SELECT * FROM {table}").fetchall()
+            assert not any("tg:1" in json.dumps(row, default=str) for row in rows), table
+        assert db.execute("SELECT count(*) FROM runs").fetchone() == (1,)
+        assert db.execute("SELECT count(*) FROM active_runs").fetchone() == (1,)
+    raw = path.read_bytes() + (
+        path.with_name(path.name + "-wal").read_bytes() if path.with_name(path.name + "-wal").exists() else b""
+    )
+    assert b"tg:1 lesson" not in raw  # secure_delete overwrote it
+    fresh = says(await conversations.handle("tg:1", Text("hello again")))
+    assert "not a therapist" in fresh[0].html  # the next message starts fresh
+
+
+async def test_forget_can_be_declined(service: tuple[Conversations, Clock, Path]) -> None:
+    conversations, _, _ = service
+    await onboard(conversations, "tg:1")
+    await quick(conversations, "tg:1", "Happened", "Kept lesson", "Step")
+    await conversations.handle("tg:1", Command("forget"))
+    [kept] = says(await conversations.handle("tg:1", ButtonPress("forget:no", 0)))
+    assert "Nothing was deleted" in kept.html
+    [page] = says(await conversations.handle("tg:1", Command("lessons")))
+    assert "Kept lesson" in page.html
