@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import os
 import sys
-from collections.abc import Callable
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
@@ -53,6 +54,47 @@ def parse_line(line: str, waiting_for_pause: bool) -> Incoming | None:
     if not stripped:
         return ButtonPress(CONTINUE_VALUE, None) if waiting_for_pause else None
     return Text(line.rstrip("\n"))
+
+
+PASTE_WINDOW_S = 0.05
+"""Lines that arrive within this long of each other, in an interactive terminal, are one pasted message."""
+
+
+class LineReader:
+    """Reads stdin on a daemon thread, so Ctrl+C stops the chat at once instead of waiting for Enter."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._loop = asyncio.get_running_loop()
+        self._ended = False
+        threading.Thread(target=self._pump, args=(stream,), daemon=True, name="stdin").start()
+
+    def _pump(self, stream: TextIO) -> None:
+        while True:
+            line = stream.readline()
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, line)
+            if line == "":
+                return
+
+    async def next_message(self, paste_window: float = 0.0) -> str | None:
+        """The next line (None at end of input). With a paste window, lines that follow within it are
+        joined into one message: a pasted paragraph stays one answer."""
+        if self._ended:
+            return None
+        line = await self._queue.get()
+        if line == "":
+            self._ended = True
+            return None
+        while paste_window > 0:
+            try:
+                more = await asyncio.wait_for(self._queue.get(), timeout=paste_window)
+            except TimeoutError:
+                break
+            if more == "":
+                self._ended = True
+                break
+            line = line.rstrip("\n") + "\n" + more
+        return line
 
 
 class TerminalChat:
@@ -98,15 +140,15 @@ class TerminalChat:
                 isinstance(reply, Say) and reply.step_id is None for reply in replies[-1:]
             )
 
-    async def run(self, read_line: Callable[[], str], interactive: bool) -> None:
-        """Resume where this person was, then read lines until end of input or /quit."""
+    async def run(self, lines: LineReader, interactive: bool) -> None:
+        """Resume where this person was, then read messages until end of input or /quit."""
         await self.send(Resume())
         while True:
             if interactive:
                 self._output.write("\nyou › ")
                 self._output.flush()
-            line = await asyncio.to_thread(read_line)
-            if line == "":
+            line = await lines.next_message(paste_window=PASTE_WINDOW_S if interactive else 0.0)
+            if line is None:
                 if interactive:
                     self._print("\nBye for now. Everything you wrote is saved.")
                 return
@@ -145,6 +187,11 @@ async def run_chat(catalog: Catalog, database: Path, user: str, zone_name: str, 
         conversations = Conversations(
             catalog, Repository(connection), lambda: datetime.now(UTC), ZoneInfo(zone_name), helpline_country
         )
+        # Text that is not valid UTF-8 is read with replacement characters rather than crashing later.
+        if isinstance(sys.stdin, io.TextIOWrapper):
+            sys.stdin.reconfigure(errors="replace")
+        if isinstance(sys.stdout, io.TextIOWrapper):
+            sys.stdout.reconfigure(errors="replace")
         interactive = sys.stdin.isatty()
         if interactive:
             with contextlib.suppress(ImportError):
@@ -152,7 +199,7 @@ async def run_chat(catalog: Catalog, database: Path, user: str, zone_name: str, 
         chat = TerminalChat(
             conversations, f"cli:{user}", sys.stdout, echo=not interactive, files_dir=Path(database).parent / "files"
         )
-        await chat.run(sys.stdin.readline, interactive)
+        await chat.run(LineReader(sys.stdin), interactive)
     finally:
         await connection.close()
     return 0

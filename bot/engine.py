@@ -226,12 +226,11 @@ def advance(flow: Flow, state: State, event: Event, now: datetime, texts: Texts)
     step = flow.step(state.step)
     assert step is not None
     if isinstance(step, MessageStep):
-        # A pause: its button (or /skip) goes on; typed text gets a gentle reminder, not a silent move.
-        if isinstance(event, Skip) or (isinstance(event, Press) and event.value == CONTINUE_VALUE):
-            return _continue_after_pause(flow, state, step, now, texts)
-        if isinstance(event, Press):
+        # A pause: its button, /skip, or anything typed ("ok", "done", "ready") goes on. A button from
+        # somewhere else is stale.
+        if isinstance(event, Press) and event.value != CONTINUE_VALUE:
             return state, [Stale()]
-        return state, [_hint(flow, state, render(texts.hint_pause, {}), texts)]
+        return _continue_after_pause(flow, state, step, now, texts)
     if isinstance(event, Skip):
         if not step.optional:
             return state, [_hint(flow, state, render(texts.cannot_skip, {"kind": step.kind}), texts)]

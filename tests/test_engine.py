@@ -211,7 +211,6 @@ def _hint(texts: Texts, name: str, **context: Any) -> str:
         pytest.param("level", Answer("seven"), ("hint_scale", {}), id="scale-word"),
         pytest.param("level", Answer("7.5"), ("hint_scale", {}), id="scale-fraction"),
         pytest.param("name", Skip(), ("cannot_skip", {}), id="required-cannot-be-skipped"),
-        pytest.param("pause", Answer("ok"), ("hint_pause", {}), id="typing-at-a-pause"),
     ],
 )
 def test_an_answer_that_does_not_fit_re_asks_with_its_hint_and_changes_nothing(
@@ -365,6 +364,14 @@ def test_a_strong_feeling_gets_a_grounding_pause_first(
         assert labels(question) == ["I'm ready to go on"]
         assert person.state is not None and "grounding" not in person.state.answers
         assert asked(person.tap(CONTINUE_VALUE)).step_id == "harsh_voice"
+
+
+def test_typing_at_a_pause_means_ready_and_goes_on(setback: Flow, texts: Texts) -> None:
+    person = Person(
+        setback, texts, at(setback, "grounding", {"what_happened": "x", "feeling": "sad", "intensity_before": 9})
+    )
+    person.send(Answer("ok, I did the breathing"))
+    assert person.step == "harsh_voice"
 
 
 def test_skip_at_a_pause_goes_on(setback: Flow, texts: Texts) -> None:

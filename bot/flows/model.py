@@ -61,7 +61,7 @@ class TextStep(_QuestionBase):
 
     kind: Literal["text"]
     min_length: Annotated[int, Field(ge=0, le=4000)] = 2
-    max_length: Annotated[int, Field(ge=1, le=4000)] = 2000
+    max_length: Annotated[int, Field(ge=1, le=4000)] = 4000
 
     @model_validator(mode="after")
     def _lengths_in_order(self) -> TextStep:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path as FsPath
 
-from jinja2 import TemplateSyntaxError
+from jinja2 import TemplateSyntaxError, meta
 from pydantic import ConfigDict, ValidationError
 
 from bot.flows.checks import html_problems
@@ -37,7 +37,6 @@ class Texts(_Strict):
     hint_choice: str
     hint_multi_empty: str
     hint_scale: str
-    hint_pause: str
     cannot_skip: str
     nothing_before: str
     earlier_answer: str
@@ -112,6 +111,55 @@ class Texts(_Strict):
     forget_kept: str
 
 
+_SCALE = frozenset({"min", "max", "min_label", "max_label"})
+_FLOWS = frozenset({"flows"})
+VARIABLES: dict[str, frozenset[str]] = {
+    "scale_legend": _SCALE,
+    "hint_scale": _SCALE,
+    "hint_text_too_short": frozenset({"min", "length"}),
+    "hint_text_too_long": frozenset({"max", "length"}),
+    "hint_choice": frozenset({"options", "multiple"}),
+    "cannot_skip": frozenset({"kind"}),
+    "earlier_answer": frozenset({"answer"}),
+    "chosen_answer": frozenset({"answer"}),
+    "flow_updated": frozenset({"title"}),
+    "cancelled": frozenset({"title"}),
+    "welcome": _FLOWS,
+    "help": _FLOWS,
+    "no_active_flow": _FLOWS,
+    "onboarding_done": _FLOWS,
+    "flow_removed": _FLOWS,
+    "welcome_back": _FLOWS | {"title"},
+    "busy_with_other_flow": _FLOWS | {"title", "requested"},
+    "unknown_command": _FLOWS | {"command"},
+    "nothing_to_cancel": _FLOWS,
+    "text_only": _FLOWS,
+    "crisis_stopped": _FLOWS,
+    "crisis_reply": _FLOWS | {"lines", "emergency", "has_flow"},
+    "lessons_page": frozenset(
+        {
+            "period",
+            "count",
+            "avg_before",
+            "avg_after",
+            "recurring",
+            "checkin_days",
+            "streak",
+            "page",
+            "pages",
+            "entries",
+        }
+    ),
+    "lessons_period_empty": frozenset({"period"}),
+    "lessons_delete_button": frozenset({"number"}),
+    "delete_confirm": frozenset({"lesson", "date"}),
+    "export_caption": frozenset({"date"}),
+    "export_markdown": frozenset({"date", "runs"}),
+    "forgotten": frozenset({"runs"}),
+}
+"""The variables each text receives; a text naming any other is an error at load time, not at run time."""
+
+
 def load_texts(conversations: FsPath) -> Texts:
     """Load and check every ``texts/*.yaml`` under the conversations folder as one set of texts.
 
@@ -171,6 +219,11 @@ def load_texts(conversations: FsPath) -> Texts:
         except TemplateSyntaxError as problem:
             errors.append(FlowError(shown, line, "texts", name, f"template error: {problem.message}"))
             continue
+        allowed = VARIABLES.get(name, frozenset())
+        for unknown in sorted(meta.find_undeclared_variables(tree) - allowed):
+            offer = ", ".join(sorted(allowed)) or "none"
+            message = f"uses '{unknown}', which this text is not given; it can use: {offer}"
+            errors.append(FlowError(shown, line, "texts", name, message))
         if name.endswith(("_button", "_markdown")) or name.startswith("menu_") or name == "chart_title":
             continue  # buttons, the command menu, the chart and the Markdown export: plain text, not HTML
         errors.extend(FlowError(shown, line, "texts", name, problem) for problem in html_problems(tree))

@@ -73,21 +73,27 @@ def parse_payload(text: str) -> dict[str, Any]:
     return value
 
 
-def split_html(html: str, limit: int = MAX_TEXT) -> list[str]:
-    """Split a message at paragraph boundaries so no part exceeds ``limit`` characters.
+def telegram_length(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji such as 💡 counts 2)."""
+    return len(text.encode("utf-16-le")) // 2
 
-    A single paragraph longer than the limit is split at line breaks, then spaces, after its tags are
-    dropped (a cut inside ``<b>…</b>`` would make Telegram reject both halves).
+
+def split_html(html: str, limit: int = MAX_TEXT) -> list[str]:
+    """Split a message at paragraph boundaries so no part exceeds ``limit`` as Telegram counts length.
+
+    Lengths are measured on the HTML itself, which is never shorter than what Telegram shows, so a part
+    that fits here fits there. A single paragraph longer than the limit is split at line breaks, then
+    spaces, after its tags are dropped (a cut inside ``<b>…</b>`` would make Telegram reject both halves).
     """
-    if len(html) <= limit:
+    if telegram_length(html) <= limit:
         return [html]
     parts: list[str] = []
     current = ""
     for paragraph in html.split("\n\n"):
-        pieces = [paragraph] if len(paragraph) <= limit else _hard_split(paragraph, limit)
+        pieces = [paragraph] if telegram_length(paragraph) <= limit else _hard_split(paragraph, limit)
         for piece in pieces:
             candidate = f"{current}\n\n{piece}" if current else piece
-            if len(candidate) <= limit:
+            if telegram_length(candidate) <= limit:
                 current = candidate
             else:
                 if current:
@@ -99,22 +105,27 @@ def split_html(html: str, limit: int = MAX_TEXT) -> list[str]:
 
 
 def _hard_split(paragraph: str, limit: int) -> list[str]:
+    """Cut an over-long paragraph into plain-text pieces at line breaks or spaces, never inside an entity."""
     plain = _TAG.sub("", paragraph)
+    tokens = re.findall(r"&[#a-zA-Z0-9]+;|\s+|[^\s&]+|&", plain)
     pieces: list[str] = []
-    while len(plain) > limit:
-        cut = plain.rfind("\n", 0, limit)
-        if cut <= 0:
-            cut = plain.rfind(" ", 0, limit)
-        if cut <= 0:
-            cut = limit
-        amp = plain.rfind("&", max(0, cut - 10), cut)
-        if amp > 0 and ";" not in plain[amp:cut]:
-            cut = amp  # never cut an entity such as &amp; in half
-        pieces.append(plain[:cut].rstrip())
-        plain = plain[cut:].lstrip()
-    if plain:
-        pieces.append(plain)
-    return pieces
+    current = ""
+    for token in tokens:
+        while telegram_length(token) > limit:  # one enormous word: cut it by characters
+            room = limit - telegram_length(current)
+            cut = max(1, room // 2)
+            current += token[:cut]
+            token = token[cut:]
+            pieces.append(current)
+            current = ""
+        if telegram_length(current) + telegram_length(token) > limit:
+            pieces.append(current.rstrip())
+            current = token.lstrip()
+        else:
+            current += token
+    if current.strip():
+        pieces.append(current.strip())
+    return [piece for piece in pieces if piece]
 
 
 _TAG = re.compile(r"<[^>]+>")
