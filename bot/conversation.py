@@ -8,13 +8,14 @@ completed runs.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import engine
-from bot.engine import Button, Effect, Finished, Say, Stale, State
+from bot import checkins, engine
+from bot.checkin_menu import CheckinMenu, is_checkin_button
+from bot.engine import Button, CompletedRun, Effect, Finished, Say, Stale, State
 from bot.flows.catalog import Catalog
 from bot.flows.model import Flow
 from bot.history import History, SendFile, is_history_button
@@ -56,7 +57,15 @@ class Resume:
     """The person is back (the terminal chat starting again): show where they were, if anywhere."""
 
 
-Incoming = Command | Text | ButtonPress | NotText | Resume
+@dataclass(frozen=True)
+class Location:
+    """A shared location (used only to find a timezone for check-ins, never stored)."""
+
+    latitude: float
+    longitude: float
+
+
+Incoming = Command | Text | ButtonPress | NotText | Resume | Location
 
 Reply = Say | Stale | SendFile
 Out = Effect | SendFile
@@ -72,6 +81,9 @@ def _normal_word(text: str) -> str:
 
 
 OutboxWriter = Callable[[list[Reply], bool], tuple[int, list[str]]]
+NudgeWriter = Callable[[str, list[Reply]], tuple[int, list[str]] | None]
+"""Turns a nudge's replies for a person (by external id) into a chat id and outbox payloads (None: nowhere)."""
+CHECKIN_FLOW = "checkin"
 """Turns replies (and whether the flow moved on) into a chat id and outbox payloads, inside the transaction."""
 
 
@@ -102,6 +114,7 @@ class Conversations:
         self._zone = zone
         self._country = helpline_country
         self._history = History(repository, catalog.texts, zone)
+        self._checkins = CheckinMenu(repository, catalog.texts, zone.key)
 
     @property
     def texts(self) -> Any:
@@ -141,6 +154,9 @@ class Conversations:
             for effect in effects:
                 if isinstance(effect, Finished):
                     await repository.save_run(user.id, effect.run)
+                    await self._record_outcome(effect.run, now)
+            if user.onboarded and not isinstance(incoming, Resume):
+                await self._checkins.reply_received(user, now)
             replies = [effect for effect in effects if isinstance(effect, Say | Stale | SendFile)]
             # "Moved" means the question on screen was answered: the flow went on, ended, or began.
             moved = (state is None and new_state is not None) or (
@@ -173,6 +189,16 @@ class Conversations:
             return state, [engine.current_question(flow, state, self.texts)]
         if isinstance(incoming, ButtonPress) and is_history_button(incoming.value):
             return state, [*await self._history.button(user, incoming.value, now)]
+        if isinstance(incoming, ButtonPress) and is_checkin_button(incoming.value):
+            return state, [*await self._checkins.button(user, incoming.value, now)]
+        if isinstance(incoming, Location):
+            return state, [*await self._checkins.location(user, incoming.latitude, incoming.longitude, now)]
+        if isinstance(incoming, Text) and user.onboarded:
+            setting = await self._checkins.typed(user, incoming.text, now)
+            if setting is not None:
+                return state, setting
+        if isinstance(incoming, Command | ButtonPress) and user.onboarded:
+            await self._checkins.stop_waiting(user)
         if not user.onboarded:
             return await self._onboarding(user, incoming, now)
         if isinstance(incoming, Resume):
@@ -203,7 +229,7 @@ class Conversations:
             pending = self.catalog.flows.get(user.pending_flow or "")
             if pending is not None:
                 return engine.start(pending, now, self.texts)
-            return None, [self._say(self.texts.onboarding_done)]
+            return None, [self._say(self.texts.onboarding_done), *await self._checkins.offer_once(user)]
         if isinstance(incoming, ButtonPress):
             return None, [Stale()]
         if isinstance(incoming, Command):
@@ -243,7 +269,9 @@ class Conversations:
         if name == "start":
             if state is not None and flow is not None:
                 return self._step(flow, state, engine.Repeat(), now, lead=texts.welcome_back)
-            return state, [self._welcome()]
+            return state, [self._welcome(), *await self._checkins.offer_once(user)]
+        if name == "checkin":
+            return state, [*await self._checkins.show(user, now)]
         if name == "help":
             return state, [self._say(texts.help)]
         if name == "lessons":
@@ -277,6 +305,73 @@ class Conversations:
     ) -> tuple[State | None, list[Effect]]:
         new_state, effects = engine.advance(flow, state, event, now, self.texts)
         return new_state, [self._say(lead, {"title": flow.title}), *effects]
+
+    async def _record_outcome(self, run: CompletedRun, now: datetime) -> None:
+        """A finished check-in says how an earlier next step went: store that on the earlier entry."""
+        outcome = run.meant("next_step_outcome")
+        earlier = run.inputs.get("last_run_id")
+        if isinstance(outcome, str) and isinstance(earlier, int):
+            await self.repository.record_outcome(earlier, outcome, now)
+
+    async def run_checkins(self, outbox: NudgeWriter | None = None) -> list[tuple[str, list[Reply]]]:
+        """Send every check-in that is due now: one transaction per person, at most one nudge per local date.
+
+        Returns who got what (external id, replies); with ``outbox`` the replies are also committed as outbox
+        rows in the same transaction as the schedule change, like any other reply.
+        """
+        now = self._clock()
+        async with self.repository.transaction() as repository:
+            due = await repository.due_checkins(now)
+        sent: list[tuple[str, list[Reply]]] = []
+        for user_id, external_id in due:
+            async with self.repository.transaction() as repository:
+                replies = await self._nudge(user_id, external_id, now)
+                if replies and outbox is not None:
+                    target = outbox(external_id, replies)
+                    if target is not None:
+                        chat_id, payloads = target
+                        await repository.enqueue_replies(chat_id, payloads, now)
+            if replies:
+                sent.append((external_id, replies))
+        return sent
+
+    async def _nudge(self, user_id: int, external_id: str, now: datetime) -> list[Reply]:
+        repository = self.repository
+        row = await repository.checkin(user_id)
+        if row is None:
+            return []
+        result, schedule = checkins.run_due(row.settings, row.state, now)
+        await repository.save_checkin(user_id, replace(row, state=schedule))
+        if not isinstance(result, checkins.Nudge):
+            return []
+        if not await repository.record_nudge(user_id, result.local_date, now, None, result.reminder):
+            return []  # this local date already had its nudge
+        texts = self.texts
+        replies: list[Reply] = []
+        if result.backoff_notice:
+            replies.append(self._say(texts.nudge_backoff_notice))
+        active = await repository.active_state(user_id)
+        busy = self.catalog.flows.get(active.flow_id) if active is not None else None
+        if busy is not None and busy.id != CHECKIN_FLOW:
+            return [*replies, self._say(texts.nudge_busy, {"title": busy.title})]
+        flow = self.catalog.flows.get(CHECKIN_FLOW)
+        if flow is None:
+            return replies
+        open_step = await repository.open_next_step(user_id)
+        inputs = {
+            "last_next_step": open_step[1] if open_step else None,
+            "last_run_id": open_step[0] if open_step else None,
+        }
+        state, effects = engine.start(flow, now, texts, inputs)
+        await repository.save_state(user_id, state, now)
+        says = [effect for effect in effects if isinstance(effect, Say)]
+        if says:
+            later = (
+                Button(render(texts.snooze_button, {}), "ci:snooze"),
+                Button(render(texts.skip_today_button, {}), "ci:skip"),
+            )
+            says[-1] = replace(says[-1], buttons=(*says[-1].buttons, later))
+        return [*replies, *says]
 
     def _welcome(self) -> Say:
         return self._say(self.texts.welcome)

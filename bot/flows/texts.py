@@ -109,6 +109,32 @@ class Texts(_Strict):
     forget_no_button: str
     forgotten: str
     forget_kept: str
+    # /checkin and the daily nudge (texts/checkins.yaml)
+    checkin_settings: str
+    checkin_on_button: str
+    checkin_off_button: str
+    checkin_time_button: str
+    checkin_timezone_button: str
+    checkin_ask_time: str
+    checkin_other_time_button: str
+    checkin_ask_timezone: str
+    checkin_timezone_suggestions: str
+    checkin_timezone_problem: str
+    checkin_time_problem: str
+    checkin_saved: str
+    checkin_turned_off: str
+    checkin_offer: str
+    checkin_offer_yes_button: str
+    checkin_offer_no_button: str
+    checkin_offer_declined: str
+    nudge_busy: str
+    nudge_backoff_notice: str
+    snooze_button: str
+    skip_today_button: str
+    snoozed: str
+    skipped_today: str
+    location_unexpected: str
+    menu_checkin: str
 
 
 _SCALE = frozenset({"min", "max", "min_label", "max_label"})
@@ -156,6 +182,12 @@ VARIABLES: dict[str, frozenset[str]] = {
     "export_caption": frozenset({"date"}),
     "export_markdown": frozenset({"date", "runs"}),
     "forgotten": frozenset({"runs"}),
+    "checkin_settings": frozenset({"enabled", "time", "timezone", "next"}),
+    "checkin_timezone_suggestions": frozenset({"text"}),
+    "checkin_timezone_problem": frozenset({"text", "reason"}),
+    "checkin_time_problem": frozenset({"text"}),
+    "checkin_saved": frozenset({"time", "timezone", "next"}),
+    "nudge_busy": frozenset({"title"}),
 }
 """The variables each text receives; a text naming any other is an error at load time, not at run time."""
 

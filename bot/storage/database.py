@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -13,6 +15,8 @@ import aiosqlite
 from bot.storage.migrations import migrate
 
 BUSY_TIMEOUT_MS = 5000
+
+log = logging.getLogger(__name__)
 
 
 def _create_private_file(path: Path) -> None:
@@ -47,15 +51,34 @@ async def open_database(path: Path | str, now: datetime) -> aiosqlite.Connection
 
 @asynccontextmanager
 async def write_transaction(connection: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
-    """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any error.
+    """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any error, the connection always left usable.
 
     IMMEDIATE takes the write lock up front: a deferred transaction that later upgrades to a write
-    fails at once with SQLITE_BUSY instead of honouring the busy timeout.
+    fails at once with SQLITE_BUSY instead of honouring the busy timeout. When SQLite has already rolled
+    back by itself (it does on a full disk or an I/O error), the original error is raised, not a failed
+    ROLLBACK; a COMMIT that fails is rolled back too, so the next transaction can begin.
     """
+    if connection.in_transaction:
+        # A rollback that failed earlier left a transaction open: end it, or nothing could be written again.
+        await _roll_back(connection)
     await connection.execute("BEGIN IMMEDIATE")
     try:
         yield connection
     except BaseException:
-        await connection.execute("ROLLBACK")
+        await _roll_back(connection)
         raise
-    await connection.execute("COMMIT")
+    try:
+        await connection.execute("COMMIT")
+    except BaseException:
+        await _roll_back(connection)
+        raise
+
+
+async def _roll_back(connection: aiosqlite.Connection) -> None:
+    """Roll back the open transaction, if SQLite has not already; a failure here is logged, not raised."""
+    if not connection.in_transaction:
+        return
+    try:
+        await connection.execute("ROLLBACK")
+    except sqlite3.Error as trouble:
+        log.error("rolling back failed (%s); trying again before the next write", trouble)

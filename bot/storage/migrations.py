@@ -114,6 +114,36 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX runs_by_user_flow_and_time ON runs(user_id, flow_id, finished_at)",
         ),
     ),
+    Migration(
+        5,
+        "daily check-ins: each person's settings and schedule, and one row per nudge and local date",
+        (
+            """CREATE TABLE checkins (
+                user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+                enabled INTEGER NOT NULL DEFAULT 0,
+                local_time TEXT NOT NULL,
+                timezone TEXT NOT NULL,
+                due_at TEXT,
+                snoozed_until TEXT,
+                wake_at TEXT,
+                unanswered INTEGER NOT NULL DEFAULT 0,
+                last_nudge_date TEXT,
+                skipped_date TEXT,
+                offered INTEGER NOT NULL DEFAULT 0,
+                awaiting TEXT
+            )""",
+            "CREATE INDEX checkins_by_wake_at ON checkins(wake_at) WHERE wake_at IS NOT NULL",
+            """CREATE TABLE nudges (
+                id INTEGER PRIMARY KEY,
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                local_date TEXT NOT NULL,
+                sent_at TEXT NOT NULL,
+                run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+                reminders INTEGER NOT NULL DEFAULT 0,
+                UNIQUE (user_id, local_date)
+            )""",
+        ),
+    ),
 )
 
 

@@ -7,11 +7,12 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any
 
 import aiosqlite
 
+from bot.checkins import CheckinSettings, CheckinState
 from bot.engine import CompletedRun, State
 from bot.storage.database import write_transaction
 from bot.storage.timestamps import from_db, to_db
@@ -316,6 +317,102 @@ class Repository:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
+    # --- check-ins -------------------------------------------------------------------------------------
+
+    async def checkin(self, user_id: int) -> CheckinRow | None:
+        """The person's check-in settings and schedule, or None before they ever opened /checkin."""
+        async with self._db.execute(
+            "SELECT enabled, local_time, timezone, due_at, snoozed_until, unanswered, last_nudge_date, skipped_date, "
+            "offered, awaiting FROM checkins WHERE user_id = ?",
+            (user_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        settings = CheckinSettings(bool(row[0]), time.fromisoformat(row[1]), row[2])
+        state = CheckinState(
+            due_at=from_db(row[3]) if row[3] else None,
+            snoozed_until=from_db(row[4]) if row[4] else None,
+            unanswered=int(row[5]),
+            last_nudge_date=_date_or_none(row[6]),
+            skipped_date=_date_or_none(row[7]),
+        )
+        return CheckinRow(settings, state, bool(row[8]), row[9])
+
+    async def save_checkin(self, user_id: int, row: CheckinRow) -> None:
+        """Store the person's check-in settings and schedule (wake_at is indexed for the periodic job)."""
+        state, settings = row.state, row.settings
+        wake = state.wake_at
+        await self._db.execute(
+            "INSERT INTO checkins (user_id, enabled, local_time, timezone, due_at, snoozed_until, wake_at, unanswered, "
+            "last_nudge_date, skipped_date, offered, awaiting) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(user_id) DO UPDATE SET enabled = excluded.enabled, local_time = excluded.local_time, "
+            "timezone = excluded.timezone, due_at = excluded.due_at, snoozed_until = excluded.snoozed_until, "
+            "wake_at = excluded.wake_at, unanswered = excluded.unanswered, last_nudge_date = excluded.last_nudge_date, "
+            "skipped_date = excluded.skipped_date, offered = excluded.offered, awaiting = excluded.awaiting",
+            (
+                user_id,
+                int(settings.enabled),
+                settings.local_time.strftime("%H:%M"),
+                settings.timezone,
+                to_db(state.due_at) if state.due_at else None,
+                to_db(state.snoozed_until) if state.snoozed_until else None,
+                to_db(wake) if wake else None,
+                state.unanswered,
+                state.last_nudge_date.isoformat() if state.last_nudge_date else None,
+                state.skipped_date.isoformat() if state.skipped_date else None,
+                int(row.offered),
+                row.awaiting,
+            ),
+        )
+
+    async def due_checkins(self, now: datetime, limit: int = 500) -> list[tuple[int, str]]:
+        """People whose check-in schedule needs attention at ``now`` (user id, external id), oldest first."""
+        async with self._db.execute(
+            "SELECT c.user_id, u.external_id FROM checkins c JOIN users u ON u.id = c.user_id "
+            "WHERE c.wake_at IS NOT NULL AND c.wake_at <= ? ORDER BY c.wake_at LIMIT ?",
+            (to_db(now), limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [(int(row[0]), str(row[1])) for row in rows]
+
+    async def record_nudge(self, user_id: int, day: date, now: datetime, run_id: int | None, reminder: bool) -> bool:
+        """Record the nudge for a local date; False when that date already had one (nothing is written).
+
+        The unique (user, local date) constraint makes "exactly one nudge a day" hold even if two jobs race.
+        A reminder (after snooze) updates the date's row instead.
+        """
+        if reminder:
+            await self._db.execute(
+                "UPDATE nudges SET reminders = reminders + 1 WHERE user_id = ? AND local_date = ?",
+                (user_id, day.isoformat()),
+            )
+            return True
+        cursor = await self._db.execute(
+            "INSERT INTO nudges (user_id, local_date, sent_at, run_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (user_id, day.isoformat(), to_db(now), run_id),
+        )
+        return cursor.rowcount == 1
+
+    async def open_next_step(self, user_id: int) -> tuple[int, str] | None:
+        """The newest run whose next step has no outcome yet: (run id, next step)."""
+        async with self._db.execute(
+            "SELECT id, next_step FROM runs WHERE user_id = ? AND flow_id != 'checkin' AND next_step IS NOT NULL "
+            "AND next_step_outcome IS NULL ORDER BY finished_at DESC, id DESC LIMIT 1",
+            (user_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    async def switch_off_checkins_for(self, external_id: str) -> bool:
+        """Turn check-ins off for someone who blocked the bot; True when they were on."""
+        cursor = await self._db.execute(
+            "UPDATE checkins SET enabled = 0, due_at = NULL, snoozed_until = NULL, wake_at = NULL "
+            "WHERE enabled = 1 AND user_id = (SELECT id FROM users WHERE external_id = ?)",
+            (external_id,),
+        )
+        return cursor.rowcount == 1
+
     # --- Telegram delivery: inbox, handled updates, outbox -------------------------------------------
 
     async def next_update_offset(self) -> int | None:
@@ -384,6 +481,20 @@ class Repository:
     async def mark_reply_sent(self, outbox_id: int) -> None:
         """Remove a reply from the outbox once Telegram has it (or will never take it)."""
         await self._db.execute("DELETE FROM outbox WHERE id = ?", (outbox_id,))
+
+
+@dataclass(frozen=True)
+class CheckinRow:
+    """A person's check-in settings and schedule, as stored."""
+
+    settings: CheckinSettings
+    state: CheckinState
+    offered: bool
+    awaiting: str | None
+
+
+def _date_or_none(text: str | None) -> date | None:
+    return None if text is None else date.fromisoformat(text)
 
 
 def _since(moment: datetime | None) -> str:

@@ -17,7 +17,8 @@ async def _to_feeling_question(harness: Harness) -> dict:
 async def test_start_welcomes_in_html(harness: Harness) -> None:
     await harness.send("/start")
     sent = harness.request.sent()
-    assert len(sent) == 1
+    assert len(sent) == 2  # the welcome, then the one-time offer of daily check-ins
+    assert "daily check-in" in sent[1]["text"]
     assert sent[0]["parse_mode"] == "HTML"
     assert "Springboard" in sent[0]["text"]
     assert "/reframe" in sent[0]["text"]

@@ -1,0 +1,205 @@
+"""/checkin: turning the daily check-in on and off, choosing its time and timezone, and the nudge's own
+buttons (snooze, skip today). Reads and writes through the repository inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, time
+
+from bot import checkins
+from bot.checkins import CheckinSettings, CheckinState
+from bot.engine import Button, Say
+from bot.flows.texts import Texts
+from bot.render import render
+from bot.storage.repository import CheckinRow, Repository, User
+from bot.timezones import ZoneMatch, ZoneSuggestions, parse_time, parse_timezone, zone_for_location
+
+PREFIX = "ci:"
+DEFAULT_TIME = time(20, 0)
+COMMON_TIMES = ("08:00", "12:30", "18:00", "21:00")
+AWAITING_TIME = "time"
+AWAITING_ZONE = "timezone"
+
+
+def is_checkin_button(value: str) -> bool:
+    """True for the values of the buttons under /checkin, its offer and the nudges."""
+    return value.startswith(PREFIX)
+
+
+class CheckinMenu:
+    """Everything a person can change about their check-ins."""
+
+    def __init__(self, repository: Repository, texts: Texts, default_timezone: str) -> None:
+        self._repository = repository
+        self._texts = texts
+        self._default_timezone = default_timezone
+
+    async def row(self, user: User) -> CheckinRow:
+        """The person's stored row, or the defaults (off, 20:00, the bot's default timezone)."""
+        found = await self._repository.checkin(user.id)
+        if found is not None:
+            return found
+        return CheckinRow(CheckinSettings(False, DEFAULT_TIME, self._default_timezone), CheckinState(), False, None)
+
+    async def show(self, user: User, now: datetime) -> list[Say]:
+        """The current setting with buttons to change it."""
+        row = await self.row(user)
+        if row.awaiting is not None:
+            await self._repository.save_checkin(user.id, replace(row, awaiting=None))
+        return [self._card(row, now)]
+
+    def _card(self, row: CheckinRow, now: datetime, edit: bool = False) -> Say:
+        texts = self._texts
+        settings = row.settings
+        toggle = (
+            Button(render(texts.checkin_off_button, {}), f"{PREFIX}off")
+            if settings.enabled
+            else Button(render(texts.checkin_on_button, {}), f"{PREFIX}on")
+        )
+        buttons = (
+            (toggle,),
+            (
+                Button(render(texts.checkin_time_button, {}), f"{PREFIX}time"),
+                Button(render(texts.checkin_timezone_button, {}), f"{PREFIX}tz"),
+            ),
+        )
+        html = render(texts.checkin_settings, self._describe(row, now))
+        return Say(html, buttons, seq=0, edit=edit)
+
+    def _describe(self, row: CheckinRow, now: datetime) -> dict[str, object]:
+        settings = row.settings
+        next_text = ""
+        if settings.enabled and row.state.due_at is not None:
+            next_text = _when(row.state.due_at.astimezone(settings.zone), now.astimezone(settings.zone))
+        return {
+            "enabled": settings.enabled,
+            "time": settings.local_time.strftime("%H:%M"),
+            "timezone": settings.timezone,
+            "next": next_text,
+        }
+
+    async def offer_once(self, user: User) -> list[Say]:
+        """The one-time offer of check-ins (after onboarding or on /start); nothing once offered."""
+        row = await self.row(user)
+        if row.offered or row.settings.enabled:
+            return []
+        await self._repository.save_checkin(user.id, replace(row, offered=True))
+        texts = self._texts
+        buttons = (
+            (
+                Button(render(texts.checkin_offer_yes_button, {}), f"{PREFIX}offer:yes"),
+                Button(render(texts.checkin_offer_no_button, {}), f"{PREFIX}offer:no"),
+            ),
+        )
+        return [Say(render(texts.checkin_offer, {}), buttons, seq=0)]
+
+    async def button(self, user: User, value: str, now: datetime) -> list[Say]:
+        """Act on one of the check-in buttons."""
+        texts = self._texts
+        row = await self.row(user)
+        action = value.removeprefix(PREFIX)
+        if action in {"on", "offer:yes"}:
+            return await self._save(user, row, replace(row.settings, enabled=True), now, announce=True)
+        if action == "offer:no":
+            return [Say(render(texts.checkin_offer_declined, {}), edit=True)]
+        if action == "off":
+            await self._store(user, row, replace(row.settings, enabled=False), now)
+            return [Say(render(texts.checkin_turned_off, {}), edit=True)]
+        if action == "time":
+            await self._repository.save_checkin(user.id, replace(row, awaiting=AWAITING_TIME))
+            times = tuple(Button(text, f"{PREFIX}at:{text}") for text in COMMON_TIMES)
+            return [Say(render(texts.checkin_ask_time, {}), (times,), seq=0)]
+        if action.startswith("at:"):
+            chosen = parse_time(action.removeprefix("at:"))
+            if isinstance(chosen, time):
+                return await self._save(user, row, replace(row.settings, local_time=chosen, enabled=True), now)
+            return []
+        if action == "tz":
+            await self._repository.save_checkin(user.id, replace(row, awaiting=AWAITING_ZONE))
+            return [Say(render(texts.checkin_ask_timezone, {}))]
+        if action.startswith("zone:"):
+            found = parse_timezone(action.removeprefix("zone:"))
+            if isinstance(found, ZoneMatch):
+                return await self._save(user, row, replace(row.settings, timezone=found.name), now)
+            return []
+        if action == "snooze":
+            state = checkins.snooze(row.settings, row.state, now)
+            await self._repository.save_checkin(user.id, replace(row, state=state))
+            return [Say(render(texts.snoozed, {}))]
+        if action == "skip":
+            state = checkins.skip_day(row.settings, row.state, now)
+            await self._repository.save_checkin(user.id, replace(row, state=state))
+            return [Say(render(texts.skipped_today, {}))]
+        return []
+
+    async def typed(self, user: User, text: str, now: datetime) -> list[Say] | None:
+        """Typed text while /checkin waits for a time or a timezone; None when it is not waiting."""
+        row = await self._repository.checkin(user.id)
+        if row is None or row.awaiting is None:
+            return None
+        texts = self._texts
+        if row.awaiting == AWAITING_TIME:
+            chosen = parse_time(text)
+            if not isinstance(chosen, time):
+                return [Say(render(texts.checkin_time_problem, {"text": text.strip()[:60]}))]
+            return await self._save(user, row, replace(row.settings, local_time=chosen, enabled=True), now)
+        return await self._zone_answer(user, row, parse_timezone(text), text, now)
+
+    async def location(self, user: User, latitude: float, longitude: float, now: datetime) -> list[Say]:
+        """A shared location: sets the timezone when /checkin asked for one; it is never stored."""
+        row = await self._repository.checkin(user.id)
+        if row is None or row.awaiting != AWAITING_ZONE:
+            return [Say(render(self._texts.location_unexpected, {}))]
+        return await self._zone_answer(user, row, zone_for_location(latitude, longitude), "📍", now)
+
+    async def _zone_answer(self, user: User, row: CheckinRow, found: object, text: str, now: datetime) -> list[Say]:
+        texts = self._texts
+        if isinstance(found, ZoneMatch):
+            return await self._save(user, row, replace(row.settings, timezone=found.name), now)
+        if isinstance(found, ZoneSuggestions):
+            buttons = tuple((Button(name, f"{PREFIX}zone:{name}"),) for name in found.names[:6])
+            return [Say(render(texts.checkin_timezone_suggestions, {"text": text}), buttons, seq=0)]
+        reason = getattr(found, "reason", "unknown")
+        return [Say(render(texts.checkin_timezone_problem, {"text": text.strip()[:60], "reason": reason}))]
+
+    async def stop_waiting(self, user: User) -> None:
+        """The person moved on (a command, another button): typed text is no longer a time or timezone."""
+        row = await self._repository.checkin(user.id)
+        if row is not None and row.awaiting is not None:
+            await self._repository.save_checkin(user.id, replace(row, awaiting=None))
+
+    async def reply_received(self, user: User, now: datetime) -> None:
+        """Any message from the person resets the back-off."""
+        row = await self._repository.checkin(user.id)
+        if row is None or not row.settings.enabled or row.state.unanswered == 0:
+            return
+        await self._repository.save_checkin(
+            user.id, replace(row, state=checkins.on_reply(row.settings, row.state, now))
+        )
+
+    async def _store(self, user: User, row: CheckinRow, settings: CheckinSettings, now: datetime) -> CheckinRow:
+        state = checkins.reschedule(settings, row.state, now)
+        stored = CheckinRow(settings, state, True, None)
+        await self._repository.save_checkin(user.id, stored)
+        return stored
+
+    async def _save(
+        self, user: User, row: CheckinRow, settings: CheckinSettings, now: datetime, announce: bool = True
+    ) -> list[Say]:
+        stored = await self._store(user, row, settings, now)
+        if not settings.enabled:
+            return [self._card(stored, now)]
+        described = self._describe(stored, now)
+        return [Say(render(self._texts.checkin_saved, described), edit=False)] if announce else []
+
+
+def _when(moment: datetime, now: datetime) -> str:
+    """A due time as a person reads it: "today at 20:00", "tomorrow at 08:00" or "Fri 3 Apr at 20:00"."""
+    clock = moment.strftime("%H:%M")
+    days = (moment.date() - now.date()).days
+    if days == 0:
+        return f"today at {clock}"
+    if days == 1:
+        return f"tomorrow at {clock}"
+    return f"{moment:%a} {moment.day} {moment:%b} at {clock}"

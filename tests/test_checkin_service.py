@@ -1,0 +1,225 @@
+"""Daily check-ins through the conversation service with a controllable clock: settings, nudges at the
+person's local time across daylight saving, one per local date, back-off, grace after a restart, outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.conversation import ONBOARD_OK, ButtonPress, Command, Conversations, Location, Reply, Text
+from bot.engine import Say
+from bot.flows.catalog import Catalog
+from bot.render import html_to_plain
+from bot.storage.database import open_database
+from bot.storage.repository import Repository
+
+WHO = "tg:5"
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class World:
+    def __init__(self, path: Path, catalog: Catalog, clock: Clock) -> None:
+        self.path, self.catalog, self.clock = path, catalog, clock
+        self.connection = None
+        self.conversations: Conversations
+
+    async def open(self) -> None:
+        self.connection = await open_database(self.path, self.clock.now)
+        self.conversations = Conversations(self.catalog, Repository(self.connection), self.clock, ZoneInfo("UTC"))
+
+    async def restart(self) -> None:
+        assert self.connection is not None
+        await self.connection.close()
+        await self.open()
+
+    async def send(self, incoming: Command | Text | ButtonPress | Location) -> str:
+        replies = await self.conversations.handle(WHO, incoming)
+        self.last = replies
+        return plain(replies)
+
+    async def tick(self, at: datetime) -> list[Reply]:
+        self.clock.now = at
+        sent = await self.conversations.run_checkins()
+        return [reply for who, replies in sent if who == WHO for reply in replies]
+
+    def button(self, label: str) -> ButtonPress:
+        for reply in reversed(self.last):
+            if isinstance(reply, Say):
+                for row in reply.buttons:
+                    for button in row:
+                        if button.label == label:
+                            return ButtonPress(button.value, reply.seq)
+        raise AssertionError(f"no button {label!r} in {plain(self.last)}")
+
+    async def tap(self, label: str) -> str:
+        return await self.send(self.button(label))
+
+
+def plain(replies: list[Reply]) -> str:
+    return "\n".join(html_to_plain(reply.html) for reply in replies if isinstance(reply, Say))
+
+
+@pytest.fixture
+async def world(tmp_path: Path, catalog: Catalog) -> AsyncIterator[World]:
+    made = World(tmp_path / "db.sqlite3", catalog, Clock(datetime(2026, 3, 20, 10, 0, tzinfo=UTC)))
+    await made.open()
+    await made.conversations.handle(WHO, ButtonPress(ONBOARD_OK, 0))
+    try:
+        yield made
+    finally:
+        assert made.connection is not None
+        await made.connection.close()
+
+
+async def set_up(world: World, zone: str, at: str) -> None:
+    assert "Off" in await world.send(Command("checkin"))
+    await world.tap("Change time")
+    assert "Done." in await world.send(Text(at))
+    await world.send(Command("checkin"))
+    await world.tap("Change timezone")
+    saved = await world.send(Text(zone))
+    assert "Done." in saved, saved
+
+
+async def test_settings_card_turns_on_and_off_and_reads_typed_times_and_places(world: World) -> None:
+    assert "Off." in await world.send(Command("checkin"))
+    on = await world.tap("Turn on")
+    assert "every day at 20:00 (UTC)" in on
+    await world.send(Command("checkin"))
+    await world.tap("Change timezone")
+    assert "Did you mean" in await world.send(Text("york"))
+    assert "America/New_York" in await world.tap("America/New_York")
+    await world.send(Command("checkin"))
+    await world.tap("Change time")
+    assert "couldn't read" in await world.send(Text("25:00"))
+    assert "at 07:30 (America/New_York)" in await world.send(Text("7:30am"))
+    await world.send(Command("checkin"))
+    await world.tap("Change timezone")
+    assert "(UTC+05:45)" in await world.send(Text("UTC+5:45"))
+    await world.send(Command("checkin"))
+    await world.tap("Change timezone")
+    assert "(Europe/Berlin)" in await world.send(Location(52.52, 13.405))
+    card = await world.send(Command("checkin"))
+    assert "On: every day at 07:30 (Europe/Berlin)" in card
+    assert "Check-ins are off" in await world.tap("Turn off")
+
+
+async def test_a_moved_on_person_is_not_asked_for_a_time_any_more(world: World) -> None:
+    await world.send(Command("checkin"))
+    await world.tap("Change time")
+    await world.send(Command("quick"))
+    answer = await world.send(Text("I missed the 9:30 train"))
+    assert "What did it teach you?" in answer
+
+
+@pytest.mark.parametrize(
+    ("zone", "local", "before_utc", "due_utc", "next_utc"),
+    [
+        # Berlin springs forward on 2026-03-29: 09:00 local is 08:00Z before, 07:00Z after.
+        ("Europe/Berlin", "09:00", "2026-03-28T07:59", "2026-03-28T08:00", "2026-03-29T07:00"),
+        # New York falls back on 2026-11-01: 08:00 local is 12:00Z before, 13:00Z after.
+        ("America/New_York", "08:00", "2026-10-31T11:59", "2026-10-31T12:00", "2026-11-01T13:00"),
+        # Kathmandu is UTC+5:45 all year.
+        ("Asia/Kathmandu", "20:00", "2026-03-28T14:14", "2026-03-28T14:15", "2026-03-29T14:15"),
+    ],
+)
+async def test_one_nudge_at_local_time_across_daylight_saving(
+    world: World, zone: str, local: str, before_utc: str, due_utc: str, next_utc: str
+) -> None:
+    world.clock.now = (
+        datetime(2026, 3, 27, 0, 0, tzinfo=UTC)
+        if zone != "America/New_York"
+        else datetime(2026, 10, 30, 0, 0, tzinfo=UTC)
+    )
+    await set_up(world, zone, local)
+    assert await world.tick(datetime.fromisoformat(before_utc).replace(tzinfo=UTC)) == []
+    nudge = await world.tick(datetime.fromisoformat(due_utc).replace(tzinfo=UTC))
+    assert "check-in time" in plain(nudge)
+    assert await world.tick(datetime.fromisoformat(due_utc).replace(tzinfo=UTC) + timedelta(minutes=5)) == []
+    next_due = datetime.fromisoformat(next_utc).replace(tzinfo=UTC)
+    assert await world.tick(next_due - timedelta(minutes=1)) == []
+    assert "check-in time" in plain(await world.tick(next_due))
+
+
+async def test_the_nudge_names_the_open_next_step_and_stores_how_it_went(world: World) -> None:
+    await world.send(Command("quick"))
+    await world.send(Text("I snapped at my sister"))
+    await world.send(Text("I get short when I'm tired"))
+    await world.send(Text("Call her tonight and apologise"))
+    await set_up(world, "UTC", "20:00")
+    nudge = await world.tick(datetime(2026, 3, 20, 20, 0, tzinfo=UTC))
+    assert "Last time you planned: Call her tonight and apologise" in plain(nudge)
+    labels = [button.label for reply in nudge if isinstance(reply, Say) for row in reply.buttons for button in row]
+    assert {"✅ Done", "🌓 Partly", "⏳ Not yet", "In an hour", "Skip today"} <= set(labels)
+    world.last = nudge
+    await world.tap("✅ Done")
+    finish = await world.send(Text("4"))
+    assert "You did it" in finish
+    lessons = await world.send(Command("lessons"))
+    assert "Call her tonight and apologise · done ✅" in lessons
+    world.clock.now = datetime(2026, 3, 21, 20, 0, tzinfo=UTC)
+    again = await world.tick(world.clock.now)
+    assert "Last time you planned" not in plain(again)  # nothing open any more: just how today feels
+
+
+async def test_a_restart_inside_the_grace_window_still_sends_and_outside_it_skips_the_day(world: World) -> None:
+    await set_up(world, "UTC", "09:00")
+    await world.restart()
+    assert "check-in time" in plain(await world.tick(datetime(2026, 3, 21, 10, 30, tzinfo=UTC)))  # 1.5 h late
+    await world.restart()
+    assert await world.tick(datetime(2026, 3, 22, 12, 0, tzinfo=UTC)) == []  # 3 h late: that day is skipped
+    assert "check-in time" in plain(await world.tick(datetime(2026, 3, 23, 9, 0, tzinfo=UTC)))
+
+
+async def test_ignored_nudges_back_off_with_one_notice_and_a_reply_resets(world: World) -> None:
+    await set_up(world, "UTC", "09:00")
+    nudged = []
+    for day in range(21, 31):
+        replies = await world.tick(datetime(2026, 3, day, 9, 0, tzinfo=UTC))
+        if replies:
+            nudged.append((day, "every other day" in plain(replies)))
+    assert nudged == [(21, False), (22, False), (23, False), (25, True), (27, False), (29, False)]
+    await world.send(Text("hi"))  # any reply resets the back-off
+    assert "check-in time" in plain(await world.tick(datetime(2026, 3, 31, 9, 0, tzinfo=UTC)))
+    assert "check-in time" in plain(await world.tick(datetime(2026, 4, 1, 9, 0, tzinfo=UTC)))
+
+
+async def test_snooze_asks_again_in_an_hour_and_skip_drops_today(world: World) -> None:
+    await set_up(world, "UTC", "09:00")
+    world.last = await world.tick(datetime(2026, 3, 21, 9, 0, tzinfo=UTC))
+    world.clock.now = datetime(2026, 3, 21, 9, 5, tzinfo=UTC)
+    assert "in about an hour" in await world.tap("In an hour")
+    assert await world.tick(datetime(2026, 3, 21, 9, 30, tzinfo=UTC)) == []
+    assert "check-in time" in plain(await world.tick(datetime(2026, 3, 21, 10, 6, tzinfo=UTC)))
+    world.last = await world.tick(datetime(2026, 3, 22, 9, 0, tzinfo=UTC))
+    assert "no check-in today" in await world.tap("Skip today")
+
+
+async def test_a_person_mid_flow_is_not_interrupted(world: World) -> None:
+    await set_up(world, "UTC", "09:00")
+    world.clock.now = datetime(2026, 3, 21, 8, 55, tzinfo=UTC)
+    await world.send(Command("quick"))
+    nudge = plain(await world.tick(datetime(2026, 3, 21, 9, 0, tzinfo=UTC)))
+    assert "let's finish that first" in nudge
+    assert "What did it teach you?" in await world.send(Text("The demo broke"))
+
+
+async def test_check_ins_are_offered_once_after_onboarding(world: World) -> None:
+    await world.conversations.handle("tg:77", Command("start"))
+    world.last = await world.conversations.handle("tg:77", ButtonPress(ONBOARD_OK, 0))
+    assert "daily check-in help" in plain(world.last)
+    replies = await world.conversations.handle("tg:77", world.button("Yes, every day at 20:00"))
+    assert "every day at 20:00" in plain(replies)
+    again = await world.conversations.handle("tg:77", Command("start"))
+    assert "daily check-in help" not in plain(again)
