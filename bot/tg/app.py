@@ -59,6 +59,9 @@ def menu_commands(catalog: Catalog) -> list[BotCommand]:
     commands = [BotCommand(flow.command or "", flow.title) for flow in catalog.commanded]
     own = [
         ("lessons", texts.menu_lessons),
+        ("checkin", texts.menu_checkin),
+        ("export", texts.menu_export),
+        ("forget", texts.menu_forget),
         ("back", texts.menu_back),
         ("skip", texts.menu_skip),
         ("cancel", texts.menu_cancel),

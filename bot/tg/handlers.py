@@ -14,7 +14,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.conversation import ButtonPress, Command, Conversations, Incoming, NotText, Reply, Text
+from bot.conversation import ButtonPress, Command, Conversations, Incoming, Location, NotText, Reply, Text
 from bot.engine import DONE_VALUE, PICKED_MARK, Say, Stale
 from bot.flows.texts import Texts
 from bot.history import SendFile
@@ -80,9 +80,13 @@ class Handlers:
         await self._apply(update, Text(message.text))
 
     async def on_other(self, update: Update, context: Context) -> None:
-        """Stickers, photos, voice, documents, locations: a kind word and the current question again."""
+        """Stickers, photos, voice, documents: a kind word and the current question again. A location is
+        used only to set the check-in timezone (and is never stored)."""
         message = update.effective_message
         assert message is not None
+        if message.location is not None:
+            await self._apply(update, Location(message.location.latitude, message.location.longitude))
+            return
         kind = next(
             (name for name in ("sticker", "photo", "voice", "document", "location", "video") if getattr(message, name)),
             "other",

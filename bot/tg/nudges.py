@@ -1,0 +1,64 @@
+"""The one periodic job: every few seconds, send the check-ins that are due.
+
+Nothing is kept in memory per person: each run asks the database who is due (an indexed ``wake_at``),
+commits each nudge with its schedule change and outbox rows, then sends. A restart needs nothing rebuilt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from bot.conversation import Conversations, Reply
+from bot.engine import Say
+from bot.history import SendFile
+from bot.tg.payloads import file_payload, send_payload
+from bot.tg.sender import Sender
+
+log = logging.getLogger(__name__)
+
+CHECK_EVERY_S = 20.0
+
+
+def chat_of(external_id: str) -> int | None:
+    """The private chat of a Telegram user (its id is the user's), or None for other adapters' users."""
+    prefix, _, number = external_id.partition(":")
+    return int(number) if prefix == "tg" and number.lstrip("-").isdigit() else None
+
+
+def nudge_outbox(external_id: str, replies: list[Reply]) -> tuple[int, list[str]] | None:
+    """Outbox payloads for a nudge's replies, or None for someone who is not on Telegram."""
+    chat_id = chat_of(external_id)
+    if chat_id is None:
+        return None
+    payloads = []
+    for reply in replies:
+        if isinstance(reply, Say):
+            payloads.append(send_payload(reply))
+        elif isinstance(reply, SendFile):
+            payloads.append(file_payload(reply.kind, reply.filename, reply.content, reply.caption_html))
+    return chat_id, payloads
+
+
+async def send_due_checkins(conversations: Conversations, sender: Sender) -> int:
+    """Commit and send every check-in due now; returns how many people were nudged."""
+    sent = await conversations.run_checkins(outbox=nudge_outbox)
+    chats = [chat for external_id, _ in sent if (chat := chat_of(external_id)) is not None]
+    await asyncio.gather(*(sender.flush(chat) for chat in chats))
+    if sent:
+        log.info("sent %d check-in(s)", len(sent))
+    return len(sent)
+
+
+async def run_checkin_job(
+    conversations: Conversations, sender: Sender, stop: asyncio.Event, every: float = CHECK_EVERY_S
+) -> None:
+    """Until ``stop``: send due check-ins, then wait ``every`` seconds. A failure is logged, never fatal."""
+    while not stop.is_set():
+        try:
+            await send_due_checkins(conversations, sender)
+        except Exception:  # one bad pass must not end the job for everyone
+            log.exception("sending check-ins failed; trying again in %.0f s", every)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every)
