@@ -15,13 +15,12 @@ import argparse
 import asyncio
 import json
 import random
-import statistics
 import tempfile
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bench.timing import table, timed
 from bot.flows.catalog import load_catalog
 from bot.history import History
 from bot.storage.database import open_database
@@ -83,15 +82,6 @@ async def _seed(repository: Repository, entries: int) -> int:
     return me.id
 
 
-async def _time(action, rounds: int) -> list[float]:  # type: ignore[no-untyped-def]
-    samples = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        await action()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
-
-
 async def main(entries: int, rounds: int) -> None:
     catalog = load_catalog(ROOT / "conversations")
     with tempfile.TemporaryDirectory() as folder:
@@ -118,8 +108,8 @@ async def main(entries: int, rounds: int) -> None:
             ]
             results = {}
             for name, action in cases:
-                await _time(action, 3)
-                results[name] = await _time(action, rounds)
+                await timed(action, 3)
+                results[name] = await timed(action, rounds)
             plans = []
             for sql in (
                 "SELECT id FROM runs WHERE user_id = 1 AND finished_at >= '' AND lesson IS NOT NULL "
@@ -131,18 +121,13 @@ async def main(entries: int, rounds: int) -> None:
             await connection.execute("DROP INDEX runs_by_user_and_time")
             await connection.execute("DROP INDEX runs_by_user_flow_and_time")
             for name, action in cases[:2]:
-                await _time(action, 3)
-                results[f"{name} (indexes dropped)"] = await _time(action, rounds)
+                await timed(action, 3)
+                results[f"{name} (indexes dropped)"] = await timed(action, rounds)
         finally:
             await connection.close()
 
-    base = statistics.median(results["first page, last 30 days"])
     print(f"{entries:,} entries for one person, 2,000 for others; {rounds} rounds each\n")
-    print(f"{'case':<48} {'median ms':>10} {'p90 ms':>8} {'× 30-day page':>14}")
-    for name, samples in results.items():
-        median = statistics.median(samples)
-        p90 = statistics.quantiles(samples, n=10)[-1]
-        print(f"{name:<48} {median:>10.1f} {p90:>8.1f} {median / base:>14.1f}")
+    print(table(results, "first page, last 30 days", "× 30-day page"))
     print("\nquery plans:")
     for plan in plans:
         print(f"  {plan}")

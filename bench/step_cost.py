@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import tempfile
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bench.timing import table, timed
 from bot import engine
 from bot.conversation import Command, Conversations, Reply, Text
 from bot.flows.catalog import load_catalog
@@ -38,15 +37,6 @@ def _clock() -> Callable[[], datetime]:
         return moment[0]
 
     return now
-
-
-async def _timed(action: Callable[[], Awaitable[object]], rounds: int) -> list[float]:
-    samples = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        await action()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
 
 
 async def main(rounds: int) -> None:
@@ -80,21 +70,16 @@ async def main(rounds: int) -> None:
                 await conversations.handle_update(user, Text(ANSWER), update_id=next(counter), outbox=outbox)
 
             for warm in (engine_only, service_step, delivery_step):
-                await _timed(warm, 20)
+                await timed(warm, 20)
             results = {
-                "engine.advance (pure)": await _timed(engine_only, rounds),
-                "service: start + answer (2 transactions)": await _timed(service_step, rounds),
-                "+ update ids and outbox (Telegram path)": await _timed(delivery_step, rounds),
+                "engine.advance (pure)": await timed(engine_only, rounds),
+                "service: start + answer (2 transactions)": await timed(service_step, rounds),
+                "+ update ids and outbox (Telegram path)": await timed(delivery_step, rounds),
             }
         finally:
             await connection.close()
 
-    base = statistics.median(results["engine.advance (pure)"])
-    print(f"{'layer':<44} {'median ms':>10} {'p90 ms':>9} {'× engine':>9}")
-    for name, samples in results.items():
-        median = statistics.median(samples)
-        p90 = statistics.quantiles(samples, n=10)[-1]
-        print(f"{name:<44} {median:>10.3f} {p90:>9.3f} {median / base:>9.1f}")
+    print(table(results, "engine.advance (pure)", "× engine"))
     print(f"\n{rounds} rounds each; WAL, synchronous=FULL, one aiosqlite connection.")
 
 
