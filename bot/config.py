@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     allowed_user_ids: Annotated[frozenset[int], NoDecode] = Field(default_factory=frozenset)
     log_level: str = "INFO"
     helpline_country: str = "US"
+    checkin_poll_seconds: float = Field(default=20.0, gt=0, le=3600)
     webhook_url: str | None = None
     webhook_listen: str = "127.0.0.1:8443"
     webhook_secret: SecretStr | None = None

@@ -114,6 +114,10 @@ class Chat:
         self.standin.user_presses_button(self.user_id, target.message_id, text=label)
         return await self._reply_after(before, expect)
 
+    async def next_reply(self, expect: str | None = None, after: int | None = None) -> ChatMessage:
+        """Wait for a message the bot sends on its own (a check-in), among those after the first ``after``."""
+        return await self._reply_after(len(self.messages()) if after is None else after, expect)
+
     async def begin(self, command: str, expect: str) -> ChatMessage:
         """Start a flow as a first-time person does: the onboarding card first, confirmed with its button."""
         card = await self.say(command, expect="not a therapist")
