@@ -2,28 +2,40 @@
 
 A reply leaves the outbox only after Telegram accepted it, or refused it for good (the user blocked the
 bot, or the message it edits is gone). A crash between sending and marking means one duplicate message
-after restart; never a lost one.
+after restart; never a lost one. Network trouble is retried with growing waits, and a 429 waits exactly
+as long as Telegram asks. A reply whose HTML Telegram refuses goes out as plain text rather than not at
+all; a row that cannot be sent at all (a bug) is dropped with an error, never left to block the chat.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import html
 import logging
+import re
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.storage.repository import Repository
-from bot.tg.payloads import parse_payload, split_html
+from bot.tg.payloads import parse_payload, split_html, telegram_length
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
 FIRST_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 30.0
+MAX_CAPTION = 1024
+_TAG = re.compile(r"<[^>]+>")
+
+
+def plain_text(html_text: str) -> str:
+    """What HTML shows, as plain text: tags dropped, entities such as ``&amp;`` turned back into characters."""
+    return html.unescape(_TAG.sub("", html_text))
 
 
 def keyboard(rows: list[list[dict[str, str]]]) -> InlineKeyboardMarkup | None:
@@ -52,7 +64,13 @@ class Sender:
             async with self._repository.transaction() as repository:
                 pending = await repository.pending_replies(chat_id)
             for outbox_id, _, payload in pending:
-                if not await self._deliver(chat_id, parse_payload(payload)):
+                try:
+                    delivered = await self._deliver(chat_id, parse_payload(payload))
+                except (KeyError, TypeError, ValueError):
+                    # A row this code cannot send would block every later reply to this person: drop it.
+                    log.exception("outbox row %s for chat %s cannot be sent; dropping it", outbox_id, chat_id)
+                    delivered = True
+                if not delivered:
                     return False
                 async with self._repository.transaction() as repository:
                     await repository.mark_reply_sent(outbox_id)
@@ -80,6 +98,15 @@ class Sender:
                 log.info("chat %s blocked the bot; dropping a reply", chat_id)
                 return True
             except BadRequest as refused:
+                if "parse entities" in refused.message.lower() and not payload.get("plain"):
+                    # Telegram would not take the HTML: show the words as plain text rather than nothing.
+                    log.error(
+                        "Telegram refused the HTML of a reply to chat %s: %s; sending it as plain text",
+                        chat_id,
+                        refused.message,
+                    )
+                    payload = {**payload, "plain": True}
+                    continue
                 if payload["kind"] == "edit":
                     log.debug("edit in chat %s refused (%s); skipping it", chat_id, refused.message)
                 else:
@@ -96,21 +123,37 @@ class Sender:
 
     async def _send(self, chat_id: int, payload: dict[str, Any]) -> None:
         markup = keyboard(payload.get("buttons") or [])
+        plain = bool(payload.get("plain"))
+        mode = None if plain else ParseMode.HTML
+
+        def shown(text: str) -> str:
+            return plain_text(text) if plain else text
+
         if payload["kind"] == "edit":
             if payload.get("html") is None:
                 await self._bot.edit_message_reply_markup(chat_id, payload["message_id"], reply_markup=markup)
             else:
                 await self._bot.edit_message_text(
-                    payload["html"],
-                    chat_id,
-                    payload["message_id"],
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
+                    shown(payload["html"]), chat_id, payload["message_id"], parse_mode=mode, reply_markup=markup
                 )
+            return
+        if payload["kind"] in ("document", "photo"):
+            await self._send_file(chat_id, payload, shown(payload.get("caption") or ""), mode)
             return
         parts = split_html(payload["html"])
         for number, part in enumerate(parts):
             last = number == len(parts) - 1
-            await self._bot.send_message(
-                chat_id, part, parse_mode=ParseMode.HTML, reply_markup=markup if last else None
-            )
+            await self._bot.send_message(chat_id, shown(part), parse_mode=mode, reply_markup=markup if last else None)
+
+    async def _send_file(self, chat_id: int, payload: dict[str, Any], caption: str, mode: ParseMode | None) -> None:
+        """A document or photo; a caption too long for one goes out as a message of its own after it."""
+        content = InputFile(base64.b64decode(payload["data"]), filename=payload["filename"])
+        fits = telegram_length(caption) <= MAX_CAPTION
+        with_caption = caption if fits and caption else None
+        if payload["kind"] == "photo":
+            await self._bot.send_photo(chat_id, content, caption=with_caption, parse_mode=mode)
+        else:
+            await self._bot.send_document(chat_id, content, caption=with_caption, parse_mode=mode)
+        if caption and not fits:
+            for part in split_html(caption):
+                await self._bot.send_message(chat_id, part, parse_mode=mode)

@@ -1,0 +1,101 @@
+"""Fixtures for the reliability tests: a spec-checking stand-in and a bot process that can be killed anywhere."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.standin.server import StandIn
+from tests.e2e.conftest import load_spec
+from tests.e2e.harness import TOKEN, BotProcess
+
+
+@pytest.fixture(autouse=True)
+def ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PTB builds RetryAfter in-process in some of these tests; opt in to timedelta periods (no warning)."""
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+
+
+class KillableBot(BotProcess):
+    """A ``springboard run`` process that can be started without waiting and killed at any instant."""
+
+    log_mark: int = 0
+
+    async def spawn(self) -> None:
+        """Start the process and return at once (it may be killed before it even polls)."""
+        self.starts += 1
+        self.log_mark = len(self.log())
+        with self.log_path.open("ab") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", cwd=self.workdir, env=self.env(), stdout=log, stderr=log
+            )
+
+    async def kill_now(self) -> None:
+        """SIGKILL: no clean-up of any kind runs in the bot."""
+        assert self.process is not None
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+
+    async def wait_polling(self, timeout: float = 20) -> None:
+        """Wait until this start of the process is long-polling."""
+        deadline = time.monotonic() + timeout
+        while "polling for updates" not in self.log()[self.log_mark :]:
+            assert self.process is not None
+            if self.process.returncode is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the bot did not start polling; its log:\n{self.log()[-3000:]}")
+            await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[StandIn]:
+    """A stand-in that checks every request and answer against the Bot API spec where it is present."""
+    server = StandIn(tokens=[TOKEN], spec=load_spec())
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+    problems, failures = without_cut_requests(server)
+    assert problems == [], "the bot or the stand-in broke the Bot API specification"
+    assert failures == [], "the stand-in itself failed"
+
+
+CUT = "Connection lost"
+
+
+def without_cut_requests(server: StandIn) -> tuple[list[str], list[str]]:
+    """The spec problems and stand-in failures, less those of requests cut off by a killed bot.
+
+    When the bot dies while the stand-in reads a request body, the stand-in reports ConnectionResetError
+    as its own failure and checks the half-read (empty) request against the spec. Neither is the bot's
+    doing, nor a fault of Telegram's API the bot must cope with; everything else still counts.
+    """
+    failures = [
+        error for error in server.internal_errors if not error.rstrip().endswith(f"ConnectionResetError: {CUT}")
+    ]
+    problems = list(server.spec_problems)
+    if server.spec is not None:
+        for record in server.requests:
+            if record.status == 500 and CUT in str((record.response or {}).get("description", "")):
+                for problem in server.spec.check_request(record.method, record.params):
+                    if problem in problems:
+                        problems.remove(problem)
+    return problems, failures
+
+
+@pytest.fixture
+async def bot(standin: StandIn, tmp_path: Path) -> AsyncIterator[KillableBot]:
+    process = KillableBot(standin, tmp_path)
+    try:
+        yield process
+    finally:
+        if process.process is not None and process.process.returncode is None:
+            process.process.kill()
+            await process.process.wait()

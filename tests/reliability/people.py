@@ -1,0 +1,196 @@
+"""Simulated people for the reliability tests: each walks the ``setback`` flow through the stand-in.
+
+A person answers only after the bot has shown the question (as someone holding a phone would), never
+re-sends anything, and gives up with a clear failure after a timeout, so a driver can never hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from bot.standin.records import ChatMessage
+from bot.standin.server import StandIn
+
+FEELINGS = {
+    "disappointed": "😞 Disappointed",
+    "frustrated": "😤 Frustrated",
+    "anxious": "😟 Anxious",
+    "ashamed": "😳 Ashamed",
+    "sad": "😢 Sad",
+    "angry": "😠 Angry",
+    "numb": "😶 Numb",
+    "mixed": "🌀 Mixed",
+}
+
+# A line of each question of the setback flow, as the person sees it.
+QUESTIONS = {
+    "what_happened": "What happened?",
+    "feeling": "What are you feeling most right now?",
+    "intensity_before": "How strong is that feeling right now?",
+    "grounding": "let's slow down for a moment",
+    "harsh_voice": "What's the harshest thing you're telling yourself",
+    "friend_voice": "What would you say to them?",
+    "control": "what was in your control, and what wasn't?",
+    "lesson": "What has this taught you?",
+    "next_step": "What's one small next step, and when will you take it?",
+    "intensity_after": "how strong is it now?",
+    "finish": "Your springboard",
+}
+
+
+@dataclass(frozen=True)
+class Move:
+    """One thing the person does, and the question they then wait for."""
+
+    kind: Literal["type", "tap"]
+    value: str
+    then: str
+
+
+@dataclass
+class Person:
+    """One simulated user with their own answers to the setback flow."""
+
+    user_id: int
+    answers: dict[str, Any]
+    think: tuple[float, float] = (0.0, 0.0)
+    done: bool = False
+    waited: list[float] = field(default_factory=list)
+
+    @classmethod
+    def make(cls, user_id: int, number: int, rng: random.Random, think: tuple[float, float]) -> Person:
+        """A person whose answers are unique to them (some with HTML-looking text, some skipping a question)."""
+        feeling = rng.choice(sorted(FEELINGS))
+        answers: dict[str, Any] = {
+            "what_happened": f"Person {number}: I missed the <b>deadline</b> & the report #{number} slipped",
+            "feeling": feeling,
+            "intensity_before": rng.choice([3, 6, 8, 10]) if number % 2 else rng.randint(0, 7),
+            "harsh_voice": f"You never finish anything, person {number}",
+            "friend_voice": f"One late report does not define you, friend {number}",
+            "control": None if number % 3 == 0 else f"I controlled my planning, not the outage ({number})",
+            "lesson": f"Lesson {number}: start a day earlier and ask for help",
+            "next_step": f"Next step {number}: block two hours on Monday morning",
+            "intensity_after": rng.randint(0, 10),
+        }
+        return cls(user_id, answers, think)
+
+    def questions(self) -> list[str]:
+        """Every question this person must be shown on their path through the flow."""
+        steps = ["what_happened", "feeling", "intensity_before"]
+        if self.answers["intensity_before"] >= 8:
+            steps.append("grounding")
+        steps += ["harsh_voice", "friend_voice", "control", "lesson", "next_step", "intensity_after", "finish"]
+        return [QUESTIONS[step] for step in steps]
+
+    def moves(self) -> list[Move]:
+        """What the person does, in order, and what they then expect to see."""
+        a = self.answers
+        moves = [
+            Move("type", "/reframe", QUESTIONS["what_happened"]),
+            Move("type", a["what_happened"], QUESTIONS["feeling"]),
+            Move("tap", FEELINGS[a["feeling"]], QUESTIONS["intensity_before"]),
+        ]
+        if a["intensity_before"] >= 8:
+            moves.append(Move("tap", str(a["intensity_before"]), QUESTIONS["grounding"]))
+            moves.append(Move("tap", "I'm ready to go on", QUESTIONS["harsh_voice"]))
+        else:
+            moves.append(Move("tap", str(a["intensity_before"]), QUESTIONS["harsh_voice"]))
+        moves += [
+            Move("type", a["harsh_voice"], QUESTIONS["friend_voice"]),
+            Move("type", a["friend_voice"], QUESTIONS["control"]),
+            Move("tap", "Skip", QUESTIONS["lesson"])
+            if a["control"] is None
+            else Move("type", a["control"], QUESTIONS["lesson"]),
+            Move("type", a["lesson"], QUESTIONS["next_step"]),
+            Move("type", a["next_step"], QUESTIONS["intensity_after"]),
+            Move("tap", str(a["intensity_after"]), QUESTIONS["finish"]),
+        ]
+        return moves
+
+    def expected_answers(self) -> dict[str, Any]:
+        """The answers a completed run must hold, by step id."""
+        return dict(self.answers)
+
+    async def walk(self, standin: StandIn, rng: random.Random, step_timeout: float) -> None:
+        """Go through the flow: think, act, then wait (at most ``step_timeout`` s) for the next question."""
+        loop = asyncio.get_running_loop()
+        for number, move in enumerate(self.moves()):
+            await asyncio.sleep(rng.uniform(*self.think))
+            if move.kind == "type":
+                standin.user_sends_text(self.user_id, move.value)
+            else:
+                target = self._message_with_button(standin, move.value)
+                standin.user_presses_button(self.user_id, target.message_id, text=move.value)
+            started = loop.time()
+            if number == 0:
+                # A newcomer first reads what the bot is and is not, and confirms with its one button.
+                await standin.wait_until(
+                    lambda expected=move.then: self._shown(standin, expected) or self._onboarding(standin),
+                    timeout=step_timeout,
+                    chat_id=self.user_id,
+                    what=f"user {self.user_id} being welcomed",
+                )
+                card = self._onboarding(standin)
+                if card is not None and not self._shown(standin, move.then):
+                    await asyncio.sleep(rng.uniform(*self.think))
+                    standin.user_presses_button(self.user_id, card.message_id, text=card.button_texts[0])
+            await standin.wait_until(
+                lambda expected=move.then: self._shown(standin, expected),
+                timeout=step_timeout,
+                chat_id=self.user_id,
+                what=f"user {self.user_id} being asked {move.then!r}",
+            )
+            self.waited.append(loop.time() - started)
+        self.done = True
+
+    def _onboarding(self, standin: StandIn) -> ChatMessage | None:
+        cards = [message for message in standin.bot_messages(self.user_id) if message.button_texts]
+        return cards[-1] if cards else None
+
+    def _message_with_button(self, standin: StandIn, label: str) -> ChatMessage:
+        for message in reversed(standin.bot_messages(self.user_id)):
+            if label in message.button_texts:
+                return message
+        raise AssertionError(f"user {self.user_id} has no button {label!r}:\n{standin.transcript(self.user_id)}")
+
+    def _shown(self, standin: StandIn, expected: str) -> bool:
+        return any(expected in message.shown_text for message in standin.bot_messages(self.user_id))
+
+
+def check_database(rows: Any, people: list[Person]) -> None:
+    """Every person has exactly one completed setback run holding exactly their answers; nothing is pending.
+
+    ``rows(query, *params)`` runs a query on the bot's SQLite file.
+    """
+    assert rows("PRAGMA integrity_check") == [("ok",)]
+    assert rows("SELECT count(*) FROM active_runs") == [(0,)], "a flow was left in progress"
+    assert rows("SELECT count(*) FROM inbox") == [(0,)], "a received update was never handled"
+    assert rows("SELECT count(*) FROM outbox") == [(0,)], "a committed reply was never sent"
+    for person in people:
+        runs = rows(
+            "SELECT runs.id, runs.flow_id FROM runs JOIN users ON users.id = runs.user_id WHERE users.external_id = ?",
+            f"tg:{person.user_id}",
+        )
+        assert len(runs) == 1, f"user {person.user_id} has {len(runs)} completed runs, not one"
+        [(run_id, flow_id)] = runs
+        assert flow_id == "setback"
+        stored = {
+            step: json.loads(value)
+            for step, value in rows("SELECT step_id, value FROM run_answers WHERE run_id = ?", run_id)
+        }
+        assert stored == person.expected_answers(), f"user {person.user_id}'s run holds other answers"
+
+
+def check_every_question_shown(standin: StandIn, people: list[Person]) -> None:
+    """Every person saw every question on their path at least once, and never an apology or a traceback."""
+    for person in people:
+        shown = [message.shown_text for message in standin.bot_messages(person.user_id)]
+        for question in person.questions():
+            assert any(question in text for text in shown), f"user {person.user_id} was never asked {question!r}"
+        assert not any("Traceback" in text or "went wrong" in text for text in shown), standin.transcript(
+            person.user_id
+        )
