@@ -18,6 +18,7 @@ from bot.flows.catalog import Catalog
 from bot.render import render
 from bot.tg.handlers import Gatekeeper, Handlers
 from bot.tg.sender import Sender
+from bot.tg.throttle import Throttle
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 POLL_TIMEOUT_S = 25
@@ -29,6 +30,7 @@ def build_application(
     conversations: Conversations,
     allowed_user_ids: frozenset[int],
     request: BaseRequest | None = None,
+    throttle: Throttle | None = None,
 ) -> tuple[Application, Sender]:  # type: ignore[type-arg]
     """The Application (without an Updater: the bot's own intake confirms updates only once stored).
 
@@ -39,7 +41,7 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     application = builder.updater(None).build()
-    sender = Sender(application.bot, conversations.repository)
+    sender = Sender(application.bot, conversations.repository, throttle)
     handlers = Handlers(conversations, sender, Gatekeeper(allowed_user_ids))
     # Order matters: the gate (group -1) runs first and stops groups, channels and strangers.
     application.add_handler(TypeHandler(object, handlers.gate), group=-1)

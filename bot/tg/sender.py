@@ -23,6 +23,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.storage.repository import Repository
 from bot.tg.payloads import parse_payload, split_html, telegram_length
+from bot.tg.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +51,11 @@ def keyboard(rows: list[list[dict[str, str]]]) -> InlineKeyboardMarkup | None:
 class Sender:
     """Delivers outbox rows through ``bot``; one chat's rows go out one at a time and in order."""
 
-    def __init__(self, bot: Bot, repository: Repository) -> None:
+    def __init__(self, bot: Bot, repository: Repository, throttle: Throttle | None = None) -> None:
         self._bot = bot
         self._repository = repository
         self._chat_locks: dict[int, asyncio.Lock] = {}
+        self._throttle = throttle or Throttle()
 
     def _lock(self, chat_id: int) -> asyncio.Lock:
         return self._chat_locks.setdefault(chat_id, asyncio.Lock())
@@ -92,10 +94,11 @@ class Sender:
             except RetryAfter as flood:
                 wait = flood.retry_after
                 seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-                log.warning("flood control for chat %s: waiting %.0f s", chat_id, seconds)
-                await asyncio.sleep(seconds)
+                log.warning("flood control (chat %s): every send waits %.0f s", chat_id, seconds)
+                self._throttle.pause(seconds)  # the next attempt (and every other chat) waits it out
             except Forbidden:
-                log.info("chat %s blocked the bot; dropping a reply", chat_id)
+                log.info("chat %s blocked the bot; dropping a reply and switching its check-ins off", chat_id)
+                await self._switch_off_checkins(chat_id)
                 return True
             except BadRequest as refused:
                 if "parse entities" in refused.message.lower() and not payload.get("plain"):
@@ -121,6 +124,13 @@ class Sender:
                 return True
         return False
 
+    async def _switch_off_checkins(self, chat_id: int) -> None:
+        try:
+            async with self._repository.transaction() as repository:
+                await repository.switch_off_checkins_for(f"tg:{chat_id}")
+        except Exception:  # the reply is dropped either way; the next nudge will try again
+            log.exception("could not switch check-ins off for chat %s", chat_id)
+
     async def _send(self, chat_id: int, payload: dict[str, Any]) -> None:
         markup = keyboard(payload.get("buttons") or [])
         plain = bool(payload.get("plain"))
@@ -131,8 +141,10 @@ class Sender:
 
         if payload["kind"] == "edit":
             if payload.get("html") is None:
+                await self._throttle.wait(chat_id)
                 await self._bot.edit_message_reply_markup(chat_id, payload["message_id"], reply_markup=markup)
             else:
+                await self._throttle.wait(chat_id)
                 await self._bot.edit_message_text(
                     shown(payload["html"]), chat_id, payload["message_id"], parse_mode=mode, reply_markup=markup
                 )
@@ -143,6 +155,7 @@ class Sender:
         parts = split_html(payload["html"])
         for number, part in enumerate(parts):
             last = number == len(parts) - 1
+            await self._throttle.wait(chat_id)
             await self._bot.send_message(chat_id, shown(part), parse_mode=mode, reply_markup=markup if last else None)
 
     async def _send_file(self, chat_id: int, payload: dict[str, Any], caption: str, mode: ParseMode | None) -> None:
@@ -151,9 +164,12 @@ class Sender:
         fits = telegram_length(caption) <= MAX_CAPTION
         with_caption = caption if fits and caption else None
         if payload["kind"] == "photo":
+            await self._throttle.wait(chat_id)
             await self._bot.send_photo(chat_id, content, caption=with_caption, parse_mode=mode)
         else:
+            await self._throttle.wait(chat_id)
             await self._bot.send_document(chat_id, content, caption=with_caption, parse_mode=mode)
         if caption and not fits:
             for part in split_html(caption):
+                await self._throttle.wait(chat_id)
                 await self._bot.send_message(chat_id, part, parse_mode=mode)

@@ -32,6 +32,7 @@ from bot.storage.repository import Repository
 from bot.tg.app import build_application
 from bot.tg.handlers import Gatekeeper
 from bot.tg.intake import Intake
+from bot.tg.throttle import Throttle
 from tests.tg.conftest import ROOT, Harness
 from tests.tg.recording import BOT_ID, TOKEN, Call, RecordingRequest
 
@@ -310,7 +311,10 @@ async def rig() -> AsyncIterator[Rig]:
         repository = Repository(connection)
         conversations = Conversations(catalog(), repository, Clock(), ZoneInfo("UTC"))
         request = FeedingRequest()
-        application, _ = build_application(TOKEN, "http://127.0.0.1:9", conversations, frozenset(), request=request)
+        unhurried = Throttle(overall=10_000, per_chat=10_000, burst=10_000)  # paced in tests/tg/test_throttle.py
+        application, _ = build_application(
+            TOKEN, "http://127.0.0.1:9", conversations, frozenset(), request=request, throttle=unhurried
+        )
         await application.initialize()
         harness = Harness(application, request, repository)
         intake = Intake(harness.application, harness.repository, Gatekeeper(frozenset()), Clock())

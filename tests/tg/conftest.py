@@ -16,6 +16,7 @@ from bot.flows.catalog import load_catalog
 from bot.storage.database import open_database
 from bot.storage.repository import Repository
 from bot.tg.app import build_application
+from bot.tg.throttle import Throttle
 from tests.tg.recording import TOKEN, RecordingRequest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,7 +128,11 @@ async def make_harness(tmp_path: Path, allowed: frozenset[int] = frozenset()) ->
     repository = Repository(connection)
     conversations = Conversations(load_catalog(ROOT / "conversations"), repository, Clock(), ZoneInfo("UTC"))
     request = RecordingRequest()
-    application, _ = build_application(TOKEN, "http://127.0.0.1:9", conversations, allowed, request=request)
+    # Handler tests answer instantly; Telegram's per-chat pace is tested in tests/tg/test_throttle.py.
+    unhurried = Throttle(overall=10_000, per_chat=10_000, burst=10_000)
+    application, _ = build_application(
+        TOKEN, "http://127.0.0.1:9", conversations, allowed, request=request, throttle=unhurried
+    )
     await application.initialize()
     return Harness(application, request, repository), connection
 

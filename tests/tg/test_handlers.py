@@ -193,3 +193,20 @@ async def test_crisis_language_pauses_the_flow_and_offers_people_to_talk_to(harn
     assert labels == ["Continue", "Stop for now"]
     await harness.press(reply, "Continue")
     assert "what happened" in harness.last_question()["text"]  # the same question again: nothing was taken
+
+
+async def test_a_person_who_blocked_the_bot_has_check_ins_switched_off(harness: Harness) -> None:
+    await harness.send("/checkin")
+    await harness.press(harness.last_question(), "Turn on")
+    async with harness.repository.transaction() as repository:
+        user = await repository.find_user("tg:42")
+        assert user is not None
+        row = await repository.checkin(user.id)
+        assert row is not None and row.settings.enabled
+    blocked = {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
+    harness.request.fail_methods["sendMessage"] = [(403, blocked)]
+    await harness.send("/help")
+    async with harness.repository.transaction() as repository:
+        row = await repository.checkin(user.id)
+        assert row is not None and not row.settings.enabled and row.state.wake_at is None
+        assert await repository.pending_replies() == []
