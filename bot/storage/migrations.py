@@ -171,7 +171,9 @@ async def migrate(connection: aiosqlite.Connection, now: datetime) -> list[int]:
                 applied.append(migration.number)
             await connection.execute("COMMIT")
         except BaseException:
-            await connection.execute("ROLLBACK")
+            # On a full disk SQLite has already rolled back by itself; a second ROLLBACK would hide why.
+            if connection.in_transaction:
+                await connection.execute("ROLLBACK")
             raise
     return applied
 
