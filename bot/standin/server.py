@@ -197,6 +197,10 @@ class StandIn:
             status, payload = 200, {"ok": True, "result": result}
         except ApiError as error:
             status, payload = error.status, error.to_payload()
+        except ConnectionResetError:
+            # The client went away mid-request (a bot killed with SIGKILL): nothing to answer or to check.
+            logger.debug("client dropped its %s request while sending it", method)
+            return web.Response(status=499)
         except Exception as error:  # a bug in the stand-in: answer like Telegram's 500, but keep it visible
             self.internal_errors.append(f"{method}: {traceback.format_exc()}")
             logger.exception("stand-in failed answering %s", method)
