@@ -21,6 +21,7 @@ from bot.flows.model import Flow
 from bot.history import History, SendFile, is_history_button
 from bot.render import render
 from bot.storage.repository import Repository, User
+from bot.timezones import country_of_zone
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,28 @@ SOS_CONTINUE = "__sos_go"
 SOS_STOP = "__sos_stop"
 ONBOARD_OK = "__hello"
 CONFIRM_WORDS = frozenset({"1", "yes", "y", "ok", "okay", "sure", "i understand", "understood", "lets begin", "begin"})
+
+
+CONTINUE_WORDS = frozenset({"1", "continue", "go on", "carry on", "lets continue", "resume"})
+STOP_WORDS = frozenset({"2", "stop", "stop for now", "not now", "pause"})
+
+
+def _paused(state: State | None) -> State | None:
+    """The flow as it pauses for a crisis reply (None stays None)."""
+    return None if state is None else replace(state, paused=True)
+
+
+def _crisis_choice(incoming: Incoming) -> str | None:
+    """SOS_CONTINUE or SOS_STOP when the person chose one, by button or in words; else None."""
+    if isinstance(incoming, ButtonPress) and incoming.value in {SOS_CONTINUE, SOS_STOP}:
+        return incoming.value
+    if isinstance(incoming, Text):
+        word = _normal_word(incoming.text)
+        if word in CONTINUE_WORDS:
+            return SOS_CONTINUE
+        if word in STOP_WORDS:
+            return SOS_STOP
+    return None
 
 
 def _normal_word(text: str) -> str:
@@ -178,10 +201,22 @@ class Conversations:
         # Safety first: the crisis screen sees every typed message before anything else does, and a
         # flow in progress pauses (its state is left exactly as it was).
         if isinstance(incoming, Text) and self.catalog.safety.screen.flags(incoming.text):
-            return state, [self._crisis(state)]
+            return _paused(state), [await self._crisis(user, state)]
         if isinstance(incoming, Command) and incoming.name == "sos":
-            return state, [self._crisis(state)]
-        if isinstance(incoming, ButtonPress) and incoming.value in {SOS_CONTINUE, SOS_STOP}:
+            return _paused(state), [await self._crisis(user, state)]
+        if state is not None and flow is not None and state.paused:
+            # After a crisis reply the flow waits for a clear "continue": typed words are never taken as
+            # the next answer. A command or a tap on the question is a clear choice too.
+            choice = _crisis_choice(incoming)
+            if choice == SOS_STOP:
+                return state, [self._say(self.texts.crisis_stopped)]
+            if choice == SOS_CONTINUE:
+                resumed = replace(state, paused=False)
+                return resumed, [engine.current_question(flow, resumed, self.texts)]
+            if isinstance(incoming, Text | NotText):
+                return state, [self._crisis_buttons(self._say(self.texts.crisis_paused), state)]
+            state = replace(state, paused=False)
+        elif isinstance(incoming, ButtonPress) and incoming.value in {SOS_CONTINUE, SOS_STOP}:
             if state is None or flow is None:
                 return state, [self._say(self.texts.no_active_flow)]
             if incoming.value == SOS_STOP:
@@ -245,15 +280,17 @@ class Conversations:
         button = Button(render(self.texts.onboarding_button, {}), ONBOARD_OK)
         return Say(card.html, ((button,),), seq=0)
 
-    def _crisis(self, state: State | None) -> Say:
+    async def _crisis(self, user: User, state: State | None) -> Say:
         safety = self.catalog.safety
-        lines = [line.model_dump() for line in safety.lines_for(self._country)]
-        emergency = safety.emergency_number(self._country) or ""
+        country = await self._country_of(user)
+        lines = [line.model_dump() for line in safety.lines_for(country)]
+        emergency = safety.emergency_number(country) or ""
         reply = self._say(
             self.texts.crisis_reply, {"lines": lines, "emergency": emergency, "has_flow": state is not None}
         )
-        if state is None:
-            return reply
+        return reply if state is None else self._crisis_buttons(reply, state)
+
+    def _crisis_buttons(self, reply: Say, state: State) -> Say:
         buttons = (
             (
                 Button(render(self.texts.crisis_continue_button, {}), SOS_CONTINUE),
@@ -261,6 +298,15 @@ class Conversations:
             ),
         )
         return Say(reply.html, buttons, seq=state.seq)
+
+    async def _country_of(self, user: User) -> str:
+        """Whose helplines to list: the country of the person's own timezone when they set one."""
+        row = await self.repository.checkin(user.id)
+        if row is not None:
+            country = country_of_zone(row.settings.timezone)
+            if country is not None:
+                return country
+        return self._country
 
     async def _command(
         self, user: User, state: State | None, flow: Flow | None, name: str, now: datetime

@@ -158,6 +158,7 @@ class State:
     inputs: dict[str, Any] = field(default_factory=dict)
     selection: list[str] = field(default_factory=list)
     seq: int = 0
+    paused: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict; datetimes become ISO 8601 strings with their offset."""
@@ -172,6 +173,7 @@ class State:
             "inputs": self.inputs,
             "selection": self.selection,
             "seq": self.seq,
+            "paused": self.paused,
         }
 
     @classmethod
@@ -188,6 +190,7 @@ class State:
             inputs=dict(data.get("inputs", {})),
             selection=list(data.get("selection", [])),
             seq=int(data.get("seq", 0)),
+            paused=bool(data.get("paused", False)),
         )
 
 

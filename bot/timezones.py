@@ -497,3 +497,10 @@ def _clock(name: str) -> tuple[timedelta | None, ...]:
     """A zone's UTC offsets at a few fixed instants across a year: equal tuples mean the same clock."""
     zone = tzinfo_for(name)
     return tuple(probe.astimezone(zone).utcoffset() for probe in _CLOCK_PROBES)
+
+
+def country_of_zone(name: str) -> str | None:
+    """The two-letter country a stored timezone belongs to (from tzdata's ``zone.tab``), or None for
+    offsets, UTC and zones that serve no single country."""
+    canonical = _canonical(name) if not name.startswith("UTC") else name
+    return next((row.country for row in _zone_rows() if row.name == canonical), None)

@@ -72,6 +72,7 @@ class Texts(_Strict):
     crisis_continue_button: str
     crisis_stop_button: str
     crisis_stopped: str
+    crisis_paused: str
     onboarding_button: str
     onboarding_done: str
     menu_export: str
@@ -161,6 +162,7 @@ VARIABLES: dict[str, frozenset[str]] = {
     "nothing_to_cancel": _FLOWS,
     "text_only": _FLOWS,
     "crisis_stopped": _FLOWS,
+    "crisis_paused": _FLOWS,
     "crisis_reply": _FLOWS | {"lines", "emergency", "has_flow"},
     "lessons_page": frozenset(
         {
