@@ -10,16 +10,18 @@ import asyncio
 import contextlib
 import io
 import os
+import re
+import shutil
 import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from bot.conversation import ButtonPress, Command, Conversations, Incoming, Resume, Text
+from bot.conversation import ButtonPress, Command, Conversations, Incoming, Reply, Resume, Text
 from bot.engine import CONTINUE_VALUE, DONE_VALUE, SKIP_VALUE, Say, Stale
 from bot.flows.catalog import Catalog
-from bot.history import SendFile
+from bot.history import Erased, SendFile
 from bot.render import html_to_plain
 from bot.storage.database import open_database
 from bot.storage.repository import Repository
@@ -46,6 +48,16 @@ def format_reply(reply: Say | Stale) -> str:
     return "\n".join(lines)
 
 
+def _safe_name(user: str) -> str:
+    """A user name as one safe folder name (no path separators, no leading dot)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", user) or "me"
+
+
+def _is_flow_option(value: str) -> bool:
+    """True for a flow's own option values (the bot's buttons carry a colon or a leading "__")."""
+    return ":" not in value and not value.startswith("__")
+
+
 def parse_line(line: str, waiting_for_pause: bool) -> Incoming | None:
     """What a typed line means: a command, a pause being ended, text, or nothing (a blank line)."""
     stripped = line.strip()
@@ -55,6 +67,9 @@ def parse_line(line: str, waiting_for_pause: bool) -> Incoming | None:
         return ButtonPress(CONTINUE_VALUE, None) if waiting_for_pause else None
     return Text(line.rstrip("\n"))
 
+
+CHECKIN_EVERY_S = 20.0
+"""How often an open terminal chat looks for a due check-in."""
 
 PASTE_WINDOW_S = 0.05
 """Lines that arrive within this long of each other, in an interactive terminal, are one pasted message."""
@@ -112,24 +127,52 @@ class TerminalChat:
         # Buttons of the last message that was not a question (the crisis reply, onboarding): a typed
         # number picks one of them, as a tap would in Telegram.
         self._menu: list[ButtonPress] = []
+        self._menu_is_question = False
 
     def _pick_from_menu(self, incoming: Incoming) -> Incoming:
+        """A typed number picks the numbered option it names. Options of a question are left to the flow
+        (it reads numbers itself); the bot's own buttons (crisis, onboarding, summaries, check-ins) are
+        pressed here, as a tap would press them in Telegram."""
         if isinstance(incoming, Text) and incoming.text.strip().isdigit() and self._menu:
             number = int(incoming.text.strip())
             if 1 <= number <= len(self._menu):
-                return self._menu[number - 1]
+                chosen = self._menu[number - 1]
+                if not self._menu_is_question or not _is_flow_option(chosen.value):
+                    return chosen
         return incoming
 
     async def send(self, incoming: Incoming) -> None:
         """Hand one message to the bot and print every reply."""
         incoming = self._pick_from_menu(incoming)
-        replies = await self._conversations.handle(self._external_id, incoming)
+        self._show(await self._conversations.handle(self._external_id, incoming))
+
+    async def deliver_checkins(self) -> bool:
+        """Show this person's check-in if it is due now (the terminal has no other way to reach them)."""
+        sent = await self._conversations.run_checkins(whose=lambda who: who == self._external_id)
+        for _, replies in sent:
+            self._show(replies)
+        return bool(sent)
+
+    def _show(self, replies: list[Reply]) -> None:
         for reply in replies:
-            self._print(self._save(reply) if isinstance(reply, SendFile) else format_reply(reply))
-        last = replies[-1] if replies else None
-        if isinstance(last, Say) and last.step_id is None and last.buttons:
-            self._menu = [ButtonPress(button.value, last.seq) for row in last.buttons for button in row]
-        else:
+            if isinstance(reply, Erased):
+                # /forget: the exports and charts saved for this person go too.
+                shutil.rmtree(self._files_dir, ignore_errors=True)
+            elif isinstance(reply, SendFile):
+                self._print(self._save(reply))
+            else:
+                self._print(format_reply(reply))
+        with_buttons = [reply for reply in replies if isinstance(reply, Say) and reply.buttons]
+        if with_buttons:
+            last = with_buttons[-1]
+            self._menu = [
+                ButtonPress(button.value, last.seq)
+                for row in last.buttons
+                for button in row
+                if button.value not in SPECIAL_VALUES
+            ]
+            self._menu_is_question = last.step_id is not None
+        elif replies:
             self._menu = []
         questions = [reply for reply in replies if isinstance(reply, Say) and reply.step_id is not None]
         if questions:
@@ -140,9 +183,28 @@ class TerminalChat:
                 isinstance(reply, Say) and reply.step_id is None for reply in replies[-1:]
             )
 
+    async def _watch_checkins(self) -> None:
+        """While the terminal chat is open, look for a due check-in now and then, and show it."""
+        while True:
+            await asyncio.sleep(CHECKIN_EVERY_S)
+            if await self.deliver_checkins():
+                self._output.write("\nyou › ")
+                self._output.flush()
+
     async def run(self, lines: LineReader, interactive: bool) -> None:
         """Resume where this person was, then read messages until end of input or /quit."""
         await self.send(Resume())
+        await self.deliver_checkins()
+        watcher = asyncio.create_task(self._watch_checkins()) if interactive else None
+        try:
+            await self._read_until_done(lines, interactive)
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+
+    async def _read_until_done(self, lines: LineReader, interactive: bool) -> None:
         while True:
             if interactive:
                 self._output.write("\nyou › ")
@@ -197,7 +259,11 @@ async def run_chat(catalog: Catalog, database: Path, user: str, zone_name: str, 
             with contextlib.suppress(ImportError):
                 import readline  # noqa: F401 - gives the prompt line editing and history
         chat = TerminalChat(
-            conversations, f"cli:{user}", sys.stdout, echo=not interactive, files_dir=Path(database).parent / "files"
+            conversations,
+            f"cli:{user}",
+            sys.stdout,
+            echo=not interactive,
+            files_dir=Path(database).parent / "files" / _safe_name(user),
         )
         await chat.run(LineReader(sys.stdin), interactive)
     finally:

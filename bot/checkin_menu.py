@@ -5,7 +5,7 @@ buttons (snooze, skip today). Reads and writes through the repository inside the
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from bot import checkins
 from bot.checkins import CheckinSettings, CheckinState
@@ -13,6 +13,7 @@ from bot.engine import Button, Say
 from bot.flows.texts import Texts
 from bot.render import render
 from bot.storage.repository import CheckinRow, Repository, User
+from bot.storage.timestamps import from_db, to_db
 from bot.timezones import ZoneMatch, ZoneSuggestions, parse_time, parse_timezone, zone_for_location
 
 PREFIX = "ci:"
@@ -20,6 +21,7 @@ DEFAULT_TIME = time(20, 0)
 COMMON_TIMES = ("08:00", "12:30", "18:00", "21:00")
 AWAITING_TIME = "time"
 AWAITING_ZONE = "timezone"
+CHECKIN_FLOW = "checkin"
 
 
 def is_checkin_button(value: str) -> bool:
@@ -97,17 +99,25 @@ class CheckinMenu:
     async def button(self, user: User, value: str, now: datetime) -> list[Say]:
         """Act on one of the check-in buttons."""
         texts = self._texts
+        fresh = await self._repository.checkin(user.id) is None
         row = await self.row(user)
         action = value.removeprefix(PREFIX)
         if action in {"on", "offer:yes"}:
-            return await self._save(user, row, replace(row.settings, enabled=True), now, announce=True)
+            saved = await self._save(user, row, replace(row.settings, enabled=True), now, announce=True)
+            replies = [replace(say, edit=True) for say in saved]
+            if fresh:
+                # Never settled silently on the bot's default timezone: ask where the person is.
+                stored = await self.row(user)
+                await self._repository.save_checkin(user.id, replace(stored, awaiting=_waiting_for(AWAITING_ZONE, now)))
+                replies.append(Say(render(texts.checkin_ask_timezone, {})))
+            return replies
         if action == "offer:no":
             return [Say(render(texts.checkin_offer_declined, {}), edit=True)]
         if action == "off":
             await self._store(user, row, replace(row.settings, enabled=False), now)
             return [Say(render(texts.checkin_turned_off, {}), edit=True)]
         if action == "time":
-            await self._repository.save_checkin(user.id, replace(row, awaiting=AWAITING_TIME))
+            await self._repository.save_checkin(user.id, replace(row, awaiting=_waiting_for(AWAITING_TIME, now)))
             times = tuple(Button(text, f"{PREFIX}at:{text}") for text in COMMON_TIMES)
             return [Say(render(texts.checkin_ask_time, {}), (times,), seq=0)]
         if action.startswith("at:"):
@@ -116,18 +126,23 @@ class CheckinMenu:
                 return await self._save(user, row, replace(row.settings, local_time=chosen, enabled=True), now)
             return []
         if action == "tz":
-            await self._repository.save_checkin(user.id, replace(row, awaiting=AWAITING_ZONE))
+            await self._repository.save_checkin(user.id, replace(row, awaiting=_waiting_for(AWAITING_ZONE, now)))
             return [Say(render(texts.checkin_ask_timezone, {}))]
         if action.startswith("zone:"):
             found = parse_timezone(action.removeprefix("zone:"))
             if isinstance(found, ZoneMatch):
                 return await self._save(user, row, replace(row.settings, timezone=found.name), now)
             return []
-        if action == "snooze":
-            state = checkins.snooze(row.settings, row.state, now)
-            await self._repository.save_checkin(user.id, replace(row, state=state))
-            return [Say(render(texts.snoozed, {}))]
-        if action == "skip":
+        if action in {"snooze", "skip"}:
+            # The check-in question goes away with it (a snoozed one is asked afresh later), so it never
+            # blocks /reframe or takes the next thing typed as an answer.
+            active = await self._repository.active_state(user.id)
+            if active is not None and active.flow_id == CHECKIN_FLOW:
+                await self._repository.save_state(user.id, None, now)
+            if action == "snooze":
+                state = checkins.snooze(row.settings, row.state, now)
+                await self._repository.save_checkin(user.id, replace(row, state=state))
+                return [Say(render(texts.snoozed, {}))]
             state = checkins.skip_day(row.settings, row.state, now)
             await self._repository.save_checkin(user.id, replace(row, state=state))
             return [Say(render(texts.skipped_today, {}))]
@@ -136,10 +151,11 @@ class CheckinMenu:
     async def typed(self, user: User, text: str, now: datetime) -> list[Say] | None:
         """Typed text while /checkin waits for a time or a timezone; None when it is not waiting."""
         row = await self._repository.checkin(user.id)
-        if row is None or row.awaiting is None:
+        waiting = _still_waiting(row.awaiting if row else None, now)
+        if row is None or waiting is None:
             return None
         texts = self._texts
-        if row.awaiting == AWAITING_TIME:
+        if waiting == AWAITING_TIME:
             chosen = parse_time(text)
             if not isinstance(chosen, time):
                 return [Say(render(texts.checkin_time_problem, {"text": text.strip()[:60]}))]
@@ -149,7 +165,7 @@ class CheckinMenu:
     async def location(self, user: User, latitude: float, longitude: float, now: datetime) -> list[Say]:
         """A shared location: sets the timezone when /checkin asked for one; it is never stored."""
         row = await self._repository.checkin(user.id)
-        if row is None or row.awaiting != AWAITING_ZONE:
+        if row is None or _still_waiting(row.awaiting, now) != AWAITING_ZONE:
             return [Say(render(self._texts.location_unexpected, {}))]
         return await self._zone_answer(user, row, zone_for_location(latitude, longitude), "📍", now)
 
@@ -192,6 +208,25 @@ class CheckinMenu:
             return [self._card(stored, now)]
         described = self._describe(stored, now)
         return [Say(render(self._texts.checkin_saved, described), edit=False)] if announce else []
+
+
+WAITING_FOR = timedelta(minutes=10)
+"""How long typed text still counts as the answer to "what time?" or "which timezone?"."""
+
+
+def _waiting_for(what: str, now: datetime) -> str:
+    """The stored form of "waiting for a time (or timezone) since now"."""
+    return f"{what}|{to_db(now)}"
+
+
+def _still_waiting(stored: str | None, now: datetime) -> str | None:
+    """What /checkin is still waiting for (time or timezone), or None once it is older than WAITING_FOR."""
+    if not stored:
+        return None
+    what, _, since = stored.partition("|")
+    if not since or now - from_db(since) > WAITING_FOR:
+        return None
+    return what
 
 
 def _when(moment: datetime, now: datetime) -> str:

@@ -7,9 +7,10 @@ completed runs.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,7 +19,7 @@ from bot.checkin_menu import CheckinMenu, is_checkin_button
 from bot.engine import Button, CompletedRun, Effect, Finished, Say, Stale, State
 from bot.flows.catalog import Catalog
 from bot.flows.model import Flow
-from bot.history import History, SendFile, is_history_button
+from bot.history import Erased, History, SendFile, is_history_button
 from bot.render import render
 from bot.storage.repository import Repository, User
 from bot.timezones import country_of_zone
@@ -48,9 +49,10 @@ class ButtonPress:
 
 @dataclass(frozen=True)
 class NotText:
-    """A sticker, photo, voice note or anything else that is not text."""
+    """A sticker, photo, voice note or anything else that is not text (with its caption, if any)."""
 
     kind: str
+    caption: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,10 @@ class Location:
 
 Incoming = Command | Text | ButtonPress | NotText | Resume | Location
 
-Reply = Say | Stale | SendFile
-Out = Effect | SendFile
+log = logging.getLogger(__name__)
+
+Reply = Say | Stale | SendFile | Erased
+Out = Effect | SendFile | Erased
 
 SOS_CONTINUE = "__sos_go"
 SOS_STOP = "__sos_stop"
@@ -180,7 +184,7 @@ class Conversations:
                     await self._record_outcome(effect.run, now)
             if user.onboarded and not isinstance(incoming, Resume):
                 await self._checkins.reply_received(user, now)
-            replies = [effect for effect in effects if isinstance(effect, Say | Stale | SendFile)]
+            replies = [effect for effect in effects if isinstance(effect, Say | Stale | SendFile | Erased)]
             # "Moved" means the question on screen was answered: the flow went on, ended, or began.
             moved = (state is None and new_state is not None) or (
                 state is not None and (new_state is None or new_state.seq != state.seq)
@@ -200,7 +204,10 @@ class Conversations:
             return None, [self._say(self.texts.flow_removed)]
         # Safety first: the crisis screen sees every typed message before anything else does, and a
         # flow in progress pauses (its state is left exactly as it was).
-        if isinstance(incoming, Text) and self.catalog.safety.screen.flags(incoming.text):
+        written = (
+            incoming.text if isinstance(incoming, Text) else incoming.caption if isinstance(incoming, NotText) else None
+        )
+        if written and self.catalog.safety.screen.flags(written):
             return _paused(state), [await self._crisis(user, state)]
         if isinstance(incoming, Command) and incoming.name == "sos":
             return _paused(state), [await self._crisis(user, state)]
@@ -222,20 +229,20 @@ class Conversations:
             if incoming.value == SOS_STOP:
                 return state, [self._say(self.texts.crisis_stopped)]
             return state, [engine.current_question(flow, state, self.texts)]
+        if not user.onboarded:
+            return await self._onboarding(user, incoming, now)
         if isinstance(incoming, ButtonPress) and is_history_button(incoming.value):
-            return state, [*await self._history.button(user, incoming.value, now)]
+            return state, [*await self._history.button(user, incoming.value, now, await self._zone_of(user))]
         if isinstance(incoming, ButtonPress) and is_checkin_button(incoming.value):
             return state, [*await self._checkins.button(user, incoming.value, now)]
         if isinstance(incoming, Location):
             return state, [*await self._checkins.location(user, incoming.latitude, incoming.longitude, now)]
-        if isinstance(incoming, Text) and user.onboarded:
+        if isinstance(incoming, Text):
             setting = await self._checkins.typed(user, incoming.text, now)
             if setting is not None:
                 return state, setting
-        if isinstance(incoming, Command | ButtonPress) and user.onboarded:
+        if isinstance(incoming, Command | ButtonPress):
             await self._checkins.stop_waiting(user)
-        if not user.onboarded:
-            return await self._onboarding(user, incoming, now)
         if isinstance(incoming, Resume):
             if state is None or flow is None:
                 return state, []
@@ -299,6 +306,11 @@ class Conversations:
         )
         return Say(reply.html, buttons, seq=state.seq)
 
+    async def _zone_of(self, user: User) -> tzinfo:
+        """The person's own timezone (set with /checkin), else the bot's default: dates read as theirs."""
+        row = await self.repository.checkin(user.id)
+        return row.settings.zone if row is not None else self._zone
+
     async def _country_of(self, user: User) -> str:
         """Whose helplines to list: the country of the person's own timezone when they set one."""
         row = await self.repository.checkin(user.id)
@@ -321,9 +333,9 @@ class Conversations:
         if name == "help":
             return state, [self._say(texts.help)]
         if name == "lessons":
-            return state, [*await self._history.lessons(user, now)]
+            return state, [*await self._history.lessons(user, now, zone=await self._zone_of(user))]
         if name == "export":
-            return state, [*await self._history.export(user, now)]
+            return state, [*await self._history.export(user, now, await self._zone_of(user))]
         if name == "forget":
             return state, [*self._history.confirm_forget()]
         if name in {"cancel", "back", "skip"}:
@@ -339,9 +351,11 @@ class Conversations:
         requested = self.catalog.by_command(name)
         if requested is None:
             return state, [self._say(texts.unknown_command, {"command": name})]
+        if state is not None and flow is not None and flow.id == CHECKIN_FLOW and requested.id != CHECKIN_FLOW:
+            state = flow = None  # an unanswered check-in never stands in the way of working through something
         if state is not None and flow is not None:
             if flow.id == requested.id:
-                return engine.advance(flow, state, engine.Repeat(), now, texts)
+                return self._step(flow, state, engine.Repeat(), now, lead=texts.welcome_back)
             busy = self._say(texts.busy_with_other_flow, {"title": flow.title, "requested": requested.title})
             return state, [busy, engine.current_question(flow, state, texts)]
         return engine.start(requested, now, texts)
@@ -359,27 +373,42 @@ class Conversations:
         if isinstance(outcome, str) and isinstance(earlier, int):
             await self.repository.record_outcome(earlier, outcome, now)
 
-    async def run_checkins(self, outbox: NudgeWriter | None = None) -> list[tuple[str, list[Reply]]]:
+    async def run_checkins(
+        self, outbox: NudgeWriter | None = None, whose: Callable[[str], bool] = lambda _: True
+    ) -> list[tuple[str, list[Reply]]]:
         """Send every check-in that is due now: one transaction per person, at most one nudge per local date.
 
-        Returns who got what (external id, replies); with ``outbox`` the replies are also committed as outbox
-        rows in the same transaction as the schedule change, like any other reply.
+        Only people ``whose`` external id it accepts are handled (Telegram takes ``tg:`` people, the terminal
+        chat its own person). Returns who got what (external id, replies); with ``outbox`` the replies are
+        also committed as outbox rows in the same transaction as the schedule change.
         """
         now = self._clock()
         async with self.repository.transaction() as repository:
             due = await repository.due_checkins(now)
         sent: list[tuple[str, list[Reply]]] = []
         for user_id, external_id in due:
-            async with self.repository.transaction() as repository:
-                replies = await self._nudge(user_id, external_id, now)
-                if replies and outbox is not None:
-                    target = outbox(external_id, replies)
-                    if target is not None:
-                        chat_id, payloads = target
-                        await repository.enqueue_replies(chat_id, payloads, now)
+            if not whose(external_id):
+                continue  # someone this adapter cannot reach: left for the adapter that can
+            try:
+                replies = await self._nudge_in_transaction(user_id, external_id, now, outbox)
+            except Exception:  # one person's broken schedule must not stop everyone after them
+                log.exception("check-in for user %s failed; skipping it this time", user_id)
+                continue
             if replies:
                 sent.append((external_id, replies))
         return sent
+
+    async def _nudge_in_transaction(
+        self, user_id: int, external_id: str, now: datetime, outbox: NudgeWriter | None
+    ) -> list[Reply]:
+        async with self.repository.transaction() as repository:
+            replies = await self._nudge(user_id, external_id, now)
+            if replies and outbox is not None:
+                target = outbox(external_id, replies)
+                if target is not None:
+                    chat_id, payloads = target
+                    await repository.enqueue_replies(chat_id, payloads, now)
+        return replies
 
     async def _nudge(self, user_id: int, external_id: str, now: datetime) -> list[Reply]:
         repository = self.repository
@@ -387,7 +416,9 @@ class Conversations:
         if row is None:
             return []
         result, schedule = checkins.run_due(row.settings, row.state, now)
-        await repository.save_checkin(user_id, replace(row, state=schedule))
+        # A nudge also ends any half-finished "what time?" question: the next number typed is its answer.
+        awaiting = None if isinstance(result, checkins.Nudge) else row.awaiting
+        await repository.save_checkin(user_id, replace(row, state=schedule, awaiting=awaiting))
         if not isinstance(result, checkins.Nudge):
             return []
         if not await repository.record_nudge(user_id, result.local_date, now, None, result.reminder):

@@ -203,7 +203,10 @@ Outcome = tuple[State | None, list[Effect]]
 def start(flow: Flow, now: datetime, texts: Texts, inputs: Mapping[str, Any] | None = None) -> Outcome:
     """Begin ``flow`` at its first step; ``inputs`` fills its declared inputs (missing ones are None)."""
     values = {name: None for name in flow.inputs} | dict(inputs or {})
-    state = State(flow.id, flow.version, flow.steps[0].id, now, inputs=values)
+    # Each run numbers its questions from its own starting point, so a button left on screen by an
+    # earlier (cancelled or finished) run can never match a question of this one.
+    first_seq = int(now.timestamp() * 10) % 10**9
+    state = State(flow.id, flow.version, flow.steps[0].id, now, inputs=values, seq=first_seq)
     return _enter(flow, state, flow.steps[0].id, now, texts, [])
 
 

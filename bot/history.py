@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -44,7 +44,12 @@ class SendFile:
     kind: Literal["document", "photo"]
 
 
-HistoryReply = Say | SendFile
+@dataclass(frozen=True)
+class Erased:
+    """Everything stored about the person was deleted: adapters drop what they keep on their side too."""
+
+
+HistoryReply = Say | SendFile | Erased
 
 
 def is_history_button(value: str) -> bool:
@@ -63,7 +68,14 @@ class History:
     # --- /lessons -------------------------------------------------------------------------------------
 
     async def lessons(
-        self, user: User, now: datetime, period: str = DEFAULT_PERIOD, page: int = 1, *, edit: bool = False
+        self,
+        user: User,
+        now: datetime,
+        period: str = DEFAULT_PERIOD,
+        page: int = 1,
+        *,
+        edit: bool = False,
+        zone: tzinfo | None = None,
     ) -> list[HistoryReply]:
         """One page of the summary for a period, with page, period and delete buttons.
 
@@ -71,10 +83,11 @@ class History:
         """
         texts = self._texts
         repository = self._repository
+        zone = zone or self._zone
         total = await repository.lesson_overview(user.id)
         if total.count == 0:
             return [Say(render(texts.lessons_empty, {}), edit=edit)]
-        since = period_start(period, now, self._zone)
+        since = period_start(period, now, zone)
         overview = await repository.lesson_overview(user.id, since)
         label = render(getattr(texts, f"lessons_period_{period}"), {})
         if overview.count == 0:
@@ -83,7 +96,7 @@ class History:
         page = min(max(page, 1), page_count(overview.count))
         entries = await repository.lessons(user.id, PAGE_SIZE, since=since, offset=(page - 1) * PAGE_SIZE)
         recurring = recurring_lessons(await repository.lesson_texts(user.id, since)) if page == 1 else []
-        checkins = checkin_days(await repository.checkin_times(user.id, now - timedelta(days=31)), self._zone)
+        checkins = checkin_days(await repository.checkin_times(user.id, now - timedelta(days=31)), zone)
         outcomes = {
             "done": render(texts.outcome_done, {}),
             "partly": render(texts.outcome_partly, {}),
@@ -99,7 +112,7 @@ class History:
             period_label=label,
             outcome_labels=outcomes,
             now=now,
-            zone=self._zone,
+            zone=zone,
         )
         rows: list[tuple[Button, ...]] = []
         first_number = (page - 1) * PAGE_SIZE + 1
@@ -122,7 +135,7 @@ class History:
         rows.append(self._period_row(period))
         replies: list[HistoryReply] = [Say(render(texts.lessons_page, context), tuple(rows), seq=0, edit=edit)]
         if not edit and page == 1:
-            chart = await self._chart(user, since)
+            chart = await self._chart(user, since, zone)
             if chart is not None:
                 replies.append(chart)
         return replies
@@ -134,10 +147,10 @@ class History:
             if period != current
         )
 
-    async def _chart(self, user: User, since: datetime | None) -> SendFile | None:
+    async def _chart(self, user: User, since: datetime | None, zone: tzinfo) -> SendFile | None:
         entries = await self._repository.lessons(user.id, CHART_MAX_POINTS, since=since)
         points = [
-            (entry.finished_at.astimezone(self._zone).date(), entry.feeling_before, entry.feeling_after)
+            (entry.finished_at.astimezone(zone).date(), entry.feeling_before, entry.feeling_after)
             for entry in reversed(entries)
             if entry.feeling_before is not None and entry.feeling_after is not None
         ]
@@ -151,9 +164,10 @@ class History:
         )
         return SendFile("feelings.png", png, render(self._texts.chart_caption, {}), "photo")
 
-    async def button(self, user: User, value: str, now: datetime) -> list[HistoryReply]:
+    async def button(self, user: User, value: str, now: datetime, zone: tzinfo | None = None) -> list[HistoryReply]:
         """Act on one of this module's buttons: turn a page, switch period, delete an entry, forget."""
         texts = self._texts
+        zone = zone or self._zone
         if value == FORGET_NO:
             return [Say(render(texts.forget_kept, {}), edit=True)]
         if value == FORGET_YES:
@@ -165,7 +179,7 @@ class History:
                 return [Say(render(texts.deleted_entry, {}))]
             html = render(
                 texts.delete_confirm,
-                {"lesson": entry.lesson or "", "date": day_label(entry.finished_at.astimezone(self._zone))},
+                {"lesson": entry.lesson or "", "date": day_label(entry.finished_at.astimezone(zone))},
             )
             buttons = (
                 (
@@ -180,17 +194,18 @@ class History:
         if len(parts) == 3 and parts[1] == "keep":
             return [Say(render(texts.kept_entry, {}), edit=True)]
         if len(parts) == 3 and parts[1] in PERIODS and parts[2].isdigit():
-            return await self.lessons(user, now, parts[1], int(parts[2]), edit=True)
+            return await self.lessons(user, now, parts[1], int(parts[2]), edit=True, zone=zone)
         return []
 
     # --- /export --------------------------------------------------------------------------------------
 
-    async def export(self, user: User, now: datetime) -> list[HistoryReply]:
+    async def export(self, user: User, now: datetime, zone: tzinfo | None = None) -> list[HistoryReply]:
         """Two documents, dated: Markdown to read and JSON with every stored answer and timestamp."""
+        zone = zone or self._zone
         data = await self._repository.export(user.id)
         if not data["runs"] and data["in_progress"] is None:
             return [Say(render(self._texts.export_empty, {}))]
-        today = now.astimezone(self._zone).date().isoformat()
+        today = now.astimezone(zone).date().isoformat()
         data["exported_at"] = now.isoformat()
         markdown = render_plain(self._texts.export_markdown, {"date": today, "runs": self._markdown_runs(data)})
         caption = render(self._texts.export_caption, {"date": today})
@@ -238,4 +253,4 @@ class History:
         """Delete everything stored about the user and say what went."""
         chat_id = int(user.external_id[3:]) if user.external_id.startswith("tg:") else None
         runs = await self._repository.forget_user(user.id, chat_id)
-        return [Say(render(self._texts.forgotten, {"runs": runs}), edit=True)]
+        return [Say(render(self._texts.forgotten, {"runs": runs}), edit=True), Erased()]

@@ -9,9 +9,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.storage.repository import LessonEntry, LessonOverview
 
@@ -144,7 +143,7 @@ _STOPWORDS = frozenset(
 )
 
 
-def period_start(period: str, now: datetime, zone: ZoneInfo) -> datetime | None:
+def period_start(period: str, now: datetime, zone: tzinfo) -> datetime | None:
     """The first instant of a period as seen in ``zone``: this week (from Monday), the last 30 days,
     this month, or None for all time."""
     local = now.astimezone(zone)
@@ -158,7 +157,7 @@ def period_start(period: str, now: datetime, zone: ZoneInfo) -> datetime | None:
     return None
 
 
-def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
+def _local_midnight(day: date, zone: tzinfo) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=zone)
 
 
@@ -225,7 +224,7 @@ def recurring_lessons(lessons: Sequence[str], limit: int = 3) -> list[RecurringL
     return [RecurringLesson(newest[-neg], size) for size, neg in groups[:limit]]
 
 
-def checkin_days(times: Iterable[datetime], zone: ZoneInfo) -> set[date]:
+def checkin_days(times: Iterable[datetime], zone: tzinfo) -> set[date]:
     """The local dates on which check-ins happened."""
     return {moment.astimezone(zone).date() for moment in times}
 
@@ -260,7 +259,7 @@ def lessons_page_context(
     period_label: str,
     outcome_labels: dict[str, str],
     now: datetime,
-    zone: ZoneInfo,
+    zone: tzinfo,
 ) -> dict[str, Any]:
     """Template context for one page of /lessons (``entries`` are that page's, newest first)."""
     today = now.astimezone(zone).date()

@@ -223,3 +223,26 @@ async def test_check_ins_are_offered_once_after_onboarding(world: World) -> None
     assert "every day at 20:00" in plain(replies)
     again = await world.conversations.handle("tg:77", Command("start"))
     assert "daily check-in help" not in plain(again)
+
+
+async def test_an_unanswered_check_in_never_blocks_working_through_something(world: World) -> None:
+    await set_up(world, "UTC", "09:00")
+    await world.tick(datetime(2026, 3, 21, 9, 0, tzinfo=UTC))
+    assert "what happened" in await world.send(Command("quick"))  # not "we're in the middle of…"
+
+
+async def test_skip_today_puts_the_question_away(world: World) -> None:
+    await set_up(world, "UTC", "09:00")
+    world.last = await world.tick(datetime(2026, 3, 21, 9, 0, tzinfo=UTC))
+    await world.tap("Skip today")
+    assert "I'm here whenever" in await world.send(Text("4"))  # not taken as a mood
+
+
+async def test_a_forgotten_what_time_question_does_not_take_the_next_answer(world: World) -> None:
+    await set_up(world, "UTC", "09:00")
+    await world.send(Command("checkin"))
+    await world.tap("Change time")  # …and walk away
+    world.last = await world.tick(datetime(2026, 3, 21, 9, 0, tzinfo=UTC))
+    answer = await world.send(Text("4"))
+    assert "I'll check in every day at 04:00" not in answer
+    assert "Rough days" not in answer and "Thanks for checking in" in answer  # 4 was today's mood

@@ -19,7 +19,15 @@ from bot.engine import DONE_VALUE, PICKED_MARK, Say, Stale
 from bot.flows.texts import Texts
 from bot.history import SendFile
 from bot.render import render
-from bot.tg.payloads import buttons_json, decode_callback, edit_payload, file_payload, send_payload
+from bot.tg.payloads import (
+    MAX_TEXT,
+    buttons_json,
+    decode_callback,
+    edit_payload,
+    file_payload,
+    send_payloads,
+    telegram_length,
+)
 from bot.tg.sender import Sender
 
 log = logging.getLogger(__name__)
@@ -91,7 +99,7 @@ class Handlers:
             (name for name in ("sticker", "photo", "voice", "document", "location", "video") if getattr(message, name)),
             "other",
         )
-        await self._apply(update, NotText(kind))
+        await self._apply(update, NotText(kind, message.caption))
 
     async def on_button(self, update: Update, context: Context) -> None:
         """A tapped inline button; a stale one gets a short notice and changes nothing."""
@@ -129,10 +137,10 @@ class Handlers:
                     continue
                 if not isinstance(reply, Say):
                     continue
-                if reply.edit and pressed_on is not None:
+                if reply.edit and pressed_on is not None and telegram_length(reply.html) <= MAX_TEXT:
                     payloads.append(edit_payload(pressed_on.message_id, reply.html, buttons_json(reply)))
                 else:
-                    payloads.append(send_payload(reply))
+                    payloads.extend(send_payloads(reply))  # too long to edit in place: send it afresh
             return chat.id, payloads
 
         handled = await self._conversations.handle_update(

@@ -13,7 +13,7 @@ import logging
 from bot.conversation import Conversations, Reply
 from bot.engine import Say
 from bot.history import SendFile
-from bot.tg.payloads import file_payload, send_payload
+from bot.tg.payloads import file_payload, send_payloads
 from bot.tg.sender import Sender
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def nudge_outbox(external_id: str, replies: list[Reply]) -> tuple[int, list[str]
     payloads = []
     for reply in replies:
         if isinstance(reply, Say):
-            payloads.append(send_payload(reply))
+            payloads.extend(send_payloads(reply))
         elif isinstance(reply, SendFile):
             payloads.append(file_payload(reply.kind, reply.filename, reply.content, reply.caption_html))
     return chat_id, payloads
@@ -43,7 +43,7 @@ def nudge_outbox(external_id: str, replies: list[Reply]) -> tuple[int, list[str]
 
 async def send_due_checkins(conversations: Conversations, sender: Sender) -> int:
     """Commit and send every check-in due now; returns how many people were nudged."""
-    sent = await conversations.run_checkins(outbox=nudge_outbox)
+    sent = await conversations.run_checkins(outbox=nudge_outbox, whose=lambda who: chat_of(who) is not None)
     chats = [chat for external_id, _ in sent if (chat := chat_of(external_id)) is not None]
     await asyncio.gather(*(sender.flush(chat) for chat in chats))
     if sent:

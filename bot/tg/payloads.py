@@ -49,6 +49,20 @@ def send_payload(say: Say) -> str:
     return json.dumps({"kind": "send", "html": say.html, "buttons": buttons_json(say)}, ensure_ascii=False)
 
 
+def send_payloads(say: Say) -> list[str]:
+    """Outbox payloads for ``say``: one per part when it is longer than Telegram takes (buttons on the
+    last part), so each part is marked sent on its own and a retry never repeats the parts that arrived."""
+    parts = split_html(say.html)
+    last = len(parts) - 1
+    return [
+        json.dumps(
+            {"kind": "send", "html": part, "buttons": buttons_json(say) if number == last else []},
+            ensure_ascii=False,
+        )
+        for number, part in enumerate(parts)
+    ]
+
+
 def edit_payload(message_id: int, html: str | None, buttons: list[list[dict[str, str]]]) -> str:
     """An outbox payload that edits an earlier message (its text, when given, and its buttons)."""
     return json.dumps({"kind": "edit", "message_id": message_id, "html": html, "buttons": buttons}, ensure_ascii=False)

@@ -210,3 +210,33 @@ async def test_a_person_who_blocked_the_bot_has_check_ins_switched_off(harness: 
         row = await repository.checkin(user.id)
         assert row is not None and not row.settings.enabled and row.state.wake_at is None
         assert await repository.pending_replies() == []
+
+
+async def test_a_caption_with_crisis_language_gets_the_crisis_reply(harness: Harness) -> None:
+    update = harness._update(
+        {
+            "message": {
+                "message_id": 9,
+                "date": 1_764_000_000,
+                "chat": {"id": 42, "type": "private", "first_name": "Sam"},
+                "from": {"id": 42, "is_bot": False, "first_name": "Sam"},
+                "photo": [{"file_id": "p", "file_unique_id": "pu", "width": 10, "height": 10}],
+                "caption": "I want to kill myself",
+            }
+        }
+    )
+    await harness.application.process_update(update)
+    assert "only a bot" in harness.last_question()["text"]
+
+
+async def test_a_button_from_a_cancelled_run_does_nothing_in_the_next(harness: Harness) -> None:
+    await harness.send("/reframe")
+    await harness.send("Lost my keys again")
+    old = harness.last_question()
+    await harness.send("/cancel")
+    await harness.send("/reframe")
+    await harness.send("Lost my wallet this time")
+    harness.request.clear()
+    await harness.press(old, "😢 Sad")
+    assert "earlier question" in harness.request.sent("answerCallbackQuery")[0]["text"]
+    assert harness.request.sent() == []
