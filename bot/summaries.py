@@ -268,8 +268,9 @@ def lessons_page_context(
     return {
         "period": period_label,
         "count": overview.count,
-        "avg_before": _number(overview.average_before),
-        "avg_after": _number(overview.average_after),
+        # An average of one is just that entry: only say "on average" when there are two or more.
+        "avg_before": _number(overview.average_before) if overview.with_feelings > 1 else "",
+        "avg_after": _number(overview.average_after) if overview.with_feelings > 1 else "",
         "recurring": [{"lesson": group.lesson, "times": group.times} for group in recurring],
         "checkin_days": len(window),
         "streak": kind_streak(window, today),

@@ -69,7 +69,7 @@ def test_a_whole_setback_in_the_terminal_then_the_lesson_is_listed(tmp_path: Pat
     assert transcript.lstrip().startswith("Hi, I'm Springboard")
     assert "not a therapist" in after(transcript, "/reframe")
     assert "What happened?" in after(transcript, "yes")
-    assert "Which one fits best?" in after(transcript, "purple")
+    assert "Which comes closest?" in after(transcript, "purple")
     assert "  1. 😞 Disappointed" in after(transcript, "purple")
     assert "(type a number from 0 to 10)" in after(transcript, "1")
     pause = after(transcript, "9")

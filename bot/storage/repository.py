@@ -53,6 +53,7 @@ class LessonOverview:
     count: int
     average_before: float | None
     average_after: float | None
+    with_feelings: int = 0
 
 
 class Repository:
@@ -192,13 +193,14 @@ class Repository:
     async def lesson_overview(self, user_id: int, since: datetime | None = None) -> LessonOverview:
         """How many lessons, and the average feeling before and after, from ``since`` on."""
         async with self._db.execute(
-            "SELECT count(*), avg(feeling_before), avg(feeling_after) FROM runs "
+            "SELECT count(*), avg(feeling_before), avg(feeling_after), "
+            "count(CASE WHEN feeling_before IS NOT NULL AND feeling_after IS NOT NULL THEN 1 END) FROM runs "
             "WHERE user_id = ? AND finished_at >= ? AND lesson IS NOT NULL",
             (user_id, _since(since)),
         ) as cursor:
             row = await cursor.fetchone()
         assert row is not None
-        return LessonOverview(int(row[0]), row[1], row[2])
+        return LessonOverview(int(row[0]), row[1], row[2], int(row[3]))
 
     async def lesson_texts(self, user_id: int, since: datetime | None = None, limit: int = 2000) -> list[str]:
         """The newest lessons' texts (at most ``limit``), for finding lessons that recur."""
@@ -303,6 +305,19 @@ class Repository:
                 for r in runs
             ],
             "in_progress": state.to_json() if state else None,
+            "checkin": await self._checkin_export(user_id),
+        }
+
+    async def _checkin_export(self, user_id: int) -> dict[str, Any] | None:
+        row = await self.checkin(user_id)
+        if row is None:
+            return None
+        return {
+            "enabled": row.settings.enabled,
+            "local_time": row.settings.local_time.strftime("%H:%M"),
+            "timezone": row.settings.timezone,
+            "next_due_at": to_db(row.state.due_at) if row.state.due_at else None,
+            "unanswered_in_a_row": row.state.unanswered,
         }
 
     async def run_answers(self, run_id: int) -> dict[str, Any]:
