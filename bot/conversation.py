@@ -236,7 +236,9 @@ class Conversations:
         if isinstance(incoming, ButtonPress) and is_checkin_button(incoming.value):
             return state, [*await self._checkins.button(user, incoming.value, now)]
         if isinstance(incoming, Location):
-            return state, [*await self._checkins.location(user, incoming.latitude, incoming.longitude, now)]
+            said = await self._checkins.location(user, incoming.latitude, incoming.longitude, now)
+            again = [engine.current_question(flow, state, self.texts)] if state and flow and not state.paused else []
+            return state, [*said, *again]
         if isinstance(incoming, Text):
             setting = await self._checkins.typed(user, incoming.text, now)
             if setting is not None:

@@ -240,3 +240,25 @@ async def test_a_button_from_a_cancelled_run_does_nothing_in_the_next(harness: H
     await harness.press(old, "😢 Sad")
     assert "earlier question" in harness.request.sent("answerCallbackQuery")[0]["text"]
     assert harness.request.sent() == []
+
+
+async def test_a_shared_location_mid_flow_gets_a_kind_word_and_the_question_again(harness: Harness) -> None:
+    await harness.send("/quick")
+    harness.request.clear()
+    update = harness._update(
+        {
+            "message": {
+                "message_id": 11,
+                "date": 1_764_000_000,
+                "chat": {"id": 42, "type": "private", "first_name": "Sam"},
+                "from": {"id": 42, "is_bot": False, "first_name": "Sam"},
+                "location": {"latitude": 52.52, "longitude": 13.4},
+            }
+        }
+    )
+    await harness.application.process_update(update)
+    texts = [sent["text"] for sent in harness.request.sent()]
+    assert "didn't keep it" in texts[0] and "what happened" in texts[-1]
+    async with harness.repository.transaction() as repository:
+        user = await repository.find_user("tg:42")
+        assert user is not None and await repository.checkin(user.id) is None  # nothing about it stored
