@@ -179,20 +179,19 @@ class CheckinMenu:
         reason = getattr(found, "reason", "unknown")
         return [Say(render(texts.checkin_timezone_problem, {"text": text.strip()[:60], "reason": reason}))]
 
-    async def stop_waiting(self, user: User) -> None:
-        """The person moved on (a command, another button): typed text is no longer a time or timezone."""
+    async def message_received(self, user: User, now: datetime, moved_on: bool) -> None:
+        """After any message from the person: the back-off resets, and when they ``moved_on`` (a command,
+        another button) typed text is no longer taken as a time or timezone. One read, at most one write."""
         row = await self._repository.checkin(user.id)
-        if row is not None and row.awaiting is not None:
-            await self._repository.save_checkin(user.id, replace(row, awaiting=None))
-
-    async def reply_received(self, user: User, now: datetime) -> None:
-        """Any message from the person resets the back-off."""
-        row = await self._repository.checkin(user.id)
-        if row is None or not row.settings.enabled or row.state.unanswered == 0:
+        if row is None:
             return
-        await self._repository.save_checkin(
-            user.id, replace(row, state=checkins.on_reply(row.settings, row.state, now))
-        )
+        updated = row
+        if moved_on and row.awaiting is not None:
+            updated = replace(updated, awaiting=None)
+        if row.settings.enabled and row.state.unanswered > 0:
+            updated = replace(updated, state=checkins.on_reply(row.settings, row.state, now))
+        if updated is not row:
+            await self._repository.save_checkin(user.id, updated)
 
     async def _store(self, user: User, row: CheckinRow, settings: CheckinSettings, now: datetime) -> CheckinRow:
         state = checkins.reschedule(settings, row.state, now)

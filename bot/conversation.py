@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import checkins, engine
-from bot.checkin_menu import CheckinMenu, is_checkin_button
+from bot.checkin_menu import CHECKIN_FLOW, CheckinMenu, is_checkin_button
 from bot.engine import Button, CompletedRun, Effect, Finished, Say, Stale, State
 from bot.flows.catalog import Catalog
 from bot.flows.model import Flow
@@ -110,7 +110,6 @@ def _normal_word(text: str) -> str:
 OutboxWriter = Callable[[list[Reply], bool], tuple[int, list[str]]]
 NudgeWriter = Callable[[str, list[Reply]], tuple[int, list[str]] | None]
 """Turns a nudge's replies for a person (by external id) into a chat id and outbox payloads (None: nowhere)."""
-CHECKIN_FLOW = "checkin"
 """Turns replies (and whether the flow moved on) into a chat id and outbox payloads, inside the transaction."""
 
 
@@ -183,7 +182,9 @@ class Conversations:
                     await repository.save_run(user.id, effect.run)
                     await self._record_outcome(effect.run, now)
             if user.onboarded and not isinstance(incoming, Resume):
-                await self._checkins.reply_received(user, now)
+                moved_on = isinstance(incoming, Command) and incoming.name != "checkin"
+                moved_on |= isinstance(incoming, ButtonPress) and not is_checkin_button(incoming.value)
+                await self._checkins.message_received(user, now, moved_on)
             replies = [effect for effect in effects if isinstance(effect, Say | Stale | SendFile | Erased)]
             # "Moved" means the question on screen was answered: the flow went on, ended, or began.
             moved = (state is None and new_state is not None) or (
@@ -243,8 +244,6 @@ class Conversations:
             setting = await self._checkins.typed(user, incoming.text, now)
             if setting is not None:
                 return state, setting
-        if isinstance(incoming, Command | ButtonPress):
-            await self._checkins.stop_waiting(user)
         if isinstance(incoming, Resume):
             if state is None or flow is None:
                 return state, []
