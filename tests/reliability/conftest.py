@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.standin.server import StandIn
-from tests.e2e.conftest import load_spec
-from tests.e2e.harness import TOKEN, BotProcess
+from tests.e2e.harness import BotProcess
 
 
 @pytest.fixture(autouse=True)
@@ -51,26 +50,6 @@ class KillableBot(BotProcess):
             if self.process.returncode is not None or time.monotonic() > deadline:
                 raise AssertionError(f"the bot did not start polling; its log:\n{self.log()[-3000:]}")
             await asyncio.sleep(0.05)
-
-
-@pytest.fixture
-async def standin() -> AsyncIterator[StandIn]:
-    """A stand-in that checks every request and answer against the Bot API spec where it is present."""
-    server = StandIn(tokens=[TOKEN], spec=load_spec())
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-    problems, failures = without_cut_requests(server)
-    assert problems == [], "the bot or the stand-in broke the Bot API specification"
-    assert failures == [], "the stand-in itself failed"
-
-
-def without_cut_requests(server: StandIn) -> tuple[list[str], list[str]]:
-    """The spec problems and stand-in failures. A request cut off by a killed bot is not among them: the
-    stand-in drops it unrecorded (it is neither the bot's doing nor a fault of Telegram's)."""
-    return list(server.spec_problems), list(server.internal_errors)
 
 
 @pytest.fixture

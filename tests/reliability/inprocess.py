@@ -14,39 +14,24 @@ import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import aiosqlite
 from telegram import Update
 from telegram.request import RequestData
 
-from bot.conversation import Conversations
 from bot.engine import State
-from bot.flows.catalog import Catalog, load_catalog
 from bot.standin.htmltext import parse_html, utf16_len
-from bot.storage.database import open_database
 from bot.storage.repository import Repository
-from bot.tg.app import build_application
 from bot.tg.handlers import Gatekeeper
 from bot.tg.intake import Intake
-from bot.tg.throttle import Throttle
-from tests.tg.conftest import ROOT, Harness
-from tests.tg.recording import BOT_ID, TOKEN, Call, RecordingRequest
+from tests.tg.conftest import Clock, Harness, make_harness
+from tests.tg.recording import BOT_ID, Call, RecordingRequest
 
 USER = 42
 MAX_TEXT = 4096
 MAX_CALLBACK_BYTES = 64
-_CATALOG: list[Catalog] = []
-
-
-def catalog() -> Catalog:
-    """The shipped flows and texts, loaded once."""
-    if not _CATALOG:
-        _CATALOG.append(load_catalog(ROOT / "conversations"))
-    return _CATALOG[0]
 
 
 class ErrorRecords(logging.Handler):
@@ -292,31 +277,14 @@ class FeedingRequest(RecordingRequest):
         return 200, json.dumps({"ok": True, "result": self.queued}).encode()
 
 
-@dataclass
-class Clock:
-    now: datetime = field(default_factory=lambda: datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
-
-
 @asynccontextmanager
 async def rig() -> AsyncIterator[Rig]:
     """A fresh bot with an empty database (one per hypothesis example)."""
     errors = ErrorRecords()
     watched = [logging.getLogger("bot"), logging.getLogger("telegram")]
     with tempfile.TemporaryDirectory() as folder:
-        connection = await open_database(Path(folder) / "bot.sqlite3", datetime(2026, 3, 1, tzinfo=UTC))
-        repository = Repository(connection)
-        conversations = Conversations(catalog(), repository, Clock(), ZoneInfo("UTC"))
         request = FeedingRequest()
-        unhurried = Throttle(overall=10_000, per_chat=10_000, burst=10_000)  # paced in tests/tg/test_throttle.py
-        application, _ = build_application(
-            TOKEN, "http://127.0.0.1:9", conversations, frozenset(), request=request, throttle=unhurried
-        )
-        await application.initialize()
-        harness = Harness(application, request, repository)
+        harness, connection = await make_harness(Path(folder), request=request)
         intake = Intake(harness.application, harness.repository, Gatekeeper(frozenset()), Clock())
         for logger in watched:
             logger.addHandler(errors)

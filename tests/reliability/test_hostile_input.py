@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from bot.engine import State
 from bot.flows.model import ChoiceStep, MessageStep, ScaleStep, TextStep
-from tests.reliability.inprocess import USER, Rig, buttons, catalog, rig
+from tests.reliability.inprocess import USER, Rig, buttons, rig
+from tests.tg.conftest import shipped_catalog
 
 INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u202e", "\u2066", "\u061c"]
 CONTROL = ["\x00", "\x01", "\x07", "\x08", "\x1b", "\x7f", "\r", "\t", "\v", "\f", "\x85", "\u2028"]
@@ -99,7 +100,7 @@ def sound(state: State | None) -> None:
     """A stored state that belongs to a real flow, sits on a real step, and holds only valid answers."""
     if state is None:
         return
-    flow = catalog().flows[state.flow_id]
+    flow = shipped_catalog().flows[state.flow_id]
     step = flow.step(state.step)
     assert step is not None, f"state on unknown step {state.step!r}"
     for step_id, value in state.answers.items():
@@ -187,7 +188,7 @@ async def test_any_sequence_of_strange_input_keeps_the_conversation_sound(steps:
             if pressed is not None and before is not None and seq_of(pressed) != before.seq:
                 assert after == before, "a press on another question's button changed the state"
             if kind == "text" and before is not None and after is not None and after.seq == before.seq + 1:
-                step = catalog().flows[before.flow_id].step(before.step)
+                step = shipped_catalog().flows[before.flow_id].step(before.step)
                 if isinstance(step, TextStep):
                     assert after.answers[before.step] == value.strip(), "a typed answer was stored altered"
         assert await session.scalar("SELECT count(*) FROM inbox") == 0

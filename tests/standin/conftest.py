@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import pytest
 import telegram
 
 from bot.standin import SpecChecker, StandIn
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SPEC_PATH = REPO_ROOT.parent / "shared" / "telegram-bot-api" / "api.json"
-
-
-def load_spec() -> SpecChecker | None:
-    """The Bot API specification checker, or None where the spec file is absent."""
-    return SpecChecker.from_file(SPEC_PATH) if SPEC_PATH.is_file() else None
+from tests.spec import REPO_ROOT, SPEC_PATH, load_spec  # noqa: F401 - REPO_ROOT is used by the tests here
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,7 +13,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.conversation import Conversations
-from bot.flows.catalog import load_catalog
+from bot.flows.catalog import Catalog, load_catalog
 from bot.storage.database import open_database
 from bot.storage.repository import Repository
 from bot.tg.app import build_application
@@ -20,6 +21,12 @@ from bot.tg.throttle import Throttle
 from tests.tg.recording import TOKEN, RecordingRequest
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@cache
+def shipped_catalog() -> Catalog:
+    """The shipped flows and texts, loaded once for every harness."""
+    return load_catalog(ROOT / "conversations")
 
 
 @dataclass
@@ -60,6 +67,18 @@ class Harness:
         await self.application.process_update(update)
         return update
 
+    async def send_other(self, content: dict[str, Any], user_id: int = 42) -> None:
+        """The person sends something that is not plain text: ``content`` holds its fields (a sticker, a
+        photo with its caption, a location)."""
+        message = {
+            "message_id": self.next_update_id + 10,
+            "date": 1_764_000_000,
+            "chat": {"id": user_id, "type": "private", "first_name": "Sam"},
+            "from": {"id": user_id, "is_bot": False, "first_name": "Sam"},
+            **content,
+        }
+        await self.application.process_update(self._update({"message": message}))
+
     async def send_sticker(self, user_id: int = 42) -> None:
         sticker = {
             "file_id": "CAAC",
@@ -70,18 +89,7 @@ class Harness:
             "is_animated": False,
             "is_video": False,
         }
-        update = self._update(
-            {
-                "message": {
-                    "message_id": 5,
-                    "date": 1_764_000_000,
-                    "chat": {"id": user_id, "type": "private", "first_name": "Sam"},
-                    "from": {"id": user_id, "is_bot": False, "first_name": "Sam"},
-                    "sticker": sticker,
-                }
-            }
-        )
-        await self.application.process_update(update)
+        await self.send_other({"sticker": sticker}, user_id)
 
     async def press(self, sent: dict[str, Any], label: str, user_id: int = 42, message_id: int | None = None) -> None:
         """Tap the button labelled ``label`` on a message the bot sent (its recorded sendMessage params)."""
@@ -123,11 +131,14 @@ class Harness:
         return self.request.sent()[-1]
 
 
-async def make_harness(tmp_path: Path, allowed: frozenset[int] = frozenset()) -> tuple[Harness, Any]:
+async def make_harness(
+    tmp_path: Path, allowed: frozenset[int] = frozenset(), request: RecordingRequest | None = None
+) -> tuple[Harness, Any]:
+    """A bot on a fresh database under ``tmp_path`` whose Bot API calls go to ``request`` (recording)."""
     connection = await open_database(tmp_path / "bot.sqlite3", datetime(2026, 3, 1, tzinfo=UTC))
     repository = Repository(connection)
-    conversations = Conversations(load_catalog(ROOT / "conversations"), repository, Clock(), ZoneInfo("UTC"))
-    request = RecordingRequest()
+    conversations = Conversations(shipped_catalog(), repository, Clock(), ZoneInfo("UTC"))
+    request = request or RecordingRequest()
     # Handler tests answer instantly; Telegram's per-chat pace is tested in tests/tg/test_throttle.py.
     unhurried = Throttle(overall=10_000, per_chat=10_000, burst=10_000)
     application, _ = build_application(
