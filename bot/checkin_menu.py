@@ -73,7 +73,17 @@ class CheckinMenu:
         settings = row.settings
         next_text = ""
         if settings.enabled and row.state.due_at is not None:
-            next_text = _when(row.state.due_at.astimezone(settings.zone), now.astimezone(settings.zone))
+            moment, today = row.state.due_at.astimezone(settings.zone), now.astimezone(settings.zone).date()
+            next_text = render(
+                self._texts.checkin_when,
+                {
+                    "days": (moment.date() - today).days,
+                    "clock": moment.strftime("%H:%M"),
+                    "weekday": f"{moment:%a}",
+                    "day": moment.day,
+                    "month": f"{moment:%b}",
+                },
+            )
         return {
             "enabled": settings.enabled,
             "time": settings.local_time.strftime("%H:%M"),
@@ -226,14 +236,3 @@ def _still_waiting(stored: str | None, now: datetime) -> str | None:
     if not since or now - from_db(since) > WAITING_FOR:
         return None
     return what
-
-
-def _when(moment: datetime, now: datetime) -> str:
-    """A due time as a person reads it: "today at 20:00", "tomorrow at 08:00" or "Fri 3 Apr at 20:00"."""
-    clock = moment.strftime("%H:%M")
-    days = (moment.date() - now.date()).days
-    if days == 0:
-        return f"today at {clock}"
-    if days == 1:
-        return f"tomorrow at {clock}"
-    return f"{moment:%a} {moment.day} {moment:%b} at {clock}"

@@ -135,6 +135,7 @@ class Texts(_Strict):
     snoozed: str
     skipped_today: str
     location_unexpected: str
+    checkin_when: str
     menu_checkin: str
 
 
@@ -190,6 +191,7 @@ VARIABLES: dict[str, frozenset[str]] = {
     "checkin_time_problem": frozenset({"text"}),
     "checkin_saved": frozenset({"time", "timezone", "next"}),
     "nudge_busy": frozenset({"title"}),
+    "checkin_when": frozenset({"days", "clock", "weekday", "day", "month"}),
 }
 """The variables each text receives; a text naming any other is an error at load time, not at run time."""
 
