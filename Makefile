@@ -1,42 +1,58 @@
 # Everything runs inside .venv, created and filled on first use.
+# `make chat` and `make run` install only what the bot needs; `make test` adds the developer tools.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUNTIME := $(VENV)/.installed-runtime
+DEV := $(VENV)/.installed-dev
+PIP := $(BIN)/pip install --disable-pip-version-check --progress-bar on
+# Two workers: the slow process tests run side by side with everything else (see tests/README.md).
+PYTEST_WORKERS ?= 2
 
-.PHONY: chat run check test lint typecheck standin clean bench
+.PHONY: chat run check test test-fast lint typecheck standin clean bench
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+$(RUNTIME): pyproject.toml
+	@echo "Setting up $(VENV) with what the bot needs (first run only; about a minute)…"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(PIP) --quiet --upgrade pip
+	@$(PIP) -e .
+	@touch $(RUNTIME)
+	@echo "Ready."
 
-chat: $(STAMP)  ## talk to the bot in this terminal (no Telegram needed)
+$(DEV): $(RUNTIME)
+	@echo "Adding the developer tools (pytest, mypy, ruff, hypothesis)…"
+	@$(PIP) -e '.[dev]'
+	@touch $(DEV)
+
+chat: $(RUNTIME)  ## talk to the bot in this terminal (no Telegram needed)
 	$(BIN)/springboard chat
 
-run: $(STAMP)  ## run the Telegram bot (needs TELEGRAM_BOT_TOKEN in .env)
+run: $(RUNTIME)  ## run the Telegram bot (needs TELEGRAM_BOT_TOKEN in .env)
 	$(BIN)/springboard run --or-chat
 
-standin: $(STAMP)  ## a local Telegram Bot API stand-in on 127.0.0.1:8081
+standin: $(RUNTIME)  ## a local Telegram Bot API stand-in on 127.0.0.1:8081
 	$(BIN)/springboard standin
 
-check: $(STAMP)  ## check every flow in conversations/
+check: $(RUNTIME)  ## check every flow in conversations/
 	$(BIN)/springboard check conversations/
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/ruff format --check bot tests bench
 
-typecheck: $(STAMP)
+typecheck: $(DEV)
 	$(BIN)/mypy
 
-test: $(STAMP)  ## lint, type-check and run every test, offline
+test: $(DEV)  ## lint, type-check and run every test, offline (what CI runs)
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/mypy
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
 
-bench: $(STAMP)
+test-fast: $(DEV)  ## the inner loop: every test except those that start the bot process
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) -m "not process"
+
+bench: $(DEV)
+	$(BIN)/python -m bench.startup
 	$(BIN)/python -m bench.step_cost
 	$(BIN)/python -m bench.lessons
 

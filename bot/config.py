@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     helpline_country: str = "US"
     checkin_poll_seconds: float = Field(default=20.0, gt=0, le=3600)
+    send_limit_per_second: float = Field(default=30.0, ge=0)
+    send_limit_per_chat_per_second: float = Field(default=1.0, ge=0)
     webhook_url: str | None = None
     webhook_listen: str = "127.0.0.1:8443"
     webhook_secret: SecretStr | None = None

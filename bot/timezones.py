@@ -29,8 +29,6 @@ from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
 from functools import cache
 from typing import Literal
 
-import tzfpy
-
 MAX_SUGGESTIONS = 8
 """At most this many zones are offered for one partial name or one shared location."""
 
@@ -471,6 +469,8 @@ def zone_for_location(latitude: float, longitude: float) -> ZoneResult:
         return ZoneProblem("bad_location")
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
         return ZoneProblem("bad_location")
+    import tzfpy  # the boundary polygons are only needed when someone shares a location
+
     found = [tzfpy.get_tz(longitude, latitude), *tzfpy.get_tzs(longitude, latitude)]
     names = [name for name in (_stored_name(zone) for zone in found if zone) if name is not None]
     if not names:

@@ -24,6 +24,16 @@ CONVERSATIONS = REPO_ROOT / "conversations"
 NOW = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
 
 
+PROCESS_FIXTURES = frozenset({"bot_process", "bot"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that starts the real bot process: ``make test-fast`` leaves them out."""
+    for item in items:
+        if PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.process)
+
+
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
     """Every shipped flow and the bot's texts, loaded once."""

@@ -43,7 +43,7 @@ T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]+")
-DEFAULT_WAIT = 5.0
+DEFAULT_WAIT = 30.0
 
 
 class StandIn:
@@ -90,6 +90,7 @@ class StandIn:
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
         self._in_flight: Counter[str] = Counter()
+        self._arrived: Counter[str] = Counter()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -189,6 +190,7 @@ class StandIn:
                 raise fault.api_error()
             self._check_flood(method, Params(params))
             self._in_flight[method] += 1
+            self._arrived[method] += 1
             self.world.changed()
             try:
                 result = await found[1](Call(method, Params(params), self.world))
@@ -249,6 +251,10 @@ class StandIn:
     def is_polling(self) -> bool:
         """True while a getUpdates call is being answered (a long poll is waiting)."""
         return self._in_flight["getUpdates"] > 0
+
+    def arrived(self, method: str) -> int:
+        """How many requests to ``method`` have started being answered so far (finished or not)."""
+        return self._arrived[method]
 
     def in_flight(self) -> dict[str, int]:
         """Requests being answered right now, by method (the log only has finished ones)."""

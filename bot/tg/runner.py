@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from aiohttp import web
 from telegram import Bot, Update
 from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
@@ -26,6 +25,7 @@ from bot.tg.handlers import Gatekeeper
 from bot.tg.intake import Intake, seconds
 from bot.tg.nudges import run_checkin_job
 from bot.tg.sender import Sender
+from bot.tg.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,9 @@ async def run_bot(settings: Settings, catalog: Catalog, token: str) -> int:
     try:
         repository = Repository(connection)
         conversations = Conversations(catalog, repository, _now, settings.zone, settings.helpline_country)
+        throttle = Throttle(settings.send_limit_per_second, settings.send_limit_per_chat_per_second)
         application, sender = build_application(
-            token, settings.telegram_api_url, conversations, settings.allowed_user_ids
+            token, settings.telegram_api_url, conversations, settings.allowed_user_ids, throttle=throttle
         )
         intake = Intake(application, repository, Gatekeeper(settings.allowed_user_ids), _now)
         try:
@@ -195,6 +196,8 @@ async def _serve_webhook(
     stop: asyncio.Event,
 ) -> None:
     """Receive updates by webhook: answer 200 only after the update is stored."""
+    from aiohttp import web  # only webhook mode needs a server: polling starts without importing it
+
     assert settings.webhook_url is not None
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     path = "/" + settings.webhook_url.split("://", 1)[-1].partition("/")[2]

@@ -1,6 +1,7 @@
 """Telegram's sending limits, kept on our side: about 30 messages a second overall and about one a second
 per chat (a short burst of a few is allowed so a reply and the next question arrive together), and a 429
-pauses every send until its ``retry_after`` has passed.
+pauses every send until its ``retry_after`` has passed. Both rates are settings; 0 turns a limit off
+(a local Bot API stand-in has none), while a 429 still pauses everything.
 
 python-telegram-bot 22.8's AIORateLimiter ends such a pause early whenever any other request finishes
 (python-telegram-bot issue #5338). Here a pause can only ever be extended, never shortened.
@@ -23,7 +24,7 @@ class Throttle:
 
     def __init__(
         self,
-        overall: int = OVERALL_PER_SECOND,
+        overall: float = OVERALL_PER_SECOND,
         per_chat: float = PER_CHAT_PER_SECOND,
         burst: int = PER_CHAT_BURST,
         clock: Callable[[], float] = time.monotonic,
@@ -57,17 +58,20 @@ class Throttle:
         while self._recent and self._recent[0] <= now - 1.0:
             self._recent.popleft()
         waits = [self._paused_until - now]
-        if len(self._recent) >= self._overall:
+        if self._overall > 0 and len(self._recent) >= self._overall:
             waits.append(self._recent[0] + 1.0 - now)
-        tokens = self._tokens(chat_id, now)
-        if tokens < 1.0:
-            waits.append((1.0 - tokens) / self._per_chat)
+        if self._per_chat > 0:
+            tokens = self._tokens(chat_id, now)
+            if tokens < 1.0:
+                waits.append((1.0 - tokens) / self._per_chat)
         return max(0.0, *waits)
 
     def _record(self, chat_id: int) -> None:
         now = self._clock()
-        self._recent.append(now)
-        self._chat_tokens[chat_id] = (self._tokens(chat_id, now) - 1.0, now)
+        if self._overall > 0:
+            self._recent.append(now)
+        if self._per_chat > 0:
+            self._chat_tokens[chat_id] = (self._tokens(chat_id, now) - 1.0, now)
 
     async def wait(self, chat_id: int) -> None:
         """Sleep until a message to ``chat_id`` is within every limit, then count it as sent."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sqlite3
@@ -18,6 +19,8 @@ from bot.standin.server import StandIn
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456789:E2E-test-token-abcdefghijklmnopqrstuv"
 ONBOARDING_BUTTON = "I understand, let's begin"
+# The longest any test waits for one reply or one start: generous, since a wait ends as soon as the event comes.
+REPLY_CEILING_S = 60.0
 
 
 @dataclass
@@ -48,12 +51,17 @@ class BotProcess:
                 "FLOWS_DIR": str(ROOT / "conversations"),
                 "LOG_LEVEL": "DEBUG",
                 "PYTHONPATH": str(ROOT),
+                # Unpaced: simulated people answer at once, and Telegram's pacing would only make tests wait.
+                # tests/e2e/test_pacing_process.py runs the bot with Telegram's real limits.
+                "SEND_LIMIT_PER_SECOND": "0",
+                "SEND_LIMIT_PER_CHAT_PER_SECOND": "0",
             }
         )
         env.update(self.extra_env)
         return env
 
-    async def start(self) -> None:
+    async def start(self, ready: str = "polling for updates", timeout: float = 60) -> None:
+        """Start the process and wait (up to ``timeout`` s) until its log says ``ready`` for this start."""
         self.starts += 1
         log = self.log_path.open("ab")
         try:
@@ -62,8 +70,8 @@ class BotProcess:
             )
         finally:
             log.close()
-        deadline = time.monotonic() + 20
-        while self.log().count("polling for updates") < self.starts:
+        deadline = time.monotonic() + timeout
+        while self.log().count(ready) < self.starts:
             if self.process.returncode is not None or time.monotonic() > deadline:
                 raise AssertionError(f"the bot did not start polling; its log:\n{self.log()[-3000:]}")
             await asyncio.sleep(0.05)
@@ -85,11 +93,19 @@ class BotProcess:
             await self.process.wait()
             raise
 
+    async def wait_for_log(self, text: str, timeout: float = REPLY_CEILING_S) -> None:
+        """Wait until the process has logged ``text`` (looking every 20 ms)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the bot never logged {text!r}; its log:\n{self.log()[-3000:]}")
+            await asyncio.sleep(0.02)
+
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
 
     def rows(self, query: str, *params: Any) -> list[tuple[Any, ...]]:
-        with sqlite3.connect(self.database) as connection:
+        with contextlib.closing(sqlite3.connect(self.database, timeout=30)) as connection:
             return list(connection.execute(query, params))
 
 
@@ -135,5 +151,5 @@ class Chat:
             return None
 
         return await self.standin.wait_until(
-            arrived, timeout=10, chat_id=self.user_id, what=f"a reply containing {expect!r}"
+            arrived, timeout=REPLY_CEILING_S, chat_id=self.user_id, what=f"a reply containing {expect!r}"
         )

@@ -42,7 +42,7 @@ class KillableBot(BotProcess):
             self.process.send_signal(signal.SIGKILL)
         await self.process.wait()
 
-    async def wait_polling(self, timeout: float = 20) -> None:
+    async def wait_polling(self, timeout: float = 60) -> None:
         """Wait until this start of the process is long-polling."""
         deadline = time.monotonic() + timeout
         while "polling for updates" not in self.log()[self.log_mark :]:

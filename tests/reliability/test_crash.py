@@ -1,56 +1,144 @@
-"""Kill -9 at random moments while 50 people work through a setback: nothing lost, nothing doubled.
+"""Kill -9 at moments tied to the bot's own progress while 50 people work through a setback: nothing lost,
+nothing doubled.
 
 The bot process runs for real against the stand-in. Nobody re-sends anything: an update the bot had
 not stored when it died is still unconfirmed, so the stand-in (like Telegram) delivers it again; one
 it had stored but not handled is replayed from the inbox; a reply committed but not sent goes out
 after the restart.
+
+Kills are not on a wall-clock schedule (a slow start would outrun it, and no process would ever reach
+polling). Each one waits for a moment in the bot's life, seen from the stand-in:
+
+- ``polling``: some time after this start began long-polling (normal work, anywhere in it);
+- ``batch``: just after getUpdates handed over a batch (storing it, or handling it);
+- ``replay``: as the start-up replay of the inbox runs (right after a ``batch`` kill left it full);
+- ``send``: while a sendMessage is in flight (Telegram has it; the bot has not marked it sent).
+
+Every budget is a multiple of the start-up time measured in this run, so a machine three times slower
+gets three times longer, and the people think for longer so at least ``MIN_KILLS`` kills land mid-flow.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import sqlite3
 import time
+from collections import Counter
+from collections.abc import Callable
 
+import pytest
+
+from bot.standin import Fault
 from bot.standin.server import StandIn
 from tests.reliability.conftest import KillableBot
 from tests.reliability.people import Person, check_database, check_every_question_shown
 
 PEOPLE = 50
 MIN_KILLS = 20
+PLANNED_KILLS = 30  # what the people's thinking time is sized for
 MAX_KILLS = 60
+MIN_PER_KIND = 4
 SEED = 20260301
-STEP_TIMEOUT_S = 30.0
-TEST_BUDGET_S = 120.0
+MOVES_PER_PERSON = 11
+SEND_HELD_S = 0.5  # how long the stand-in holds a sendMessage, so a kill finds it in flight
+REPLAYED = "received before the last stop"
 
 
+async def _until_stored(bot: KillableBot, limit: float) -> None:
+    """Return as soon as the inbox holds an update not yet handled (or after ``limit`` seconds)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            if bot.rows("SELECT count(*) FROM inbox") != [(0,)]:
+                return
+        except sqlite3.Error:
+            pass  # the bot holds a write lock or is creating the file: look again
+        await asyncio.sleep(0.001)
+
+
+def _rounds(rng: random.Random) -> list[str]:
+    """Kill kinds in shuffled rounds of four; ``replay`` always right after ``batch`` (which fills the inbox)."""
+    kinds: list[str] = []
+    while len(kinds) < MAX_KILLS:
+        units = [["polling"], ["batch", "replay"], ["send"]]
+        rng.shuffle(units)
+        kinds.extend(kind for unit in units for kind in unit)
+    return kinds
+
+
+@pytest.mark.xdist_group("fifty_people")  # never beside the other fifty-people test: both load the CPU
 async def test_fifty_people_finish_exactly_once_while_the_bot_is_killed_again_and_again(
     standin: StandIn, bot: KillableBot
 ) -> None:
     rng = random.Random(SEED)
-    people = [Person.make(8000 + n, n, rng, think=(0.3, 1.5)) for n in range(PEOPLE)]
     started = time.monotonic()
-    kills: list[float] = []
+    await bot.spawn()
+    await bot.wait_polling(timeout=120)
+    startup = time.monotonic() - started
+    # One kill cycle is a start-up plus a moment of work; the people's walks must span PLANNED_KILLS of them.
+    # A walk is thinking plus waiting for replies while the bot is down, about half each (measured).
+    cycle = startup + 0.6
+    think = cycle * PLANNED_KILLS / MOVES_PER_PERSON / 2
+    ceiling = max(20.0, 10 * cycle)  # the longest wait for any one moment, or for any one reply
+    people = [Person.make(8000 + n, n, rng, think=(0.3 * think, 1.7 * think)) for n in range(PEOPLE)]
+    kills: Counter[str] = Counter()
+    replays_killed = 0
+
+    def all_done() -> bool:
+        return all(person.done for person in people)
+
+    async def moment(found: Callable[[], bool]) -> bool:
+        """Wait for ``found()`` (True) or for everyone to finish (False); a ceiling keeps it bounded."""
+        try:
+            await standin.wait_until(lambda: found() or all_done(), timeout=ceiling, what="a moment to kill")
+        except TimeoutError:
+            return not all_done()
+        return not all_done()
+
+    async def reach(kind: str) -> bool:
+        """Wait for this kind's moment in the current start; False when everyone finished first."""
+        nonlocal replays_killed
+        seen = len(standin.requests)
+        polls, menus, sends = (standin.arrived(method) for method in ("getUpdates", "setMyCommands", "sendMessage"))
+        if kind == "replay":
+            if not await moment(lambda: standin.arrived("setMyCommands") > menus):
+                return False
+            replays_killed += REPLAYED in bot.log()[bot.log_mark :]
+            return True
+        if not await moment(lambda: standin.arrived("getUpdates") > polls):
+            return False
+        if kind == "polling":
+            await asyncio.sleep(rng.uniform(0, 1.0) * max(1.0, startup))
+        elif kind == "batch":
+            handed_over = any(record.method == "getUpdates" and record.result for record in standin.requests[seen:])
+            if not handed_over and not await moment(
+                lambda: any(record.method == "getUpdates" and record.result for record in standin.requests[seen:])
+            ):
+                return False
+            # Best between storing the batch and handling it, so the next start has something to replay.
+            await _until_stored(bot, limit=0.2)
+        else:
+            standin.inject_fault("sendMessage", Fault.delay(SEND_HELD_S))
+            if not await moment(lambda: standin.arrived("sendMessage") > sends):
+                return False
+        return not all_done()
 
     async def killer() -> None:
-        await bot.spawn()
-        while len(kills) < MAX_KILLS and not all(person.done for person in people):
-            # Any moment: during start-up (migrations, replaying the inbox, flushing the outbox) or
-            # while handling and sending.
-            await asyncio.sleep(rng.uniform(0.05, 1.1))
-            if all(person.done for person in people):
-                break
+        for kind in _rounds(rng):
+            if all_done() or not await reach(kind):
+                return
             await bot.kill_now()
-            kills.append(time.monotonic() - started)
+            kills[kind] += 1
             await bot.spawn()
 
     kill_task = asyncio.create_task(killer())
     walks = [
-        asyncio.create_task(person.walk(standin, random.Random(SEED + person.user_id), STEP_TIMEOUT_S))
-        for person in people
+        asyncio.create_task(person.walk(standin, random.Random(SEED + person.user_id), ceiling)) for person in people
     ]
+    budget = MOVES_PER_PERSON * (1.7 * think + ceiling) + 60
     try:
-        await asyncio.wait_for(asyncio.gather(*walks), TEST_BUDGET_S)
+        await asyncio.wait_for(asyncio.gather(*walks), budget)
     except BaseException:
         kill_task.cancel()
         raise
@@ -61,13 +149,17 @@ async def test_fifty_people_finish_exactly_once_while_the_bot_is_killed_again_an
         await asyncio.gather(kill_task, return_exceptions=True)
     finished = time.monotonic() - started
 
-    assert len(kills) >= MIN_KILLS, f"only {len(kills)} kills happened while people were mid-flow"
-    await bot.wait_polling()
-    assert await bot.stop(timeout=5) == 0
+    total = sum(kills.values())
+    assert total >= MIN_KILLS, f"only {total} kills happened while people were mid-flow ({dict(kills)})"
+    assert all(kills[kind] >= MIN_PER_KIND for kind in ("polling", "batch", "replay", "send")), dict(kills)
+    assert replays_killed >= 2, f"only {replays_killed} kills landed while the inbox was being replayed"
+    standin.clear_faults()
+    await bot.wait_polling(timeout=ceiling)
+    await standin.wait_until(lambda: bot.rows("SELECT count(*) FROM outbox") == [(0,)], timeout=ceiling)
+    assert await bot.stop(timeout=ceiling) == 0
     check_database(bot.rows, people)
     check_every_question_shown(standin, people)
-    replayed = bot.log().count("received before the last stop")
     print(
-        f"\n{len(kills)} kills in {finished:.1f} s; {bot.starts} starts, {replayed} of them replaying the inbox; "
-        f"slowest wait for a question {max(max(p.waited) for p in people):.1f} s"
+        f"\n{total} kills ({dict(kills)}) in {finished:.1f} s; start-up {startup:.2f} s; {bot.starts} starts, "
+        f"{replays_killed} kills mid-replay; slowest wait for a question {max(max(p.waited) for p in people):.1f} s"
     )

@@ -72,8 +72,8 @@ async def test_an_export_reaches_telegram_as_a_document_from_the_real_process(
     def documents() -> list[ChatMessage]:
         return [message for message in standin.bot_messages(person.user_id) if message.document is not None]
 
-    sent = await standin.wait_until(documents, timeout=10, chat_id=person.user_id, what="the export")
+    sent = await standin.wait_until(documents, timeout=60, chat_id=person.user_id, what="the export")
     document = sent[0].document
     assert document is not None and person.answers["lesson"].encode() in document.data
-    assert await bot.stop(timeout=5) == 0
+    assert await bot.stop(timeout=30) == 0
     assert bot.rows("SELECT count(*) FROM outbox") == [(0,)]

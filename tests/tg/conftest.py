@@ -140,7 +140,7 @@ async def make_harness(
     conversations = Conversations(shipped_catalog(), repository, Clock(), ZoneInfo("UTC"))
     request = request or RecordingRequest()
     # Handler tests answer instantly; Telegram's per-chat pace is tested in tests/tg/test_throttle.py.
-    unhurried = Throttle(overall=10_000, per_chat=10_000, burst=10_000)
+    unhurried = Throttle(overall=0, per_chat=0)
     application, _ = build_application(
         TOKEN, "http://127.0.0.1:9", conversations, allowed, request=request, throttle=unhurried
     )

@@ -53,3 +53,14 @@ async def test_a_429_pauses_every_chat_and_nothing_shortens_the_pause() -> None:
     assert clock.now == 105.0
     await throttle.wait(2)
     assert clock.now == 105.0
+
+
+async def test_limits_set_to_zero_send_at_once_but_a_429_still_pauses_everything() -> None:
+    clock = FakeClock()
+    throttle = Throttle(overall=0, per_chat=0, clock=clock, sleep=clock.sleep)
+    for _ in range(100):
+        await throttle.wait(7)
+    assert clock.now == 100.0
+    throttle.pause(3)
+    await throttle.wait(8)
+    assert clock.now == 103.0

@@ -1,0 +1,89 @@
+"""Webhook mode end to end: the real process receives updates by HTTP POST, as Telegram would send them.
+
+The stand-in plays Telegram's Bot API (setWebhook, sendMessage…); the test plays Telegram's side of the
+webhook: it takes the update the stand-in queued for a user and POSTs it to the bot with the secret header.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import aiohttp
+
+from bot.standin.server import StandIn
+from tests.e2e.harness import BotProcess
+
+SECRET = "webhook-secret-0123456789abcdef"
+HEADER = "X-Telegram-Bot-Api-Secret-Token"
+PATH = "/telegram/hook"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _start_webhook_bot(bot_process: BotProcess, port: int, timeout: float = 60) -> None:
+    bot_process.extra_env.update(
+        {
+            "WEBHOOK_URL": f"https://bot.example.test{PATH}",
+            "WEBHOOK_LISTEN": f"127.0.0.1:{port}",
+            "WEBHOOK_SECRET": SECRET,
+        }
+    )
+    await bot_process.start(ready="webhook listening", timeout=timeout)
+
+
+def _update_for(standin: StandIn, update_id: int) -> dict[str, Any]:
+    return next(update for update in standin.pending_updates() if update["update_id"] == update_id)
+
+
+async def test_updates_by_webhook_are_stored_before_200_and_answered(standin: StandIn, bot_process: BotProcess) -> None:
+    port = _free_port()
+    await _start_webhook_bot(bot_process, port)
+    registered = standin.state()["webhook"]
+    assert registered is not None and registered["url"] == f"https://bot.example.test{PATH}"
+    url = f"http://127.0.0.1:{port}{PATH}"
+
+    sent = standin.user_sends_text(601, "/help")
+    update = _update_for(standin, sent.update_id)
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url, json=update, headers={HEADER: "wrong"}) as refused:
+            assert refused.status == 403
+        async with session.post(url, json=update) as anonymous:
+            assert anonymous.status == 403
+        assert bot_process.rows("SELECT count(*) FROM handled_updates WHERE update_id = ?", sent.update_id) == [(0,)]
+        assert bot_process.rows("SELECT count(*) FROM inbox WHERE update_id = ?", sent.update_id) == [(0,)]
+
+        async with session.post(url, json=update, headers={HEADER: SECRET}) as accepted:
+            assert accepted.status == 200
+        # 200 means stored: the update is in the inbox or already handled, never only in memory.
+        stored = bot_process.rows(
+            "SELECT (SELECT count(*) FROM inbox WHERE update_id = ?) + "
+            "(SELECT count(*) FROM handled_updates WHERE update_id = ?)",
+            sent.update_id,
+            sent.update_id,
+        )
+        assert stored[0][0] >= 1
+        reply = await standin.wait_for_bot_messages(601, timeout=30)
+        assert "not a therapist" in reply[0].shown_text or "/reframe" in reply[0].shown_text
+
+        # Telegram delivers the same update again (it did not see our 200): applied once, answered once.
+        async with session.post(url, json=update, headers={HEADER: SECRET}) as again:
+            assert again.status == 200
+        async with session.post(url, data=b"{not json", headers={HEADER: SECRET}) as broken:
+            assert broken.status == 400
+        later = standin.user_sends_text(601, "/sos")
+        async with session.post(url, json=_update_for(standin, later.update_id), headers={HEADER: SECRET}) as ok:
+            assert ok.status == 200
+        # One chat's replies go out in order: had the repeat been answered, that answer would come before this.
+        await standin.wait_until(
+            lambda: any("findahelpline" in m.shown_text for m in standin.bot_messages(601)), timeout=30, chat_id=601
+        )
+    texts = [message.shown_text for message in standin.bot_messages(601)]
+    assert len(texts) == 2 and "findahelpline" in texts[1], texts
+    assert bot_process.rows("SELECT count(*) FROM handled_updates WHERE update_id = ?", sent.update_id) == [(1,)]
+    assert await bot_process.stop(timeout=30) == 0
+    assert SECRET not in bot_process.log()
