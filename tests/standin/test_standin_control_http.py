@@ -153,8 +153,8 @@ async def test_file_download_route(standin: StandIn, bot: telegram.Bot, http: ai
 
 async def test_wait_for_polling_over_http(standin: StandIn, bot: telegram.Bot, http: aiohttp.ClientSession) -> None:
     assert "polling getUpdates" in await control(http, standin, "wait_for_polling", 408, timeout=0.05)
-    poll = asyncio.create_task(bot.get_updates(timeout=5))
-    assert await control(http, standin, "wait_for_polling", timeout=5) is True
+    poll = asyncio.create_task(bot.get_updates(timeout=30))
+    assert await control(http, standin, "wait_for_polling", timeout=30) is True
     await control(http, standin, "user_sends_text", user_id=USER, text="wake up")
     assert len(await poll) == 1
     assert not standin.is_polling
