@@ -1,4 +1,4 @@
-"""``springboard`` commands: chat, check, run, standin."""
+"""``springboard`` commands: chat, check, run, screen-eval, standin."""
 
 from __future__ import annotations
 
@@ -33,6 +33,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="without a token, start the terminal chat instead of stopping with an error",
     )
+    screen = commands.add_parser(
+        "screen-eval", help="measure the crisis screen on a labelled YAML or JSONL file of {text, label, category}"
+    )
+    screen.add_argument("file", type=Path)
+    screen.add_argument("--flows", type=Path, help="conversations folder (default: FLOWS_DIR or conversations/)")
     standin = commands.add_parser("standin", help="run a local Telegram Bot API stand-in for trying the bot offline")
     standin.add_argument("--host", default="127.0.0.1")
     standin.add_argument("--port", type=int, default=8081)
@@ -78,6 +83,25 @@ def check(path: Path) -> int:
     return 0
 
 
+def screen_eval(file: Path, flows: Path) -> int:
+    """Print the screen's recall per category and its false alarms on ``file``; exit 1 if unreadable."""
+    from bot.safety import load_safety
+    from bot.safety.evaluation import evaluate, read_labelled
+
+    try:
+        messages = read_labelled(file)
+        safety = load_safety(flows)
+    except (OSError, ValueError) as problem:
+        print(f"springboard: {problem}", file=sys.stderr)
+        return 1
+    except FlowLoadError as problem:
+        for error in problem.errors:
+            print(error, file=sys.stderr)
+        return 1
+    print(evaluate(messages, safety.assess).report())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one springboard command; returns its exit code."""
     args = _parser().parse_args(argv)
@@ -86,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "check":
         return check(args.path or settings.flows_dir)
+    if args.command == "screen-eval":
+        return screen_eval(args.file, args.flows or settings.flows_dir)
     if args.command == "standin":
         from bot.standin.cli import serve_forever
 

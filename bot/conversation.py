@@ -7,10 +7,11 @@ completed runs.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,15 +22,17 @@ from bot.flows.catalog import Catalog
 from bot.flows.model import Flow
 from bot.history import Erased, History, SendFile, is_history_button
 from bot.render import render
+from bot.safety import Assessment, Level
 from bot.storage.repository import Repository, User
 from bot.timezones import country_of_zone
 
 
 @dataclass(frozen=True)
 class Command:
-    """A slash command such as ``/reframe`` (name without the slash, lower-cased)."""
+    """A slash command such as ``/reframe`` (name without the slash, lower-cased) and any text after it."""
 
     name: str
+    argument: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,13 @@ class Resume:
 
 
 @dataclass(frozen=True)
+class Edited:
+    """A message the person changed after sending it: screened for safety, never taken as a new answer."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Location:
     """A shared location (used only to find a timezone for check-ins, never stored)."""
 
@@ -68,7 +78,7 @@ class Location:
     longitude: float
 
 
-Incoming = Command | Text | ButtonPress | NotText | Resume | Location
+Incoming = Command | Text | ButtonPress | NotText | Resume | Location | Edited
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +87,56 @@ Out = Effect | SendFile | Erased
 
 SOS_CONTINUE = "__sos_go"
 SOS_STOP = "__sos_stop"
+SAFE_YES = "__safe_yes"
+SAFE_NO = "__safe_no"
+SAFETY_YES_WORDS = frozenset(
+    {
+        "1",
+        "yes",
+        "y",
+        "yeah",
+        "yep",
+        "yea",
+        "ya",
+        "yes i am",
+        "i am",
+        "maybe",
+        "kind of",
+        "sort of",
+        "ja",
+        "si",
+        "oui",
+        "sim",
+        "da",
+        "да",
+    }
+)
+SAFETY_NO_WORDS = frozenset(
+    {
+        "2",
+        "no",
+        "n",
+        "nope",
+        "nah",
+        "no carry on",
+        "carry on",
+        "no im ok",
+        "no im fine",
+        "im ok",
+        "im fine",
+        "im okay",
+        "no im okay",
+        "not really",
+        "no thanks",
+        "go on",
+        "continue",
+        "nein",
+        "non",
+        "nao",
+        "нет",
+    }
+)
+HOLD_LIFETIME = timedelta(hours=12)
 ONBOARD_OK = "__hello"
 CONFIRM_WORDS = frozenset({"1", "yes", "y", "ok", "okay", "sure", "i understand", "understood", "lets begin", "begin"})
 
@@ -100,6 +160,51 @@ def _crisis_choice(incoming: Incoming) -> str | None:
             return SOS_CONTINUE
         if word in STOP_WORDS:
             return SOS_STOP
+    return None
+
+
+def _written(incoming: Incoming) -> str | None:
+    """The text a person wrote in this message, wherever it sits (typed, caption, after a command, edited)."""
+    if isinstance(incoming, Text | Edited):
+        return incoming.text
+    if isinstance(incoming, NotText):
+        return incoming.caption
+    if isinstance(incoming, Command):
+        return incoming.argument
+    return None
+
+
+def _safety_choice(incoming: Incoming) -> str | None:
+    """SAFE_YES or SAFE_NO when the person answered the safety question, by button or in words."""
+    if isinstance(incoming, ButtonPress) and incoming.value in {SAFE_YES, SAFE_NO}:
+        return incoming.value
+    if isinstance(incoming, Text):
+        word = _normal_word(incoming.text)
+        if word in SAFETY_YES_WORDS:
+            return SAFE_YES
+        if word in SAFETY_NO_WORDS or word.startswith(("no ", "nope ", "nah ")):
+            return SAFE_NO
+    return None
+
+
+def _incoming_to_json(incoming: Incoming) -> dict[str, Any]:
+    if isinstance(incoming, Command):
+        return {"kind": "command", "name": incoming.name, "argument": incoming.argument}
+    if isinstance(incoming, NotText):
+        return {"kind": "other", "media": incoming.kind, "caption": incoming.caption}
+    if isinstance(incoming, Text | Edited):
+        return {"kind": "text", "text": incoming.text}
+    return {"kind": "none"}
+
+
+def _incoming_from_json(data: dict[str, Any]) -> Incoming | None:
+    kind = data.get("kind")
+    if kind == "command":
+        return Command(str(data["name"]), data.get("argument"))
+    if kind == "other":
+        return NotText(str(data["media"]), data.get("caption"))
+    if kind == "text":
+        return Text(str(data["text"]))
     return None
 
 
@@ -197,21 +302,44 @@ class Conversations:
         return Handled(replies, duplicate=False, moved=moved, outbox_ids=outbox_ids)
 
     async def _dispatch(
-        self, user: User, state: State | None, incoming: Incoming, now: datetime
+        self, user: User, state: State | None, incoming: Incoming, now: datetime, screened: bool = False
     ) -> tuple[State | None, Sequence[Out]]:
         flow = self.catalog.flows.get(state.flow_id) if state else None
         if state is not None and flow is None:
             # The flow file was removed: nothing can continue it. Say so instead of failing forever.
             return None, [self._say(self.texts.flow_removed)]
-        # Safety first: the crisis screen sees every typed message before anything else does, and a
-        # flow in progress pauses (its state is left exactly as it was).
-        written = (
-            incoming.text if isinstance(incoming, Text) else incoming.caption if isinstance(incoming, NotText) else None
-        )
-        if written and self.catalog.safety.screen.flags(written):
-            return _paused(state), [await self._crisis(user, state)]
+        # Safety first: the crisis screen sees every piece of text (typed, after a command, edited, a
+        # caption) before anything else does. Clear risk: the crisis reply, and a flow in progress pauses
+        # (its state is left exactly as it was). Possible risk: one gentle question first, the message kept.
+        written = _written(incoming)
+        if written and not screened:
+            found = self.catalog.safety.assess(written)
+            if found.level is Level.CLEAR:
+                await self._hold(user, None)
+                return _paused(state), [await self._crisis(user, state, found)]
+            if found.level is Level.POSSIBLE:
+                await self._hold(user, incoming, now, found)
+                return state, [self._safety_question(self.texts.safety_question, state)]
+        if isinstance(incoming, Edited):
+            return state, []  # an edit changes no answer already given; it is only screened
         if isinstance(incoming, Command) and incoming.name == "sos":
-            return _paused(state), [await self._crisis(user, state)]
+            await self._hold(user, None)
+            return _paused(state), [await self._crisis(user, state, None)]
+        held = self._held(user, now)
+        if held is not None:
+            choice = _safety_choice(incoming)
+            if choice is not None or not isinstance(incoming, Text | NotText):
+                await self._hold(user, None)
+            if choice == SAFE_YES:
+                return _paused(state), [await self._crisis(user, state, held[1])]
+            if choice == SAFE_NO:
+                # The held message is taken as what it was meant to be, and is not asked about again.
+                calm = replace(user, safety_hold=None)
+                return await self._dispatch(calm, state, held[0], now, screened=True)
+            if choice is None and isinstance(incoming, Text | NotText):
+                return state, [self._safety_question(self.texts.safety_question_again, state)]
+        elif isinstance(incoming, ButtonPress) and incoming.value in {SAFE_YES, SAFE_NO}:
+            return state, [Stale()]
         if state is not None and flow is not None and state.paused:
             # After a crisis reply the flow waits for a clear "continue": typed words are never taken as
             # the next answer. A command or a tap on the question is a clear choice too.
@@ -288,15 +416,68 @@ class Conversations:
         button = Button(render(self.texts.onboarding_button, {}), ONBOARD_OK)
         return Say(card.html, ((button,),), seq=0)
 
-    async def _crisis(self, user: User, state: State | None) -> Say:
+    async def _crisis(self, user: User, state: State | None, found: Assessment | None) -> Say:
+        """The crisis reply: helplines for the person's country and for what their words point to.
+
+        ``found`` is None for /sos (asked for, so it does not thank them for telling).
+        """
         safety = self.catalog.safety
         country = await self._country_of(user)
-        lines = [line.model_dump() for line in safety.lines_for(country)]
+        topics = found.topics if found is not None else frozenset()
+        lines = [line.model_dump() for line in safety.lines_for(country, topics)]
         emergency = safety.emergency_number(country) or ""
+        language = found.language if found is not None else None
         reply = self._say(
-            self.texts.crisis_reply, {"lines": lines, "emergency": emergency, "has_flow": state is not None}
+            self.texts.crisis_reply,
+            {
+                "lines": lines,
+                "emergency": emergency,
+                "has_flow": state is not None,
+                "asked": found is None,
+                "other_language": safety.helplines.language_lines.get(language or "", ""),
+            },
         )
         return reply if state is None else self._crisis_buttons(reply, state)
+
+    def _safety_question(self, template: str, state: State | None) -> Say:
+        buttons = (
+            (
+                Button(render(self.texts.safety_yes_button, {}), SAFE_YES),
+                Button(render(self.texts.safety_no_button, {}), SAFE_NO),
+            ),
+        )
+        return Say(self._say(template).html, buttons, seq=state.seq if state is not None else 0)
+
+    async def _hold(
+        self, user: User, incoming: Incoming | None, now: datetime | None = None, found: Assessment | None = None
+    ) -> None:
+        """Keep ``incoming`` while the safety question is open (None: let any held message go)."""
+        if incoming is None:
+            if user.safety_hold is not None:
+                await self.repository.hold_for_safety(user.id, None)
+            return
+        assert now is not None and found is not None
+        held = {
+            "at": now.isoformat(),
+            "incoming": _incoming_to_json(incoming),
+            "topics": sorted(found.topics),
+            "language": found.language,
+        }
+        await self.repository.hold_for_safety(user.id, json.dumps(held, ensure_ascii=False))
+
+    def _held(self, user: User, now: datetime) -> tuple[Incoming, Assessment] | None:
+        """The message kept while the safety question is open, unless it is older than a few hours."""
+        if user.safety_hold is None:
+            return None
+        try:
+            held = json.loads(user.safety_hold)
+            if now - datetime.fromisoformat(held["at"]) > HOLD_LIFETIME:
+                return None
+            incoming = _incoming_from_json(held["incoming"])
+            found = Assessment(Level.POSSIBLE, frozenset(held.get("topics") or ()), held.get("language"))
+        except (ValueError, KeyError, TypeError):
+            return None
+        return (incoming, found) if incoming is not None else None
 
     def _crisis_buttons(self, reply: Say, state: State) -> Say:
         buttons = (

@@ -72,8 +72,14 @@ def main() -> None:
         model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
         model.fit(x_train, y_train)
         scores = model.predict_proba(x_dev)[:, 1]
-        benign_unflagged = [s for s, row, p in zip(scores, dev, patterns, strict=True) if row["label"] == "benign" and p is Level.NONE]
-        benign_not_clear = [s for s, row, p in zip(scores, dev, patterns, strict=True) if row["label"] == "benign" and p is not Level.CLEAR]
+        benign_unflagged = [
+            s for s, row, p in zip(scores, dev, patterns, strict=True) if row["label"] == "benign" and p is Level.NONE
+        ]
+        benign_not_clear = [
+            s
+            for s, row, p in zip(scores, dev, patterns, strict=True)
+            if row["label"] == "benign" and p is not Level.CLEAR
+        ]
         possible = threshold(benign_unflagged, QUESTION_BENIGN_BUDGET)
         clear = max(threshold(benign_not_clear, CLEAR_BENIGN_BUDGET), possible)
         per_category: dict[str, list[bool]] = {}
@@ -82,7 +88,10 @@ def main() -> None:
                 per_category.setdefault(row["category"], []).append(level is not Level.NONE or score >= possible)
         worst = min(sum(hits) / len(hits) for hits in per_category.values())
         overall = sum(sum(hits) for hits in per_category.values()) / sum(len(h) for h in per_category.values())
-        print(f"C={c}: dev recall worst category {worst:.3f}, overall {overall:.3f} (possible ≥ {possible:.3f}, clear ≥ {clear:.3f})")
+        print(
+            f"C={c}: dev recall worst category {worst:.3f}, overall {overall:.3f} "
+            f"(possible ≥ {possible:.3f}, clear ≥ {clear:.3f})"
+        )
         if best is None or (worst, overall) > (best[0], best[1]):
             best = (worst, overall, model, possible, clear)
     assert best is not None

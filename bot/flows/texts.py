@@ -73,6 +73,10 @@ class Texts(_Strict):
     crisis_stop_button: str
     crisis_stopped: str
     crisis_paused: str
+    safety_question: str
+    safety_question_again: str
+    safety_yes_button: str
+    safety_no_button: str
     onboarding_button: str
     onboarding_done: str
     menu_export: str
@@ -164,7 +168,9 @@ VARIABLES: dict[str, frozenset[str]] = {
     "text_only": _FLOWS,
     "crisis_stopped": _FLOWS,
     "crisis_paused": _FLOWS,
-    "crisis_reply": _FLOWS | {"lines", "emergency", "has_flow"},
+    "crisis_reply": _FLOWS | {"lines", "emergency", "has_flow", "asked", "other_language"},
+    "safety_question": _FLOWS,
+    "safety_question_again": _FLOWS,
     "lessons_page": frozenset(
         {
             "period",

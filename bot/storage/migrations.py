@@ -144,6 +144,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        6,
+        "a message held back while the safety question is open (the person's words, kept until they answer)",
+        ("ALTER TABLE users ADD COLUMN safety_hold TEXT",),
+    ),
 )
 
 

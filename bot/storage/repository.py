@@ -28,6 +28,7 @@ class User:
     is_new: bool
     onboarded: bool = False
     pending_flow: str | None = None
+    safety_hold: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,12 +95,17 @@ class Repository:
     async def find_user(self, external_id: str) -> User | None:
         """The user with this external id, or None (nothing is created)."""
         async with self._db.execute(
-            "SELECT id, created_at, onboarded_at, pending_flow FROM users WHERE external_id = ?", (external_id,)
+            "SELECT id, created_at, onboarded_at, pending_flow, safety_hold FROM users WHERE external_id = ?",
+            (external_id,),
         ) as cursor:
             row = await cursor.fetchone()
         if row is None:
             return None
-        return User(int(row[0]), external_id, from_db(row[1]), False, row[2] is not None, row[3])
+        return User(int(row[0]), external_id, from_db(row[1]), False, row[2] is not None, row[3], row[4])
+
+    async def hold_for_safety(self, user_id: int, held: str | None) -> None:
+        """Keep a message (as JSON) while the person answers the safety question; None lets it go."""
+        await self._db.execute("UPDATE users SET safety_hold = ? WHERE id = ?", (held, user_id))
 
     async def mark_onboarded(self, user_id: int, now: datetime) -> None:
         """Record that the person read what the bot is and is not, and said yes."""

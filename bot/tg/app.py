@@ -50,7 +50,8 @@ def build_application(
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, handlers.on_command))
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, handlers.on_text))
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, handlers.on_other))
-    # Edited messages are ignored on purpose: the earlier answer was already applied.
+    # Edited messages are screened for safety, and change nothing else: the earlier answer was already applied.
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, handlers.on_edited))
     application.add_error_handler(handlers.on_error)
     return application, sender
 

@@ -14,7 +14,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.conversation import ButtonPress, Command, Conversations, Incoming, Location, NotText, Reply, Text
+from bot.conversation import ButtonPress, Command, Conversations, Edited, Incoming, Location, NotText, Reply, Text
 from bot.engine import DONE_VALUE, PICKED_MARK, Say, Stale
 from bot.flows.texts import Texts
 from bot.history import SendFile
@@ -78,8 +78,17 @@ class Handlers:
         """A /command: the first word, without the bot's @username suffix."""
         message = update.effective_message
         assert message is not None and message.text is not None
-        name = message.text.split()[0][1:].split("@", 1)[0].lower()
-        await self._apply(update, Command(name))
+        first, _, rest = message.text.partition(" ")
+        name = first[1:].split("@", 1)[0].lower()
+        await self._apply(update, Command(name, rest.strip() or None))
+
+    async def on_edited(self, update: Update, context: Context) -> None:
+        """An edited message: screened for safety like any text; it changes no answer already given."""
+        message = update.edited_message
+        assert message is not None
+        text = message.text or message.caption
+        if text:
+            await self._apply(update, Edited(text))
 
     async def on_text(self, update: Update, context: Context) -> None:
         """Typed text: an answer, or a nudge towards a flow."""

@@ -1,0 +1,37 @@
+"""What the screen decided about one message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+
+class Level(IntEnum):
+    """How worried to be: nothing, worth one gentle question, or the crisis reply at once."""
+
+    NONE = 0
+    POSSIBLE = 1
+    CLEAR = 2
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The screen's decision, what it is about, and the language it was written in (when not English).
+
+    ``topics`` names what the words point to beyond suicide and self-harm (``abuse``, ``eating``), so the
+    reply can add the right helplines; ``language`` is set when a pattern in another language matched.
+    ``score`` is the learned detector's probability (None when it was not consulted).
+    """
+
+    level: Level
+    topics: frozenset[str] = field(default_factory=frozenset)
+    language: str | None = None
+    score: float | None = None
+
+    @property
+    def flagged(self) -> bool:
+        """True for either tier."""
+        return self.level is not Level.NONE
+
+
+NOTHING = Assessment(Level.NONE)

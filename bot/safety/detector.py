@@ -1,0 +1,118 @@
+"""The learned part of the screen: a linear model over character and word n-grams of the normalised text.
+
+Trained offline on the project's labelled corpus (``tools/train_screen.py``, train split only; thresholds
+chosen on the dev split), it notices risk in phrasings no pattern was written for, and in words the
+patterns do not know (character n-grams carry "overdos", "unaliv", "starv" across spellings). The weights
+ship with the package (``bot/safety/model/``): nothing is downloaded, and scoring is plain Python (no
+NumPy), well under a millisecond a message. Pure apart from :func:`load_detector` reading its files.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+import zlib
+from array import array
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+MODEL_DIR = Path(__file__).resolve().parent / "model"
+WEIGHTS_FILE = "weights.bin"
+INDEX_FILE = "index.bin"
+META_FILE = "model.json"
+_WORD = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """How text becomes features: hashed character n-grams inside word boundaries, word uni- and bigrams."""
+
+    buckets: int = 1 << 20
+    char_min: int = 2
+    char_max: int = 5
+
+    def features(self, normal: str) -> dict[int, float]:
+        """Bucket → weight for ``normal`` text: sublinear counts, L2-normalised (so length matters little)."""
+        words = _WORD.findall(normal)
+        counts: Counter[int] = Counter()
+        for word in words:
+            padded = f" {word} "
+            for size in range(self.char_min, self.char_max + 1):
+                for start in range(len(padded) - size + 1):
+                    counts[self._bucket("c", padded[start : start + size])] += 1
+            counts[self._bucket("w", word)] += 1
+        for first, second in itertools.pairwise(words):
+            counts[self._bucket("b", f"{first} {second}")] += 1
+        scaled = {bucket: 1.0 + math.log(count) for bucket, count in counts.items()}
+        norm = math.sqrt(sum(value * value for value in scaled.values())) or 1.0
+        return {bucket: value / norm for bucket, value in scaled.items()}
+
+    def _bucket(self, kind: str, gram: str) -> int:
+        return zlib.crc32(f"{kind}:{gram}".encode()) % self.buckets
+
+
+@dataclass(frozen=True)
+class Detector:
+    """A logistic model: ``probability(normal)`` is its estimate that the text carries risk.
+
+    ``clear`` and ``possible`` are the thresholds for the two tiers, chosen on the dev split.
+    """
+
+    spec: FeatureSpec
+    weights: dict[int, float]
+    bias: float
+    clear: float
+    possible: float
+
+    def probability(self, normal: str) -> float:
+        """The probability of risk for already-normalised text."""
+        score = self.bias + sum(
+            self.weights.get(bucket, 0.0) * value for bucket, value in self.spec.features(normal).items()
+        )
+        return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, score))))
+
+
+def save_detector(folder: Path, detector: Detector, about: dict[str, object]) -> None:
+    """Write the model as two compact binary arrays and a JSON description (used by the training tool)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    buckets = sorted(detector.weights)
+    with (folder / INDEX_FILE).open("wb") as out:
+        array("i", buckets).tofile(out)
+    with (folder / WEIGHTS_FILE).open("wb") as out:
+        array("f", [detector.weights[bucket] for bucket in buckets]).tofile(out)
+    meta = {
+        "buckets": detector.spec.buckets,
+        "char_min": detector.spec.char_min,
+        "char_max": detector.spec.char_max,
+        "bias": detector.bias,
+        "clear": detector.clear,
+        "possible": detector.possible,
+        "about": about,
+    }
+    (folder / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def load_detector(folder: Path = MODEL_DIR) -> Detector | None:
+    """The shipped model, or None when its files are missing (the patterns then screen alone)."""
+    try:
+        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+        index, weights = array("i"), array("f")
+        with (folder / INDEX_FILE).open("rb") as source:
+            index.frombytes(source.read())
+        with (folder / WEIGHTS_FILE).open("rb") as source:
+            weights.frombytes(source.read())
+    except (OSError, ValueError):
+        return None
+    if len(index) != len(weights):
+        return None
+    spec = FeatureSpec(int(meta["buckets"]), int(meta["char_min"]), int(meta["char_max"]))
+    return Detector(
+        spec,
+        dict(zip(index, weights, strict=True)),
+        float(meta["bias"]),
+        float(meta["clear"]),
+        float(meta["possible"]),
+    )

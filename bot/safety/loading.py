@@ -1,0 +1,130 @@
+"""Loading the screen and the helplines from ``conversations/safety/``, with ``file:line`` errors."""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+
+from pydantic import ValidationError
+
+from bot.flows.errors import FlowError, FlowLoadError
+from bot.flows.loader import display_path, from_pydantic
+from bot.flows.model import _Strict
+from bot.flows.yaml_source import YamlDocument, YamlSyntaxError, load_yaml
+from bot.safety.assessment import Assessment, Level
+from bot.safety.book import Helpline, HelplineBook
+from bot.safety.detector import Detector, load_detector
+from bot.safety.normal import normalise
+from bot.safety.screen import CompiledRules, CrisisScreen, ScreenRules
+
+SCREEN_FILE = FsPath("safety") / "screen.yaml"
+HELPLINES_FILE = FsPath("safety") / "helplines.yaml"
+
+
+@dataclass
+class Safety:
+    """The crisis screen (patterns and, once loaded, the learned detector) and the helplines."""
+
+    screen: CrisisScreen
+    helplines: HelplineBook
+    model_folder: FsPath | None = None
+    _detector: Detector | None = field(default=None, repr=False)
+    _loaded: bool = field(default=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def detector(self) -> Detector | None:
+        """The learned detector, read from disk on first use (None if its files are missing)."""
+        if not self._loaded:
+            with self._lock:
+                if not self._loaded:
+                    self._detector = load_detector(self.model_folder) if self.model_folder else load_detector()
+                    self._loaded = True
+        return self._detector
+
+    def assess(self, text: str) -> Assessment:
+        """The screen's decision on one message: patterns first, then the detector can raise the tier."""
+        verdict = self.screen.verdict(text)
+        level = verdict.level
+        score = None
+        detector = self.detector
+        if detector is not None:
+            score = detector.probability(self.screen.normal(text))
+            if score >= detector.clear:
+                level = max(level, Level.CLEAR)
+            elif score >= detector.possible:
+                level = max(level, Level.POSSIBLE)
+        return Assessment(level, verdict.topics, verdict.language, score)
+
+    def lines_for(self, country: str | None, topics: frozenset[str] = frozenset()) -> list[Helpline]:
+        """The helplines to show: the country's own first, then topic lines, then those for everywhere."""
+        return self.helplines.lines_for(country, topics)
+
+    def emergency_number(self, country: str | None) -> str | None:
+        """The country's emergency number, if known."""
+        return self.helplines.emergency_number(country)
+
+
+def load_safety(conversations: FsPath, model_folder: FsPath | None = None) -> Safety:
+    """Load ``safety/screen.yaml`` and ``safety/helplines.yaml``; FlowLoadError names file:line."""
+    errors: list[FlowError] = []
+    rules = _load(conversations / SCREEN_FILE, ScreenRules, "screen", errors)
+    book = _load(conversations / HELPLINES_FILE, HelplineBook, "helplines", errors)
+    screen = None
+    if rules is not None:
+        model, document = rules
+        assert isinstance(model, ScreenRules)
+        shown = display_path(conversations / SCREEN_FILE)
+
+        def compile_all(sources: list[str], *path: str | int) -> tuple[re.Pattern[str], ...]:
+            compiled = []
+            for index, source in enumerate(sources):
+                try:
+                    compiled.append(re.compile(source))
+                except re.error as problem:
+                    line = document.line_of((*path, index))
+                    where = ".".join(str(part) for part in path)
+                    errors.append(FlowError(shown, line, "screen", where, f"not a valid pattern: {problem.msg}"))
+            return tuple(compiled)
+
+        english = CompiledRules(
+            compile_all(model.benign, "benign"),
+            compile_all(model.risk, "risk"),
+            compile_all(model.possible, "possible"),
+        )
+        topics = {name: compile_all(sources, "topics", name) for name, sources in model.topics.items()}
+        languages = {
+            code: CompiledRules(
+                compile_all(rules_.benign, "languages", code, "benign"),
+                compile_all(rules_.risk, "languages", code, "risk"),
+                compile_all(rules_.possible, "languages", code, "possible"),
+            )
+            for code, rules_ in model.languages.items()
+        }
+        spellings = {normalise(k, {}): normalise(v, {}) for k, v in model.spellings.items()}
+        screen = CrisisScreen(spellings, english, topics, languages)
+    if errors or screen is None or book is None:
+        raise FlowLoadError(errors)
+    assert isinstance(book[0], HelplineBook)
+    return Safety(screen, book[0], model_folder)
+
+
+def _load(
+    file: FsPath, model: type[_Strict], name: str, errors: list[FlowError]
+) -> tuple[_Strict, YamlDocument] | None:
+    shown = display_path(file)
+    try:
+        document = load_yaml(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as problem:
+        errors.append(FlowError(shown, 1, name, None, f"cannot read the file: {problem}"))
+        return None
+    except YamlSyntaxError as problem:
+        errors.append(FlowError(shown, problem.line, name, None, f"not valid YAML: {problem.problem}"))
+        return None
+    try:
+        return model.model_validate(document.value), document
+    except ValidationError as invalid:
+        errors.extend(from_pydantic(detail, document, shown, name, model) for detail in invalid.errors())
+        return None

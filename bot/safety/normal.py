@@ -1,0 +1,159 @@
+"""Text as the crisis screen reads it: one spelling for the many ways people type (and hide) a word.
+
+People write on phones, misspell, and sometimes mask the words that matter (``k1ll``, ``s*icide``,
+``d i e``, ``todie``). Normalising undoes that, so the patterns and the learned detector see one form.
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'", "“": '"', "”": '"'})
+# Digits and symbols people put in place of letters ("k1ll", "$uicide", "d1e", "k!ll").
+_LEET = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i", "|": "i"}
+)
+_MASKS = "013457@$!|*._-"
+# Words whose masked, spaced or glued forms are worth restoring. Restoring only these keeps everyday
+# words ("5pm", "b4", "studied") as they were.
+RISK_WORDS = frozenset(
+    {
+        "kill",
+        "killing",
+        "killed",
+        "die",
+        "dying",
+        "died",
+        "dead",
+        "death",
+        "suicide",
+        "suicidal",
+        "unalive",
+        "overdose",
+        "od",
+        "cut",
+        "cutting",
+        "harm",
+        "hurt",
+        "hang",
+        "myself",
+        "end",
+        "pills",
+        "starve",
+        "starving",
+        "purge",
+        "purging",
+        "jump",
+        "rope",
+        "noose",
+        "blade",
+        "bleed",
+        "live",
+        "alive",
+        "exist",
+        "gone",
+        "self",
+        "kms",
+        "kys",
+        "ctb",
+    }
+)
+# Short words that get glued to a risk word when typing fast ("todie", "killmyself", "wannadie").
+_GLUE = frozenset({"to", "wanna", "want", "gonna", "going", "me", "i", "im", "just", "so", "lets", "let", "a", "my"})
+_PIECES = RISK_WORDS | _GLUE
+_SPACED = re.compile(r"\b(?:[a-z0-9@$!*] ){2,}[a-z0-9@$!*]\b")
+_DOTTED = re.compile(r"\b(?:[a-z][.\-_]){2,}[a-z]\b")
+
+
+def _unmask_chunk(chunk: str) -> str:
+    """A space-separated piece of text with any masked risk word restored (sentence marks kept apart)."""
+    whole = _unmask_word(chunk)
+    if whole != chunk:
+        return whole
+    core = chunk.rstrip(".,?!:;")
+    if core and core != chunk:
+        restored = _unmask_word(core)
+        if restored != core:
+            return f"{restored} {chunk[len(core) :]}"
+    return chunk
+
+
+def _unmask_word(word: str) -> str:
+    """``k1ll`` → ``kill``, ``s*icide`` → ``suicide``; any other word unchanged."""
+    if not any(ch in _MASKS for ch in word) or not any(ch.isalpha() for ch in word):
+        return word
+    plain = word.translate(_LEET)
+    if plain.isalpha():
+        return plain if plain in RISK_WORDS or _glued(plain) else word
+    core = plain.strip("._-*")
+    if "*" in core or "." in core or "-" in core or "_" in core:
+        return _wildcard(core) or word
+    return word
+
+
+@lru_cache(maxsize=4096)
+def _wildcard(masked: str) -> str | None:
+    """The one risk word that ``masked`` can stand for, with ``*``/``.`` hiding one or more letters."""
+    pattern = "".join(".{1,3}" if ch in "*._-" else re.escape(ch) for ch in masked)
+    found = [word for word in RISK_WORDS if len(word) >= 3 and re.fullmatch(pattern, word)]
+    return found[0] if len(found) == 1 else None
+
+
+@lru_cache(maxsize=8192)
+def _glued(word: str) -> str | None:
+    """``todie`` → ``to die``; only when every piece is a known short word and one is a risk word."""
+    if len(word) < 5 or len(word) > 24 or word in _PIECES:
+        return None
+
+    def split(rest: str, depth: int) -> list[str] | None:
+        if rest in _PIECES:
+            return [rest]
+        if depth == 0:
+            return None
+        for cut in range(len(rest) - 1, 0, -1):
+            head = rest[:cut]
+            if head in _PIECES:
+                tail = split(rest[cut:], depth - 1)
+                if tail is not None:
+                    return [head, *tail]
+        return None
+
+    pieces = split(word, 3)
+    if pieces is None or not any(piece in RISK_WORDS for piece in pieces):
+        return None
+    return " ".join(pieces)
+
+
+def _join_spaced(match: re.Match[str]) -> str:
+    joined = match.group(0).replace(" ", "").translate(_LEET)
+    return joined if joined in RISK_WORDS or _wildcard(joined) else match.group(0)
+
+
+def normalise(text: str, spellings: dict[str, str]) -> str:
+    """Text as the screen compares it: NFKC, lower case, straight apostrophes, no zero-width characters or
+    accents, masked and spaced-out risk words restored, single spaces, punctuation split off, and common
+    misspellings corrected word by word."""
+    text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).casefold()
+    # Zero-width and format characters vanish (they can hide inside a word); control characters space.
+    text = "".join(
+        "" if unicodedata.category(ch) == "Cf" else " " if unicodedata.category(ch) == "Cc" else ch for ch in text
+    )
+    text = "".join(ch if unicodedata.category(ch) != "Mn" else "" for ch in unicodedata.normalize("NFD", text))
+    text = _SPACED.sub(_join_spaced, text)
+    text = _DOTTED.sub(_dotted, text)
+    chunks = [_unmask_chunk(chunk) for chunk in text.split()]
+    words = re.findall(r"[\w']+|[^\w\s']", " ".join(chunks))
+    restored: list[str] = []
+    for word in words:
+        word = spellings.get(word, word)
+        glued = _glued(word) if word.isalpha() else None
+        restored.append(glued or word)
+    return " ".join(" ".join(restored).split())
+
+
+def _dotted(match: re.Match[str]) -> str:
+    joined = re.sub(r"[.\-_]", "", match.group(0))
+    return joined if joined in RISK_WORDS else match.group(0)

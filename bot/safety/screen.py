@@ -1,0 +1,94 @@
+"""The written part of the screen: patterns from ``screen.yaml``, in two tiers, in several languages."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from pydantic import Field
+
+from bot.flows.model import _Strict
+from bot.safety.assessment import Level
+from bot.safety.normal import normalise
+
+Pattern = Annotated[str, Field(min_length=1)]
+
+
+class LanguageRules(_Strict):
+    """Patterns for one language other than English."""
+
+    benign: list[Pattern] = Field(default_factory=list)
+    risk: list[Pattern] = Field(default_factory=list)
+    possible: list[Pattern] = Field(default_factory=list)
+
+
+class ScreenRules(_Strict):
+    """What the screen looks for, as written in ``screen.yaml``."""
+
+    spellings: dict[str, str] = Field(default_factory=dict)
+    benign: list[Pattern] = Field(default_factory=list)
+    risk: list[Pattern] = Field(min_length=1)
+    possible: list[Pattern] = Field(default_factory=list)
+    topics: dict[str, list[Pattern]] = Field(default_factory=dict)
+    languages: dict[str, LanguageRules] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CompiledRules:
+    """One language's compiled patterns."""
+
+    benign: tuple[re.Pattern[str], ...] = ()
+    risk: tuple[re.Pattern[str], ...] = ()
+    possible: tuple[re.Pattern[str], ...] = ()
+
+    def level(self, normal: str) -> Level:
+        """The tier these patterns give ``normal`` text once benign figures of speech are blanked out."""
+        for pattern in self.benign:
+            normal = pattern.sub(" … ", normal)
+        if any(pattern.search(normal) for pattern in self.risk):
+            return Level.CLEAR
+        if any(pattern.search(normal) for pattern in self.possible):
+            return Level.POSSIBLE
+        return Level.NONE
+
+
+@dataclass(frozen=True)
+class PatternVerdict:
+    """What the patterns found: the tier, the topics, and the language of the patterns that matched."""
+
+    level: Level
+    topics: frozenset[str]
+    language: str | None
+
+
+@dataclass(frozen=True)
+class CrisisScreen:
+    """Flags messages that may express suicidal or self-harm intent, danger from others or an eating-disorder
+    crisis, in English and the languages ``screen.yaml`` has patterns for."""
+
+    spellings: dict[str, str]
+    english: CompiledRules
+    topics: dict[str, tuple[re.Pattern[str], ...]] = field(default_factory=dict)
+    languages: dict[str, CompiledRules] = field(default_factory=dict)
+
+    def normal(self, text: str) -> str:
+        """``text`` as the patterns read it."""
+        return normalise(text, self.spellings)
+
+    def verdict(self, text: str) -> PatternVerdict:
+        """The patterns' verdict on ``text``."""
+        normal = self.normal(text)
+        level, language = self.english.level(normal), None
+        for code, rules in self.languages.items():
+            found = rules.level(normal)
+            if found > level:
+                level, language = found, code
+            elif found is not Level.NONE and language is None and level is Level.NONE:
+                language = code
+        topics = frozenset(name for name, patterns in self.topics.items() if any(p.search(normal) for p in patterns))
+        return PatternVerdict(level, topics, language)
+
+    def flags(self, text: str) -> bool:
+        """True when the patterns alone see clear risk in ``text``."""
+        return self.verdict(text).level is Level.CLEAR
