@@ -210,3 +210,23 @@ async def test_crisis_language_gets_people_to_talk_to_and_the_flow_waits(
     assert "988" in sos.shown_text
     assert bot_process.rows("SELECT count(*) FROM runs") == [(0,)]
     await bot_process.stop()
+
+
+async def test_words_after_a_command_and_edited_messages_reach_the_crisis_screen(
+    standin: StandIn, bot_process: BotProcess
+) -> None:
+    await bot_process.start()
+    chat = Chat(standin, 509)
+    await chat.begin("/quick", expect="what happened?")
+    after_command = await chat.say("/reframe I want to kill myself", expect="only a bot")
+    assert "findahelpline.com" in after_command.shown_text
+    await chat.tap("Continue", expect="what happened?", on=after_command)
+    written = await chat.say("I missed the bus", expect="teach you")
+    before = len(chat.messages())
+    standin.user_edits_message(509, written.message_id - 1, "I missed the bus and I want to end my life")
+    edited = await chat.next_reply(expect="only a bot", after=before)
+    assert "findahelpline.com" in edited.shown_text
+    # The edit changed no answer: the stored one is what was first sent.
+    await chat.tap("Continue", expect="teach you", on=edited)
+    assert bot_process.rows("SELECT count(*) FROM runs") == [(0,)]
+    await bot_process.stop()
