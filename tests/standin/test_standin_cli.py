@@ -58,7 +58,9 @@ async def test_python_dash_m_runs_until_interrupted(http: aiohttp.ClientSession)
         async with http.get(f"{found[1]}/bot123:any-token/getMe") as response:
             assert (await response.json())["ok"] is True  # without --token any well-formed token works
         process.send_signal(signal.SIGINT)
-        assert await asyncio.wait_for(process.wait(), timeout=60) == 0
+        # communicate() drains both pipes, so a chatty shutdown can never block on a full pipe.
+        _, errors = await asyncio.wait_for(process.communicate(), timeout=60)
+        assert process.returncode == 0, errors.decode(errors="replace")[-3000:]
     finally:
         if process.returncode is None:
             process.kill()
