@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import signal
 import sys
 from collections.abc import Sequence
 from typing import TextIO
@@ -33,16 +34,26 @@ def banner(standin: StandIn, *, any_token: bool) -> str:
 
 
 async def serve_forever(host: str, port: int, token: str | None, *, out: TextIO | None = None) -> None:
-    """Serve the stand-in on ``host:port`` until cancelled, printing its URLs and control endpoints.
+    """Serve the stand-in on ``host:port`` until cancelled, SIGINT or SIGTERM, printing its URLs and control endpoints.
 
     With ``token`` only that token is accepted; with None any well-formed token is.
     """
     standin = StandIn(tokens=[token] if token else None, accept_any_token=token is None)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    # Handlers set here, not inherited: a stand-in started from a background job (where SIGINT is ignored)
+    # still stops on Ctrl-C or SIGTERM.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, stop.set)
     await standin.start(host, port)
     try:
         print(banner(standin, any_token=token is None), file=out or sys.stdout, flush=True)
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(signum)
         await standin.stop()
 
 
