@@ -1,11 +1,11 @@
-"""Train the crisis screen's learned detector on the train split and choose its thresholds on the dev split.
+"""Train the crisis screen's learned detector on the train and dev splits (thresholds by cross-validation).
 
     python -m tools.train_screen            # writes bot/safety/model/, prints dev figures
 
 The test split is never read here: ``springboard screen-eval tests/safety/corpus/test.jsonl`` (and
 ``make test``) measure the shipped model on it afterwards. Needs the dev extras (scikit-learn, SciPy).
 
-Thresholds, on dev messages the patterns alone do not already flag at that tier:
+Thresholds, on out-of-fold scores of messages the patterns alone do not already flag at that tier:
 - ``clear``: the lowest probability at which at most ``CLEAR_BENIGN_BUDGET`` of benign messages would get
   the full crisis reply;
 - ``possible``: the lowest at which at most ``QUESTION_BENIGN_BUDGET`` of benign messages would get the
@@ -56,58 +56,69 @@ def threshold(scores: list[float], budget: float) -> float:
     return ordered[allowed] + 1e-6 if allowed < len(ordered) else 0.5
 
 
-def main() -> None:
-    safety = load_safety(Path("conversations"))
-    screen = safety.screen
-    spec = FeatureSpec()
-    train, dev = read("train"), read("dev")
-    x_train = matrix(spec, [screen.normal(row["text"]) for row in train])
-    y_train = np.array([row["label"] == "risk" for row in train])
-    dev_normals = [screen.normal(row["text"]) for row in dev]
-    x_dev = matrix(spec, dev_normals)
-    patterns = [screen.verdict(row["text"]).level for row in dev]
+def cross_scores(x: csr_matrix, y: np.ndarray, c: float, folds: int = 5) -> np.ndarray:
+    """Out-of-fold probabilities: each message scored by a model that never saw it."""
+    scores = np.zeros(len(y))
+    order = np.arange(len(y))
+    for fold in range(folds):
+        held = order % folds == fold
+        model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
+        model.fit(x[~held], y[~held])
+        scores[held] = model.predict_proba(x[held])[:, 1]
+    return scores
 
-    best: tuple[float, float, LogisticRegression, float, float] | None = None
+
+def choose(rows: list[dict[str, str]], scores: np.ndarray, patterns: list[Level]) -> tuple[float, float, float, float]:
+    """Thresholds within the benign budgets, and the worst-category and overall recall they give."""
+    benign_unflagged = [s for s, r, p in zip(scores, rows, patterns, strict=True) if r["label"] == "benign" and not p]
+    benign_not_clear = [
+        s for s, r, p in zip(scores, rows, patterns, strict=True) if r["label"] == "benign" and p is not Level.CLEAR
+    ]
+    possible = threshold(benign_unflagged, QUESTION_BENIGN_BUDGET)
+    clear = max(threshold(benign_not_clear, CLEAR_BENIGN_BUDGET), possible)
+    per_category: dict[str, list[bool]] = {}
+    for score, row, level in zip(scores, rows, patterns, strict=True):
+        if row["label"] == "risk":
+            per_category.setdefault(row["category"], []).append(level is not Level.NONE or score >= possible)
+    worst = min(sum(hits) / len(hits) for hits in per_category.values())
+    overall = sum(sum(hits) for hits in per_category.values()) / sum(len(h) for h in per_category.values())
+    return possible, clear, worst, overall
+
+
+def main() -> None:
+    """Pick C and thresholds by 5-fold cross-validation on train + dev, then fit on all of it."""
+    screen = load_safety(Path("conversations")).screen
+    spec = FeatureSpec()
+    rows = read("train") + read("dev")
+    x = matrix(spec, [screen.normal(row["text"]) for row in rows])
+    y = np.array([row["label"] == "risk" for row in rows])
+    patterns = [screen.verdict(row["text"]).level for row in rows]
+    best: tuple[float, float, float, float, float] | None = None
     for c in C_VALUES:
-        model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
-        model.fit(x_train, y_train)
-        scores = model.predict_proba(x_dev)[:, 1]
-        benign_unflagged = [
-            s for s, row, p in zip(scores, dev, patterns, strict=True) if row["label"] == "benign" and p is Level.NONE
-        ]
-        benign_not_clear = [
-            s
-            for s, row, p in zip(scores, dev, patterns, strict=True)
-            if row["label"] == "benign" and p is not Level.CLEAR
-        ]
-        possible = threshold(benign_unflagged, QUESTION_BENIGN_BUDGET)
-        clear = max(threshold(benign_not_clear, CLEAR_BENIGN_BUDGET), possible)
-        per_category: dict[str, list[bool]] = {}
-        for score, row, level in zip(scores, dev, patterns, strict=True):
-            if row["label"] == "risk":
-                per_category.setdefault(row["category"], []).append(level is not Level.NONE or score >= possible)
-        worst = min(sum(hits) / len(hits) for hits in per_category.values())
-        overall = sum(sum(hits) for hits in per_category.values()) / sum(len(h) for h in per_category.values())
+        possible, clear, worst, overall = choose(rows, cross_scores(x, y, c), patterns)
         print(
-            f"C={c}: dev recall worst category {worst:.3f}, overall {overall:.3f} "
+            f"C={c}: cross-validated recall worst category {worst:.3f}, overall {overall:.3f} "
             f"(possible ≥ {possible:.3f}, clear ≥ {clear:.3f})"
         )
-        if best is None or (worst, overall) > (best[0], best[1]):
-            best = (worst, overall, model, possible, clear)
+        if best is None or (worst, overall) > (best[2], best[3]):
+            best = (possible, clear, worst, overall, c)
     assert best is not None
-    worst, overall, model, possible, clear = best
+    possible, clear, worst, overall, c = best
+    model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000).fit(x, y)
     coefficients = model.coef_[0]
     weights = {int(bucket): float(coefficients[bucket]) for bucket in np.flatnonzero(np.abs(coefficients) > 1e-4)}
     detector = Detector(spec, weights, float(model.intercept_[0]), clear, possible)
     about = {
-        "trained_on": f"{CORPUS}/train.jsonl ({len(train)} messages: {dict(Counter(row['label'] for row in train))})",
-        "thresholds_from": f"{CORPUS}/dev.jsonl ({len(dev)} messages)",
-        "C": model.C,
-        "dev_recall_worst_category": round(worst, 4),
-        "dev_recall_overall": round(overall, 4),
+        "trained_on": f"{CORPUS}/train.jsonl + dev.jsonl ({len(rows)} messages)",
+        "labels": dict(Counter(row["label"] for row in rows)),
+        "method": "logistic regression on hashed character 2-5-grams and word 1-2-grams; C and thresholds by "
+        "5-fold cross-validation; the test split is never read",
+        "C": c,
+        "cv_recall_worst_category": round(worst, 4),
+        "cv_recall_overall": round(overall, 4),
     }
     save_detector(MODEL_DIR, detector, about)
-    print(f"saved {len(weights)} weights to {MODEL_DIR} (C={model.C}, possible ≥ {possible:.3f}, clear ≥ {clear:.3f})")
+    print(f"saved {len(weights)} weights to {MODEL_DIR} (C={c}, possible ≥ {possible:.3f}, clear ≥ {clear:.3f})")
 
 
 if __name__ == "__main__":
