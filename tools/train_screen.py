@@ -5,11 +5,9 @@
 The test split is never read here: ``springboard screen-eval tests/safety/corpus/test.jsonl`` (and
 ``make test``) measure the shipped model on it afterwards. Needs the dev extras (scikit-learn, SciPy).
 
-Thresholds, on out-of-fold scores of messages the patterns alone do not already flag at that tier:
-- ``clear``: the lowest probability at which at most ``CLEAR_BENIGN_BUDGET`` of benign messages would get
-  the full crisis reply;
-- ``possible``: the lowest at which at most ``QUESTION_BENIGN_BUDGET`` of benign messages would get the
-  gentle question. Both budgets sit below the targets (3 % and 10 %) to leave room for what dev misses.
+The threshold, on out-of-fold scores of benign messages the patterns do not already flag: the lowest
+probability at which at most ``QUESTION_BENIGN_BUDGET`` of them would get the gentle question (below the
+10 % target, to leave room for the patterns' own). The detector never sends the full reply on its own.
 """
 
 from __future__ import annotations
@@ -27,9 +25,8 @@ from bot.safety import Level, load_safety
 from bot.safety.detector import MODEL_DIR, Detector, FeatureSpec, save_detector
 
 CORPUS = Path("tests/safety/corpus")
-CLEAR_BENIGN_BUDGET = 0.012
 QUESTION_BENIGN_BUDGET = 0.06
-C_VALUES = (0.5, 1.0, 2.0, 4.0, 8.0)
+C_VALUES = (2.0, 8.0, 16.0, 32.0)
 
 
 def read(split: str) -> list[dict[str, str]]:
@@ -68,21 +65,24 @@ def cross_scores(x: csr_matrix, y: np.ndarray, c: float, folds: int = 5) -> np.n
     return scores
 
 
-def choose(rows: list[dict[str, str]], scores: np.ndarray, patterns: list[Level]) -> tuple[float, float, float, float]:
+def choose(rows: list[dict[str, str]], scores: np.ndarray, patterns: list[Level]) -> tuple[float, float, float]:
     """Thresholds within the benign budgets, and the worst-category and overall recall they give."""
     benign_unflagged = [s for s, r, p in zip(scores, rows, patterns, strict=True) if r["label"] == "benign" and not p]
-    benign_not_clear = [
-        s for s, r, p in zip(scores, rows, patterns, strict=True) if r["label"] == "benign" and p is not Level.CLEAR
-    ]
     possible = threshold(benign_unflagged, QUESTION_BENIGN_BUDGET)
-    clear = max(threshold(benign_not_clear, CLEAR_BENIGN_BUDGET), possible)
     per_category: dict[str, list[bool]] = {}
     for score, row, level in zip(scores, rows, patterns, strict=True):
         if row["label"] == "risk":
             per_category.setdefault(row["category"], []).append(level is not Level.NONE or score >= possible)
     worst = min(sum(hits) / len(hits) for hits in per_category.values())
     overall = sum(sum(hits) for hits in per_category.values()) / sum(len(h) for h in per_category.values())
-    return possible, clear, worst, overall
+    return possible, worst, overall
+
+
+def detector_recall(rows: list[dict[str, str]], scores: np.ndarray) -> float:
+    """Share of risk messages the detector alone flags at the threshold that flags the budget of benign ones."""
+    limit = threshold([s for s, r in zip(scores, rows, strict=True) if r["label"] == "benign"], QUESTION_BENIGN_BUDGET)
+    risk = [s for s, r in zip(scores, rows, strict=True) if r["label"] == "risk"]
+    return sum(score >= limit for score in risk) / len(risk)
 
 
 def main() -> None:
@@ -93,32 +93,37 @@ def main() -> None:
     x = matrix(spec, [screen.normal(row["text"]) for row in rows])
     y = np.array([row["label"] == "risk" for row in rows])
     patterns = [screen.verdict(row["text"]).level for row in rows]
-    best: tuple[float, float, float, float, float] | None = None
+    best: tuple[float, float, float, float] | None = None
     for c in C_VALUES:
-        possible, clear, worst, overall = choose(rows, cross_scores(x, y, c), patterns)
+        scores = cross_scores(x, y, c)
+        possible, worst, overall = choose(rows, scores, patterns)
         print(
             f"C={c}: cross-validated recall worst category {worst:.3f}, overall {overall:.3f} "
-            f"(possible ≥ {possible:.3f}, clear ≥ {clear:.3f})"
+            f"(question when ≥ {possible:.3f})"
         )
-        if best is None or (worst, overall) > (best[2], best[3]):
-            best = (possible, clear, worst, overall, c)
+        # The patterns were written from these same messages, so recall with them says little about new
+        # phrasings: C is chosen by what the detector catches alone at the benign budget.
+        alone = detector_recall(rows, scores)
+        print(f"      the detector alone catches {alone:.3f} of risk at {QUESTION_BENIGN_BUDGET:.0%} of benign")
+        if best is None or alone > best[1]:
+            best = (possible, alone, overall, c)
     assert best is not None
-    possible, clear, worst, overall, c = best
+    possible, alone, overall, c = best
     model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000).fit(x, y)
     coefficients = model.coef_[0]
     weights = {int(bucket): float(coefficients[bucket]) for bucket in np.flatnonzero(np.abs(coefficients) > 1e-4)}
-    detector = Detector(spec, weights, float(model.intercept_[0]), clear, possible)
+    detector = Detector(spec, weights, float(model.intercept_[0]), possible)
     about = {
         "trained_on": f"{CORPUS}/train.jsonl + dev.jsonl ({len(rows)} messages)",
         "labels": dict(Counter(row["label"] for row in rows)),
         "method": "logistic regression on hashed character 2-5-grams and word 1-2-grams; C and thresholds by "
         "5-fold cross-validation; the test split is never read",
         "C": c,
-        "cv_recall_worst_category": round(worst, 4),
-        "cv_recall_overall": round(overall, 4),
+        "cv_recall_with_patterns": round(overall, 4),
+        "cv_recall_detector_alone": round(alone, 4),
     }
     save_detector(MODEL_DIR, detector, about)
-    print(f"saved {len(weights)} weights to {MODEL_DIR} (C={c}, possible ≥ {possible:.3f}, clear ≥ {clear:.3f})")
+    print(f"saved {len(weights)} weights to {MODEL_DIR} (C={c}, question when ≥ {possible:.3f})")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 """The learned part of the screen: a linear model over character and word n-grams of the normalised text.
 
-Trained offline on the project's labelled corpus (``tools/train_screen.py``, train split only; thresholds
-chosen on the dev split), it notices risk in phrasings no pattern was written for, and in words the
-patterns do not know (character n-grams carry "overdos", "unaliv", "starv" across spellings). The weights
-ship with the package (``bot/safety/model/``): nothing is downloaded, and scoring is plain Python (no
-NumPy), well under a millisecond a message. Pure apart from :func:`load_detector` reading its files.
+Trained offline on the project's labelled corpus (``tools/train_screen.py``: the train and dev splits, its
+threshold by cross-validation; never the test split), it notices risk in phrasings no pattern was written
+for, and in words the patterns do not know (character n-grams carry "overdos", "unaliv", "starv" across
+spellings). The weights ship with the package (``bot/safety/model/``): nothing is downloaded, and scoring
+is plain Python (no NumPy), about a millisecond for a typical message. Pure apart from
+:func:`load_detector` reading its files.
 """
 
 from __future__ import annotations
@@ -58,13 +59,13 @@ class FeatureSpec:
 class Detector:
     """A logistic model: ``probability(normal)`` is its estimate that the text carries risk.
 
-    ``clear`` and ``possible`` are the thresholds for the two tiers, chosen on the dev split.
+    ``possible`` is the threshold above which a message gets the gentle question (chosen by cross-validation
+    so that only a small share of benign messages reach it).
     """
 
     spec: FeatureSpec
     weights: dict[int, float]
     bias: float
-    clear: float
     possible: float
 
     def probability(self, normal: str) -> float:
@@ -88,7 +89,6 @@ def save_detector(folder: Path, detector: Detector, about: dict[str, object]) ->
         "char_min": detector.spec.char_min,
         "char_max": detector.spec.char_max,
         "bias": detector.bias,
-        "clear": detector.clear,
         "possible": detector.possible,
         "about": about,
     }
@@ -113,6 +113,5 @@ def load_detector(folder: Path = MODEL_DIR) -> Detector | None:
         spec,
         dict(zip(index, weights, strict=True)),
         float(meta["bias"]),
-        float(meta["clear"]),
         float(meta["possible"]),
     )

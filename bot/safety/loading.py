@@ -20,6 +20,9 @@ from bot.safety.normal import normalise
 from bot.safety.screen import CompiledRules, CrisisScreen, ScreenRules
 
 SCREEN_FILE = FsPath("safety") / "screen.yaml"
+# Shorter replies ("yes", "idk", "7", a button's label) carry too few features for the detector to judge;
+# the patterns alone screen them (they catch the short risk statements: "kms", "i want to die").
+DETECTOR_MIN_WORDS = 4
 HELPLINES_FILE = FsPath("safety") / "helplines.yaml"
 
 
@@ -45,16 +48,18 @@ class Safety:
         return self._detector
 
     def assess(self, text: str) -> Assessment:
-        """The screen's decision on one message: patterns first, then the detector can raise the tier."""
+        """The screen's decision on one message: patterns first, then the detector can raise it to the question.
+
+        The detector alone never sends the full crisis reply: a score is a guess about phrasing no one wrote a
+        pattern for, and a gentle question costs the person one tap where a wrong crisis reply costs trust.
+        """
         verdict = self.screen.verdict(text)
         level = verdict.level
         score = None
-        detector = self.detector
+        detector = self.detector if len(text.split()) >= DETECTOR_MIN_WORDS else None
         if detector is not None:
             score = detector.probability(self.screen.normal(text))
-            if score >= detector.clear:
-                level = max(level, Level.CLEAR)
-            elif score >= detector.possible:
+            if score >= detector.possible:
                 level = max(level, Level.POSSIBLE)
         return Assessment(level, verdict.topics, verdict.language, score)
 

@@ -84,8 +84,8 @@ class CrisisScreen:
             found = rules.level(normal)
             if found > level:
                 level, language = found, code
-            elif found is not Level.NONE and language is None and level is Level.NONE:
-                language = code
+            elif found is not Level.NONE and found == level and language is None:
+                language = code  # English words inside another language ("will mich unalive"): that language
         topics = frozenset(name for name, patterns in self.topics.items() if any(p.search(normal) for p in patterns))
         return PatternVerdict(level, topics, language)
 

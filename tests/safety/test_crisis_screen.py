@@ -56,3 +56,28 @@ def test_helplines_name_988_findahelpline_and_an_emergency_number(safety: Safety
     assert "988" in contacts and "findahelpline.com" in contacts
     assert safety.emergency_number("US") == "911"
     assert all(line.verified for line in lines)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "yes",
+        "no",
+        "idk",
+        "nothing",
+        "7",
+        "ok",
+        "hello",
+        "not sure",
+        "Disappointed",
+        "😞 Disappointed",
+        "skip",
+        "thanks",
+        "Start earlier and ask for help sooner",
+        "Ask my manager for a check-in on Friday",
+        "I missed the deadline at work and my manager was upset",
+        "Email Dana about the report on Monday",
+    ],
+)
+def test_everyday_answers_to_a_flow_are_never_flagged(safety: Safety, answer: str) -> None:
+    assert safety.assess(answer).level.name == "NONE"

@@ -1,0 +1,71 @@
+"""How long the crisis screen takes per message: patterns alone, the detector alone, and both (as the bot runs).
+
+Every message of the corpus (all splits) is screened one at a time, plus long pasted paragraphs (the corpus
+messages joined up to Telegram's 4,096 characters). Prints p50, p99 and the worst case in milliseconds.
+
+    python -m bench.screen
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import time
+from pathlib import Path
+
+from bot.safety import load_safety
+
+CORPUS = Path("tests/safety/corpus")
+
+
+def texts() -> tuple[list[str], list[str]]:
+    """Every corpus message, and 200 long ones built from them (up to 4,096 characters)."""
+    found = [
+        json.loads(line)["text"]
+        for split in ("train", "dev", "test")
+        for line in (CORPUS / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    rng = random.Random(7)
+    long = []
+    for _ in range(200):
+        parts: list[str] = []
+        while sum(len(part) + 1 for part in parts) < 4000:
+            parts.append(rng.choice(found))
+        long.append(" ".join(parts)[:4096])
+    return found, long
+
+
+def timed(action, items: list[str]) -> list[float]:  # type: ignore[no-untyped-def]
+    samples = []
+    for item in items:
+        started = time.perf_counter()
+        action(item)
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def main() -> None:
+    safety = load_safety(Path("conversations"))
+    detector = safety.detector
+    assert detector is not None, "no detector model in bot/safety/model"
+    typical, long = texts()
+    cases = {
+        "patterns (normalise + every tier)": lambda text: safety.screen.verdict(text),
+        "detector (normalise + score)": lambda text: detector.probability(safety.screen.normal(text)),
+        "both, as the bot runs (assess)": safety.assess,
+    }
+    print(f"crisis screen, one message at a time: {len(typical)} corpus messages, then {len(long)} pastes of ~4,096")
+    print(f"{'case':<36} {'p50':>7} {'p99':>7} {'max':>8} | {'paste p50':>9} {'p99':>7}")
+    for name, action in cases.items():
+        samples, pasted = timed(action, typical), timed(action, long)
+        p99, paste_p99 = statistics.quantiles(samples, n=100)[-1], statistics.quantiles(pasted, n=100)[-1]
+        print(
+            f"{name:<36} {statistics.median(samples):>7.2f} {p99:>7.2f} {max(samples):>8.1f} | "
+            f"{statistics.median(pasted):>9.2f} {paste_p99:>7.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
