@@ -163,6 +163,21 @@ def _crisis_choice(incoming: Incoming) -> str | None:
     return None
 
 
+# Languages spoken mostly in one country with helplines listed; others (en, es, pt, ar…) need the region.
+_LANGUAGE_COUNTRIES = {"de": "DE", "fr": "FR", "it": "IT", "nl": "NL", "ja": "JP", "hi": "IN"}
+
+
+def country_of_locale(locale: str | None) -> str | None:
+    """The country an app's language tag points to: its region (``pt-BR`` → BR), or a language spoken mostly
+    in one country (``ja`` → JP); None when it says nothing certain (``en``, ``es``)."""
+    if not locale:
+        return None
+    language, _, region = locale.replace("_", "-").partition("-")
+    if len(region) == 2 and region.isalpha():
+        return region.upper()
+    return _LANGUAGE_COUNTRIES.get(language.lower())
+
+
 def _written(incoming: Incoming) -> str | None:
     """The text a person wrote in this message, wherever it sits (typed, caption, after a command, edited)."""
     if isinstance(incoming, Text | Edited):
@@ -266,18 +281,20 @@ class Conversations:
         *,
         update_id: int | None = None,
         outbox: OutboxWriter | None = None,
+        locale: str | None = None,
     ) -> Handled:
         """Like ``handle``, for adapters that need delivery guarantees.
 
         With ``update_id`` the update is applied at most once (a repeat returns ``duplicate``). With
         ``outbox`` the replies are turned into outbox rows in the same transaction as the state change,
-        so they can be sent after the commit and re-sent after a crash.
+        so they can be sent after the commit and re-sent after a crash. ``locale`` is the language the
+        person's app uses (e.g. ``pt-br``): without a timezone of theirs it picks whose helplines come first.
         """
         now = self._clock()
         async with self.repository.transaction() as repository:
             if update_id is not None and not await repository.claim_update(update_id, now):
                 return Handled([], duplicate=True, moved=False, outbox_ids=[])
-            user = await repository.user(external_id, now)
+            user = replace(await repository.user(external_id, now), locale=locale)
             state = await repository.active_state(user.id)
             new_state, effects = await self._dispatch(user, state, incoming, now)
             if new_state is not state:
@@ -494,12 +511,16 @@ class Conversations:
         return row.settings.zone if row is not None else self._zone
 
     async def _country_of(self, user: User) -> str:
-        """Whose helplines to list: the country of the person's own timezone when they set one."""
+        """Whose helplines to list: the country of the person's own timezone when they set one, else the one
+        their app's language points to (``pt-br`` → BR, ``de`` → DE), else the deployment's default."""
         row = await self.repository.checkin(user.id)
         if row is not None:
             country = country_of_zone(row.settings.timezone)
             if country is not None:
                 return country
+        from_locale = country_of_locale(user.locale)
+        if from_locale is not None and from_locale in self.catalog.safety.helplines.countries:
+            return from_locale
         return self._country
 
     async def _command(

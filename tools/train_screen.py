@@ -26,6 +26,8 @@ from bot.safety.detector import MODEL_DIR, Detector, FeatureSpec, save_detector
 
 CORPUS = Path("tests/safety/corpus")
 QUESTION_BENIGN_BUDGET = 0.06
+EVERYDAY = "flow_answers"
+EVERYDAY_BUDGET = 0.01
 C_VALUES = (2.0, 8.0, 16.0, 32.0)
 
 
@@ -67,8 +69,17 @@ def cross_scores(x: csr_matrix, y: np.ndarray, c: float, folds: int = 5) -> np.n
 
 def choose(rows: list[dict[str, str]], scores: np.ndarray, patterns: list[Level]) -> tuple[float, float, float]:
     """Thresholds within the benign budgets, and the worst-category and overall recall they give."""
-    benign_unflagged = [s for s, r, p in zip(scores, rows, patterns, strict=True) if r["label"] == "benign" and not p]
-    possible = threshold(benign_unflagged, QUESTION_BENIGN_BUDGET)
+    # Two budgets: look-alikes ("this deadline is killing me") may get the question now and then; the everyday
+    # answers people give inside a flow ("you always mess up", "idk") almost never.
+    looks = [
+        s
+        for s, r, p in zip(scores, rows, patterns, strict=True)
+        if r["label"] == "benign" and not p and r["category"] != EVERYDAY
+    ]
+    everyday = [s for s, r in zip(scores, rows, strict=True) if r["category"] == EVERYDAY]
+    possible = threshold(looks, QUESTION_BENIGN_BUDGET)
+    if everyday:
+        possible = max(possible, threshold(everyday, EVERYDAY_BUDGET))
     per_category: dict[str, list[bool]] = {}
     for score, row, level in zip(scores, rows, patterns, strict=True):
         if row["label"] == "risk":
@@ -79,8 +90,9 @@ def choose(rows: list[dict[str, str]], scores: np.ndarray, patterns: list[Level]
 
 
 def detector_recall(rows: list[dict[str, str]], scores: np.ndarray) -> float:
-    """Share of risk messages the detector alone flags at the threshold that flags the budget of benign ones."""
-    limit = threshold([s for s, r in zip(scores, rows, strict=True) if r["label"] == "benign"], QUESTION_BENIGN_BUDGET)
+    """Share of risk messages the detector alone flags at the threshold that flags the budget of look-alikes."""
+    benign = [s for s, r in zip(scores, rows, strict=True) if r["label"] == "benign" and r["category"] != EVERYDAY]
+    limit = threshold(benign, QUESTION_BENIGN_BUDGET)
     risk = [s for s, r in zip(scores, rows, strict=True) if r["label"] == "risk"]
     return sum(score >= limit for score in risk) / len(risk)
 

@@ -29,6 +29,8 @@ class User:
     onboarded: bool = False
     pending_flow: str | None = None
     safety_hold: str | None = None
+    locale: str | None = None
+    """The language the person's app is set to (Telegram's ``language_code``), for this message only; never stored."""
 
 
 @dataclass(frozen=True)
@@ -251,8 +253,8 @@ class Repository:
     async def forget_user(self, user_id: int, chat_id: int | None) -> int:
         """Delete everything stored about a user, in every table; returns how many runs were deleted.
 
-        Rows that hang off the user go with it (foreign keys cascade); the chat's queued updates and
-        replies are removed too. With secure_delete on, the text is overwritten, not just unlinked.
+        Rows that hang off the user go with it (foreign keys cascade); the chat's queued updates, replies
+        and quarantined updates are removed too. With secure_delete on, the text is overwritten, not just unlinked.
         """
         runs = await self.count_runs(user_id)
         await self._db.execute("DELETE FROM users WHERE id = ?", (user_id,))
@@ -260,6 +262,7 @@ class Repository:
         if chat_id is not None:
             await self._db.execute("DELETE FROM inbox WHERE chat_id = ?", (chat_id,))
             await self._db.execute("DELETE FROM outbox WHERE chat_id = ?", (chat_id,))
+            await self._db.execute("DELETE FROM dead_letters WHERE chat_id = ?", (chat_id,))
         return runs
 
     async def export(self, user_id: int) -> dict[str, Any]:
@@ -442,18 +445,71 @@ class Repository:
             row = await cursor.fetchone()
         return None if row is None else int(row[0])
 
-    async def record_updates(self, updates: list[tuple[int, int | None, str]], next_offset: int, now: datetime) -> None:
-        """Durably keep received updates (id, chat id, JSON) not yet handled, and advance the offset."""
+    async def record_updates(
+        self, updates: list[tuple[int, int | None, str]], next_offset: int | None, now: datetime
+    ) -> None:
+        """Durably keep received updates (id, chat id, JSON) not yet handled, and advance the offset.
+
+        ``next_offset`` None keeps the offset (and the time updates were last seen) as they are.
+        """
         await self._db.executemany(
             "INSERT INTO inbox (update_id, chat_id, payload, received_at) SELECT ?, ?, ?, ? "
             "WHERE NOT EXISTS (SELECT 1 FROM handled_updates WHERE update_id = ?) ON CONFLICT DO NOTHING",
             [(update_id, chat_id, payload, to_db(now), update_id) for update_id, chat_id, payload in updates],
         )
+        if next_offset is None:
+            return
         await self._db.execute(
             "INSERT INTO bot_state (key, value) VALUES ('update_offset', ?) "
             "ON CONFLICT(key) DO UPDATE SET value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
             (str(next_offset),),
         )
+        await self._db.execute(
+            "INSERT INTO bot_state (key, value) VALUES ('update_seen_at', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (to_db(now),),
+        )
+
+    async def last_update_seen(self) -> tuple[int, datetime] | None:
+        """The highest update id recorded and when updates were last recorded; None before the first
+        (or when an older version recorded the offset without the time)."""
+        async with self._db.execute(
+            "SELECT key, value FROM bot_state WHERE key IN ('update_offset', 'update_seen_at')"
+        ) as cursor:
+            values = {str(row[0]): str(row[1]) for row in await cursor.fetchall()}
+        if "update_offset" not in values or "update_seen_at" not in values:
+            return None
+        return int(values["update_offset"]) - 1, from_db(values["update_seen_at"])
+
+    async def quarantine_update(
+        self, update_id: int, chat_id: int | None, payload: str, reason: str, now: datetime
+    ) -> bool:
+        """Keep an update that could not be parsed or handled (its raw JSON and why), and mark it handled
+        so it is never tried again; False when it was already in quarantine."""
+        cursor = await self._db.execute(
+            "INSERT INTO dead_letters (update_id, chat_id, payload, reason, quarantined_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            (update_id, chat_id, payload, reason, to_db(now)),
+        )
+        await self.claim_update(update_id, now)
+        return cursor.rowcount == 1
+
+    async def quarantined_among(self, update_ids: list[int]) -> set[int]:
+        """Which of these updates are in quarantine (they must not be tried again)."""
+        if not update_ids:
+            return set()
+        marks = ", ".join("?" for _ in update_ids)
+        async with self._db.execute(
+            f"SELECT update_id FROM dead_letters WHERE update_id IN ({marks})",  # noqa: S608 (only placeholders)
+            update_ids,
+        ) as cursor:
+            return {int(row[0]) for row in await cursor.fetchall()}
+
+    async def count_quarantined(self) -> int:
+        """How many updates are kept in quarantine."""
+        async with self._db.execute("SELECT count(*) FROM dead_letters") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
 
     async def pending_updates(self) -> list[tuple[int, str]]:
         """Stored updates not handled yet, oldest first: (update id, JSON)."""

@@ -26,6 +26,7 @@ from bot.conversation import (
     NotText,
     Reply,
     Text,
+    country_of_locale,
 )
 from bot.engine import Say
 from bot.flows.catalog import Catalog
@@ -145,3 +146,18 @@ async def test_words_about_abuse_add_the_abuse_lines(service: Conversations, cat
     reply = plain(await service.handle("tg:1", Text("TIER-CLEAR he hits me")))
     abuse = catalog.safety.helplines.topics["abuse"]["everywhere"]
     assert abuse and all(line.name in reply for line in abuse)
+
+
+@pytest.mark.parametrize(("locale", "expected"), [("pt-BR", "188"), ("de", "TelefonSeelsorge"), ("ja", "0120 279 338")])
+async def test_without_a_timezone_the_apps_language_picks_the_helplines(
+    service: Conversations, locale: str, expected: str
+) -> None:
+    handled = await service.handle_update("tg:1", Text("TIER-CLEAR"), locale=locale)
+    assert expected in plain(handled.replies)
+
+
+def test_a_locale_says_a_country_only_when_it_is_sure() -> None:
+    assert country_of_locale("pt-br") == "BR"
+    assert country_of_locale("en_GB") == "GB"
+    assert country_of_locale("fr") == "FR"
+    assert country_of_locale("en") is None and country_of_locale("es") is None and country_of_locale(None) is None
