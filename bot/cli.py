@@ -125,6 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.command == "run" and settings.telegram_bot_token is not None and settings.webhook_problem:
+        print(f"springboard: {settings.webhook_problem}", file=sys.stderr)
+        return 2
     catalog = _catalog(getattr(args, "flows", None) or settings.flows_dir)
     if catalog is None:
         return 1

@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 TOKEN_PATTERN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{30,64}$")
+WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
 class Settings(BaseSettings):
@@ -32,6 +33,8 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_listen: str = "127.0.0.1:8443"
     webhook_secret: SecretStr | None = None
+    webhook_read_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    webhook_max_connections: int = Field(default=40, ge=1, le=100)
 
     @field_validator("default_timezone")
     @classmethod
@@ -74,6 +77,25 @@ class Settings(BaseSettings):
         if value is not None and not TOKEN_PATTERN.match(value.get_secret_value().strip()):
             raise ValueError("does not look like a bot token from @BotFather (digits, a colon, then 30+ letters)")
         return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not WEBHOOK_SECRET_PATTERN.match(value.get_secret_value()):
+            raise ValueError("must be 1 to 256 characters: letters A-Z and a-z, digits, _ and - (Telegram's rule)")
+        return value
+
+    @property
+    def webhook_problem(self) -> str | None:
+        """Why webhook mode cannot start with these settings, or None (also None when polling)."""
+        if self.webhook_url and self.webhook_secret is None:
+            return (
+                "WEBHOOK_URL is set but WEBHOOK_SECRET is not; set WEBHOOK_SECRET to a long random string "
+                "(letters, digits, _ and -) so that only Telegram can post updates to the bot"
+            )
+        return None
 
     @property
     def zone(self) -> ZoneInfo:

@@ -28,6 +28,8 @@ query string; answers ``{"ok": true, "result": ...}``; ``GET /_control/`` lists 
 - ``user_sends_sticker / user_sends_photo / user_sends_location(user_id, latitude, longitude)``
 - ``user_edits_message(user_id, message_id, text)``; ``block_bot(user_id)``; ``unblock_bot``
 - ``skip_update_ids(count)`` (update ids jump, as Telegram's can)
+- ``queue_raw_update(update)``: an update exactly as given (the stand-in adds its id), malformed too,
+  delivered whatever ``allowed_updates`` says and left out of the specification check
 - ``chat_messages(chat_id, include_deleted=False)``, ``bot_messages(chat_id)``, ``transcript(chat_id)``
 - ``wait_for_bot_messages(chat_id, count=1, timeout=5)``, ``wait_for_polling(timeout=5)`` (HTTP:
   408 on timeout); Python also has ``wait_until(predicate)``, ``wait_for_confirmation(update_id)``,

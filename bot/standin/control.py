@@ -162,6 +162,13 @@ async def _unblock_bot(s: StandIn, a: Arguments) -> Any:
     return _sent(s.unblock_bot(a.required_int("user_id"), send_update=a.flag("send_update", True)))
 
 
+async def _queue_raw_update(s: StandIn, a: Arguments) -> Any:
+    body = a.raw.get("update")
+    if not isinstance(body, dict):
+        raise InvalidActionError("argument 'update' must be a JSON object (the update without its update_id)")
+    return s.queue_raw_update(body)
+
+
 async def _skip_update_ids(s: StandIn, a: Arguments) -> Any:
     s.skip_update_ids(a.required_int("count"))
     return True
@@ -268,6 +275,10 @@ ACTIONS: dict[str, Action] = {
     ),
     "block_bot": Action("user_id [, send_update]: a user blocks the bot", _block_bot),
     "unblock_bot": Action("user_id [, send_update]: a user unblocks the bot", _unblock_bot),
+    "queue_raw_update": Action(
+        "update: queue an update exactly as given (malformed too), unfiltered and unchecked; returns its id",
+        _queue_raw_update,
+    ),
     "skip_update_ids": Action("count: make the next update id jump", _skip_update_ids),
     "chat_messages": Action("chat_id [, include_deleted]: what the chat shows", _chat_messages, read_only=True),
     "bot_messages": Action("chat_id: every message the bot sent there", _bot_messages, read_only=True),

@@ -58,6 +58,8 @@ class UpdateQueue:
         self._confirmed_below = first_update_id
         self.allowed_updates: frozenset[str] | None = None
         self.poll_generation = 0
+        # Updates queued raw (push_raw): unfiltered, unchecked.
+        self.raw_ids: set[int] = set()
 
     @property
     def next_update_id(self) -> int:
@@ -80,6 +82,17 @@ class UpdateQueue:
         update_id = self._next_id
         self._next_id += 1
         self._pending.append({"update_id": update_id, kind: payload})
+        self._signal.fire()
+        return update_id
+
+    def push_raw(self, body: JsonDict) -> int:
+        """Queue ``{"update_id": N, **body}`` exactly as given and return N: delivered whatever
+        ``allowed_updates`` says, and left out of the specification check (it may be malformed on purpose,
+        as a newer Bot API or a self-hosted server can send)."""
+        update_id = self._next_id
+        self._next_id += 1
+        self._pending.append({**body, "update_id": update_id})
+        self.raw_ids.add(update_id)
         self._signal.fire()
         return update_id
 
@@ -111,6 +124,8 @@ class UpdateQueue:
         self.allowed_updates = frozenset(types) if types else None
 
     def _allowed(self, update: JsonDict) -> bool:
+        if update["update_id"] in self.raw_ids:
+            return True
         kind = update_type(update)
         if self.allowed_updates is None:
             return kind not in DEFAULT_EXCLUDED_TYPES

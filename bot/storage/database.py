@@ -49,6 +49,46 @@ async def open_database(path: Path | str, now: datetime) -> aiosqlite.Connection
     return connection
 
 
+class DatabaseGone(Exception):
+    """The database file was deleted or replaced while the bot had it open."""
+
+
+class DatabaseFile:
+    """Which file the bot opened at ``path`` (device and inode), to notice when it is deleted or replaced.
+
+    SQLite keeps writing into a file that was unlinked or swapped away under it, and nothing it writes
+    there survives a restart; anything confirmed to Telegram on the strength of such a write is lost.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._identity = self._stat()
+        if self._identity is None:
+            raise FileNotFoundError(f"the database {self.path} does not exist")
+
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            found = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return found.st_dev, found.st_ino
+
+    def problem(self) -> str | None:
+        """What happened to the file since it was opened (deleted, replaced), or None while it is the same."""
+        now = self._stat()
+        if now is None:
+            return f"the database file {self.path} was deleted while the bot was running"
+        if now != self._identity:
+            return f"the database file {self.path} was replaced by another file while the bot was running"
+        return None
+
+    def check(self) -> None:
+        """Raise ``DatabaseGone`` (with a one-line explanation) unless the opened file is still in place."""
+        problem = self.problem()
+        if problem is not None:
+            raise DatabaseGone(problem)
+
+
 @asynccontextmanager
 async def write_transaction(connection: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
     """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any error, the connection always left usable.

@@ -149,6 +149,21 @@ MIGRATIONS: tuple[Migration, ...] = (
         "a message held back while the safety question is open (the person's words, kept until they answer)",
         ("ALTER TABLE users ADD COLUMN safety_hold TEXT",),
     ),
+    Migration(
+        7,
+        "quarantine: updates that could not be parsed or handled, kept with their raw JSON",
+        (
+            """CREATE TABLE dead_letters (
+                update_id INTEGER PRIMARY KEY,
+                chat_id INTEGER,
+                payload TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                quarantined_at TEXT NOT NULL
+            )""",
+            # /forget removes a person's quarantined updates with the rest of what they wrote.
+            "CREATE INDEX dead_letters_by_chat ON dead_letters(chat_id)",
+        ),
+    ),
 )
 
 

@@ -470,6 +470,10 @@ class Repository:
             (to_db(now),),
         )
 
+    async def forget_update_offset(self) -> None:
+        """Drop the stored getUpdates offset (and when updates were last seen): the next batch sets them anew."""
+        await self._db.execute("DELETE FROM bot_state WHERE key IN ('update_offset', 'update_seen_at')")
+
     async def last_update_seen(self) -> tuple[int, datetime] | None:
         """The highest update id recorded and when updates were last recorded; None before the first
         (or when an older version recorded the offset without the time)."""

@@ -22,6 +22,7 @@ from bot.render import render
 from bot.tg.payloads import (
     MAX_TEXT,
     buttons_json,
+    clean_text,
     decode_callback,
     edit_payload,
     file_payload,
@@ -45,9 +46,19 @@ class Gatekeeper:
     def admits(self, update: Update) -> bool:
         """True when this update may reach the conversation service (and be stored)."""
         chat, user = update.effective_chat, update.effective_user
-        if chat is None or user is None or chat.type != ChatType.PRIVATE:
+        if chat is None or user is None or chat.type != ChatType.PRIVATE or impersonates(update):
             return False
         return not self.allowed_user_ids or user.id in self.allowed_user_ids
+
+
+def impersonates(update: Update) -> bool:
+    """True for an update in a private chat sent by someone other than that chat's person.
+
+    Telegram never sends one (a private chat's id is its person's user id), so it is forged: acting on
+    it could deliver one person's /export into another's chat, or erase them.
+    """
+    chat, user = update.effective_chat, update.effective_user
+    return chat is not None and user is not None and chat.type == ChatType.PRIVATE and chat.id != user.id
 
 
 class Handlers:
@@ -66,6 +77,9 @@ class Handlers:
         """Stop updates from groups, channels and (with an allowlist) strangers, with a polite word."""
         if self._gatekeeper.admits(update):
             return
+        if impersonates(update):
+            log.warning("refused update %s: a private chat whose sender is someone else", update.update_id)
+            raise ApplicationHandlerStop  # no reply: the chat named in a forged update is not the sender's
         chat = update.effective_chat
         if update.callback_query is not None:
             await _quietly(update.callback_query.answer())
@@ -80,7 +94,7 @@ class Handlers:
         assert message is not None and message.text is not None
         first, _, rest = message.text.partition(" ")
         name = first[1:].split("@", 1)[0].lower()
-        await self._apply(update, Command(name, rest.strip() or None))
+        await self._apply(update, Command(clean_text(name), clean_text(rest.strip()) or None))
 
     async def on_edited(self, update: Update, context: Context) -> None:
         """An edited message: screened for safety like any text; it changes no answer already given."""
@@ -88,13 +102,13 @@ class Handlers:
         assert message is not None
         text = message.text or message.caption
         if text:
-            await self._apply(update, Edited(text))
+            await self._apply(update, Edited(clean_text(text)))
 
     async def on_text(self, update: Update, context: Context) -> None:
         """Typed text: an answer, or a nudge towards a flow."""
         message = update.effective_message
         assert message is not None and message.text is not None
-        await self._apply(update, Text(message.text))
+        await self._apply(update, Text(clean_text(message.text)))
 
     async def on_other(self, update: Update, context: Context) -> None:
         """Stickers, photos, voice, documents: a kind word and the current question again. A location is
@@ -108,7 +122,8 @@ class Handlers:
             (name for name in ("sticker", "photo", "voice", "document", "location", "video") if getattr(message, name)),
             "other",
         )
-        await self._apply(update, NotText(kind, message.caption))
+        caption = clean_text(message.caption) if message.caption is not None else None
+        await self._apply(update, NotText(kind, caption))
 
     async def on_button(self, update: Update, context: Context) -> None:
         """A tapped inline button; a stale one gets a short notice and changes nothing."""
@@ -153,7 +168,7 @@ class Handlers:
             return chat.id, payloads
 
         handled = await self._conversations.handle_update(
-            f"tg:{user.id}", incoming, update_id=update.update_id, outbox=to_outbox
+            f"tg:{user.id}", incoming, update_id=update.update_id, outbox=to_outbox, locale=user.language_code
         )
         if handled.duplicate:
             log.info("update %s was already handled; ignoring the repeat", update.update_id)

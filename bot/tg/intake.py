@@ -6,12 +6,20 @@ table, and only then asks for the next offset. Each stored update is handled onc
 service claims its id in the same transaction as its effect), in order within a chat and concurrently
 across chats.
 
+Each update is read on its own, from the raw JSON: one that python-telegram-bot cannot parse (a field
+missing, as a newer Bot API or a self-hosted server may send) is quarantined (kept with its raw JSON in
+the dead-letter table, counted, and logged by id only) and confirmed with the rest, so the next ones
+flow. So is one whose handling failed for good. An update in a private chat from someone other than
+that chat's person is refused (Telegram never sends one). For updates that arrive by webhook, where
+anyone who learns the address can post, an id far above the highest seen is refused as well.
+
 When the database fails (a full disk, a read-only file, a lock held too long) nothing is half-written:
 every write is one transaction. An update that was stored but could not be applied is tried again a
 few times, quietly, while other chats go on; only if the database stays unusable does the person get
 the apology (from the application's error handler) and the update is let go, so nothing loops forever.
 A batch that cannot even be stored stays unconfirmed, so Telegram sends it again; if storing keeps
-failing, its senders get the apology and the bot moves on to newer messages.
+failing, its senders get the apology and the bot moves on to newer messages. If the database file is
+deleted or replaced under the running bot, nothing more is stored or confirmed: ``DatabaseGone`` stops it.
 """
 
 from __future__ import annotations
@@ -21,16 +29,19 @@ import contextlib
 import json
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes
 
+from bot.storage.database import DatabaseFile
 from bot.storage.repository import Repository
 from bot.tg.app import ALLOWED_UPDATES, POLL_TIMEOUT_S
-from bot.tg.handlers import Gatekeeper
+from bot.tg.handlers import Gatekeeper, impersonates
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +56,94 @@ FIRST_POLL_RETRY_S = 0.5
 MAX_POLL_RETRY_S = 15.0
 # An update found unhandled at start-up this many times has crashed the bot each time: let it go.
 MAX_REPLAYS = 5
+# How long to wait for getUpdates beyond its long-poll timeout before calling the connection dead.
+POLL_READ_MARGIN_S = 10.0
+# Update ids are whole numbers that JSON carries exactly (Telegram's are far smaller).
+MAX_UPDATE_ID = 2**53 - 1
+# A webhook update whose id is more than this above the highest id seen is refused: Telegram numbers
+# updates one after another, so only a forged update jumps that far…
+UPDATE_ID_WINDOW = 1_000_000
+# …except after a week without updates, when Telegram starts again from a random id.
+UPDATE_ID_RESET_AFTER = timedelta(days=7)
+# No real update nests deeper (update → message → reply → keyboard → row → button is 7).
+MAX_NESTING = 32
+
+
+def update_id_of(item: object) -> int | None:
+    """The update id of a raw update: an integer from 0 to ``MAX_UPDATE_ID``, or None if it has none."""
+    if not isinstance(item, dict):
+        return None
+    value = item.get("update_id")
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_UPDATE_ID:
+        return None
+    return value
+
+
+def far_ahead(update_id: int, last_seen: tuple[int, datetime] | None, now: datetime) -> bool:
+    """True when ``update_id`` is more than ``UPDATE_ID_WINDOW`` above the highest id seen, and updates
+    were seen within ``UPDATE_ID_RESET_AFTER`` (after that Telegram may start from any id)."""
+    if last_seen is None:
+        return False
+    highest, seen_at = last_seen
+    return now - seen_at < UPDATE_ID_RESET_AFTER and update_id > highest + UPDATE_ID_WINDOW
+
+
+def nesting_depth(value: object, limit: int = MAX_NESTING) -> int:
+    """How deep objects and arrays nest in ``value`` (a scalar is 0); counting stops just past ``limit``."""
+    deepest = 0
+    pending: list[tuple[object, int]] = [(value, 1)]
+    while pending and deepest <= limit:
+        item, depth = pending.pop()
+        children: Sequence[object]
+        if isinstance(item, dict):
+            children = list(item.values())
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        pending.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def chat_id_hint(item: dict[str, Any]) -> int | None:
+    """The chat a raw (perhaps malformed) update seems to come from, so /forget finds it in quarantine."""
+    for value in item.values():
+        if not isinstance(value, dict):
+            continue
+        for holder in (value, value.get("message")):
+            chat = holder.get("chat") if isinstance(holder, dict) else None
+            if isinstance(chat, dict) and isinstance(chat.get("id"), int):
+                return int(chat["id"])
+        sender = value.get("from") or value.get("user")
+        if isinstance(sender, dict) and isinstance(sender.get("id"), int):
+            return int(sender["id"])
+    return None
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One received update: parsed, or (``update`` None) kept raw with the reason it could not be."""
+
+    update_id: int
+    payload: str
+    update: Update | None
+    problem: BaseException | None = None
+
+    @property
+    def chat_id(self) -> int | None:
+        """The update's chat, or for an unparsed one the chat it seems to come from."""
+        if self.update is not None:
+            return self.update.effective_chat.id if self.update.effective_chat else None
+        with contextlib.suppress(ValueError, RecursionError):
+            raw = json.loads(self.payload)
+            return chat_id_hint(raw) if isinstance(raw, dict) else None
+        return None
+
+
+def reason(error: BaseException) -> str:
+    """Why an update went to quarantine, as stored with it: the exception's type and message."""
+    return f"{type(error).__name__}: {error}"
 
 
 def is_database_trouble(error: BaseException | None) -> bool:
@@ -66,16 +165,21 @@ class Intake:
         repository: Repository,
         gatekeeper: Gatekeeper,
         clock: Callable[[], datetime],
+        database_file: DatabaseFile | None = None,
     ) -> None:
         self._application = application
         self._repository = repository
         self._gatekeeper = gatekeeper
         self._clock = clock
+        self._database_file = database_file
         self._chat_locks: dict[int, asyncio.Lock] = {}
         self._chat_load: dict[int, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._retrying: set[int] = set()
         self._failures: dict[int, Exception] = {}
+        # Updates being applied, and those among them whose handling failed for good (to quarantine).
+        self._in_hand: set[int] = set()
+        self._broken: dict[int, BaseException] = {}
         # Updates let go while the database refused even that: marked handled with the next stored batch.
         self._unsettled: set[int] = set()
         self._interpose_error_handler()
@@ -93,10 +197,44 @@ class Intake:
             self._application.add_error_handler(callback, block=block)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if isinstance(update, Update) and update.update_id in self._retrying and is_database_trouble(context.error):
+        if not isinstance(update, Update):
+            return
+        if update.update_id in self._retrying and is_database_trouble(context.error):
             assert isinstance(context.error, Exception)
             self._failures[update.update_id] = context.error
             raise ApplicationHandlerStop
+        if update.update_id in self._in_hand and context.error is not None:
+            self._broken[update.update_id] = context.error
+
+    def check_database(self) -> None:
+        """Raise ``DatabaseGone`` if the database file was deleted or replaced since the bot opened it."""
+        if self._database_file is not None:
+            self._database_file.check()
+
+    def parse(self, items: Sequence[object]) -> list[Arrival]:
+        """Read raw updates one by one: each with an update id becomes an Arrival, parsed if it can be.
+
+        Items without a usable update id are left out (nothing can confirm or quarantine them).
+        """
+        bot = self._application.bot
+        arrivals: list[Arrival] = []
+        for item in items:
+            update_id = update_id_of(item)
+            if update_id is None:
+                continue
+            assert isinstance(item, dict)
+            if nesting_depth(item) > MAX_NESTING:
+                problem = ValueError(f"nested more than {MAX_NESTING} levels deep")
+                arrivals.append(Arrival(update_id, json.dumps({"update_id": update_id}), None, problem))
+                continue
+            payload = json.dumps(item)
+            try:
+                update = Update.de_json(item, bot)
+            except Exception as error:  # whatever a malformed update makes the library raise
+                arrivals.append(Arrival(update_id, payload, None, error))
+                continue
+            arrivals.append(Arrival(update_id, payload, update))
+        return arrivals
 
     async def accept(self, updates: list[Update]) -> None:
         """Store admissible updates durably, then start handling every one of them.
@@ -104,39 +242,91 @@ class Intake:
         Updates from groups or from people outside the allowlist are not stored: they only get a reply.
         Raises ``sqlite3.Error`` when the batch could not be stored (then nothing of it is handled).
         """
-        stored = [
-            (update.update_id, update.effective_chat.id if update.effective_chat else None, update.to_json())
-            for update in updates
-            if self._gatekeeper.admits(update)
-        ]
-        if not updates:
+        await self.take([Arrival(update.update_id, update.to_json(), update) for update in updates])
+
+    async def take(self, arrivals: list[Arrival], *, untrusted: bool = False) -> None:
+        """Store one batch (quarantining what could not be parsed), then start handling what may be handled.
+
+        Refused, and neither stored nor handled: updates in a private chat from someone else, and, when
+        ``untrusted`` (a webhook), ids far above the highest seen. Groups and strangers are not stored
+        but handled (they get a polite word). Raises ``sqlite3.Error`` when the batch could not be stored
+        (then nothing of it is handled) and ``DatabaseGone`` when the database file is no longer there.
+        """
+        if not arrivals:
             return
-        next_offset = max(update.update_id for update in updates) + 1
+        self.check_database()
+        forged = {a.update_id for a in arrivals if a.update is not None and impersonates(a.update)}
         unsettled = set(self._unsettled)
+        now = self._clock()
         async with self._repository.transaction() as repository:
             for update_id in sorted(unsettled):
-                await repository.claim_update(update_id, self._clock())
-            await repository.record_updates(stored, next_offset, self._clock())
+                await repository.claim_update(update_id, now)
+            last_seen = await repository.last_update_seen() if untrusted else None
+            too_far = {a.update_id for a in arrivals if far_ahead(a.update_id, last_seen, now)}
+            kept = [a for a in arrivals if a.update_id not in forged | too_far]
+            # Sent again (Telegram never saw the confirmation): what failed for good is not tried again.
+            spent = await repository.quarantined_among([a.update_id for a in kept if a.update is not None])
+            quarantined: list[Arrival] = []
+            for arrival in kept:
+                if arrival.update is None:
+                    assert arrival.problem is not None
+                    if await repository.quarantine_update(
+                        arrival.update_id, arrival.chat_id, arrival.payload, reason(arrival.problem), now
+                    ):
+                        quarantined.append(arrival)
+            stored = [
+                (a.update_id, a.chat_id, a.payload)
+                for a in kept
+                if a.update is not None and self._gatekeeper.admits(a.update)
+            ]
+            next_offset = max(a.update_id for a in kept) + 1 if kept else None
+            await repository.record_updates(stored, next_offset, now)
+            in_quarantine = await repository.count_quarantined() if quarantined else 0
         self._unsettled -= unsettled
-        for update in updates:
-            self._spawn(update)
+        for update_id in sorted(forged):
+            log.warning("refused update %s: a private chat whose sender is someone else", update_id)
+        for update_id in sorted(too_far - forged):
+            log.warning(
+                "refused update %s: its id is more than %d above the highest seen (%s)",
+                update_id,
+                UPDATE_ID_WINDOW,
+                last_seen[0] if last_seen else None,
+            )
+        for arrival in quarantined:
+            log.warning(
+                "quarantined update %s: it could not be read (%s); %d update(s) in quarantine",
+                arrival.update_id,
+                type(arrival.problem).__name__,
+                in_quarantine,
+            )
+        # Written into a file that is no longer there, nothing of this batch must go any further.
+        self.check_database()
+        for arrival in kept:
+            if arrival.update is not None and arrival.update_id not in spent:
+                self._spawn(arrival.update)
 
     async def replay_pending(self) -> int:
         """Handle every stored update left unhandled by a crash; returns how many there were.
 
         Each start-up counts one more attempt for each of them; one that was still pending after
-        ``MAX_REPLAYS`` starts has crashed the bot every time, and is let go with an apology.
+        ``MAX_REPLAYS`` starts has crashed the bot every time, and is let go with an apology (and kept
+        in quarantine).
         """
         async with self._repository.transaction() as repository:
             pending = await repository.pending_updates()
             attempts = {update_id: await repository.count_attempt(update_id) for update_id, _ in pending}
         bot = self._application.bot
         for update_id, payload in pending:
-            update = Update.de_json(json.loads(payload), bot)
+            try:
+                update = Update.de_json(json.loads(payload), bot)
+            except Exception as error:  # stored by an older version that read it differently
+                await self._quarantine(Arrival(update_id, payload, None, error), error)
+                continue
             if attempts[update_id] > MAX_REPLAYS:
                 log.error("update %s was pending at %d starts in a row; letting it go", update_id, attempts[update_id])
-                await self._application.process_error(update, RuntimeError("an update that stops the bot"))
-                await self._settle(update_id)
+                stopper = RuntimeError(f"pending at {attempts[update_id]} starts in a row")
+                await self._application.process_error(update, stopper)
+                await self._quarantine(Arrival(update_id, payload, update), stopper)
                 continue
             self._spawn(update)
         return len(pending)
@@ -151,15 +341,25 @@ class Intake:
 
     async def _handle(self, update: Update, chat_id: int, lock: asyncio.Lock) -> None:
         # Locks are fair (FIFO), and tasks are created in update order: a chat's updates apply in order.
+        update_id = update.update_id
         try:
             async with lock:
+                failure: BaseException | None = None
+                self._in_hand.add(update_id)
                 try:
                     await self._apply(update)
-                except Exception:  # PTB reports handler failures itself; this is one outside any handler
-                    log.exception("update %s could not be processed; letting it go", update.update_id)
+                except Exception as error:  # PTB reports handler failures itself; this is one outside any handler
+                    log.exception("update %s could not be processed; letting it go", update_id)
+                    failure = error
+                finally:
+                    self._in_hand.discard(update_id)
+                    failure = self._broken.pop(update_id, None) or failure
                 # Handled, ignored by design, or failed and told the person: done. Claiming is idempotent.
                 # Cancelled (shutting down) skips this: the update stays in the inbox for the next start.
-                await self._settle(update.update_id)
+                if failure is None:
+                    await self._settle(update_id)
+                else:
+                    await self._quarantine(Arrival(update_id, update.to_json(), update), failure)
         finally:
             self._chat_load[chat_id] -= 1
             if not self._chat_load[chat_id]:
@@ -200,6 +400,31 @@ class Intake:
             log.warning("could not mark update %s handled (%s); marking it with the next batch", update_id, trouble)
             self._unsettled.add(update_id)
 
+    async def _quarantine(self, arrival: Arrival, failure: BaseException) -> None:
+        """Keep an update that failed for good in the dead-letter table, marked handled so it never
+        comes back; if the database refuses, it is only marked handled, with the next stored batch."""
+        try:
+            async with self._repository.transaction() as repository:
+                added = await repository.quarantine_update(
+                    arrival.update_id, arrival.chat_id, arrival.payload, reason(failure), self._clock()
+                )
+                count = await repository.count_quarantined()
+        except sqlite3.Error as trouble:
+            log.warning(
+                "could not quarantine update %s (%s); marking it handled with the next batch",
+                arrival.update_id,
+                trouble,
+            )
+            self._unsettled.add(arrival.update_id)
+            return
+        if added:
+            log.warning(
+                "quarantined update %s: handling it failed (%s); %d update(s) in quarantine",
+                arrival.update_id,
+                type(failure).__name__,
+                count,
+            )
+
     async def drain(self, timeout: float) -> None:
         """Wait up to ``timeout`` seconds for updates being handled to finish."""
         if self._tasks:
@@ -218,9 +443,22 @@ class Intake:
             log.info("stopping with %d update(s) unfinished; they are handled at the next start", len(leftover))
             await asyncio.gather(*leftover, return_exceptions=True)
 
+    async def _fetch(self, offset: int | None) -> Any:
+        """One getUpdates call; its result as raw JSON (a list of updates, unless the server misbehaves).
+
+        ``Bot.get_updates`` parses the whole batch at once: one malformed update makes it raise (after
+        logging the batch, with what people wrote, at CRITICAL), so nothing could ever be confirmed.
+        """
+        data: dict[str, Any] = {"timeout": POLL_TIMEOUT_S, "allowed_updates": ALLOWED_UPDATES}
+        if offset is not None:
+            data["offset"] = offset
+        return await self._application.bot._post("getUpdates", data, read_timeout=POLL_TIMEOUT_S + POLL_READ_MARGIN_S)
+
     async def poll(self, stop: asyncio.Event) -> None:
-        """Long-poll getUpdates until ``stop`` is set, backing off on network or database trouble."""
-        bot = self._application.bot
+        """Long-poll getUpdates until ``stop`` is set, backing off on network or database trouble.
+
+        Raises ``DatabaseGone`` (before confirming anything more) when the database file disappears.
+        """
         offset: int | None = None
         known = False
         delay = FIRST_POLL_RETRY_S
@@ -230,16 +468,20 @@ class Intake:
                 try:
                     async with self._repository.transaction() as repository:
                         offset = await repository.next_update_offset()
+                        if offset is not None and offset > MAX_UPDATE_ID + 1:
+                            # Left by a forged webhook update before ids were checked: it would confirm
+                            # (and so drop) every real update from now on.
+                            log.warning("the stored update offset is no id Telegram sends; polling without it")
+                            await repository.forget_update_offset()
+                            offset = None
                     known = True
                 except sqlite3.Error as trouble:
                     # Safe to poll without it: Telegram then resends what it has not seen confirmed, and
                     # anything already stored or handled is recognised by its id.
                     log.error("cannot read the update offset (%s); asking Telegram without it", trouble)
-            fetch = asyncio.ensure_future(
-                bot.get_updates(
-                    offset=offset, timeout=timedelta(seconds=POLL_TIMEOUT_S), allowed_updates=ALLOWED_UPDATES
-                )
-            )
+            # The offset confirms what was stored: only while the file it was stored in is still there.
+            self.check_database()
+            fetch = asyncio.ensure_future(self._fetch(offset))
             stopping = asyncio.ensure_future(stop.wait())
             await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
             stopping.cancel()
@@ -251,7 +493,7 @@ class Intake:
                     await fetch
                 return
             try:
-                updates = list(fetch.result())
+                result = fetch.result()
             except RetryAfter as flood:
                 await _sleep_or_stop(stop, seconds(flood.retry_after))
                 continue
@@ -267,29 +509,50 @@ class Intake:
                 await _sleep_or_stop(stop, delay)
                 delay = min(delay * 2, MAX_POLL_RETRY_S)
                 continue
-            delay = FIRST_POLL_RETRY_S
-            if not updates:
+            except Exception as odd:  # an answer the library could not even decode (nested too deep)
+                log.error(
+                    "getUpdates answered something unreadable (%s); retrying in %.1f s", type(odd).__name__, delay
+                )
+                await _sleep_or_stop(stop, delay)
+                delay = min(delay * 2, MAX_POLL_RETRY_S)
                 continue
+            items: list[object] = result if isinstance(result, list) else [result]
+            ids = [update_id for update_id in map(update_id_of, items) if update_id is not None]
+            if items and len(ids) < len(items):
+                log.error(
+                    "getUpdates answered %d item(s) that are not updates with an id; ignoring them",
+                    len(items) - len(ids),
+                )
+            if items and not ids:
+                # Nothing can confirm what carries no id: Telegram would send it again at once, so wait
+                # as after any refusal.
+                await _sleep_or_stop(stop, delay)
+                delay = min(delay * 2, MAX_POLL_RETRY_S)
+                continue
+            delay = FIRST_POLL_RETRY_S
+            if not ids:
+                continue
+            arrivals = self.parse(items)
             try:
-                await self.accept(updates)
+                await self.take(arrivals)
             except sqlite3.OperationalError as trouble:
                 store_failures += 1
                 wait = FIRST_DATABASE_RETRY_S * 2 ** (store_failures - 1)
                 if store_failures < STORE_ATTEMPTS:
                     # Not confirmed: the next getUpdates (same offset) brings the same updates again.
-                    log.warning("could not store %d update(s) (%s); retrying in %.2f s", len(updates), trouble, wait)
+                    log.warning("could not store %d update(s) (%s); retrying in %.2f s", len(items), trouble, wait)
                     await _sleep_or_stop(stop, wait)
                     continue
-                log.error("could not store %d update(s) (%s); telling their senders", len(updates), trouble)
-                await self._refuse(updates, trouble)
+                log.error("could not store %d update(s) (%s); telling their senders", len(items), trouble)
+                await self._refuse(arrivals, trouble)
             store_failures = 0
-            offset, known = max(update.update_id for update in updates) + 1, True
+            offset, known = max(ids) + 1, True
 
-    async def _refuse(self, updates: list[Update], trouble: Exception) -> None:
+    async def _refuse(self, arrivals: list[Arrival], trouble: Exception) -> None:
         """Tell each sender (via the application's error handlers) that their message was not taken."""
-        for update in updates:
-            if self._gatekeeper.admits(update):
-                await self._application.process_error(update, trouble)
+        for arrival in arrivals:
+            if arrival.update is not None and self._gatekeeper.admits(arrival.update):
+                await self._application.process_error(arrival.update, trouble)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, wait: float) -> None:

@@ -25,14 +25,38 @@ def encode_callback(value: str, seq: int | None) -> str:
     return data
 
 
+# No number this bot puts in a button (a sequence, a page, a run id) has more digits; SQLite's integers
+# end at 19 digits, so a longer one could only fail further in.
+MAX_NUMBER_DIGITS = 18
+_LONG_NUMBER = re.compile(f"[0-9]{{{MAX_NUMBER_DIGITS + 1},}}")
+# Half of a UTF-16 surrogate pair: JSON can carry one ("\\ud83d"), UTF-8 cannot encode it.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+REPLACEMENT_CHARACTER = "\ufffd"
+
+
 def decode_callback(data: str | None) -> tuple[int | None, str]:
-    """(sequence or None, value) from ``callback_data``; forged or odd data decodes to something harmless."""
-    if not data:
+    """(sequence or None, value) from ``callback_data``; forged or odd data decodes to something harmless.
+
+    Data no button of ours could carry (over 64 bytes, a lone surrogate, a number too long for any id we
+    use) decodes to ``(None, "")``: a press that matches nothing, answered as a stale button.
+    """
+    if not data or _LONE_SURROGATE.search(data) or _LONG_NUMBER.search(data):
+        return None, ""
+    if len(data.encode("utf-8")) > MAX_CALLBACK_BYTES:
         return None, ""
     head, separator, tail = data.partition(":")
-    if separator and head.isdigit() and len(head) < 12:
+    if separator and head.isascii() and head.isdigit() and len(head) < 12:
         return int(head), tail
     return None, data
+
+
+def clean_text(text: str) -> str:
+    """``text`` with each lone UTF-16 surrogate replaced by U+FFFD (the replacement character).
+
+    Python decodes JSON's ``"\\ud83d"`` without a partner into a string that neither SQLite nor Telegram
+    accept (it has no UTF-8 form); whole pairs arrive already joined into one character.
+    """
+    return _LONE_SURROGATE.sub(REPLACEMENT_CHARACTER, text)
 
 
 def buttons_json(say: Say) -> list[list[dict[str, str]]]:

@@ -11,16 +11,16 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from telegram import Bot, Update
+from telegram import Bot
 from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
 from bot.config import Settings
 from bot.conversation import Conversations
 from bot.flows.catalog import Catalog
-from bot.storage.database import open_database
+from bot.storage.database import DatabaseFile, DatabaseGone, open_database
 from bot.storage.repository import Repository
-from bot.tg.app import ALLOWED_UPDATES, build_application, menu_commands
+from bot.tg.app import build_application, menu_commands
 from bot.tg.handlers import Gatekeeper
 from bot.tg.intake import Intake, seconds
 from bot.tg.nudges import run_checkin_job
@@ -30,6 +30,7 @@ from bot.tg.throttle import Throttle
 log = logging.getLogger(__name__)
 
 RETRY_PERIOD_S = 5.0
+DATABASE_WATCH_PERIOD_S = 2.0
 SHUTDOWN_GRACE_S = 3.0
 FIRST_START_RETRY_S = 0.5
 MAX_START_RETRY_S = 15.0
@@ -48,9 +49,19 @@ def _now() -> datetime:
 
 async def run_bot(settings: Settings, catalog: Catalog, token: str) -> int:
     """Run until SIGTERM or SIGINT; returns the process exit code."""
+    if settings.webhook_problem:
+        log.error("%s", settings.webhook_problem)
+        return 2
     try:
         connection = await open_database(settings.database_path, _now())
     except (sqlite3.Error, OSError) as trouble:
+        log.error("cannot open the database %s: %s", settings.database_path, trouble)
+        return 1
+    try:
+        # Which file was opened, to notice if it is deleted or replaced while the bot runs.
+        database_file = None if str(settings.database_path) == ":memory:" else DatabaseFile(settings.database_path)
+    except OSError as trouble:
+        await connection.close()
         log.error("cannot open the database %s: %s", settings.database_path, trouble)
         return 1
     stop = asyncio.Event()
@@ -65,7 +76,7 @@ async def run_bot(settings: Settings, catalog: Catalog, token: str) -> int:
         application, sender = build_application(
             token, settings.telegram_api_url, conversations, settings.allowed_user_ids, throttle=throttle
         )
-        intake = Intake(application, repository, Gatekeeper(settings.allowed_user_ids), _now)
+        intake = Intake(application, repository, Gatekeeper(settings.allowed_user_ids), _now, database_file)
         try:
             await _until_reachable(application.initialize, stop, "signing in")
         except InvalidToken:
@@ -104,34 +115,47 @@ async def _serve(
     replayed = await intake.replay_pending()
     if replayed:
         log.info("handling %d update(s) received before the last stop", replayed)
+    vanished: list[str] = []
     # Replies committed but not sent before the last stop go out first thing, then every few seconds;
-    # check-ins that are due go out every few seconds too.
+    # check-ins that are due go out every few seconds too; and the database file is watched all along.
     background = [
         asyncio.create_task(_retry_outbox(sender, stop)),
         asyncio.create_task(run_checkin_job(conversations, sender, stop, settings.checkin_poll_seconds)),
+        asyncio.create_task(_watch_database(intake, stop, vanished)),
     ]
     try:
         await _register_commands(application.bot, conversations.catalog, stop)
         if settings.webhook_url:
-            await _serve_webhook(settings, application, intake, stop)
-            return 0
-        await _until_reachable(application.bot.delete_webhook, stop, "turning off a webhook")
-        log.info("polling for updates; press Ctrl+C to stop")
-        try:
-            await intake.poll(stop)
-        except InvalidToken:
-            log.error("Telegram no longer accepts the bot token; check TELEGRAM_BOT_TOKEN")
-            return 1
-        except Conflict:
-            log.error("another process is already polling with this token; stop it first")
-            return 1
-        return 0
+            from bot.tg.webhook import serve_webhook  # polling starts without importing the HTTP server
+
+            gone = await serve_webhook(settings, application, intake, stop)
+            vanished.extend([gone] if gone else [])
+        else:
+            await _until_reachable(application.bot.delete_webhook, stop, "turning off a webhook")
+            log.info("polling for updates; press Ctrl+C to stop")
+            try:
+                await intake.poll(stop)
+            except InvalidToken:
+                log.error("Telegram no longer accepts the bot token; check TELEGRAM_BOT_TOKEN")
+                return 1
+            except Conflict:
+                log.error("another process is already polling with this token; stop it first")
+                return 1
+            except DatabaseGone as gone_now:
+                vanished.append(str(gone_now))
     except Stopped:
-        return 0
+        pass
     finally:
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
+    if vanished:
+        # Nothing stored since can survive a restart, so nothing more was confirmed to Telegram.
+        log.error(
+            "%s; stopping without confirming anything more to Telegram (it will send those updates again)", vanished[0]
+        )
+        return 1
+    return 0
 
 
 async def _until_reachable(call: Callable[[], Awaitable[T]], stop: asyncio.Event, what: str) -> T:
@@ -178,6 +202,23 @@ async def _register_commands(bot: Bot, catalog: Catalog, stop: asyncio.Event) ->
             raise Stopped
 
 
+async def _watch_database(intake: Intake, stop: asyncio.Event, vanished: list[str]) -> None:
+    """Every few seconds, make sure the database file is still the one opened; if not, stop the bot.
+
+    Receiving checks before storing and confirming anyway; this stops a bot that receives nothing
+    (its check-ins would otherwise go on being recorded into the vanished file).
+    """
+    while not stop.is_set():
+        try:
+            intake.check_database()
+        except DatabaseGone as gone:
+            vanished.append(str(gone))
+            stop.set()
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=DATABASE_WATCH_PERIOD_S)
+
+
 async def _retry_outbox(sender: Sender, stop: asyncio.Event) -> None:
     """Send replies that could not be delivered earlier: at once, then every few seconds."""
     while not stop.is_set():
@@ -187,46 +228,3 @@ async def _retry_outbox(sender: Sender, stop: asyncio.Event) -> None:
             log.exception("retrying the outbox failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=RETRY_PERIOD_S)
-
-
-async def _serve_webhook(
-    settings: Settings,
-    application: Application,  # type: ignore[type-arg]
-    intake: Intake,
-    stop: asyncio.Event,
-) -> None:
-    """Receive updates by webhook: answer 200 only after the update is stored."""
-    from aiohttp import web  # only webhook mode needs a server: polling starts without importing it
-
-    assert settings.webhook_url is not None
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    path = "/" + settings.webhook_url.split("://", 1)[-1].partition("/")[2]
-
-    async def receive(request: web.Request) -> web.Response:
-        if secret is not None and request.headers.get("X-Telegram-Bot-Api-Secret-Token") != secret:
-            return web.Response(status=403)
-        try:
-            update = Update.de_json(await request.json(), application.bot)
-        except (ValueError, KeyError, TypeError):
-            return web.Response(status=400)
-        try:
-            await intake.accept([update])
-        except sqlite3.Error as trouble:
-            # Not stored, so not confirmed: Telegram delivers it again later.
-            log.warning("could not store update %s (%s); Telegram will send it again", update.update_id, trouble)
-            return web.Response(status=503)
-        return web.Response(status=200)
-
-    app = web.Application()
-    app.router.add_post(path, receive)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    host, _, port = settings.webhook_listen.rpartition(":")
-    site = web.TCPSite(runner, host or "127.0.0.1", int(port))
-    await site.start()
-    try:
-        await application.bot.set_webhook(settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
-        log.info("webhook listening on %s%s", settings.webhook_listen, path)
-        await stop.wait()
-    finally:
-        await runner.cleanup()

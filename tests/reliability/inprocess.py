@@ -157,6 +157,13 @@ class Rig:
         for update in updates:
             request.feed(update)
 
+    def feed_raw(self, *items: dict[str, Any]) -> None:
+        """Make raw updates (malformed ones too) wait at "Telegram" for the bot's next getUpdates."""
+        request = self.harness.request
+        assert isinstance(request, FeedingRequest)
+        request.queued.extend(items)
+        request.arrived.set()
+
     @asynccontextmanager
     async def polling(self) -> AsyncIterator[None]:
         """Run the intake's getUpdates loop for the duration."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.standin.htmltext import parse_html
-from bot.tg.payloads import MAX_TEXT, decode_callback, encode_callback, split_html, telegram_length
+from bot.tg.payloads import MAX_TEXT, clean_text, decode_callback, encode_callback, split_html, telegram_length
 
 
 @pytest.mark.parametrize(
@@ -34,3 +34,21 @@ def test_callback_data_round_trips_and_refuses_over_64_bytes() -> None:
     assert decode_callback("no-sequence") == (None, "no-sequence")
     with pytest.raises(ValueError, match="64 bytes"):
         encode_callback("é" * 40, 1)
+
+
+@pytest.mark.parametrize("data", ["1:lessons:del:" + "9" * 19, "9" * 19, "1:\ud800", "\udc00:x", "1:" + "é" * 40])
+def test_callback_data_no_button_of_ours_carries_decodes_to_nothing(data: str) -> None:
+    assert decode_callback(data) == (None, "")
+
+
+def test_a_sequence_in_other_digits_is_no_sequence() -> None:
+    assert decode_callback("²:x") == (None, "²:x")  # int("²") would raise
+
+
+def test_the_longest_numbers_our_buttons_carry_still_decode() -> None:
+    assert decode_callback("12:lessons:del:" + "9" * 18) == (12, "lessons:del:" + "9" * 18)
+
+
+def test_lone_surrogates_are_replaced_and_whole_characters_kept() -> None:
+    assert clean_text("a\ud83db\udfff 😀") == "a\ufffdb\ufffd 😀"
+    clean_text("\ud800x").encode("utf-8")  # encodable now
