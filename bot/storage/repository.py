@@ -31,6 +31,8 @@ class User:
     safety_hold: str | None = None
     locale: str | None = None
     """The language the person's app is set to (Telegram's ``language_code``), for this message only; never stored."""
+    awaiting: str | None = None
+    """What their next typed message is read against outside a flow (JSON, see ``bot.conversation.Awaiting``)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,10 @@ class Repository:
         # One connection serves every chat: transactions from concurrent tasks must not interleave on it.
         self._lock = asyncio.Lock()
         self._checkpoint_after_commit = False
+        # Within one transaction: the answers each person's flow held when read, and the people whose flow
+        # ended without a completed run (cancelled). Both tell whether something they wrote was removed.
+        self._answers_read: dict[int, dict[str, Any]] = {}
+        self._flows_ended: set[int] = set()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Repository]:
@@ -75,11 +81,19 @@ class Repository:
         Transactions on one Repository run one at a time; keep network I/O outside them.
         """
         async with self._lock:
-            async with write_transaction(self._db):
-                yield self
+            self._answers_read.clear()
+            self._flows_ended.clear()
+            try:
+                async with write_transaction(self._db):
+                    yield self
+                    self._checkpoint_after_commit |= bool(self._flows_ended)
+            except BaseException:
+                self._checkpoint_after_commit = False
+                raise
             if self._checkpoint_after_commit:
-                # Earlier versions of deleted rows still sit in the write-ahead log until a checkpoint
-                # copies the pages back (zeroed, with secure_delete) and truncates the log.
+                # Text the person removed (a cancelled flow, an answer replaced after /back, a deleted entry,
+                # a held message let go, /forget) still sits in earlier page images in the write-ahead log:
+                # a checkpoint copies the pages back (cells zeroed by secure_delete) and truncates the log.
                 self._checkpoint_after_commit = False
                 await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
@@ -97,17 +111,27 @@ class Repository:
     async def find_user(self, external_id: str) -> User | None:
         """The user with this external id, or None (nothing is created)."""
         async with self._db.execute(
-            "SELECT id, created_at, onboarded_at, pending_flow, safety_hold FROM users WHERE external_id = ?",
+            "SELECT id, created_at, onboarded_at, pending_flow, safety_hold, awaiting FROM users WHERE external_id = ?",
             (external_id,),
         ) as cursor:
             row = await cursor.fetchone()
         if row is None:
             return None
-        return User(int(row[0]), external_id, from_db(row[1]), False, row[2] is not None, row[3], row[4])
+        return User(
+            int(row[0]), external_id, from_db(row[1]), False, row[2] is not None, row[3], row[4], awaiting=row[5]
+        )
 
     async def hold_for_safety(self, user_id: int, held: str | None) -> None:
         """Keep a message (as JSON) while the person answers the safety question; None lets it go."""
-        await self._db.execute("UPDATE users SET safety_hold = ? WHERE id = ?", (held, user_id))
+        cursor = await self._db.execute(
+            "UPDATE users SET safety_hold = ? WHERE id = ? AND safety_hold IS NOT ?", (held, user_id, held)
+        )
+        # A held message let go (Yes, a command, or expiry) may have been the only copy of those words.
+        self._checkpoint_after_commit |= held is None and cursor.rowcount > 0
+
+    async def keep_awaiting(self, user_id: int, awaiting: str | None) -> None:
+        """Store what the person's next typed message is read against outside a flow (JSON); None: nothing."""
+        await self._db.execute("UPDATE users SET awaiting = ? WHERE id = ?", (awaiting, user_id))
 
     async def mark_onboarded(self, user_id: int, now: datetime) -> None:
         """Record that the person read what the bot is and is not, and said yes."""
@@ -123,10 +147,23 @@ class Repository:
         """The user's in-progress flow, exactly as last saved, or None."""
         async with self._db.execute("SELECT state FROM active_runs WHERE user_id = ?", (user_id,)) as cursor:
             row = await cursor.fetchone()
-        return None if row is None else State.from_json(json.loads(row[0]))
+        state = None if row is None else State.from_json(json.loads(row[0]))
+        if state is not None:
+            self._answers_read[user_id] = dict(state.answers)
+        return state
 
     async def save_state(self, user_id: int, state: State | None, now: datetime) -> None:
-        """Store the user's position in a flow (None: no flow in progress)."""
+        """Store the user's position in a flow (None: no flow in progress).
+
+        When this removes or replaces an answer read earlier in the transaction, the commit is followed by
+        a checkpoint, so the removed text leaves the write-ahead log too.
+        """
+        before = self._answers_read.pop(user_id, None)
+        if before:
+            if state is None:
+                self._flows_ended.add(user_id)  # kept only if a completed run is saved in this transaction
+            elif any(state.answers.get(step) != answer for step, answer in before.items()):
+                self._checkpoint_after_commit = True
         if state is None:
             await self._db.execute("DELETE FROM active_runs WHERE user_id = ?", (user_id,))
             return
@@ -147,6 +184,7 @@ class Repository:
 
     async def save_run(self, user_id: int, run: CompletedRun) -> int:
         """Store a completed run with every answer; returns its id."""
+        self._flows_ended.discard(user_id)
         feeling = run.meant("feeling")
         cursor = await self._db.execute(
             "INSERT INTO runs (user_id, flow_id, flow_version, flow_title, started_at, finished_at, lesson, "
@@ -242,7 +280,9 @@ class Repository:
     async def delete_run(self, user_id: int, run_id: int) -> bool:
         """Delete one of the user's runs with all its answers; False when there was none."""
         cursor = await self._db.execute("DELETE FROM runs WHERE user_id = ? AND id = ?", (user_id, run_id))
-        return cursor.rowcount == 1
+        deleted = cursor.rowcount == 1
+        self._checkpoint_after_commit |= deleted
+        return deleted
 
     async def record_outcome(self, run_id: int, outcome: str, at: datetime) -> None:
         """Store how a run's next step went (done, partly, not_yet), as a check-in reported it."""
