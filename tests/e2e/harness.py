@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import sqlite3
 import sys
 import time
@@ -19,8 +20,19 @@ from bot.standin.server import StandIn
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456789:E2E-test-token-abcdefghijklmnopqrstuv"
 ONBOARDING_BUTTON = "I understand, let's begin"
+# Webhook mode: the secret the tests configure, the header Telegram sends it in, and the path it calls.
+WEBHOOK_SECRET = "webhook-secret-0123456789abcdef"
+WEBHOOK_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+WEBHOOK_PATH = "/telegram/hook"
 # The longest any test waits for one reply or one start: generous, since a wait ends as soon as the event comes.
 REPLY_CEILING_S = 60.0
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @dataclass

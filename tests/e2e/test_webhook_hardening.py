@@ -12,7 +12,6 @@ import asyncio
 import io
 import json
 import os
-import socket
 import sys
 from typing import Any
 
@@ -22,18 +21,11 @@ import pytest
 from bot.history import FORGET_YES
 from bot.standin.server import StandIn
 from bot.tg.intake import UPDATE_ID_WINDOW
-from tests.e2e.harness import REPLY_CEILING_S, BotProcess
+from tests.e2e.harness import REPLY_CEILING_S, BotProcess, free_port
+from tests.e2e.harness import WEBHOOK_HEADER as HEADER
+from tests.e2e.harness import WEBHOOK_PATH as PATH
+from tests.e2e.harness import WEBHOOK_SECRET as SECRET
 from tests.malformed import SECRET_WORDS, malformed_updates
-
-SECRET = "webhook-secret-0123456789abcdef"
-HEADER = "X-Telegram-Bot-Api-Secret-Token"
-PATH = "/telegram/hook"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Webhook:
@@ -42,7 +34,7 @@ class Webhook:
     def __init__(self, standin: StandIn, bot: BotProcess) -> None:
         self.standin = standin
         self.bot = bot
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}{PATH}"
         bot.extra_env.update(
             {

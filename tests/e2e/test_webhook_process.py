@@ -6,23 +6,15 @@ webhook: it takes the update the stand-in queued for a user and POSTs it to the 
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 import aiohttp
 
 from bot.standin.server import StandIn
-from tests.e2e.harness import BotProcess
-
-SECRET = "webhook-secret-0123456789abcdef"
-HEADER = "X-Telegram-Bot-Api-Secret-Token"
-PATH = "/telegram/hook"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.e2e.harness import WEBHOOK_HEADER as HEADER
+from tests.e2e.harness import WEBHOOK_PATH as PATH
+from tests.e2e.harness import WEBHOOK_SECRET as SECRET
+from tests.e2e.harness import BotProcess, free_port
 
 
 async def _start_webhook_bot(bot_process: BotProcess, port: int, timeout: float = 60) -> None:
@@ -41,7 +33,7 @@ def _update_for(standin: StandIn, update_id: int) -> dict[str, Any]:
 
 
 async def test_updates_by_webhook_are_stored_before_200_and_answered(standin: StandIn, bot_process: BotProcess) -> None:
-    port = _free_port()
+    port = free_port()
     await _start_webhook_bot(bot_process, port)
     registered = standin.state()["webhook"]
     assert registered is not None and registered["url"] == f"https://bot.example.test{PATH}"
