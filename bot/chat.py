@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from bot.checkin_menu import PREFIX as CHECKIN_PREFIX
 from bot.conversation import ButtonPress, Command, Conversations, Incoming, Reply, Resume, Text
 from bot.engine import CONTINUE_VALUE, DONE_VALUE, SKIP_VALUE, Say, Stale
 from bot.flows.catalog import Catalog
@@ -27,6 +28,7 @@ from bot.storage.database import open_database
 from bot.storage.repository import Repository
 
 SPECIAL_VALUES = {SKIP_VALUE, DONE_VALUE, CONTINUE_VALUE}
+TIME_BUTTON = f"{CHECKIN_PREFIX}at:"
 QUIT_COMMANDS = {"quit", "exit"}
 
 
@@ -38,6 +40,9 @@ def format_reply(reply: Say | Stale) -> str:
     options = [button for row in reply.buttons for button in row if button.value not in SPECIAL_VALUES]
     if options and all(button.value.lstrip("-").isdigit() for button in options):
         lines.append(f"  (type a number from {options[0].label} to {options[-1].label})")
+    elif options and all(button.value.startswith(TIME_BUTTON) for button in options):
+        # Times are typed as times ("8" is 08:00), so they are not numbered.
+        lines.append(f"  ({' · '.join(button.label for button in options)}, or any other time)")
     elif options:
         lines.extend(f"  {number}. {button.label}" for number, button in enumerate(options, start=1))
         if any(button.value == DONE_VALUE for row in reply.buttons for button in row):
@@ -51,11 +56,6 @@ def format_reply(reply: Say | Stale) -> str:
 def _safe_name(user: str) -> str:
     """A user name as one safe folder name (no path separators, no leading dot)."""
     return re.sub(r"[^A-Za-z0-9_-]", "_", user) or "me"
-
-
-def _is_flow_option(value: str) -> bool:
-    """True for a flow's own option values (the bot's buttons carry a colon or a leading "__")."""
-    return ":" not in value and not value.startswith("__")
 
 
 def parse_line(line: str, waiting_for_pause: bool) -> Incoming | None:
@@ -125,26 +125,10 @@ class TerminalChat:
         self._output = output
         self._echo = echo
         self._waiting_for_pause = False
-        # Buttons of the last message that was not a question (the crisis reply, onboarding): a typed
-        # number picks one of them, as a tap would in Telegram.
-        self._menu: list[ButtonPress] = []
-        self._menu_is_question = False
-
-    def _pick_from_menu(self, incoming: Incoming) -> Incoming:
-        """A typed number picks the numbered option it names. Options of a question are left to the flow
-        (it reads numbers itself); the bot's own buttons (crisis, onboarding, summaries, check-ins) are
-        pressed here, as a tap would press them in Telegram."""
-        if isinstance(incoming, Text) and incoming.text.strip().isdigit() and self._menu:
-            number = int(incoming.text.strip())
-            if 1 <= number <= len(self._menu):
-                chosen = self._menu[number - 1]
-                if not self._menu_is_question or not _is_flow_option(chosen.value):
-                    return chosen
-        return incoming
 
     async def send(self, incoming: Incoming) -> None:
-        """Hand one message to the bot and print every reply."""
-        incoming = self._pick_from_menu(incoming)
+        """Hand one message to the bot and print every reply. Typed numbers and labels are read by the bot
+        itself against the buttons it last showed, as in Telegram, so nothing here needs remembering."""
         self._show(await self._conversations.handle(self._external_id, incoming))
 
     async def deliver_checkins(self) -> bool:
@@ -163,18 +147,6 @@ class TerminalChat:
                 self._print(self._save(reply))
             else:
                 self._print(format_reply(reply))
-        with_buttons = [reply for reply in replies if isinstance(reply, Say) and reply.buttons]
-        if with_buttons:
-            last = with_buttons[-1]
-            self._menu = [
-                ButtonPress(button.value, last.seq)
-                for row in last.buttons
-                for button in row
-                if button.value not in SPECIAL_VALUES
-            ]
-            self._menu_is_question = last.step_id is not None
-        elif replies:
-            self._menu = []
         questions = [reply for reply in replies if isinstance(reply, Say) and reply.step_id is not None]
         if questions:
             last = questions[-1]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
@@ -16,11 +17,23 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import checkins, engine
-from bot.checkin_menu import CHECKIN_FLOW, CheckinMenu, is_checkin_button
+from bot.checkin_menu import CHECKIN_FLOW, PREFIX, CheckinMenu, is_checkin_button
 from bot.engine import Button, CompletedRun, Effect, Finished, Say, Stale, State
 from bot.flows.catalog import Catalog
-from bot.flows.model import Flow
-from bot.history import Erased, History, SendFile, is_history_button
+from bot.flows.model import Flow, TextStep
+from bot.history import FORGET_NO, FORGET_YES, LESSONS, Erased, History, SendFile, is_history_button
+from bot.matching import (
+    Choice,
+    Mode,
+    NoMatch,
+    Picked,
+    Reading,
+    Words,
+    read_choice,
+    reads_like_setback,
+    word_list,
+    words_of,
+)
 from bot.render import render
 from bot.safety import Assessment, Level
 from bot.storage.repository import Repository, User
@@ -138,7 +151,15 @@ SAFETY_NO_WORDS = frozenset(
 )
 HOLD_LIFETIME = timedelta(hours=12)
 ONBOARD_OK = "__hello"
-CONFIRM_WORDS = frozenset({"1", "yes", "y", "ok", "okay", "sure", "i understand", "understood", "lets begin", "begin"})
+STORY_YES = "story:yes"
+STORY_NO = "story:no"
+MENU_LIFETIME = timedelta(hours=12)
+"""How long typed text is still read against the bot's buttons last shown (a menu, a confirmation)."""
+WORDS_LIFETIME = timedelta(hours=24)
+"""How long words kept for a flow's first question (a newcomer's first message, a setback offered) last."""
+MENU_SENTENCE_WORDS = 6
+"""A longer message to a menu is read only as a whole (label, number), never for a word inside it."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 CONTINUE_WORDS = frozenset({"1", "continue", "go on", "carry on", "lets continue", "resume"})
@@ -243,6 +264,128 @@ class Handled:
     outbox_ids: list[int]
 
 
+@dataclass
+class Menu:
+    """The bot's own buttons a person was last shown (a menu or a confirmation, not a flow question), kept so
+    typing a button's label, its number or a word of it does what a tap would."""
+
+    rows: list[list[tuple[str, str]]]
+    """Each row's buttons as (value, label)."""
+    at: datetime
+
+    @property
+    def options(self) -> list[tuple[str, str]]:
+        """Every button, row by row, as (value, label): the order the terminal numbers them in."""
+        return [button for row in self.rows for button in row]
+
+    def has(self, value: str) -> bool:
+        """True when one of the buttons carries ``value``."""
+        return any(shown == value for shown, _ in self.options)
+
+
+@dataclass
+class Awaiting:
+    """What a person's next typed message is read against outside a flow, stored as JSON on the person.
+
+    ``menu``: the buttons last shown. ``words``: what they wrote that a flow's first question will take (a
+    newcomer's first message, kept until they confirm; a setback the bot offered to work through).
+    """
+
+    menu: Menu | None = None
+    words: str | None = None
+    words_at: datetime | None = None
+
+    @classmethod
+    def load(cls, stored: str | None, now: datetime) -> Awaiting:
+        """The stored JSON read back, without the parts that are too old to count (anything unreadable: empty)."""
+        if not stored:
+            return cls()
+        try:
+            data = json.loads(stored)
+            menu = None
+            if isinstance(data.get("menu"), dict):
+                at = datetime.fromisoformat(data["menu"]["at"])
+                rows = [[(str(value), str(label)) for value, label in row] for row in data["menu"]["rows"]]
+                menu = Menu(rows, at) if now - at <= MENU_LIFETIME else None
+            words, words_at = data.get("words"), data.get("words_at")
+            kept_at = datetime.fromisoformat(words_at) if isinstance(words, str) and words_at else None
+            if kept_at is None or now - kept_at > WORDS_LIFETIME:
+                return cls(menu)
+            return cls(menu, words, kept_at)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return cls()
+
+    def dump(self) -> str | None:
+        """The JSON to store, or None when nothing is awaited."""
+        data: dict[str, Any] = {}
+        if self.menu is not None:
+            data["menu"] = {"at": self.menu.at.isoformat(), "rows": self.menu.rows}
+        if self.words is not None and self.words_at is not None:
+            data["words"], data["words_at"] = self.words, self.words_at.isoformat()
+        return json.dumps(data, ensure_ascii=False) if data else None
+
+    def keep(self, words: str, now: datetime) -> None:
+        """Keep ``words`` for the first question of a flow about to be offered."""
+        self.words, self.words_at = words.strip(), now
+
+    def take(self) -> str | None:
+        """The kept words, which are then no longer kept."""
+        words, self.words, self.words_at = self.words, None, None
+        return words
+
+
+def _kept_words(stored: str | None) -> str | None:
+    """The words in a stored ``Awaiting`` (expired or not), to tell when they stop being kept."""
+    try:
+        words = json.loads(stored).get("words") if stored else None
+    except (ValueError, AttributeError):
+        return None
+    return words if isinstance(words, str) else None
+
+
+def _is_menu_value(value: str) -> bool:
+    """True for the values of the bot's own buttons outside flow questions (typed text is read against them)."""
+    return is_history_button(value) or is_checkin_button(value) or value in {ONBOARD_OK, STORY_YES, STORY_NO}
+
+
+_QUESTION_VALUES = (FORGET_YES, FORGET_NO, f"{LESSONS}:sure:", f"{LESSONS}:keep:")
+
+
+def _asks(menu: Menu) -> bool:
+    """True when the menu's buttons answer a question that waits for them (delete everything? this entry?).
+
+    A menu to look around in (the /lessons pages, the /checkin card) asks nothing; an offer (daily
+    check-ins, working through what was just written) is declined by writing about something else; what
+    /checkin asks (a time, a timezone) reads typed text itself and says what it could not read.
+    """
+    return any(value.startswith(_QUESTION_VALUES) for value, _ in menu.options)
+
+
+def _is_destructive(value: str) -> bool:
+    """True for a button that deletes (everything, or one entry): typed, only an unambiguous yes presses it."""
+    return value == FORGET_YES or value.startswith(f"{LESSONS}:sure:")
+
+
+def _readable(incoming: Incoming) -> Incoming:
+    """``incoming`` with lone surrogates (halves of a character, which no database or JSON can store) turned
+    into the replacement character; a pair of halves becomes the character it spells."""
+
+    def fix(text: str) -> str:
+        if not _SURROGATE.search(text):
+            return text
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+    if isinstance(incoming, Text):
+        return Text(fix(incoming.text))
+    if isinstance(incoming, Edited):
+        return Edited(fix(incoming.text))
+    if isinstance(incoming, NotText) and incoming.caption is not None:
+        return NotText(incoming.kind, fix(incoming.caption))
+    if isinstance(incoming, Command):
+        return Command(fix(incoming.name), None if incoming.argument is None else fix(incoming.argument))
+    return incoming
+
+
 class Conversations:
     """Runs flows for many people on one repository; ``handle`` is safe to call for one user at a time."""
 
@@ -295,8 +438,10 @@ class Conversations:
             if update_id is not None and not await repository.claim_update(update_id, now):
                 return Handled([], duplicate=True, moved=False, outbox_ids=[])
             user = replace(await repository.user(external_id, now), locale=locale)
+            incoming = _readable(incoming)
             state = await repository.active_state(user.id)
-            new_state, effects = await self._dispatch(user, state, incoming, now)
+            awaiting = Awaiting.load(user.awaiting, now)
+            new_state, effects = await self._dispatch(user, state, incoming, now, awaiting=awaiting)
             if new_state is not state:
                 await repository.save_state(user.id, new_state, now)
             for effect in effects:
@@ -308,6 +453,11 @@ class Conversations:
                 moved_on |= isinstance(incoming, ButtonPress) and not is_checkin_button(incoming.value)
                 await self._checkins.message_received(user, now, moved_on)
             replies = [effect for effect in effects if isinstance(effect, Say | Stale | SendFile | Erased)]
+            if not any(isinstance(reply, Erased) for reply in replies):
+                self._note_menu(user, awaiting, replies, now)
+                if awaiting.dump() != user.awaiting:
+                    removed = _kept_words(user.awaiting) not in {None, awaiting.words}
+                    await repository.keep_awaiting(user.id, awaiting.dump(), words_removed=removed)
             # "Moved" means the question on screen was answered: the flow went on, ended, or began.
             moved = (state is None and new_state is not None) or (
                 state is not None and (new_state is None or new_state.seq != state.seq)
@@ -319,7 +469,14 @@ class Conversations:
         return Handled(replies, duplicate=False, moved=moved, outbox_ids=outbox_ids)
 
     async def _dispatch(
-        self, user: User, state: State | None, incoming: Incoming, now: datetime, screened: bool = False
+        self,
+        user: User,
+        state: State | None,
+        incoming: Incoming,
+        now: datetime,
+        screened: bool = False,
+        *,
+        awaiting: Awaiting,
     ) -> tuple[State | None, Sequence[Out]]:
         flow = self.catalog.flows.get(state.flow_id) if state else None
         if state is not None and flow is None:
@@ -352,7 +509,7 @@ class Conversations:
             if choice == SAFE_NO:
                 # The held message is taken as what it was meant to be, and is not asked about again.
                 calm = replace(user, safety_hold=None)
-                return await self._dispatch(calm, state, held[0], now, screened=True)
+                return await self._dispatch(calm, state, held[0], now, screened=True, awaiting=awaiting)
             if choice is None and isinstance(incoming, Text | NotText):
                 return state, [self._safety_question(self.texts.safety_question_again, state)]
         elif isinstance(incoming, ButtonPress) and incoming.value in {SAFE_YES, SAFE_NO}:
@@ -375,63 +532,269 @@ class Conversations:
             if incoming.value == SOS_STOP:
                 return state, [self._say(self.texts.crisis_stopped)]
             return state, [engine.current_question(flow, state, self.texts)]
+        if isinstance(incoming, NotText) and incoming.caption and incoming.caption.strip():
+            # A photo or a document with a caption: the caption is what they wrote, and answers like typed text.
+            incoming = Text(incoming.caption)
         if not user.onboarded:
-            return await self._onboarding(user, incoming, now)
+            return await self._onboarding(user, incoming, now, awaiting)
         if isinstance(incoming, ButtonPress) and is_history_button(incoming.value):
             return state, [*await self._history.button(user, incoming.value, now, await self._zone_of(user))]
         if isinstance(incoming, ButtonPress) and is_checkin_button(incoming.value):
             return state, [*await self._checkins.button(user, incoming.value, now)]
+        if isinstance(incoming, ButtonPress) and incoming.value in {STORY_YES, STORY_NO}:
+            return await self._story_answer(state, flow, incoming.value, now, awaiting)
         if isinstance(incoming, Location):
             said = await self._checkins.location(user, incoming.latitude, incoming.longitude, now)
             again = [engine.current_question(flow, state, self.texts)] if state and flow and not state.paused else []
             return state, [*said, *again]
         if isinstance(incoming, Text):
-            setting = await self._checkins.typed(user, incoming.text, now)
-            if setting is not None:
-                return state, setting
+            typed = await self._typed(user, state, flow, incoming.text, now, awaiting)
+            if typed is not None:
+                return typed
         if isinstance(incoming, Resume):
             if state is None or flow is None:
                 return state, []
             return self._step(flow, state, engine.Repeat(), now, lead=self.texts.welcome_back)
         if isinstance(incoming, Command):
-            return await self._command(user, state, flow, incoming.name, now)
+            return await self._command(user, state, flow, incoming.name, now, incoming.argument)
         if state is None or flow is None:
             if isinstance(incoming, ButtonPress):
                 return state, [Stale()]
             if isinstance(incoming, NotText):
                 return state, [self._say(self.texts.text_only)]
+            if isinstance(incoming, Text) and self._offers_story(incoming.text):
+                # Free text is welcome: something that went wrong is offered as the start of a flow.
+                awaiting.keep(incoming.text, now)
+                return state, [self._story_offer()]
             return state, [self._say(self.texts.no_active_flow)]
         if isinstance(incoming, Text):
+            later = self._checkin_later(flow, state, incoming.text)
+            if later is not None:
+                return state, [*await self._checkins.button(user, later, now)]
             return engine.advance(flow, state, engine.Answer(incoming.text), now, self.texts)
         if isinstance(incoming, ButtonPress):
             return engine.advance(flow, state, engine.Press(incoming.value, incoming.seq), now, self.texts)
         return self._step(flow, state, engine.Repeat(), now, lead=self.texts.text_only)
 
-    async def _onboarding(self, user: User, incoming: Incoming, now: datetime) -> tuple[State | None, list[Effect]]:
-        """Before a first flow, a person reads what the bot is and is not, and confirms with a button."""
+    async def _onboarding(
+        self, user: User, incoming: Incoming, now: datetime, awaiting: Awaiting
+    ) -> tuple[State | None, list[Effect]]:
+        """Before a first flow, a person reads what the bot is and is not, and confirms (a tap, or typed).
+
+        What they wrote meanwhile about what happened is kept, and answers the flow's first question once
+        they confirm. The card comes once; until they confirm, later messages get a short reminder.
+        """
+        texts = self.texts
         confirmed = (isinstance(incoming, ButtonPress) and incoming.value == ONBOARD_OK) or (
-            isinstance(incoming, Text) and _normal_word(incoming.text) in CONFIRM_WORDS
+            isinstance(incoming, Text) and isinstance(self._read_confirmation(incoming.text), Picked)
         )
         if confirmed:
             await self.repository.mark_onboarded(user.id, now)
+            awaiting.menu = None
+            words = awaiting.take()
             pending = self.catalog.flows.get(user.pending_flow or "")
+            if pending is None and words:
+                pending = self._story_flow()
             if pending is not None:
-                return engine.start(pending, now, self.texts)
-            return None, [self._say(self.texts.onboarding_done), *await self._checkins.offer_once(user)]
+                return self._start_with(pending, now, words)
+            return None, [self._say(texts.onboarding_done), *await self._checkins.offer_once(user)]
         if isinstance(incoming, ButtonPress):
             return None, [Stale()]
         if isinstance(incoming, Command):
             if incoming.name == "help":
-                return None, [self._say(self.texts.help)]
+                return None, [self._say(texts.help)]
             requested = self.catalog.by_command(incoming.name)
             if requested is not None:
                 await self.repository.remember_pending_flow(user.id, requested.id)
-        return None, [self._onboarding_card()]
+                if incoming.argument and awaiting.words is None:
+                    awaiting.keep(incoming.argument, now)  # "/reframe I failed again": for its first question
+        if isinstance(incoming, Text) and awaiting.words is None and reads_like_setback(incoming.text, self._words):
+            awaiting.keep(incoming.text, now)
+        shown = awaiting.menu is not None and awaiting.menu.has(ONBOARD_OK)
+        if shown and not (isinstance(incoming, Command) and incoming.name == "start"):
+            return None, [self._onboarding_reminder(kept=awaiting.words is not None)]
+        return None, [self._onboarding_card(kept=awaiting.words is not None)]
 
-    def _onboarding_card(self) -> Say:
+    def _read_confirmation(self, text: str) -> Reading:
+        """Typed text at the onboarding card: its button's label, its number, yes, "i understand"."""
+        label = render(self.texts.onboarding_button, {})
+        also = word_list(self.texts.words_yes) + word_list(self.texts.words_begin)
+        return read_choice(
+            text, [Choice(ONBOARD_OK, label, also, value_typed=False)], self._words, sentence_limit=MENU_SENTENCE_WORDS
+        )
+
+    def _onboarding_card(self, kept: bool = False) -> Say:
         card = self._say(self.texts.welcome)
+        html = card.html + ("\n\n" + render(self.texts.onboarding_kept, {}) if kept else "")
         button = Button(render(self.texts.onboarding_button, {}), ONBOARD_OK)
-        return Say(card.html, ((button,),), seq=0)
+        return Say(html, ((button,),), seq=0)
+
+    def _onboarding_reminder(self, kept: bool) -> Say:
+        label = render(self.texts.onboarding_button, {})
+        html = render(self.texts.onboarding_reminder, {"button": label, "kept": kept})
+        return Say(html, ((Button(label, ONBOARD_OK),),), seq=0)
+
+    # --- reading typed text outside a flow's own question ----------------------------------------------
+
+    @property
+    def _words(self) -> Words:
+        return words_of(self.texts)
+
+    async def _typed(
+        self, user: User, state: State | None, flow: Flow | None, text: str, now: datetime, awaiting: Awaiting
+    ) -> tuple[State | None, Sequence[Out]] | None:
+        """Typed text read against the bot's buttons last shown, or as the time or timezone /checkin asked
+        for. None when it is neither (a flow's answer, or free text)."""
+        menu = awaiting.menu
+        in_flow = state is not None and flow is not None
+        reading: Reading = NoMatch()
+        if menu is not None:
+            reading = self._read_menu(menu, text, in_flow)
+            if isinstance(reading, Picked):
+                press = ButtonPress(reading.values[0], None)
+                return await self._dispatch(user, state, press, now, screened=True, awaiting=awaiting)
+        setting = await self._checkins.typed(user, text, now)
+        if setting is not None:
+            return state, setting
+        if menu is not None and _asks(menu) and not in_flow and not reads_like_setback(text, self._words):
+            # A question waits: never the idle menu as if the answer had landed; say which buttons answer it.
+            # (After a menu that asks nothing, or an offer, other words are read as what they are.)
+            return state, [self._menu_hint(menu)]
+        return None
+
+    def _read_menu(self, menu: Menu, text: str, in_flow: bool) -> Reading:
+        """Which of the menu's buttons ``text`` names. Deleting needs an unambiguous yes. While a flow waits
+        for an answer, only a whole label in words counts (a number or a word there is the flow's answer).
+        At the list of times nothing does: a typed time is read as a time ("8" is 08:00, not the 8th)."""
+        if all(value.startswith(f"{PREFIX}at:") for value, _ in menu.options):
+            return NoMatch()
+        choices = [
+            Choice(value, label, self._menu_words(value, label), value_typed=False) for value, label in menu.options
+        ]
+        destructive = any(_is_destructive(value) for value, _ in menu.options)
+        if destructive:
+            return read_choice(text, choices, self._words, mode=Mode.STRICT, numbers=not in_flow)
+        if in_flow:
+            return read_choice(text, choices, self._words, mode=Mode.WHOLE)
+        return read_choice(text, choices, self._words, sentence_limit=MENU_SENTENCE_WORDS)
+
+    def _menu_words(self, value: str, label: str) -> tuple[str, ...]:
+        """Other words that mean this button of the bot's own (from texts/words.yaml)."""
+        texts = self.texts
+        lists = {
+            FORGET_YES: texts.words_clear_yes,
+            FORGET_NO: texts.words_keep,
+            STORY_YES: texts.words_yes,
+            STORY_NO: texts.words_no,
+            f"{PREFIX}offer:yes": texts.words_yes,
+            f"{PREFIX}offer:no": texts.words_no,
+            f"{PREFIX}on": texts.words_turn_on,
+            f"{PREFIX}off": texts.words_turn_off,
+            f"{PREFIX}tz": texts.words_timezone,
+            f"{PREFIX}snooze": texts.words_later,
+            f"{PREFIX}skip": texts.words_skip_today,
+        }
+        if value in lists:
+            return word_list(lists[value])
+        if value.startswith(f"{LESSONS}:sure:"):
+            return word_list(texts.words_clear_yes)
+        if value.startswith(f"{LESSONS}:keep:"):
+            return word_list(texts.words_keep)
+        if label == render(texts.lessons_next_button, {}):
+            return word_list(texts.words_next_page)
+        if label == render(texts.lessons_previous_button, {}):
+            return word_list(texts.words_previous_page)
+        return ()
+
+    def _menu_hint(self, menu: Menu) -> Say:
+        """The menu again, with a hint naming its buttons (and, before deleting, what would delete)."""
+        confirm = next((label for value, label in menu.options if _is_destructive(value)), "")
+        html = render(self.texts.hint_menu, {"options": [label for _, label in menu.options], "confirm": confirm})
+        buttons = tuple(tuple(Button(label, value) for value, label in row) for row in menu.rows)
+        return Say(html, buttons, seq=0)
+
+    def _note_menu(self, user: User, awaiting: Awaiting, replies: Sequence[Reply], now: datetime) -> None:
+        """Remember the bot's own buttons when they are the last ones shown; anything else said replaces them.
+
+        A stale tap or an edit says nothing new, so what is on screen stays as it was.
+        """
+        if not any(isinstance(reply, Say | SendFile) for reply in replies):
+            return
+        with_buttons = [reply for reply in replies if isinstance(reply, Say) and reply.buttons]
+        last = with_buttons[-1] if with_buttons else None
+        if (
+            last is not None
+            and last.step_id is None
+            and all(_is_menu_value(b.value) for row in last.buttons for b in row)
+        ):
+            awaiting.menu = Menu([[(button.value, button.label) for button in row] for row in last.buttons], now)
+        else:
+            awaiting.menu = None
+        if user.onboarded and not (awaiting.menu is not None and awaiting.menu.has(STORY_YES)):
+            awaiting.take()  # words kept for an offer that is no longer on screen
+
+    def _checkin_later(self, flow: Flow, state: State, text: str) -> str | None:
+        """At a check-in's question, "later" or "skip today" typed: the value of that button, else None."""
+        step = flow.step(state.step)
+        if flow.id != CHECKIN_FLOW or step is None or isinstance(step, TextStep):
+            return None
+        texts = self.texts
+        choices = [
+            Choice(f"{PREFIX}snooze", render(texts.snooze_button, {}), word_list(texts.words_later), value_typed=False),
+            Choice(
+                f"{PREFIX}skip",
+                render(texts.skip_today_button, {}),
+                word_list(texts.words_skip_today),
+                value_typed=False,
+            ),
+        ]
+        reading = read_choice(text, choices, self._words, mode=Mode.WHOLE)
+        return reading.values[0] if isinstance(reading, Picked) else None
+
+    # --- free text that can start a flow ---------------------------------------------------------------
+
+    def _story_flow(self) -> Flow | None:
+        """The flow free text about a setback is offered to (the main one: /reframe), if it starts with text."""
+        return next((flow for flow in self.catalog.commanded if isinstance(flow.steps[0], TextStep)), None)
+
+    def _offers_story(self, text: str) -> bool:
+        return self._story_flow() is not None and reads_like_setback(text, self._words)
+
+    def _story_offer(self) -> Say:
+        texts = self.texts
+        buttons = (
+            (
+                Button(render(texts.setback_offer_yes_button, {}), STORY_YES),
+                Button(render(texts.setback_offer_no_button, {}), STORY_NO),
+            ),
+        )
+        return Say(render(texts.setback_offer, {}), buttons, seq=0)
+
+    async def _story_answer(
+        self, state: State | None, flow: Flow | None, value: str, now: datetime, awaiting: Awaiting
+    ) -> tuple[State | None, Sequence[Out]]:
+        """Yes to the offer starts the main flow with the words kept as its first answer; no keeps nothing."""
+        if state is not None and flow is not None and flow.id != CHECKIN_FLOW:
+            return state, [Stale()]  # an old offer, tapped while working through something else
+        words = awaiting.take()
+        story = self._story_flow()
+        if value == STORY_NO or story is None:
+            return state, [replace(self._say(self.texts.setback_offer_declined), edit=True)]
+        return self._start_with(story, now, words)
+
+    def _start_with(self, flow: Flow, now: datetime, words: str | None) -> tuple[State | None, list[Effect]]:
+        """Start ``flow``; with ``words``, they answer its first question when it asks for text and they fit,
+        and the person is told so (the question after it comes next)."""
+        state, effects = engine.start(flow, now, self.texts)
+        first = flow.step(state.step) if state is not None else None
+        if not words or state is None or not isinstance(first, TextStep):
+            return state, effects
+        answered, more = engine.advance(flow, state, engine.Answer(words), now, self.texts)
+        if answered is not None and answered.seq == state.seq:
+            return state, effects  # the words don't fit the question (too short or long): ask it as usual
+        before = [effect for effect in effects if not (isinstance(effect, Say) and effect.step_id == first.id)]
+        lead = self._say(self.texts.started_with_words, {"title": flow.title, "words": words})
+        return answered, [*before, lead, *more]
 
     async def _crisis(self, user: User, state: State | None, found: Assessment | None) -> Say:
         """The crisis reply: helplines for the person's country and for what their words point to.
@@ -524,7 +887,7 @@ class Conversations:
         return self._country
 
     async def _command(
-        self, user: User, state: State | None, flow: Flow | None, name: str, now: datetime
+        self, user: User, state: State | None, flow: Flow | None, name: str, now: datetime, argument: str | None = None
     ) -> tuple[State | None, Sequence[Out]]:
         texts = self.texts
         if name == "start":
@@ -561,7 +924,8 @@ class Conversations:
                 return self._step(flow, state, engine.Repeat(), now, lead=texts.welcome_back)
             busy = self._say(texts.busy_with_other_flow, {"title": flow.title, "requested": requested.title})
             return state, [busy, engine.current_question(flow, state, texts)]
-        return engine.start(requested, now, texts)
+        # "/reframe I missed the deadline": the words after the command answer its first question.
+        return self._start_with(requested, now, argument)
 
     def _step(
         self, flow: Flow, state: State, event: engine.Event, now: datetime, lead: str
@@ -644,6 +1008,12 @@ class Conversations:
         }
         state, effects = engine.start(flow, now, texts, inputs)
         await repository.save_state(user_id, state, now)
+        # The check-in question is now the latest thing on screen: typed text is no longer read against
+        # buttons shown before it (nor words kept for an offer that scrolled away).
+        person = await repository.find_user(external_id)
+        if person is not None and person.awaiting is not None:
+            removed = _kept_words(person.awaiting) is not None
+            await repository.keep_awaiting(user_id, None, words_removed=removed)
         says = [effect for effect in effects if isinstance(effect, Say)]
         if says:
             later = (

@@ -23,6 +23,7 @@ from bot.flows.model import (
     TextStep,
 )
 from bot.flows.texts import Texts
+from bot.matching import Choice, Picked, Several, read_choice, read_number, words_of
 from bot.render import evaluate, render, render_authored
 
 AnswerValue = str | int | list[str] | None
@@ -360,9 +361,6 @@ def _buttons(step: QuestionStep | MessageStep, state: State, texts: Texts) -> tu
     return tuple(rows)
 
 
-_NUMBER = re.compile(r"^\s*([-+]?\d+)\s*(?:/\s*\d+)?\s*[.!]?\s*$")
-
-
 def _parse(step: QuestionStep, raw: str, pressed: bool, texts: Texts) -> tuple[AnswerValue, str | None]:
     """Read an answer for ``step``; returns (value, None) or (None, a hint saying what would work)."""
     if isinstance(step, TextStep):
@@ -375,42 +373,36 @@ def _parse(step: QuestionStep, raw: str, pressed: bool, texts: Texts) -> tuple[A
             return None, render(texts.hint_text_too_long, {"max": step.max_length, "length": len(text)})
         return text, None
     if isinstance(step, ScaleStep):
-        match = _NUMBER.match(raw)
-        if match and step.min <= int(match.group(1)) <= step.max:
-            return int(match.group(1)), None
+        number = (
+            _pressed_number(raw)
+            if pressed
+            else read_number(raw, step.min, step.max, words_of(texts), step.min_label, step.max_label)
+        )
+        if number is not None and step.min <= number <= step.max:
+            return number, None
         return None, render(texts.hint_scale, step.model_dump())
-    values = _match_options(step, raw, pressed)
-    if values is None or (not step.multiple and len(values) != 1):
-        return None, render(texts.hint_choice, {"options": [o.label for o in step.options], "multiple": step.multiple})
-    if step.multiple:
-        return values, None
-    return values[0], None
-
-
-def _normal(text: str) -> str:
-    return " ".join("".join(ch for ch in text.casefold() if ch.isalnum() or ch.isspace()).split())
-
-
-def _match_options(step: ChoiceStep, raw: str, pressed: bool) -> list[str] | None:
+    labels = [option.label for option in step.options]
     if pressed:
-        return [raw] if step.option(raw) else None
-    pieces = [piece for piece in re.split(r"[,;]|\band\b", raw) if piece.strip()] if step.multiple else [raw]
-    chosen: list[str] = []
-    for piece in pieces:
-        wanted = _normal(piece)
-        found = None
-        if wanted.isdigit() and 1 <= int(wanted) <= len(step.options):
-            found = step.options[int(wanted) - 1]
-        else:
-            found = next(
-                (o for o in step.options if wanted and wanted in {_normal(o.label), _normal(o.value)}),
-                None,
-            )
-        if found is None:
-            return None
-        if found.value not in chosen:
-            chosen.append(found.value)
-    return chosen or None
+        if step.option(raw) is not None:
+            return raw, None
+        return None, render(texts.hint_choice, {"options": labels, "multiple": step.multiple})
+    reading = read_choice(raw, choices_of(step), words_of(texts), multiple=step.multiple)
+    if isinstance(reading, Picked):
+        return (list(reading.values) if step.multiple else reading.values[0]), None
+    if isinstance(reading, Several):
+        named = [option.label for option in step.options if option.value in reading.values]
+        return None, render(texts.hint_several, {"named": named, "options": labels})
+    return None, render(texts.hint_choice, {"options": labels, "multiple": step.multiple})
+
+
+def choices_of(step: ChoiceStep) -> list[Choice]:
+    """The step's options as typed replies are read against them."""
+    return [Choice(option.value, option.label, tuple(option.also)) for option in step.options]
+
+
+def _pressed_number(value: str) -> int | None:
+    """The number a scale button carries (ASCII digits only: button values are the bot's own)."""
+    return int(value) if re.fullmatch(r"-?[0-9]{1,4}", value) else None
 
 
 def _toggle(flow: Flow, state: State, step: ChoiceStep, value: str, now: datetime, texts: Texts) -> Outcome:

@@ -67,7 +67,8 @@ def test_a_whole_setback_in_the_terminal_then_the_lesson_is_listed(tmp_path: Pat
         "5",
     )
     assert transcript.lstrip().startswith("Hi, I'm Springboard")
-    assert "not a therapist" in after(transcript, "/reframe")
+    assert "not a therapist" in transcript.split("\n› /reframe\n", 1)[0], "the card comes first, once"
+    assert "Before we start" in after(transcript, "/reframe"), "then a short reminder, not the card again"
     assert "What happened?" in after(transcript, "yes")
     assert "Which comes closest?" in after(transcript, "purple")
     assert "  1. 😞 Disappointed" in after(transcript, "purple")
@@ -153,3 +154,18 @@ def test_a_pick_several_question_in_the_terminal_says_how_to_type_several() -> N
         "  2. Beta",
         "  (type the numbers of all that fit, for example 1, 3)",
     ]
+
+
+def test_the_terminal_numbers_menus_and_the_bot_reads_them_even_in_a_later_session(tmp_path: Path) -> None:
+    db = tmp_path / "chat.sqlite3"
+    first = chat(db, "1", "/quick", "Missed my train", "Leave ten minutes earlier", "Set an alarm", "/forget")
+    assert "Delete everything?" in after(first, "/forget")
+    assert "  1. Yes, delete everything" in after(first, "/forget")
+    # The question is stored with the person, not in the terminal: a new session reads "1" against it.
+    second = chat(db, "1")
+    assert "I've deleted everything stored about you: 1 entry" in after(second, "1")
+
+
+def test_the_list_of_times_is_shown_as_times_to_type() -> None:
+    times = Say("What time suits you?", ((Button("08:00", "ci:at:08:00"), Button("21:00", "ci:at:21:00")),), seq=0)
+    assert format_reply(times).splitlines() == ["What time suits you?", "  (08:00 · 21:00, or any other time)"]

@@ -246,3 +246,68 @@ async def test_a_forgotten_what_time_question_does_not_take_the_next_answer(worl
     answer = await world.send(Text("4"))
     assert "I'll check in every day at 04:00" not in answer
     assert "Rough days" not in answer and "Thanks for checking in" in answer  # 4 was today's mood
+
+
+async def test_the_settings_card_can_be_answered_by_typing(world: World) -> None:
+    await world.send(Command("checkin"))
+    on = await world.send(Text("Turn on"))
+    assert "every day at 20:00" in on
+    await world.send(Command("checkin"))
+    assert "Check-ins are off" in await world.send(Text("turn off"))
+    await world.send(Command("checkin"))
+    assert "every day at 20:00" in await world.send(Text("turn it on please"))
+    await world.send(Command("checkin"))
+    assert "Check-ins are off" in await world.send(Text("turn of"))  # one typo
+    user = await world.conversations.repository.find_user(WHO)
+    assert user is not None
+    row = await world.conversations.repository.checkin(user.id)
+    assert row is not None and not row.settings.enabled
+
+
+async def test_a_typed_time_at_the_list_of_times_is_still_a_time(world: World) -> None:
+    await world.send(Command("checkin"))
+    await world.tap("Change time")
+    assert "at 07:30" in await world.send(Text("7:30"))
+    await world.send(Command("checkin"))
+    await world.tap("Change time")
+    assert "at 21:00" in await world.send(Text("21:00"))
+
+
+@pytest.mark.parametrize("typed", ["Yes, every day at 20:00", "yes please", "sure"])
+async def test_the_offer_after_onboarding_can_be_taken_by_typing(world: World, typed: str) -> None:
+    await world.conversations.handle("tg:78", Command("start"))
+    offered = await world.conversations.handle("tg:78", ButtonPress(ONBOARD_OK, 0))
+    assert "daily check-in help" in plain(offered)
+    replies = await world.conversations.handle("tg:78", Text(typed))
+    assert "every day at 20:00" in plain(replies)
+    user = await world.conversations.repository.find_user("tg:78")
+    assert user is not None
+    row = await world.conversations.repository.checkin(user.id)
+    assert row is not None and row.settings.enabled
+
+
+async def test_the_offer_can_be_declined_by_typing(world: World) -> None:
+    await world.conversations.handle("tg:79", Command("start"))
+    await world.conversations.handle("tg:79", ButtonPress(ONBOARD_OK, 0))
+    replies = await world.conversations.handle("tg:79", Text("not now"))
+    assert "/checkin is there if you change your mind" in plain(replies)
+
+
+@pytest.mark.parametrize(("typed", "said"), [("later", "in about an hour"), ("skip today", "no check-in today")])
+async def test_a_check_in_can_be_put_off_by_typing(world: World, typed: str, said: str) -> None:
+    await set_up(world, "UTC", "09:00")
+    await world.tick(datetime(2026, 3, 21, 9, 0, tzinfo=UTC))
+    assert said in await world.send(Text(typed))
+    user = await world.conversations.repository.find_user(WHO)
+    assert user is not None
+    assert await world.conversations.repository.active_state(user.id) is None, "the question is put away"
+
+
+async def test_a_check_in_reads_how_it_went_in_words(world: World) -> None:
+    await world.send(Command("quick"))
+    for answer in ("I snapped at my sister", "I get short when I'm tired", "Call her tonight"):
+        await world.send(Text(answer))
+    await set_up(world, "UTC", "20:00")
+    await world.tick(datetime(2026, 3, 20, 20, 0, tzinfo=UTC))
+    assert "And how are you feeling today?" in await world.send(Text("i did it!"))
+    assert "You did it" in await world.send(Text("four"))

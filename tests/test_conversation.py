@@ -11,7 +11,19 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 import pytest
 
-from bot.conversation import ONBOARD_OK, ButtonPress, Command, Conversations, Incoming, NotText, Reply, Resume, Text
+from bot.conversation import (
+    ONBOARD_OK,
+    STORY_NO,
+    STORY_YES,
+    ButtonPress,
+    Command,
+    Conversations,
+    Incoming,
+    NotText,
+    Reply,
+    Resume,
+    Text,
+)
 from bot.engine import CONTINUE_VALUE, Say, Stale
 from bot.flows.catalog import Catalog
 from bot.render import html_to_plain, render
@@ -154,7 +166,7 @@ async def test_a_restart_resumes_at_the_same_step(db_path: Path, catalog: Catalo
 
 
 async def test_free_text_without_a_flow_suggests_what_to_start(bot: Bot, catalog: Catalog) -> None:
-    second = await bot.text_of("I had an awful day")
+    second = await bot.text_of("hello there")
     assert {"/reframe", "/quick"} <= commands_in(second)
     assert second == html_to_plain(render(catalog.texts.no_active_flow, {"flows": _flows(catalog)}))
     sticker = await bot.text_of(NotText("sticker"))
@@ -211,3 +223,141 @@ async def test_unknown_commands_point_to_help(bot: Bot, catalog: Catalog) -> Non
     assert await bot.text_of("/frobnicate") == html_to_plain(
         render(catalog.texts.unknown_command, {"command": "frobnicate"})
     )
+
+
+async def answers(bot: Bot, who: str = PERSON) -> dict[str, object]:
+    user = await bot.conversations.repository.find_user(who)
+    assert user is not None
+    state = await bot.conversations.repository.active_state(user.id)
+    return {} if state is None else dict(state.answers)
+
+
+def values_of(replies: list[Reply]) -> list[str]:
+    return [button.value for reply in replies if isinstance(reply, Say) for row in reply.buttons for button in row]
+
+
+async def test_a_setback_typed_outside_a_flow_is_offered_as_the_first_answer(bot: Bot) -> None:
+    offer = await bot.send("i messed up again")
+    assert values_of(offer) == [STORY_YES, STORY_NO]
+    assert "look at it together" in html_to_plain(offer[0].html)
+    started = await bot.send(ButtonPress(STORY_YES, 0))
+    assert bot.question(started).step_id == "feeling"
+    assert await answers(bot) == {"what_happened": "i messed up again"}
+
+
+@pytest.mark.parametrize("typed", ["yes", "Yes, let's look at it", "sure", "1", "ok let's go"])
+async def test_the_offer_is_taken_by_typing_yes(bot: Bot, typed: str) -> None:
+    await bot.send("I had an awful day at work")
+    started = await bot.send(typed)
+    assert bot.question(started).step_id == "feeling"
+    assert await answers(bot) == {"what_happened": "I had an awful day at work"}
+
+
+async def test_not_now_keeps_nothing_and_a_later_yes_starts_nothing(bot: Bot) -> None:
+    await bot.send("my exam went badly, i failed it")
+    declined = await bot.text_of("not now")
+    assert "whenever you want" in declined and "/reframe" in declined
+    assert "I'm here whenever" in await bot.text_of("yes")
+    assert await answers(bot) == {}
+    user = await bot.conversations.repository.find_user(PERSON)
+    assert user is not None and user.awaiting is None, "nothing the person wrote is kept any more"
+
+
+async def test_other_words_after_the_offer_are_read_as_what_they_are(bot: Bot, catalog: Catalog) -> None:
+    await bot.send("i messed up again")
+    idle = await bot.text_of("hello")
+    assert idle == html_to_plain(render(catalog.texts.no_active_flow, {"flows": _flows(catalog)}))
+    assert await bot.send(ButtonPress(STORY_YES, 0)) != [], "an old offer tapped later still starts the flow"
+
+
+async def test_a_caption_answers_a_text_question(bot: Bot) -> None:
+    await bot.send("/quick")
+    replies = await bot.send(NotText("photo", "I dropped the ball on the launch"))
+    assert "What did it teach you?" in html_to_plain(bot.question(replies).html)
+    assert await answers(bot) == {"what_happened": "I dropped the ball on the launch"}
+    without = await bot.text_of(NotText("photo"))
+    assert "only read text" in without
+
+
+async def test_a_caption_answers_a_choice_and_outside_a_flow_is_free_text(bot: Bot) -> None:
+    await bot.send("/reframe")
+    await bot.send("Lost the match")
+    replies = await bot.send(NotText("document", "😤"))
+    assert bot.question(replies).step_id == "intensity_before"
+    assert (await answers(bot))["feeling"] == "frustrated"
+    await bot.send("/cancel")
+    offer = await bot.send(NotText("photo", "i failed the driving test"))
+    assert values_of(offer) == [STORY_YES, STORY_NO]
+
+
+@pytest.mark.parametrize(
+    ("feeling", "stored"),
+    [("²", "frustrated"), ("٣", "anxious"), ("ashamed i guess", "ashamed"), ("ashamd", "ashamed"), ("😳", "ashamed")],
+)
+async def test_a_choice_reads_digits_in_any_script_words_typos_and_emoji(bot: Bot, feeling: str, stored: str) -> None:
+    await bot.send("/reframe")
+    await bot.send("I froze in the interview")
+    replies = await bot.send(feeling)
+    assert bot.question(replies).step_id == "intensity_before"
+    assert (await answers(bot))["feeling"] == stored
+
+
+@pytest.mark.parametrize(("typed", "stored"), [("eight", 8), ("٣", 3), ("7/10", 7), ("i'd say 6", 6)])
+async def test_a_scale_reads_number_words_and_digits_in_any_script(bot: Bot, typed: str, stored: int) -> None:
+    await bot.send("/reframe")
+    await bot.send("I froze in the interview")
+    await bot.send("anxious")
+    await bot.send(typed)
+    assert (await answers(bot))["intensity_before"] == stored
+
+
+async def test_several_feelings_get_asked_which_fits_best(bot: Bot) -> None:
+    await bot.send("/reframe")
+    await bot.send("I froze in the interview")
+    replies = await bot.send("honestly frustrated and sad")
+    hint = bot.question(replies)
+    assert hint.step_id == "feeling"
+    assert "😤 Frustrated and 😢 Sad" in html_to_plain(hint.html)
+    assert "feeling" not in await answers(bot)
+    replies = await bot.send("sad")
+    assert bot.question(replies).step_id == "intensity_before"
+
+
+async def test_a_menu_shown_mid_flow_reads_only_whole_labels_and_leaves_numbers_to_the_flow(bot: Bot) -> None:
+    await bot.send("/quick")
+    for answer in ("Missed the bus", "Leave earlier", "Set an alarm for 7"):
+        await bot.send(answer)
+    await bot.send("/reframe")
+    await bot.send("Forgot my friend's birthday")
+    await bot.send("/lessons")  # a menu with 🗑 1, This week, …
+    assert "this week" in await bot.text_of("This week")  # its label still works
+    replies = await bot.send("1")  # …but a number answers the flow's question
+    assert bot.question(replies).step_id == "intensity_before"
+    assert (await answers(bot))["feeling"] == "disappointed"
+
+
+async def test_lone_surrogates_are_replaced_not_stored_broken(bot: Bot) -> None:
+    await bot.send("/quick")
+    await bot.send("I lost \ud83d the \udc00 keys")
+    assert (await answers(bot))["what_happened"] == "I lost \ufffd the \ufffd keys"
+
+
+async def test_words_kept_for_a_declined_offer_leave_no_trace_on_disk(bot: Bot, db_path: Path) -> None:
+    await bot.send("MARKER-offer-51b2 i failed my exam")
+    files = [db_path, db_path.with_name(db_path.name + "-wal"), db_path.with_name(db_path.name + "-shm")]
+
+    def on_disk() -> bytes:
+        return b"".join(file.read_bytes() for file in files if file.exists())
+
+    assert b"MARKER-offer-51b2" in on_disk()  # the check can fail: the words were kept
+    await bot.send("not now")
+    assert b"MARKER-offer-51b2" not in on_disk()
+
+
+async def test_words_after_a_flow_command_answer_its_first_question(bot: Bot) -> None:
+    replies = await bot.send(Command("reframe", "I missed the deadline again"))
+    assert bot.question(replies).step_id == "feeling"
+    assert await answers(bot) == {"what_happened": "I missed the deadline again"}
+    await bot.send("/cancel")
+    replies = await bot.send(Command("quick", "no"))  # too short for the question: it is asked as usual
+    assert bot.question(replies).step_id == "what_happened"

@@ -208,7 +208,7 @@ def _hint(texts: Texts, name: str, **context: Any) -> str:
         pytest.param("tags", Press(DONE_VALUE), ("hint_multi_empty", {}), id="multi-done-with-nothing"),
         pytest.param("level", Answer("11"), ("hint_scale", {}), id="scale-above"),
         pytest.param("level", Answer("0"), ("hint_scale", {}), id="scale-below"),
-        pytest.param("level", Answer("seven"), ("hint_scale", {}), id="scale-word"),
+        pytest.param("level", Answer("eleven"), ("hint_scale", {}), id="scale-word-above"),
         pytest.param("level", Answer("7.5"), ("hint_scale", {}), id="scale-fraction"),
         pytest.param("name", Skip(), ("cannot_skip", {}), id="required-cannot-be-skipped"),
     ],
@@ -229,7 +229,8 @@ def test_an_answer_that_does_not_fit_re_asks_with_its_hint_and_changes_nothing(
     name, context = hint
     step_model = sampler.step(step)
     assert step_model is not None
-    full = step_model.model_dump() | {"options": ["Red", "Green", "🌊 Deep Blue"]} | context
+    labels = [option["label"] for option in step_model.model_dump().get("options", [])]
+    full = step_model.model_dump() | {"options": labels} | context
     assert message.html == _hint(texts, name, **full)
     # The buttons come again with the hint, still valid for this question.
     assert message.step_id == step and message.seq == state.seq

@@ -208,3 +208,87 @@ async def test_forget_can_be_declined(service: tuple[Conversations, Clock, Path]
     assert "Nothing was deleted" in kept.html
     [page] = says(await conversations.handle("tg:1", Command("lessons")))
     assert "Kept lesson" in page.html
+
+
+async def test_typing_yes_at_forget_deletes_everything(service: tuple[Conversations, Clock, Path]) -> None:
+    conversations, _, path = service
+    await onboard(conversations, "tg:1")
+    await quick(conversations, "tg:1", "Happened", "A lesson to lose", "Step")
+    await conversations.handle("tg:1", Command("forget"))
+    [done] = says(await conversations.handle("tg:1", Text("yes")))
+    assert "I've deleted everything" in done.html and "1 entry" in done.html
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM runs").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM users").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("typed", ["yes?", "yse", "yes but keep my lessons", "hmm", "ok"])
+async def test_forget_deletes_nothing_without_an_unambiguous_yes_and_says_so(
+    service: tuple[Conversations, Clock, Path], typed: str
+) -> None:
+    conversations, _, _ = service
+    await onboard(conversations, "tg:1")
+    await quick(conversations, "tg:1", "Happened", "Kept lesson", "Step")
+    await conversations.handle("tg:1", Command("forget"))
+    [hint] = says(await conversations.handle("tg:1", Text(typed)))
+    assert "Nothing is deleted yet" in hint.html and "Yes, delete everything" in hint.html
+    assert [button.value for row in hint.buttons for button in row] == ["forget:yes", "forget:no"]
+    [page] = says(await conversations.handle("tg:1", Command("lessons")))
+    assert "Kept lesson" in page.html
+
+
+async def test_typing_no_at_forget_keeps_everything(service: tuple[Conversations, Clock, Path]) -> None:
+    conversations, _, _ = service
+    await onboard(conversations, "tg:1")
+    await conversations.handle("tg:1", Command("forget"))
+    [kept] = says(await conversations.handle("tg:1", Text("No, keep it")))
+    assert "Nothing was deleted" in kept.html
+    # The question is answered: a later "yes" deletes nothing.
+    later = says(await conversations.handle("tg:1", Text("yes")))
+    assert not any("deleted everything" in reply.html for reply in later)
+
+
+async def test_a_forget_question_still_reads_yes_after_a_restart(
+    service: tuple[Conversations, Clock, Path], catalog: Catalog
+) -> None:
+    conversations, clock, path = service
+    await onboard(conversations, "tg:1")
+    await conversations.handle("tg:1", Command("forget"))
+    connection = await open_database(path, START)  # a second run of the process, on the same file
+    try:
+        again = Conversations(catalog, Repository(connection), clock, ZoneInfo("Europe/Berlin"))
+        [done] = says(await again.handle("tg:1", Text("Yes")))
+    finally:
+        await connection.close()
+    assert "I've deleted everything" in done.html
+
+
+async def test_lessons_periods_pages_and_deleting_can_be_typed(service: tuple[Conversations, Clock, Path]) -> None:
+    conversations, clock, _ = service
+    await onboard(conversations, "tg:1")
+    clock.now = START - timedelta(days=20)
+    await quick(conversations, "tg:1", "Long ago", "An older lesson", "Step")
+    clock.now = START
+    await quick(conversations, "tg:1", "Today", "A fresh lesson", "Step")
+    await conversations.handle("tg:1", Command("lessons"))
+    [week] = says(await conversations.handle("tg:1", Text("this week")))
+    assert "this week" in week.html and "A fresh lesson" in week.html and "An older lesson" not in week.html
+    [everything] = says(await conversations.handle("tg:1", Text("All time")))
+    assert "all time" in everything.html and "An older lesson" in everything.html
+    [confirm] = says(await conversations.handle("tg:1", Text("delete 2")))
+    assert "An older lesson" in confirm.html and "can't be undone" in confirm.html
+    [hint] = says(await conversations.handle("tg:1", Text("yes?")))
+    assert "Nothing is deleted yet" in hint.html
+    [deleted] = says(await conversations.handle("tg:1", Text("yes")))
+    assert "Deleted" in deleted.html
+    [after] = says(await conversations.handle("tg:1", Command("lessons")))
+    assert "An older lesson" not in after.html and "A fresh lesson" in after.html
+
+
+async def test_other_words_after_lessons_are_just_free_text(service: tuple[Conversations, Clock, Path]) -> None:
+    conversations, _, _ = service
+    await onboard(conversations, "tg:1")
+    await quick(conversations, "tg:1", "Happened", "Lesson", "Step")
+    await conversations.handle("tg:1", Command("lessons"))
+    [idle] = says(await conversations.handle("tg:1", Text("thanks, that helps")))
+    assert "I'm here whenever" in idle.html  # /lessons asked nothing, so this is not a wrong answer to it

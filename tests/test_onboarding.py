@@ -42,12 +42,16 @@ async def test_a_first_flow_waits_for_a_confirmation_then_starts(conversations: 
     assert "What happened?" in _plain(started)  # the flow they asked for, not a menu
 
 
-async def test_typing_instead_of_tapping_is_not_taken_as_an_answer(conversations: Conversations) -> None:
+async def test_typing_instead_of_tapping_is_kept_and_answers_the_first_question(conversations: Conversations) -> None:
     await conversations.handle("cli:sam", Command("quick"))
     again = await conversations.handle("cli:sam", Text("my boss shouted at me"))
-    assert "not a therapist" in _plain(again)
+    reminder = _plain(again)
+    assert "not a therapist" not in reminder, "the whole card is not sent again"
+    assert "I understand, let's begin" in reminder and "kept what you wrote" in reminder
+    assert [[button.value for button in row] for row in again[0].buttons] == [[ONBOARD_OK]]
     started = await conversations.handle("cli:sam", Text("yes"))
-    assert "what happened" in _plain(started)
+    assert "my boss shouted at me" in _plain(started)  # shown back as the first answer
+    assert "What did it teach you?" in _plain(started), "the story answered “what happened?”"
     state_user = await conversations.repository.find_user("cli:sam")
     assert state_user is not None and state_user.onboarded
 
@@ -61,3 +65,59 @@ async def test_confirming_without_a_requested_flow_shows_where_to_start(conversa
 async def test_sos_works_before_onboarding_too(conversations: Conversations) -> None:
     replies = await conversations.handle("tg:3", Command("sos"))
     assert "988" in _plain(replies)
+
+
+async def answers_of(conversations: Conversations, who: str) -> dict[str, object]:
+    user = await conversations.repository.find_user(who)
+    assert user is not None
+    state = await conversations.repository.active_state(user.id)
+    return {} if state is None else dict(state.answers)
+
+
+async def test_a_newcomers_first_words_answer_what_happened_once_they_confirm(conversations: Conversations) -> None:
+    card = _plain(await conversations.handle("tg:4", Text("i failed my nclex again")))
+    assert "not a therapist" in card and "I've kept what you wrote" in card
+    reminder = _plain(await conversations.handle("tg:4", Text("third time this year")))
+    assert "not a therapist" not in reminder and "kept what you wrote" in reminder
+    started = _plain(await conversations.handle("tg:4", Text("I understand, let's begin")))
+    assert "What are you feeling most right now?" in started, "no need to tell it again"
+    assert "i failed my nclex again" in started
+    assert await answers_of(conversations, "tg:4") == {"what_happened": "i failed my nclex again"}
+
+
+async def test_first_words_go_to_the_flow_that_was_asked_for(conversations: Conversations) -> None:
+    await conversations.handle("tg:5", Text("I snapped at my sister and feel awful"))
+    await conversations.handle("tg:5", Command("quick"))
+    started = _plain(await conversations.handle("tg:5", Text("1")))
+    assert "What did it teach you?" in started
+    assert await answers_of(conversations, "tg:5") == {"what_happened": "I snapped at my sister and feel awful"}
+
+
+async def test_a_greeting_is_not_taken_as_what_happened(conversations: Conversations) -> None:
+    card = _plain(await conversations.handle("tg:6", Text("hi")))
+    assert "not a therapist" in card and "kept what you wrote" not in card
+    done = _plain(await conversations.handle("tg:6", Text("ok")))
+    assert "/reframe" in done and "What happened" not in done  # nothing to start from: where to start
+
+
+async def test_the_card_comes_once_and_again_on_start(conversations: Conversations) -> None:
+    assert "not a therapist" in _plain(await conversations.handle("tg:7", Command("reframe")))
+    assert "Before we start" in _plain(await conversations.handle("tg:7", Command("reframe")))
+    assert "Before we start" in _plain(await conversations.handle("tg:7", Text("what is this?")))
+    assert "not a therapist" in _plain(await conversations.handle("tg:7", Command("start")))
+
+
+@pytest.mark.parametrize("typed", ["no", "what is this?", "😶", "²"])
+async def test_other_replies_do_not_confirm(conversations: Conversations, typed: str) -> None:
+    await conversations.handle("tg:8", Command("start"))
+    await conversations.handle("tg:8", Text(typed))
+    user = await conversations.repository.find_user("tg:8")
+    assert user is not None and not user.onboarded
+
+
+async def test_words_after_the_first_command_are_kept_for_its_first_question(conversations: Conversations) -> None:
+    card = _plain(await conversations.handle("tg:9", Command("quick", "I overslept and missed my exam")))
+    assert "not a therapist" in card and "I've kept what you wrote" in card
+    started = _plain(await conversations.handle("tg:9", ButtonPress(ONBOARD_OK, 0)))
+    assert "What did it teach you?" in started
+    assert await answers_of(conversations, "tg:9") == {"what_happened": "I overslept and missed my exam"}

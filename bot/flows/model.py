@@ -22,10 +22,14 @@ class _Strict(BaseModel):
 
 
 class Option(_Strict):
-    """One button of a choice step: ``value`` is stored, ``label`` is shown."""
+    """One button of a choice step: ``value`` is stored, ``label`` is shown, and ``also`` lists other words
+    or phrases that mean this option when typed (``pissed`` for Angry)."""
 
     value: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")]
     label: Annotated[str, Field(min_length=1, max_length=60)]
+    also: Annotated[list[Annotated[str, Field(min_length=1, max_length=60)]], Field(max_length=40)] = Field(
+        default_factory=list
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -35,6 +35,8 @@ class Texts(_Strict):
     hint_text_too_short: str
     hint_text_too_long: str
     hint_choice: str
+    hint_several: str
+    hint_menu: str
     hint_multi_empty: str
     hint_scale: str
     cannot_skip: str
@@ -79,6 +81,14 @@ class Texts(_Strict):
     safety_no_button: str
     onboarding_button: str
     onboarding_done: str
+    onboarding_kept: str
+    onboarding_reminder: str
+    # free text outside a flow: offering to work through it, and starting with what was written
+    setback_offer: str
+    setback_offer_yes_button: str
+    setback_offer_no_button: str
+    setback_offer_declined: str
+    started_with_words: str
     menu_export: str
     menu_forget: str
     # /lessons, /export, /forget (texts/lessons.yaml)
@@ -141,6 +151,24 @@ class Texts(_Strict):
     location_unexpected: str
     checkin_when: str
     menu_checkin: str
+    # reading what people type (texts/words.yaml): comma-separated words and phrases, never shown
+    words_numbers: str
+    words_ordinals: str
+    words_filler: str
+    words_negation: str
+    words_setback: str
+    words_yes: str
+    words_no: str
+    words_clear_yes: str
+    words_keep: str
+    words_begin: str
+    words_turn_on: str
+    words_turn_off: str
+    words_timezone: str
+    words_later: str
+    words_skip_today: str
+    words_next_page: str
+    words_previous_page: str
 
 
 _SCALE = frozenset({"min", "max", "min_label", "max_label"})
@@ -151,6 +179,11 @@ VARIABLES: dict[str, frozenset[str]] = {
     "hint_text_too_short": frozenset({"min", "length"}),
     "hint_text_too_long": frozenset({"max", "length"}),
     "hint_choice": frozenset({"options", "multiple"}),
+    "hint_several": frozenset({"named", "options"}),
+    "hint_menu": frozenset({"options", "confirm"}),
+    "onboarding_reminder": frozenset({"button", "kept"}),
+    "setback_offer_declined": _FLOWS,
+    "started_with_words": frozenset({"title", "words"}),
     "cannot_skip": frozenset({"kind"}),
     "earlier_answer": frozenset({"answer"}),
     "chosen_answer": frozenset({"answer"}),
@@ -266,8 +299,8 @@ def load_texts(conversations: FsPath) -> Texts:
             offer = ", ".join(sorted(allowed)) or "none"
             message = f"uses '{unknown}', which this text is not given; it can use: {offer}"
             errors.append(FlowError(shown, line, "texts", name, message))
-        if name.endswith(("_button", "_markdown")) or name.startswith("menu_") or name == "chart_title":
-            continue  # buttons, the command menu, the chart and the Markdown export: plain text, not HTML
+        if name.endswith(("_button", "_markdown")) or name.startswith(("menu_", "words_")) or name == "chart_title":
+            continue  # buttons, the command menu, the chart, the Markdown export, words read: plain text, not HTML
         errors.extend(FlowError(shown, line, "texts", name, problem) for problem in html_problems(tree))
     if errors:
         raise FlowLoadError(errors)

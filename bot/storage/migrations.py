@@ -164,6 +164,12 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX dead_letters_by_chat ON dead_letters(chat_id)",
         ),
     ),
+    Migration(
+        8,
+        "what a person's next typed message is read against outside a flow (JSON): the buttons last shown, "
+        "and words kept for the flow they may start",
+        ("ALTER TABLE users ADD COLUMN awaiting TEXT",),
+    ),
 )
 
 

@@ -129,9 +129,14 @@ class Repository:
         # A held message let go (Yes, a command, or expiry) may have been the only copy of those words.
         self._checkpoint_after_commit |= held is None and cursor.rowcount > 0
 
-    async def keep_awaiting(self, user_id: int, awaiting: str | None) -> None:
-        """Store what the person's next typed message is read against outside a flow (JSON); None: nothing."""
-        await self._db.execute("UPDATE users SET awaiting = ? WHERE id = ?", (awaiting, user_id))
+    async def keep_awaiting(self, user_id: int, awaiting: str | None, *, words_removed: bool = False) -> None:
+        """Store what the person's next typed message is read against outside a flow (JSON); None: nothing.
+
+        ``words_removed``: the earlier value held words the person wrote that are no longer kept.
+        """
+        cursor = await self._db.execute("UPDATE users SET awaiting = ? WHERE id = ?", (awaiting, user_id))
+        # Like a held message let go: the earlier JSON may have been the only copy of those words.
+        self._checkpoint_after_commit |= words_removed and cursor.rowcount > 0
 
     async def mark_onboarded(self, user_id: int, now: datetime) -> None:
         """Record that the person read what the bot is and is not, and said yes."""
