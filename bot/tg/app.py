@@ -18,6 +18,7 @@ from bot.flows.catalog import Catalog
 from bot.render import render
 from bot.tg.handlers import Gatekeeper, Handlers
 from bot.tg.sender import Sender
+from bot.tg.spool import Spool
 from bot.tg.throttle import Throttle
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
@@ -29,19 +30,20 @@ def build_application(
     api_url: str,
     conversations: Conversations,
     allowed_user_ids: frozenset[int],
+    spool: Spool,
     request: BaseRequest | None = None,
     throttle: Throttle | None = None,
 ) -> tuple[Application, Sender]:  # type: ignore[type-arg]
     """The Application (without an Updater: the bot's own intake confirms updates only once stored).
 
-    ``request`` replaces the HTTP layer (tests pass a recording one).
+    ``spool`` keeps files waiting to be sent; ``request`` replaces the HTTP layer (tests pass a recording one).
     """
     base = api_url.rstrip("/")
     builder = ApplicationBuilder().token(token).base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     application = builder.updater(None).build()
-    sender = Sender(application.bot, conversations.repository, throttle)
+    sender = Sender(application.bot, conversations.repository, spool, throttle)
     handlers = Handlers(conversations, sender, Gatekeeper(allowed_user_ids))
     # Order matters: the gate (group -1) runs first and stops groups, channels and strangers.
     application.add_handler(TypeHandler(object, handlers.gate), group=-1)

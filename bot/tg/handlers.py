@@ -17,7 +17,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 from bot.conversation import ButtonPress, Command, Conversations, Edited, Incoming, Location, NotText, Reply, Text
 from bot.engine import DONE_VALUE, PICKED_MARK, Say, Stale
 from bot.flows.texts import Texts
-from bot.history import SendFile
+from bot.history import Erased, SendFile
 from bot.render import render
 from bot.tg.payloads import (
     MAX_TEXT,
@@ -25,7 +25,7 @@ from bot.tg.payloads import (
     clean_text,
     decode_callback,
     edit_payload,
-    file_payload,
+    file_payloads,
     send_payloads,
     telegram_length,
 )
@@ -157,7 +157,8 @@ class Handlers:
                 payloads.append(edit_payload(pressed_on.message_id, html, []))
             for reply in replies:
                 if isinstance(reply, SendFile):
-                    payloads.append(file_payload(reply.kind, reply.filename, reply.content, reply.caption_html))
+                    spool = self._sender.spool
+                    payloads.extend(file_payloads(spool, reply.kind, reply.filename, reply.content, reply.caption_html))
                     continue
                 if not isinstance(reply, Say):
                     continue
@@ -173,6 +174,8 @@ class Handlers:
         if handled.duplicate:
             log.info("update %s was already handled; ignoring the repeat", update.update_id)
         await self._sender.flush(chat.id)
+        if any(isinstance(reply, Erased) for reply in handled.replies):
+            await self._sender.sweep_files()  # /forget removed the person's outbox rows; their files go too
         return handled.replies
 
     async def on_error(self, update: object, context: Context) -> None:

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 
 from bot.conversation import Conversations, Reply
 from bot.engine import Say
 from bot.history import SendFile
-from bot.tg.payloads import file_payload, send_payloads
+from bot.tg.payloads import file_payloads, send_payloads
 from bot.tg.sender import Sender
+from bot.tg.spool import Spool
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +29,8 @@ def chat_of(external_id: str) -> int | None:
     return int(number) if prefix == "tg" and number.lstrip("-").isdigit() else None
 
 
-def nudge_outbox(external_id: str, replies: list[Reply]) -> tuple[int, list[str]] | None:
-    """Outbox payloads for a nudge's replies, or None for someone who is not on Telegram."""
+def nudge_outbox(spool: Spool, external_id: str, replies: list[Reply]) -> tuple[int, list[str]] | None:
+    """Outbox payloads for a nudge's replies (files into ``spool``), or None for someone not on Telegram."""
     chat_id = chat_of(external_id)
     if chat_id is None:
         return None
@@ -37,13 +39,15 @@ def nudge_outbox(external_id: str, replies: list[Reply]) -> tuple[int, list[str]
         if isinstance(reply, Say):
             payloads.extend(send_payloads(reply))
         elif isinstance(reply, SendFile):
-            payloads.append(file_payload(reply.kind, reply.filename, reply.content, reply.caption_html))
+            payloads.extend(file_payloads(spool, reply.kind, reply.filename, reply.content, reply.caption_html))
     return chat_id, payloads
 
 
 async def send_due_checkins(conversations: Conversations, sender: Sender) -> int:
     """Commit and send every check-in due now; returns how many people were nudged."""
-    sent = await conversations.run_checkins(outbox=nudge_outbox, whose=lambda who: chat_of(who) is not None)
+    sent = await conversations.run_checkins(
+        outbox=functools.partial(nudge_outbox, sender.spool), whose=lambda who: chat_of(who) is not None
+    )
     chats = [chat for external_id, _ in sent if (chat := chat_of(external_id)) is not None]
     await asyncio.gather(*(sender.flush(chat) for chat in chats))
     if sent:

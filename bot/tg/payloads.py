@@ -6,12 +6,12 @@ Outbox rows hold JSON payloads: ``{"kind": "send", "html", "buttons"}`` or
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from typing import Any
 
 from bot.engine import Button, Say
+from bot.tg.spool import Spool
 
 MAX_TEXT = 4096
 MAX_CALLBACK_BYTES = 64
@@ -92,16 +92,17 @@ def edit_payload(message_id: int, html: str | None, buttons: list[list[dict[str,
     return json.dumps({"kind": "edit", "message_id": message_id, "html": html, "buttons": buttons}, ensure_ascii=False)
 
 
-def file_payload(kind: str, filename: str, content: bytes, caption_html: str) -> str:
-    """An outbox payload that sends a document or a photo (its bytes travel base64-encoded)."""
-    return json.dumps(
-        {
-            "kind": kind,
-            "filename": filename,
-            "data": base64.b64encode(content).decode("ascii"),
-            "caption": caption_html,
-        }
-    )
+def file_payloads(spool: Spool, kind: str, filename: str, content: bytes, caption_html: str) -> list[str]:
+    """Outbox payloads that send a document or a photo: the bytes go to ``spool`` and the rows name the file.
+
+    A large document goes zipped, a huge one in parts (see :mod:`bot.tg.spool`); the caption rides on the
+    first. Nothing of the content itself is written into the outbox table.
+    """
+    stored = [(filename, spool.put(content))] if kind == "photo" else spool.put_document(filename, content)
+    return [
+        json.dumps({"kind": kind, "filename": shown, "file": name, "caption": caption_html if number == 0 else ""})
+        for number, (shown, name) in enumerate(stored)
+    ]
 
 
 def parse_payload(text: str) -> dict[str, Any]:

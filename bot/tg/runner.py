@@ -25,6 +25,7 @@ from bot.tg.handlers import Gatekeeper
 from bot.tg.intake import Intake, seconds
 from bot.tg.nudges import run_checkin_job
 from bot.tg.sender import Sender
+from bot.tg.spool import Spool
 from bot.tg.throttle import Throttle
 
 log = logging.getLogger(__name__)
@@ -73,8 +74,10 @@ async def run_bot(settings: Settings, catalog: Catalog, token: str) -> int:
         repository = Repository(connection)
         conversations = Conversations(catalog, repository, _now, settings.zone, settings.helpline_country)
         throttle = Throttle(settings.send_limit_per_second, settings.send_limit_per_chat_per_second)
+        # Files waiting to be sent live beside the database (data/springboard.sqlite3.files/), private to it.
+        spool = Spool(settings.database_path.with_name(settings.database_path.name + ".files"))
         application, sender = build_application(
-            token, settings.telegram_api_url, conversations, settings.allowed_user_ids, throttle=throttle
+            token, settings.telegram_api_url, conversations, settings.allowed_user_ids, spool, throttle=throttle
         )
         intake = Intake(application, repository, Gatekeeper(settings.allowed_user_ids), _now, database_file)
         try:
@@ -220,7 +223,12 @@ async def _watch_database(intake: Intake, stop: asyncio.Event, vanished: list[st
 
 
 async def _retry_outbox(sender: Sender, stop: asyncio.Event) -> None:
-    """Send replies that could not be delivered earlier: at once, then every few seconds."""
+    """Send replies that could not be delivered earlier: at once, then every few seconds. First, files left by
+    a crash that no reply needs any more are removed."""
+    try:
+        await sender.sweep_files()
+    except Exception:  # tidying must never keep the bot from sending
+        log.exception("removing leftover spooled files failed")
     while not stop.is_set():
         try:
             await sender.flush_all()

@@ -23,6 +23,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.storage.repository import Repository
 from bot.tg.payloads import parse_payload, split_html, telegram_length
+from bot.tg.spool import Spool
 from bot.tg.throttle import Throttle
 
 log = logging.getLogger(__name__)
@@ -51,9 +52,10 @@ def keyboard(rows: list[list[dict[str, str]]]) -> InlineKeyboardMarkup | None:
 class Sender:
     """Delivers outbox rows through ``bot``; one chat's rows go out one at a time and in order."""
 
-    def __init__(self, bot: Bot, repository: Repository, throttle: Throttle | None = None) -> None:
+    def __init__(self, bot: Bot, repository: Repository, spool: Spool, throttle: Throttle | None = None) -> None:
         self._bot = bot
         self._repository = repository
+        self.spool = spool
         self._chat_locks: dict[int, asyncio.Lock] = {}
         self._throttle = throttle or Throttle()
 
@@ -76,7 +78,33 @@ class Sender:
                     return False
                 async with self._repository.transaction() as repository:
                     await repository.mark_reply_sent(outbox_id)
+                self._forget_file(payload)
         return True
+
+    def _forget_file(self, payload: str) -> None:
+        """Remove the spooled file a sent (or dropped) row named: Telegram has it now, or never will."""
+        try:
+            name = parse_payload(payload).get("file")
+        except (ValueError, AssertionError):
+            return
+        if isinstance(name, str):
+            self.spool.remove(name)
+
+    async def sweep_files(self) -> None:
+        """Remove spooled files no pending outbox row names (after /forget, or a write that rolled back)."""
+        async with self._repository.transaction() as repository:
+            pending = await repository.pending_replies()
+        wanted = []
+        for _, _, payload in pending:
+            try:
+                name = parse_payload(payload).get("file")
+            except (ValueError, AssertionError):
+                continue
+            if isinstance(name, str):
+                wanted.append(name)
+        removed = self.spool.sweep(wanted)
+        if removed:
+            log.info("removed %d spooled file(s) no reply needs any more", removed)
 
     async def flush_all(self) -> None:
         """Send what every chat has pending (after a restart, or after Telegram was unreachable)."""
@@ -160,7 +188,13 @@ class Sender:
 
     async def _send_file(self, chat_id: int, payload: dict[str, Any], caption: str, mode: ParseMode | None) -> None:
         """A document or photo; a caption too long for one goes out as a message of its own after it."""
-        content = InputFile(base64.b64decode(payload["data"]), filename=payload["filename"])
+        if "file" in payload:
+            data = self.spool.read(payload["file"])
+            if data is None:
+                raise ValueError(f"spooled file {payload['file']} is gone")
+        else:
+            data = base64.b64decode(payload["data"])  # rows written before files were spooled
+        content = InputFile(data, filename=payload["filename"])
         fits = telegram_length(caption) <= MAX_CAPTION
         with_caption = caption if fits and caption else None
         if payload["kind"] == "photo":

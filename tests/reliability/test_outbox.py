@@ -77,3 +77,5 @@ async def test_an_export_reaches_telegram_as_a_document_from_the_real_process(
     assert document is not None and person.answers["lesson"].encode() in document.data
     assert await bot.stop(timeout=30) == 0
     assert bot.rows("SELECT count(*) FROM outbox") == [(0,)]
+    spooled = bot.database.with_name(bot.database.name + ".files")
+    assert not spooled.exists() or not any(spooled.iterdir()), "a sent export was left on disk"

@@ -17,6 +17,7 @@ from bot.flows.catalog import Catalog, load_catalog
 from bot.storage.database import open_database
 from bot.storage.repository import Repository
 from bot.tg.app import build_application
+from bot.tg.spool import Spool
 from bot.tg.throttle import Throttle
 from tests.tg.recording import TOKEN, RecordingRequest
 
@@ -141,8 +142,9 @@ async def make_harness(
     request = request or RecordingRequest()
     # Handler tests answer instantly; Telegram's per-chat pace is tested in tests/tg/test_throttle.py.
     unhurried = Throttle(overall=0, per_chat=0)
+    spool = Spool(tmp_path / "bot.sqlite3.files")
     application, _ = build_application(
-        TOKEN, "http://127.0.0.1:9", conversations, allowed, request=request, throttle=unhurried
+        TOKEN, "http://127.0.0.1:9", conversations, allowed, spool, request=request, throttle=unhurried
     )
     await application.initialize()
     return Harness(application, request, repository), connection
