@@ -62,8 +62,8 @@ def parse_line(line: str, waiting_for_pause: bool) -> Incoming | None:
     """What a typed line means: a command, a pause being ended, text, or nothing (a blank line)."""
     stripped = line.strip()
     if stripped.startswith("/") and len(stripped) > 1 and not stripped[1].isspace():
-        name, _, rest = stripped[1:].partition(" ")
-        return Command(name.lower(), rest.strip() or None)
+        name, *rest = stripped[1:].split(maxsplit=1)
+        return Command(name.lower(), rest[0].strip() if rest else None)
     if not stripped:
         return ButtonPress(CONTINUE_VALUE, None) if waiting_for_pause else None
     return Text(line.rstrip("\n"))

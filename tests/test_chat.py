@@ -169,3 +169,10 @@ def test_the_terminal_numbers_menus_and_the_bot_reads_them_even_in_a_later_sessi
 def test_the_list_of_times_is_shown_as_times_to_type() -> None:
     times = Say("What time suits you?", ((Button("08:00", "ci:at:08:00"), Button("21:00", "ci:at:21:00")),), seq=0)
     assert format_reply(times).splitlines() == ["What time suits you?", "  (08:00 · 21:00, or any other time)"]
+
+
+def test_any_whitespace_ends_a_command_name() -> None:
+    from bot.chat import parse_line
+    from bot.conversation import Command as Said
+
+    assert parse_line("/reframe\tI missed it", False) == Said("reframe", "I missed it")

@@ -56,9 +56,10 @@ class Safety:
         verdict = self.screen.verdict(text)
         level = verdict.level
         score = None
-        detector = self.detector if len(text.split()) >= DETECTOR_MIN_WORDS else None
+        normal = self.screen.normal(text)
+        detector = self.detector if len(normal.split()) >= DETECTOR_MIN_WORDS else None
         if detector is not None:
-            score = detector.probability(self.screen.normal(text))
+            score = detector.probability(normal)
             if score >= detector.possible:
                 level = max(level, Level.POSSIBLE)
         return Assessment(level, verdict.topics, verdict.language, score)

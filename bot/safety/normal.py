@@ -65,6 +65,7 @@ RISK_WORDS = frozenset(
 _GLUE = frozenset({"to", "wanna", "want", "gonna", "going", "me", "i", "im", "just", "so", "lets", "let", "a", "my"})
 _PIECES = RISK_WORDS | _GLUE
 _SPACED = re.compile(r"\b(?:[a-z0-9@$!*] ){2,}[a-z0-9@$!*]\b")
+_JOINERS = re.compile(r"(?<=[^\W\d_])[-_.](?=[^\W\d_])")
 _DOTTED = re.compile(r"\b(?:[a-z][.\-_]){2,}[a-z]\b")
 
 
@@ -128,8 +129,11 @@ def _glued(word: str) -> str | None:
 
 
 def _join_spaced(match: re.Match[str]) -> str:
+    """``d i e`` → ``die``, ``k i l l m y s e l f`` → ``kill myself``; other spaced letters unchanged."""
     joined = match.group(0).replace(" ", "").translate(_LEET)
-    return joined if joined in RISK_WORDS or _wildcard(joined) else match.group(0)
+    if joined in RISK_WORDS:
+        return joined
+    return _glued(joined) or _wildcard(joined) or match.group(0)
 
 
 def normalise(text: str, spellings: dict[str, str]) -> str:
@@ -144,6 +148,8 @@ def normalise(text: str, spellings: dict[str, str]) -> str:
     text = "".join(ch if unicodedata.category(ch) != "Mn" else "" for ch in unicodedata.normalize("NFD", text))
     text = _SPACED.sub(_join_spaced, text)
     text = _DOTTED.sub(_dotted, text)
+    # "i-want-to-die", "i.want.to.die", "kill_myself": joiners between letters read as spaces.
+    text = _JOINERS.sub(" ", text)
     chunks = [_unmask_chunk(chunk) for chunk in text.split()]
     words = re.findall(r"[\w']+|[^\w\s']", " ".join(chunks))
     restored: list[str] = []

@@ -74,8 +74,12 @@ class DatabaseFile:
         return found.st_dev, found.st_ino
 
     def problem(self) -> str | None:
-        """What happened to the file since it was opened (deleted, replaced), or None while it is the same."""
-        now = self._stat()
+        """What happened to the file since it was opened (deleted, replaced, unreachable), or None while it is
+        the same file."""
+        try:
+            now = self._stat()
+        except OSError as trouble:  # permissions changed, a folder replaced by a file, a stale network mount
+            return f"the database file {self.path} cannot be checked any more ({trouble.strerror or trouble})"
         if now is None:
             return f"the database file {self.path} was deleted while the bot was running"
         if now != self._identity:

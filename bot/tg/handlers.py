@@ -92,9 +92,10 @@ class Handlers:
         """A /command: the first word, without the bot's @username suffix."""
         message = update.effective_message
         assert message is not None and message.text is not None
-        first, _, rest = message.text.partition(" ")
+        # Any whitespace ends the command's name: "/reframe⏎I missed it" is /reframe with its words.
+        first, *rest = message.text.split(maxsplit=1)
         name = first[1:].split("@", 1)[0].lower()
-        await self._apply(update, Command(clean_text(name), clean_text(rest.strip()) or None))
+        await self._apply(update, Command(clean_text(name), clean_text(rest[0].strip()) if rest else None))
 
     async def on_edited(self, update: Update, context: Context) -> None:
         """An edited message: screened for safety like any text; it changes no answer already given."""

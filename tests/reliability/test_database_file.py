@@ -60,3 +60,17 @@ async def test_a_vanished_database_stops_the_bot_before_it_confirms_anything_mor
     await chat.next_reply(expect="findahelpline", after=1)
     await standin.wait_for_confirmation(later.update_id, timeout=REPLY_CEILING_S)
     assert await bot.stop() == 0
+
+
+def test_a_file_that_cannot_be_checked_any_more_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    from bot.storage.database import DatabaseFile
+
+    database = tmp_path / "inside" / "bot.sqlite3"
+    database.parent.mkdir()
+    database.write_bytes(b"")
+    watched = DatabaseFile(database)
+    database.unlink()
+    database.parent.rmdir()
+    database.parent.write_text("a file where the folder was")  # stat() now fails with NotADirectoryError
+    problem = watched.problem()
+    assert problem is not None and "cannot be checked" in problem
