@@ -474,6 +474,13 @@ class Intake:
                             log.warning("the stored update offset is no id Telegram sends; polling without it")
                             await repository.forget_update_offset()
                             offset = None
+                        last = await repository.last_update_seen()
+                        if offset is not None and last is not None and self._clock() - last[1] >= UPDATE_ID_RESET_AFTER:
+                            # After a quiet week Telegram may number updates from anywhere, lower ones too: an
+                            # old offset would confirm (and so drop) them. Anything already stored is still
+                            # recognised by its id.
+                            log.info("no update for a week or more; polling without the old offset")
+                            offset = None
                     known = True
                 except sqlite3.Error as trouble:
                     # Safe to poll without it: Telegram then resends what it has not seen confirmed, and

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -194,3 +194,18 @@ async def test_an_offset_left_by_a_forged_update_id_is_dropped_instead_of_confir
         first_poll = next(call for call in session.calls if call.method == "getUpdates")
         assert "offset" not in first_poll.params
         assert await session.scalar("SELECT value FROM bot_state WHERE key = 'update_offset'") == "511"
+
+
+@pytest.mark.parametrize(("quiet_days", "uses_offset", "next_id"), [(8, False, 510), (1, True, 5001)])
+async def test_after_a_quiet_week_polling_starts_without_the_old_offset(
+    quiet_days: int, uses_offset: bool, next_id: int
+) -> None:
+    async with rig() as session:
+        async with session.repository.transaction() as repository:
+            # Telegram may number updates from anywhere after a week without any: an old offset would drop them.
+            await repository.record_updates([], 5000, _now() - timedelta(days=quiet_days))
+        session.feed(session.message("/help", update_id=next_id))
+        async with session.polling():
+            await session.wait_for(lambda: _sent_anything(session))
+        first_poll = next(call for call in session.calls if call.method == "getUpdates")
+        assert ("offset" in first_poll.params) is uses_offset
