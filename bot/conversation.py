@@ -206,7 +206,8 @@ def _written(incoming: Incoming) -> str | None:
     if isinstance(incoming, NotText):
         return incoming.caption
     if isinstance(incoming, Command):
-        return incoming.argument
+        # The command's own name too: "/kms" or "/wanttodie" is text a person wrote.
+        return f"/{incoming.name} {incoming.argument or ''}".strip()
     return None
 
 
@@ -228,7 +229,9 @@ def _incoming_to_json(incoming: Incoming) -> dict[str, Any]:
         return {"kind": "command", "name": incoming.name, "argument": incoming.argument}
     if isinstance(incoming, NotText):
         return {"kind": "other", "media": incoming.kind, "caption": incoming.caption}
-    if isinstance(incoming, Text | Edited):
+    if isinstance(incoming, Edited):
+        return {"kind": "edited", "text": incoming.text}
+    if isinstance(incoming, Text):
         return {"kind": "text", "text": incoming.text}
     return {"kind": "none"}
 
@@ -241,6 +244,8 @@ def _incoming_from_json(data: dict[str, Any]) -> Incoming | None:
         return NotText(str(data["media"]), data.get("caption"))
     if kind == "text":
         return Text(str(data["text"]))
+    if kind == "edited":
+        return Edited(str(data["text"]))
     return None
 
 
@@ -348,6 +353,8 @@ def _is_menu_value(value: str) -> bool:
     return is_history_button(value) or is_checkin_button(value) or value in {ONBOARD_OK, STORY_YES, STORY_NO}
 
 
+_OFFER_VALUES = frozenset({f"{PREFIX}offer:yes", f"{PREFIX}offer:no", STORY_YES, STORY_NO})
+"""An offer's buttons: typed, only a whole yes or no takes or declines it."""
 _QUESTION_VALUES = (FORGET_YES, FORGET_NO, f"{LESSONS}:sure:", f"{LESSONS}:keep:")
 
 
@@ -479,37 +486,47 @@ class Conversations:
         awaiting: Awaiting,
     ) -> tuple[State | None, Sequence[Out]]:
         flow = self.catalog.flows.get(state.flow_id) if state else None
+        # Safety first: the crisis screen sees every piece of text (typed, a command and what follows it,
+        # edited, a caption) before anything else does. Clear risk: the crisis reply, and a flow in progress
+        # pauses (its state is left exactly as it was). Possible risk: one gentle question first, the message
+        # kept. /sos always gets the helplines, whatever the screen says.
+        written = _written(incoming)
+        found = self.catalog.safety.assess(written) if written and not screened else None
+        if isinstance(incoming, Command) and incoming.name == "sos":
+            await self._hold(user, None)
+            return _paused(state), [await self._crisis(user, state, found if found and found.flagged else None)]
+        if found is not None and found.level is Level.CLEAR:
+            await self._hold(user, None)
+            return _paused(state), [await self._crisis(user, state, found)]
+        if found is not None and found.level is Level.POSSIBLE:
+            await self._hold(user, incoming, now, found, state)
+            return state, [self._safety_question(self.texts.safety_question, state)]
         if state is not None and flow is None:
             # The flow file was removed: nothing can continue it. Say so instead of failing forever.
             return None, [self._say(self.texts.flow_removed)]
-        # Safety first: the crisis screen sees every piece of text (typed, after a command, edited, a
-        # caption) before anything else does. Clear risk: the crisis reply, and a flow in progress pauses
-        # (its state is left exactly as it was). Possible risk: one gentle question first, the message kept.
-        written = _written(incoming)
-        if written and not screened:
-            found = self.catalog.safety.assess(written)
-            if found.level is Level.CLEAR:
-                await self._hold(user, None)
-                return _paused(state), [await self._crisis(user, state, found)]
-            if found.level is Level.POSSIBLE:
-                await self._hold(user, incoming, now, found)
-                return state, [self._safety_question(self.texts.safety_question, state)]
         if isinstance(incoming, Edited):
             return state, []  # an edit changes no answer already given; it is only screened
-        if isinstance(incoming, Command) and incoming.name == "sos":
-            await self._hold(user, None)
-            return _paused(state), [await self._crisis(user, state, None)]
         held = self._held(user, now)
+        if held is None and user.safety_hold is not None:
+            await self._hold(user, None)  # too old to answer now: let it go (and off the disk)
         if held is not None:
+            held_incoming, held_found, asked_at = held
             choice = _safety_choice(incoming)
             if choice is not None or not isinstance(incoming, Text | NotText):
                 await self._hold(user, None)
             if choice == SAFE_YES:
-                return _paused(state), [await self._crisis(user, state, held[1])]
+                return _paused(state), [await self._crisis(user, state, held_found)]
             if choice == SAFE_NO:
+                where = (state.flow_id, state.seq) if state is not None else None
+                if isinstance(held_incoming, Edited) or where != asked_at:
+                    # Nothing to apply: an edit changes no answer, and a held answer is only taken for the
+                    # question it was written for (a check-in or another flow may have started since).
+                    if state is None or flow is None or state.paused:
+                        return state, []
+                    return state, [engine.current_question(flow, state, self.texts)]
                 # The held message is taken as what it was meant to be, and is not asked about again.
                 calm = replace(user, safety_hold=None)
-                return await self._dispatch(calm, state, held[0], now, screened=True, awaiting=awaiting)
+                return await self._dispatch(calm, state, held_incoming, now, screened=True, awaiting=awaiting)
             if choice is None and isinstance(incoming, Text | NotText):
                 return state, [self._safety_question(self.texts.safety_question_again, state)]
         elif isinstance(incoming, ButtonPress) and incoming.value in {SAFE_YES, SAFE_NO}:
@@ -540,7 +557,7 @@ class Conversations:
         if isinstance(incoming, ButtonPress) and is_history_button(incoming.value):
             return state, [*await self._history.button(user, incoming.value, now, await self._zone_of(user))]
         if isinstance(incoming, ButtonPress) and is_checkin_button(incoming.value):
-            return state, [*await self._checkins.button(user, incoming.value, now)]
+            return await self._checkin_button(user, state, incoming.value, now)
         if isinstance(incoming, ButtonPress) and incoming.value in {STORY_YES, STORY_NO}:
             return await self._story_answer(state, flow, incoming.value, now, awaiting)
         if isinstance(incoming, Location):
@@ -570,7 +587,7 @@ class Conversations:
         if isinstance(incoming, Text):
             later = self._checkin_later(flow, state, incoming.text)
             if later is not None:
-                return state, [*await self._checkins.button(user, later, now)]
+                return await self._checkin_button(user, state, later, now)
             return engine.advance(flow, state, engine.Answer(incoming.text), now, self.texts)
         if isinstance(incoming, ButtonPress):
             return engine.advance(flow, state, engine.Press(incoming.value, incoming.seq), now, self.texts)
@@ -585,8 +602,11 @@ class Conversations:
         they confirm. The card comes once; until they confirm, later messages get a short reminder.
         """
         texts = self.texts
+        # Typed, only while the card's button is on screen, and only a whole confirmation ("I failed, I
+        # understand nothing" is not one): never onboarded without having been shown what the bot is not.
+        on_screen = awaiting.menu is not None and awaiting.menu.has(ONBOARD_OK)
         confirmed = (isinstance(incoming, ButtonPress) and incoming.value == ONBOARD_OK) or (
-            isinstance(incoming, Text) and isinstance(self._read_confirmation(incoming.text), Picked)
+            isinstance(incoming, Text) and on_screen and isinstance(self._read_confirmation(incoming.text), Picked)
         )
         if confirmed:
             await self.repository.mark_onboarded(user.id, now)
@@ -616,12 +636,11 @@ class Conversations:
         return None, [self._onboarding_card(kept=awaiting.words is not None)]
 
     def _read_confirmation(self, text: str) -> Reading:
-        """Typed text at the onboarding card: its button's label, its number, yes, "i understand"."""
+        """Typed text at the onboarding card: the whole reply is its button's label, its number, a yes or
+        "i understand" (nothing read inside a sentence, no typo)."""
         label = render(self.texts.onboarding_button, {})
         also = word_list(self.texts.words_yes) + word_list(self.texts.words_begin)
-        return read_choice(
-            text, [Choice(ONBOARD_OK, label, also, value_typed=False)], self._words, sentence_limit=MENU_SENTENCE_WORDS
-        )
+        return read_choice(text, [Choice(ONBOARD_OK, label, also, value_typed=False)], self._words, mode=Mode.STRICT)
 
     def _onboarding_card(self, kept: bool = False) -> Say:
         card = self._say(self.texts.welcome)
@@ -648,7 +667,8 @@ class Conversations:
         menu = awaiting.menu
         in_flow = state is not None and flow is not None
         reading: Reading = NoMatch()
-        if menu is not None:
+        if menu is not None and not reads_like_setback(text, self._words):
+            # A setback is never a button press ("ok so I failed my exam" is not a yes): it is read as what it is.
             reading = self._read_menu(menu, text, in_flow)
             if isinstance(reading, Picked):
                 press = ButtonPress(reading.values[0], None)
@@ -663,16 +683,17 @@ class Conversations:
         return None
 
     def _read_menu(self, menu: Menu, text: str, in_flow: bool) -> Reading:
-        """Which of the menu's buttons ``text`` names. Deleting needs an unambiguous yes. While a flow waits
-        for an answer, only a whole label in words counts (a number or a word there is the flow's answer).
-        At the list of times nothing does: a typed time is read as a time ("8" is 08:00, not the 8th)."""
+        """Which of the menu's buttons ``text`` names. Deleting needs an unambiguous yes, and an offer (daily
+        check-ins, working through what was written) a whole yes or no ("I'm fine, just tired" is no yes).
+        While a flow waits for an answer, only a whole label in words counts (a number or a word there is the
+        flow's answer). At the list of times nothing does: a typed time is read as a time ("8" is 08:00)."""
         if all(value.startswith(f"{PREFIX}at:") for value, _ in menu.options):
             return NoMatch()
         choices = [
             Choice(value, label, self._menu_words(value, label), value_typed=False) for value, label in menu.options
         ]
         destructive = any(_is_destructive(value) for value, _ in menu.options)
-        if destructive:
+        if destructive or any(value in _OFFER_VALUES for value, _ in menu.options):
             return read_choice(text, choices, self._words, mode=Mode.STRICT, numbers=not in_flow)
         if in_flow:
             return read_choice(text, choices, self._words, mode=Mode.WHOLE)
@@ -732,6 +753,16 @@ class Conversations:
             awaiting.menu = None
         if user.onboarded and not (awaiting.menu is not None and awaiting.menu.has(STORY_YES)):
             awaiting.take()  # words kept for an offer that is no longer on screen
+
+    async def _checkin_button(
+        self, user: User, state: State | None, value: str, now: datetime
+    ) -> tuple[State | None, Sequence[Out]]:
+        """A check-in button pressed (or typed). Snooze and skip put the check-in question away themselves,
+        so the state is read back: the one in hand (perhaps un-paused) would put the question back."""
+        said = await self._checkins.button(user, value, now)
+        if value in {f"{PREFIX}snooze", f"{PREFIX}skip"}:
+            return await self.repository.active_state(user.id), said
+        return state, said
 
     def _checkin_later(self, flow: Flow, state: State, text: str) -> str | None:
         """At a check-in's question, "later" or "skip today" typed: the value of that button, else None."""
@@ -829,9 +860,15 @@ class Conversations:
         return Say(self._say(template).html, buttons, seq=state.seq if state is not None else 0)
 
     async def _hold(
-        self, user: User, incoming: Incoming | None, now: datetime | None = None, found: Assessment | None = None
+        self,
+        user: User,
+        incoming: Incoming | None,
+        now: datetime | None = None,
+        found: Assessment | None = None,
+        state: State | None = None,
     ) -> None:
-        """Keep ``incoming`` while the safety question is open (None: let any held message go)."""
+        """Keep ``incoming`` while the safety question is open, with the question it answers (the flow and
+        its step number in ``state``); None lets any held message go."""
         if incoming is None:
             if user.safety_hold is not None:
                 await self.repository.hold_for_safety(user.id, None)
@@ -842,11 +879,15 @@ class Conversations:
             "incoming": _incoming_to_json(incoming),
             "topics": sorted(found.topics),
             "language": found.language,
+            "flow": state.flow_id if state is not None else None,
+            "seq": state.seq if state is not None else None,
         }
         await self.repository.hold_for_safety(user.id, json.dumps(held, ensure_ascii=False))
 
-    def _held(self, user: User, now: datetime) -> tuple[Incoming, Assessment] | None:
-        """The message kept while the safety question is open, unless it is older than a few hours."""
+    def _held(self, user: User, now: datetime) -> tuple[Incoming, Assessment, tuple[str, int] | None] | None:
+        """The message kept while the safety question is open, what the screen saw in it, and the question it
+        was written for (flow id and step number, None outside a flow); None when there is none, or it is
+        older than a few hours."""
         if user.safety_hold is None:
             return None
         try:
@@ -855,9 +896,10 @@ class Conversations:
                 return None
             incoming = _incoming_from_json(held["incoming"])
             found = Assessment(Level.POSSIBLE, frozenset(held.get("topics") or ()), held.get("language"))
+            asked_at = (str(held["flow"]), int(held["seq"])) if held.get("flow") is not None else None
         except (ValueError, KeyError, TypeError):
             return None
-        return (incoming, found) if incoming is not None else None
+        return (incoming, found, asked_at) if incoming is not None else None
 
     def _crisis_buttons(self, reply: Say, state: State) -> Say:
         buttons = (

@@ -73,10 +73,10 @@ class Mode(Enum):
 
     ``FULL``: everything (a question on screen: numbers, labels, words in a sentence, typos, emoji).
     ``WHOLE``: only a reply that is, as a whole, an option's label or one of its ``also`` phrases (allowing one
-    typo), in words: a menu shown while a flow waits for an answer, where a number or a word belongs to the
-    flow.
-    ``STRICT``: a destructive choice: the whole reply is exactly the label, an ``also`` phrase or the number,
-    no typo, no question mark.
+    typo; or nothing but a few of one option's phrases, "ok, let's go"), in words: a menu shown while a flow
+    waits for an answer, where a number or a word belongs to the flow.
+    ``STRICT``: a destructive choice, an offer, a confirmation: the whole reply is exactly the label, an
+    ``also`` phrase (or nothing but a few of one option's) or the number, no typo, no question mark.
     """
 
     FULL = "full"
@@ -94,6 +94,8 @@ class Words:
     """Ordinal words, the first meaning 1 ("first", "second", …)."""
     filler: frozenset[str] = frozenset()
     """Words that never tell options apart ("the", "i", "option")."""
+    around_numbers: frozenset[str] = frozenset()
+    """Words that may stand around a number word answering a scale ("about", "maybe", "i'd say")."""
     negations: frozenset[str] = frozenset()
     """Words that turn the next words around ("not", "never")."""
     setback: tuple[str, ...] = ()
@@ -198,6 +200,7 @@ def words_of(texts: Texts) -> Words:
         numbers=word_list(texts.words_numbers),
         ordinals=word_list(texts.words_ordinals),
         filler=frozenset(word_list(texts.words_filler)),
+        around_numbers=frozenset(word_list(texts.words_around_numbers)),
         negations=frozenset(word_list(texts.words_negation)),
         setback=tuple(part.strip().casefold() for part in texts.words_setback.split(",") if part.strip()),
     )
@@ -213,9 +216,11 @@ _NUMBER = re.compile(r"(?<![\w-])(-)?(\d+)(?:\s*(?:/|out of|of)\s*(\d+))?(?!\w)"
 def read_number(text: str, low: int, high: int, words: Words, low_label: str = "", high_label: str = "") -> int | None:
     """The one whole number ``text`` gives, when it lies from ``low`` to ``high``; else None.
 
-    Reads digits in any script (``٣``, ``²``), number words (``eight``), ``7/10`` and ``7 out of 10``, a
-    number inside a sentence (``i'd say 6``), and the end labels themselves (``overwhelming`` is ``high``).
-    A fraction (``7.5``), two different numbers, or one out of range give None.
+    Reads digits in any script (``٣``, ``²``), also inside a sentence (``i'd say 6``), ``7/10`` and ``7 out
+    of 10`` (only out of ``high``: ``4/5`` is another scale), the end labels themselves (``overwhelming`` is
+    ``high``), and a number word when the reply is just that (``eight``, ``about a seven``, ``seven out of
+    ten``; never inside a sentence: "no one cares" is not a 1). A fraction (``7.5``), two different numbers,
+    or one out of range give None.
     """
     folded = fold(text)
     if not folded:
@@ -227,16 +232,49 @@ def read_number(text: str, low: int, high: int, words: Words, low_label: str = "
     if _FRACTION.search(digits) or _RANGE.search(digits):
         return None  # 7.5 or 7-8: not one whole number
     found: set[int | None] = set()
-    for sign, whole, _out_of in _NUMBER.findall(digits):
+    for match in _NUMBER.finditer(digits):
+        sign, whole, out_of = match.groups()
         value = _small_int(whole)
+        if out_of is not None and _small_int(out_of) != high:
+            value = None  # 4/5 on a scale to 10: out of another scale
+        else:
+            before = _OUT_OF.search(digits[: match.start()])
+            if before is not None and fold(before.group(1)) in words.numbers:
+                continue  # "seven out of 10": the 10 is the scale's top, read with the number word before it
         found.add(None if value is None else (-value if sign else value))
-    for token in folded.split():
-        if token in words.numbers:
-            found.add(words.numbers.index(token))
+    found.update(_spoken_number(folded.split(), words, high))
     if len(found) != 1:
         return None
     (only,) = found
     return only if only is not None and low <= only <= high else None
+
+
+_OUT_OF = re.compile(r"(\w+)\s*(?:\bout\s+of|\bof|/)\s*$", re.IGNORECASE)
+
+
+def _spoken_number(tokens: list[str], words: Words, high: int) -> list[int | None]:
+    """The number word a reply is made of, with only words around it that say how sure (``about a seven``)
+    and an ending ``out of`` the scale's top (``seven out of ten``, ``seven of 10``): ``[number]``. ``[]``
+    when the reply holds no number word or says more than the number; ``[None]`` when it is a number out of
+    another scale (``four out of five`` on a scale to 10)."""
+
+    def value(token: str) -> int | None:
+        if token.isdigit():
+            return _small_int(token)
+        return words.numbers.index(token) if token in words.numbers else None
+
+    rest = list(tokens)
+    for tail in (("out", "of"), ("outta",), ("of",)):
+        size = len(tail) + 1
+        if len(rest) > size and tuple(rest[-size:-1]) == tail and value(rest[-1]) is not None:
+            if value(rest[-1]) != high:
+                return [None] if any(token in words.numbers for token in rest[:-size]) else []
+            rest = rest[:-size]
+            break
+    spoken = [token for token in rest if token in words.numbers]
+    if len(spoken) != 1 or any(token not in words.around_numbers for token in rest if token not in words.numbers):
+        return []
+    return [words.numbers.index(spoken[0])]
 
 
 def _numbers_only(tokens: Sequence[str], words: Words) -> list[int | None] | None:
@@ -285,36 +323,81 @@ def _keys(choices: Sequence[Choice], words: Words) -> list[_Key]:
     return sorted(keys, key=lambda key: -len(key.words))
 
 
+@dataclass(frozen=True)
+class _Hit:
+    """One key found in a clause, at tokens ``start`` to ``end`` (exclusive)."""
+
+    key: _Key
+    start: int
+    end: int
+
+
+def _negative(key: _Key, words: Words) -> bool:
+    """True when a key says no itself ("did not", "havent"): a negation next to it does not deny it."""
+    return any(word in words.negations for word in key.words)
+
+
 def _named_in_sentence(text: str, choices: Sequence[Choice], words: Words) -> set[int]:
-    """The options a sentence names by their words, leaving out those it denies ("not angry, just sad")."""
+    """The options a sentence names by their words, leaving out those it denies ("not angry, just sad").
+
+    A negation up to two words before the words denies them ("not angry"), and so does one up to two words
+    after them ("i did not", "i did nothing"), unless another option's words follow that negation ("sad not
+    angry": the "not" is about angry). Denied words name nothing, and so do shorter ones inside them.
+    Where words overlap ("i did" and "did not" in "i did not"), the longer, then the earlier, is read.
+    """
     keys = _keys(choices, words)
     named: set[int] = set()
     for clause in _CLAUSE_BREAK.split(text):
         tokens = fold(clause).split()
+        hits = [
+            _Hit(key, start, start + len(key.words))
+            for key in keys
+            for start in range(len(tokens) - len(key.words) + 1)
+            if _key_at(tokens, start, key)
+        ]
+
+        def denied(hit: _Hit, tokens: list[str] = tokens, hits: list[_Hit] = hits) -> bool:
+            if any(token in words.negations for token in tokens[max(0, hit.start - 2) : hit.start]):
+                return True
+            if _negative(hit.key, words):
+                return False
+            for at in range(hit.end, min(hit.end + 2, len(tokens))):
+                if tokens[at] in words.negations and not any(
+                    other.key.index != hit.key.index and at < other.start <= at + 2 for other in hits
+                ):
+                    return True
+            return False
+
+        out = [hit for hit in hits if denied(hit)]
+        kept = [hit for hit in hits if hit not in out and not any(_inside(hit, other) for other in out)]
         used = [False] * len(tokens)
-        for key in keys:
-            size = len(key.words)
-            for start in range(len(tokens) - size + 1):
-                if any(used[start : start + size]):
-                    continue
-                window = tokens[start : start + size]
-                if size == 1:
-                    hit = _same_word(window[0], key.words[0], key.typos)
-                else:
-                    hit = all(_same_word(a, b, typos=False) for a, b in zip(window, key.words, strict=True))
-                if not hit:
-                    continue
-                for i in range(start, start + size):
-                    used[i] = True
-                if not any(token in words.negations for token in tokens[max(0, start - 2) : start]):
-                    named.add(key.index)
+        for hit in sorted(kept, key=lambda hit: (hit.start - hit.end, hit.start)):
+            if any(used[hit.start : hit.end]):
+                continue
+            used[hit.start : hit.end] = [True] * (hit.end - hit.start)
+            named.add(hit.key.index)
     return named
+
+
+def _inside(hit: _Hit, other: _Hit) -> bool:
+    """True when ``hit`` is a shorter match within ``other``'s words ("down" in "let down")."""
+    return other.start <= hit.start and hit.end <= other.end and other.end - other.start > hit.end - hit.start
+
+
+def _key_at(tokens: Sequence[str], start: int, key: _Key) -> bool:
+    """True when ``key``'s words stand in ``tokens`` from ``start`` on."""
+    window = tokens[start : start + len(key.words)]
+    if len(key.words) == 1:
+        return _same_word(window[0], key.words[0], key.typos)
+    return all(_same_word(a, b, typos=False) for a, b in zip(window, key.words, strict=True))
 
 
 def _whole(folded: str, choices: Sequence[Choice], typos: bool) -> int | None:
     """The option a whole reply spells out: its label, its value or an ``also`` phrase (one typo allowed
     in a label with ``typos``). Several options spelled the same way name none."""
     exact = {index for index, choice in enumerate(choices) if folded in choice.phrases()}
+    if not exact:  # "ok, let's go": two of one option's phrases, and nothing else
+        exact = {index for index, choice in enumerate(choices) if _made_of(folded.split(), choice.phrases())}
     if len(exact) == 1:
         return exact.pop()
     if exact or not typos:
@@ -325,6 +408,16 @@ def _whole(folded: str, choices: Sequence[Choice], typos: bool) -> int | None:
         if len(fold(choice.label)) >= TYPO_MIN_LENGTH and one_typo(folded, fold(choice.label))
     }
     return close.pop() if len(close) == 1 else None
+
+
+def _made_of(tokens: Sequence[str], phrases: Sequence[str]) -> bool:
+    """True when ``tokens`` are, one after another, nothing but some of ``phrases`` (folded)."""
+    split = [tuple(phrase.split()) for phrase in phrases]
+    ends = {0}
+    for at in range(len(tokens)):
+        if at in ends:
+            ends |= {at + len(words) for words in split if words and tuple(tokens[at : at + len(words)]) == words}
+    return len(tokens) in ends and bool(tokens)
 
 
 def read_choice(

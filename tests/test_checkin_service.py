@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.conversation import ONBOARD_OK, ButtonPress, Command, Conversations, Location, Reply, Text
-from bot.engine import Say
+from bot.engine import Say, State
 from bot.flows.catalog import Catalog
 from bot.render import html_to_plain
 from bot.storage.database import open_database
@@ -311,3 +311,33 @@ async def test_a_check_in_reads_how_it_went_in_words(world: World) -> None:
     await world.tick(datetime(2026, 3, 20, 20, 0, tzinfo=UTC))
     assert "And how are you feeling today?" in await world.send(Text("i did it!"))
     assert "You did it" in await world.send(Text("four"))
+
+
+async def _open_check_in(world: World) -> State | None:
+    user = await world.conversations.repository.find_user(WHO)
+    assert user is not None
+    return await world.conversations.repository.active_state(user.id)
+
+
+@pytest.mark.parametrize("typed", ["I did not", "i did not do it", "I did not finish", "I did nothing", "nothing done"])
+async def test_a_denied_done_at_the_check_in_is_not_done(world: World, typed: str) -> None:
+    await world.send(Command("quick"))
+    for answer in ("I snapped at my sister", "I get short when I'm tired", "Call her tonight"):
+        await world.send(Text(answer))
+    await set_up(world, "UTC", "20:00")
+    await world.tick(datetime(2026, 3, 20, 20, 0, tzinfo=UTC))
+    assert "What got in the way?" in await world.send(Text(typed))
+    state = await _open_check_in(world)
+    assert state is not None and state.answers.get("how_it_went") == "not_yet"
+
+
+async def test_snoozing_a_paused_check_in_puts_it_away(world: World) -> None:
+    await set_up(world, "UTC", "09:00")
+    nudge = await world.tick(datetime(2026, 3, 21, 9, 0, tzinfo=UTC))
+    await world.send(Command("sos"))  # the check-in pauses for the crisis reply
+    paused = await _open_check_in(world)
+    assert paused is not None and paused.paused
+    world.last = nudge
+    assert "in about an hour" in await world.tap("In an hour")
+    assert await _open_check_in(world) is None, "the question is put away"
+    assert "I'm here whenever" in await world.send(Text("4"))  # not taken as a mood

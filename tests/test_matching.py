@@ -124,6 +124,28 @@ def test_how_the_next_step_went_is_read_too(outcomes: list[Choice], words: Words
     assert read_choice(typed, outcomes, words) == Picked((picked,))
 
 
+@pytest.mark.parametrize(
+    "typed",
+    ["I did not", "i did not do it", "I did not finish", "I did nothing", "nothing done", "no, i did not"],
+)
+def test_a_denied_done_is_never_read_as_done(outcomes: list[Choice], words: Words, typed: str) -> None:
+    # A negation after the words ("i did" not) denies them too, and "did not" still names Not yet.
+    assert read_choice(typed, outcomes, words) == Picked(("not_yet",))
+
+
+@pytest.mark.parametrize("typed", ["done", "i did it", "yes i did", "i did, finished it"])
+def test_done_in_words_is_still_done(outcomes: list[Choice], words: Words, typed: str) -> None:
+    assert read_choice(typed, outcomes, words) == Picked(("done",))
+
+
+def test_a_yes_and_a_no_in_one_reply_asks_which(outcomes: list[Choice], words: Words) -> None:
+    assert read_choice("yes i did it, then i didnt", outcomes, words) == Several(("done", "not_yet"))
+
+
+def test_a_negation_before_another_option_denies_only_that_one(feelings: list[Choice], words: Words) -> None:
+    assert read_choice("sad not angry", feelings, words) == Picked(("sad",))
+
+
 FORGET = [
     Choice("forget:yes", "Yes, delete everything", ("yes", "yes please", "delete everything"), value_typed=False),
     Choice("forget:no", "No, keep it", ("no", "keep", "keep it"), value_typed=False),
@@ -144,6 +166,8 @@ FORGET = [
         ("i guess yes", NoMatch()),
         ("1, 2", NoMatch()),
         ("sure", NoMatch()),
+        ("yes, yes please", Picked(("forget:yes",))),  # nothing but yes
+        ("yes no", NoMatch()),
     ],
 )
 def test_a_destructive_choice_reads_only_an_unambiguous_answer(words: Words, typed: str, reading: object) -> None:
@@ -217,6 +241,35 @@ def test_a_long_message_to_a_menu_is_not_read_for_one_of_its_words(words: Words)
 )
 def test_a_scale_reads_one_whole_number_in_range(words: Words, typed: str, number: int | None) -> None:
     assert read_number(typed, 0, 10, words, "barely there", "overwhelming") == number
+
+
+@pytest.mark.parametrize(
+    ("typed", "number"),
+    [
+        ("no one cares", None),
+        ("it's one of the worst days", None),
+        ("It's been two weeks and still bad", None),
+        ("4/5", None),  # out of 5 is another scale
+        ("4 out of 5", None),
+        ("four out of five", None),
+        ("seven out of 10", 7),
+        ("seven out of ten", 7),
+        ("about a seven", 7),
+        ("maybe six", 6),
+        ("i'd say eight", 8),
+        ("Eight.", 8),
+        ("7/10", 7),
+        ("a mood of 6", 6),
+    ],
+)
+def test_a_number_word_answers_a_scale_only_as_the_whole_reply(words: Words, typed: str, number: int | None) -> None:
+    assert read_number(typed, 0, 10, words) == number
+
+
+def test_a_fraction_answers_a_scale_only_out_of_its_top(words: Words) -> None:
+    assert read_number("4/5", 1, 5, words) == 4
+    assert read_number("4/10", 1, 5, words) is None
+    assert read_number("four out of five", -5, 10, words) is None
 
 
 def test_a_scale_with_negative_numbers_reads_the_sign(words: Words) -> None:

@@ -121,3 +121,32 @@ async def test_words_after_the_first_command_are_kept_for_its_first_question(con
     started = _plain(await conversations.handle("tg:9", ButtonPress(ONBOARD_OK, 0)))
     assert "What did it teach you?" in started
     assert await answers_of(conversations, "tg:9") == {"what_happened": "I overslept and missed my exam"}
+
+
+async def test_a_typed_yes_without_the_card_on_screen_shows_the_card(conversations: Conversations) -> None:
+    await conversations.handle("tg:10", Command("start"))
+    await conversations.handle("tg:10", ButtonPress(ONBOARD_OK, 0))
+    await conversations.handle("tg:10", Command("forget"))
+    await conversations.handle("tg:10", Text("yes"))  # everything deleted: a newcomer again
+    user = await conversations.repository.find_user("tg:10")
+    assert user is None or not user.onboarded
+    card = _plain(await conversations.handle("tg:10", Text("ok, thank you")))
+    assert "not a therapist" in card
+    user = await conversations.repository.find_user("tg:10")
+    assert user is not None and not user.onboarded
+
+
+@pytest.mark.parametrize("typed", ["I failed, I understand nothing", "ok, thank you", "yes but what is this"])
+async def test_only_a_whole_confirmation_confirms(conversations: Conversations, typed: str) -> None:
+    await conversations.handle("tg:11", Command("start"))
+    await conversations.handle("tg:11", Text(typed))
+    user = await conversations.repository.find_user("tg:11")
+    assert user is not None and not user.onboarded
+
+
+async def test_a_setback_typed_at_the_card_is_kept_not_taken_as_a_confirmation(conversations: Conversations) -> None:
+    await conversations.handle("tg:12", Command("start"))
+    kept = _plain(await conversations.handle("tg:12", Text("I failed, I understand nothing")))
+    assert "kept what you wrote" in kept
+    started = _plain(await conversations.handle("tg:12", Text("I understand")))
+    assert "I failed, I understand nothing" in started

@@ -245,3 +245,53 @@ typed_text = st.one_of(
 async def test_no_typed_text_at_any_question_goes_wrong(world: World, question: str, typed: str) -> None:
     # Each example is a new person on the shared database, so examples never see each other's state.
     await type_at(world, question, typed)
+
+
+@pytest.mark.parametrize("typed", ["no one cares", "it's one of the worst days", "It's been two weeks and still bad"])
+async def test_a_number_word_in_a_sentence_does_not_answer_a_scale(world: World, typed: str) -> None:
+    who = world.newcomer()
+    await _messages(*SETBACK[:3])(world, who)
+    replies = await world.send(who, Text(typed))
+    assert "whole number from 0" in " ".join(reply.html for reply in replies if isinstance(reply, Say))
+    state = await world.state(who)
+    assert state is not None and state.step == "intensity_before" and "intensity_before" not in state.answers
+
+
+async def test_a_fraction_of_another_scale_does_not_answer_a_scale(world: World) -> None:
+    who = world.newcomer()
+    await _messages(*SETBACK[:3])(world, who)
+    await world.send(who, Text("4/5"))
+    state = await world.state(who)
+    assert state is not None and "intensity_before" not in state.answers
+    await world.send(who, Text("eight"))
+    state = await world.state(who)
+    assert state is not None and state.answers.get("intensity_before") == 8
+
+
+async def _check_ins_enabled(world: World, who: str) -> bool:
+    user = await world.conversations.repository.find_user(who)
+    assert user is not None
+    row = await world.conversations.repository.checkin(user.id)
+    return row is not None and row.settings.enabled
+
+
+@pytest.mark.parametrize("typed", ["ok so I failed my exam", "please help, I messed up"])
+async def test_a_setback_typed_at_the_check_in_offer_is_offered_a_flow(world: World, typed: str) -> None:
+    who = world.newcomer()
+    await world.send(who, "/start")
+    offered = await world.send(who, ButtonPress(ONBOARD_OK, 0))
+    assert any("daily check-in" in reply.html for reply in offered if isinstance(reply, Say))
+    replies = await world.send(who, Text(typed))
+    assert not await _check_ins_enabled(world, who)
+    said = " ".join(reply.html for reply in replies if isinstance(reply, Say))
+    assert "look at it together" in said  # the setback is offered a flow, its words kept
+    started = await world.send(who, Text("yes"))
+    assert typed in " ".join(reply.html for reply in started if isinstance(reply, Say))
+
+
+async def test_a_sentence_with_a_yes_word_does_not_take_the_check_in_offer(world: World) -> None:
+    who = world.newcomer()
+    await world.send(who, "/start")
+    await world.send(who, ButtonPress(ONBOARD_OK, 0))
+    await world.send(who, Text("I'm fine, just tired"))
+    assert not await _check_ins_enabled(world, who)

@@ -154,6 +154,7 @@ class Texts(_Strict):
     # reading what people type (texts/words.yaml): comma-separated words and phrases, never shown
     words_numbers: str
     words_ordinals: str
+    words_around_numbers: str
     words_filler: str
     words_negation: str
     words_setback: str

@@ -57,7 +57,8 @@ class Safety:
         level = verdict.level
         score = None
         normal = self.screen.normal(text)
-        detector = self.detector if len(normal.split()) >= DETECTOR_MIN_WORDS else None
+        words = sum(1 for token in normal.split() if any(ch.isalnum() for ch in token))
+        detector = self.detector if words >= DETECTOR_MIN_WORDS else None
         if detector is not None:
             score = detector.probability(normal)
             if score >= detector.possible:

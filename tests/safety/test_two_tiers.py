@@ -161,3 +161,59 @@ def test_a_locale_says_a_country_only_when_it_is_sure() -> None:
     assert country_of_locale("en_GB") == "GB"
     assert country_of_locale("fr") == "FR"
     assert country_of_locale("en") is None and country_of_locale("es") is None and country_of_locale(None) is None
+
+
+async def test_an_edited_message_held_for_the_question_is_never_taken_as_an_answer(service: Conversations) -> None:
+    await service.handle("tg:1", Command("quick"))
+    await service.handle("tg:1", Text("I missed a deadline at work"))
+    await service.handle("tg:1", Edited("I missed a deadline TIER-MAYBE"))
+    again = plain(await service.handle("tg:1", ButtonPress(SAFE_NO, 0)))
+    assert "teach you" in again  # the current question, shown again
+    assert await answers(service) == {"what_happened": "I missed a deadline at work"}
+
+
+async def test_a_held_answer_is_only_taken_for_the_question_it_was_written_for(service: Conversations) -> None:
+    await service.handle("tg:1", Command("quick"))
+    await service.handle("tg:1", Text("TIER-MAYBE it all went wrong"))
+    await service.handle("tg:1", Command("cancel"))  # the question it answered is gone
+    await service.handle("tg:1", Command("quick"))
+    await service.handle("tg:1", Text("I missed the bus"))
+    await service.handle("tg:1", ButtonPress(SAFE_NO, 0))
+    assert await answers(service) == {"what_happened": "I missed the bus"}
+
+
+async def test_an_old_held_message_is_let_go(tmp_path: Path, catalog: Catalog) -> None:
+    moments = [NOW]
+    safety = TieredSafety(catalog.safety.screen, catalog.safety.helplines)
+    connection = await open_database(tmp_path / "old.sqlite3", NOW)
+    service = Conversations(
+        replace(catalog, safety=safety), Repository(connection), lambda: moments[0], ZoneInfo("UTC")
+    )
+    try:
+        await service.handle("tg:1", ButtonPress(ONBOARD_OK, 0))
+        await service.handle("tg:1", Command("quick"))
+        await service.handle("tg:1", Text("TIER-MAYBE everything"))
+        moments[0] = NOW.replace(day=2)  # a day later
+        reply = plain(await service.handle("tg:1", Text("no")))
+        assert QUESTION not in reply
+        user = await service.repository.find_user("tg:1")
+        assert user is not None and user.safety_hold is None
+    finally:
+        await connection.close()
+
+
+@pytest.mark.parametrize("name", ["kms", "wanttodie", "killmyself"])
+async def test_a_command_name_is_screened_too(service: Conversations, name: str) -> None:
+    assert CRISIS in plain(await service.handle("tg:1", Command(name)))
+
+
+async def test_sos_with_words_gets_the_helplines_not_the_question(service: Conversations) -> None:
+    reply = plain(await service.handle("tg:1", Command("sos", "please TIER-MAYBE")))
+    assert CRISIS in reply and QUESTION not in reply
+
+
+@pytest.mark.parametrize(
+    "masked", ["I-want-to-kill-myself", "kill-myself", "i.want.to.die", "i_want_to_die", "k i l l m y s e l f"]
+)
+def test_joined_and_spaced_out_words_are_read(catalog: Catalog, masked: str) -> None:
+    assert catalog.safety.assess(masked).level is Level.CLEAR
