@@ -53,6 +53,7 @@ test-fast: $(DEV)  ## the inner loop: every test except those that start the bot
 
 bench: $(DEV)
 	$(BIN)/python -m bench.startup
+	$(BIN)/python -m bench.screen
 	$(BIN)/python -m bench.step_cost
 	$(BIN)/python -m bench.lessons
 
