@@ -171,17 +171,26 @@ def _paused(state: State | None) -> State | None:
     return None if state is None else replace(state, paused=True)
 
 
-def _crisis_choice(incoming: Incoming) -> str | None:
-    """SOS_CONTINUE or SOS_STOP when the person chose one, by button or in words; else None."""
-    if isinstance(incoming, ButtonPress) and incoming.value in {SOS_CONTINUE, SOS_STOP}:
+def _two_way_choice(
+    incoming: Incoming, first: tuple[str, frozenset[str]], second: tuple[str, frozenset[str]], *openings: str
+) -> str | None:
+    """Which of two buttons the person chose, by tapping it or typing one of its words (or, for the second,
+    a reply starting with one of ``openings``); None when neither."""
+    values = {first[0], second[0]}
+    if isinstance(incoming, ButtonPress) and incoming.value in values:
         return incoming.value
     if isinstance(incoming, Text):
         word = _normal_word(incoming.text)
-        if word in CONTINUE_WORDS:
-            return SOS_CONTINUE
-        if word in STOP_WORDS:
-            return SOS_STOP
+        if word in first[1]:
+            return first[0]
+        if word in second[1] or (openings and word.startswith(openings)):
+            return second[0]
     return None
+
+
+def _crisis_choice(incoming: Incoming) -> str | None:
+    """SOS_CONTINUE or SOS_STOP when the person chose one after a crisis reply; else None."""
+    return _two_way_choice(incoming, (SOS_CONTINUE, CONTINUE_WORDS), (SOS_STOP, STOP_WORDS))
 
 
 # Languages spoken mostly in one country with helplines listed; others (en, es, pt, ar…) need the region.
@@ -213,15 +222,7 @@ def _written(incoming: Incoming) -> str | None:
 
 def _safety_choice(incoming: Incoming) -> str | None:
     """SAFE_YES or SAFE_NO when the person answered the safety question, by button or in words."""
-    if isinstance(incoming, ButtonPress) and incoming.value in {SAFE_YES, SAFE_NO}:
-        return incoming.value
-    if isinstance(incoming, Text):
-        word = _normal_word(incoming.text)
-        if word in SAFETY_YES_WORDS:
-            return SAFE_YES
-        if word in SAFETY_NO_WORDS or word.startswith(("no ", "nope ", "nah ")):
-            return SAFE_NO
-    return None
+    return _two_way_choice(incoming, (SAFE_YES, SAFETY_YES_WORDS), (SAFE_NO, SAFETY_NO_WORDS), "no ", "nope ", "nah ")
 
 
 def _incoming_to_json(incoming: Incoming) -> dict[str, Any]:
