@@ -23,10 +23,10 @@ from hypothesis import strategies as st
 from bot.conversation import ONBOARD_OK, ButtonPress, Command, Conversations, Incoming, Reply, Text
 from bot.engine import Say, State
 from bot.flows.catalog import Catalog
-from bot.flows.model import ChoiceStep, MessageStep, ScaleStep, TextStep
 from bot.safety import Assessment, Level, Safety
 from bot.storage.database import open_database
 from bot.storage.repository import Repository
+from tests.sound_state import assert_sound
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -172,23 +172,7 @@ QUESTIONS: dict[str, Walk] = {
 
 def sound(world: World, state: State | None) -> None:
     """A stored state on a real step of a real flow, holding only answers that fit their questions."""
-    if state is None:
-        return
-    flow = world.catalog.flows[state.flow_id]
-    assert flow.step(state.step) is not None
-    for step_id, value in state.answers.items():
-        step = flow.step(step_id)
-        assert step is not None and not isinstance(step, MessageStep)
-        if value is None:
-            assert step.optional
-        elif isinstance(step, TextStep):
-            assert isinstance(value, str) and step.min_length <= len(value) <= step.max_length
-            value.encode("utf-8")  # storable: no lone surrogates
-        elif isinstance(step, ScaleStep):
-            assert isinstance(value, int) and step.min <= value <= step.max
-        elif isinstance(step, ChoiceStep):
-            chosen = value if isinstance(value, list) else [value]
-            assert all(isinstance(item, str) and step.option(item) for item in chosen)
+    assert_sound(world.catalog, state)
 
 
 async def type_at(world: World, question: str, typed: str) -> None:

@@ -13,8 +13,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.engine import State
-from bot.flows.model import ChoiceStep, MessageStep, ScaleStep, TextStep
+from bot.flows.model import TextStep
 from tests.reliability.inprocess import USER, Rig, buttons, rig
+from tests.sound_state import assert_sound
 from tests.tg.conftest import shipped_catalog
 
 INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u202e", "\u2066", "\u061c"]
@@ -98,24 +99,7 @@ EXAMPLES = settings(max_examples=75, deadline=None, suppress_health_check=[Healt
 
 def sound(state: State | None) -> None:
     """A stored state that belongs to a real flow, sits on a real step, and holds only valid answers."""
-    if state is None:
-        return
-    flow = shipped_catalog().flows[state.flow_id]
-    step = flow.step(state.step)
-    assert step is not None, f"state on unknown step {state.step!r}"
-    for step_id, value in state.answers.items():
-        answered = flow.step(step_id)
-        assert answered is not None and not isinstance(answered, MessageStep)
-        if value is None:
-            assert answered.optional
-        elif isinstance(answered, TextStep):
-            assert isinstance(value, str) and value == value.strip() and value
-            assert answered.min_length <= len(value) <= answered.max_length
-        elif isinstance(answered, ScaleStep):
-            assert isinstance(value, int) and answered.min <= value <= answered.max
-        elif isinstance(answered, ChoiceStep):
-            chosen = value if isinstance(value, list) else [value]
-            assert all(isinstance(item, str) and answered.option(item) for item in chosen)
+    assert_sound(shipped_catalog(), state)
 
 
 async def answer_current(session: Rig, number: int) -> None:
