@@ -9,12 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.conversation import ONBOARD_OK, ButtonPress, Command, Conversations, Reply, Text
-from bot.engine import Say
+from bot.conversation import ONBOARD_OK, ButtonPress, Command, Conversations, Text
 from bot.flows.catalog import Catalog
-from bot.render import html_to_plain
 from bot.storage.database import open_database
 from bot.storage.repository import Repository
+from tests.safety.replies import answers, plain
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -29,18 +28,6 @@ async def service(tmp_path: Path, catalog: Catalog) -> AsyncIterator[Conversatio
         yield conversations
     finally:
         await connection.close()
-
-
-def plain(replies: list[Reply]) -> str:
-    return "\n".join(html_to_plain(reply.html) for reply in replies if isinstance(reply, Say))
-
-
-async def answers(service: Conversations) -> dict[str, object]:
-    user = await service.repository.find_user("tg:1")
-    assert user is not None
-    state = await service.repository.active_state(user.id)
-    assert state is not None
-    return dict(state.answers)
 
 
 @pytest.mark.parametrize("stop", ["stop for now", "Stop", "2"])

@@ -30,10 +30,11 @@ from bot.conversation import (
 )
 from bot.engine import Say
 from bot.flows.catalog import Catalog
-from bot.render import html_to_plain
 from bot.safety import Assessment, Level, Safety
 from bot.storage.database import open_database
 from bot.storage.repository import Repository
+from tests.safety.replies import answers as stored_answers
+from tests.safety.replies import plain
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 QUESTION = "Are you thinking about hurting yourself"
@@ -64,19 +65,12 @@ async def service(tmp_path: Path, catalog: Catalog) -> AsyncIterator[Conversatio
         await connection.close()
 
 
-def plain(replies: list[Reply]) -> str:
-    return "\n".join(html_to_plain(reply.html) for reply in replies if isinstance(reply, Say))
-
-
 def buttons(replies: list[Reply]) -> list[str]:
     return [button.value for reply in replies if isinstance(reply, Say) for row in reply.buttons for button in row]
 
 
 async def answers(service: Conversations) -> dict[str, object]:
-    user = await service.repository.find_user("tg:1")
-    assert user is not None
-    state = await service.repository.active_state(user.id)
-    return {} if state is None else dict(state.answers)
+    return await stored_answers(service, flow_may_be_gone=True)
 
 
 async def test_possible_risk_asks_first_and_no_takes_the_message_as_its_answer(service: Conversations) -> None:
