@@ -170,6 +170,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         "and words kept for the flow they may start",
         ("ALTER TABLE users ADD COLUMN awaiting TEXT",),
     ),
+    Migration(
+        9,
+        "heavy requests (an export, a chart) waiting to be built off the event loop, one of each kind per person",
+        (
+            """CREATE TABLE heavy_requests (
+                id INTEGER PRIMARY KEY,
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                kind TEXT NOT NULL,
+                detail TEXT NOT NULL DEFAULT '',
+                requested_at TEXT NOT NULL,
+                UNIQUE (user_id, kind)
+            )""",
+        ),
+    ),
 )
 
 
