@@ -56,6 +56,7 @@ bench: $(DEV)
 	$(BIN)/python -m bench.screen
 	$(BIN)/python -m bench.step_cost
 	$(BIN)/python -m bench.lessons
+	$(BIN)/python -m bench.heavy
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

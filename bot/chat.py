@@ -24,7 +24,7 @@ from bot.engine import CONTINUE_VALUE, DONE_VALUE, SKIP_VALUE, Say, Stale
 from bot.flows.catalog import Catalog
 from bot.history import Erased, SendFile
 from bot.render import html_to_plain
-from bot.storage.database import open_database
+from bot.storage.database import open_database, open_reader
 from bot.storage.repository import Repository
 
 SPECIAL_VALUES = {SKIP_VALUE, DONE_VALUE, CONTINUE_VALUE}
@@ -130,6 +130,11 @@ class TerminalChat:
         """Hand one message to the bot and print every reply. Typed numbers and labels are read by the bot
         itself against the buttons it last showed, as in Telegram, so nothing here needs remembering."""
         self._show(await self._conversations.handle(self._external_id, incoming))
+        await self._build_files()
+
+    async def _build_files(self) -> None:
+        """Build and show this person's export or chart right away: in the terminal they are waiting for it."""
+        self._show(await self._conversations.build_now(self._external_id, self._files_dir / ".building"))
 
     async def deliver_checkins(self) -> bool:
         """Show this person's check-in if it is due now (the terminal has no other way to reach them)."""
@@ -201,10 +206,13 @@ class TerminalChat:
         """Files (exports, the chart) are saved next to the database; the terminal shows where."""
         self._files_dir.mkdir(parents=True, exist_ok=True)
         path = self._files_dir / file.filename
-        # What people wrote stays private: readable by this account only, like the database.
-        descriptor = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as target:
-            target.write(file.content)
+        if isinstance(file.content, Path):
+            os.replace(file.content, path)  # written (privately) beside it while being built
+        else:
+            # What people wrote stays private: readable by this account only, like the database.
+            descriptor = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "wb") as target:
+                target.write(file.content)
         caption = html_to_plain(file.caption_html)
         return f"📎 Saved {path}" + (f"\n{caption}" if caption else "")
 
@@ -218,9 +226,11 @@ async def run_chat(catalog: Catalog, database: Path, user: str, zone_name: str, 
     from zoneinfo import ZoneInfo
 
     connection = await open_database(database, datetime.now(UTC))
+    reader = None
     try:
+        reader = await open_reader(database)
         conversations = Conversations(
-            catalog, Repository(connection), lambda: datetime.now(UTC), ZoneInfo(zone_name), helpline_country
+            catalog, Repository(connection, reader), lambda: datetime.now(UTC), ZoneInfo(zone_name), helpline_country
         )
         # Text that is not valid UTF-8 is read with replacement characters rather than crashing later.
         if isinstance(sys.stdin, io.TextIOWrapper):
@@ -240,5 +250,7 @@ async def run_chat(catalog: Catalog, database: Path, user: str, zone_name: str, 
         )
         await chat.run(LineReader(sys.stdin), interactive)
     finally:
+        if reader is not None:
+            await reader.close()
         await connection.close()
     return 0

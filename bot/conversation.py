@@ -7,12 +7,14 @@ completed runs.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,7 +38,7 @@ from bot.matching import (
 )
 from bot.render import render
 from bot.safety import Assessment, Level
-from bot.storage.repository import Repository, User
+from bot.storage.repository import HeavyRequest, Repository, User
 from bot.timezones import country_of_zone
 
 
@@ -411,6 +413,8 @@ class Conversations:
         self._zone = zone
         self._country = helpline_country
         self._history = History(repository, catalog.texts, zone)
+        self.heavy_waiting = asyncio.Event()
+        """Set when an export or a chart was requested: the adapter's builder wakes up for it."""
         self._checkins = CheckinMenu(repository, catalog.texts, zone.key)
 
     @property
@@ -474,7 +478,63 @@ class Conversations:
             if outbox is not None:
                 chat_id, payloads = outbox(replies, moved)
                 outbox_ids = await repository.enqueue_replies(chat_id, payloads, now)
+        if self._history.take_requested():
+            self.heavy_waiting.set()  # after the commit, so whoever wakes up can read the request
         return Handled(replies, duplicate=False, moved=moved, outbox_ids=outbox_ids)
+
+    # --- heavy requests: exports and charts, built off the event loop -------------------------------------
+
+    async def heavy_requests(self) -> list[HeavyRequest]:
+        """Exports and charts waiting to be built, oldest first (read without taking the write lock)."""
+        async with self.repository.snapshot() as view:
+            return await view.heavy_requests()
+
+    async def build_heavy(self, request: HeavyRequest, scratch: Path) -> list[Reply]:
+        """Build one waiting request from a read-only snapshot; CPU-bound parts run in a worker thread.
+
+        Export files are written into ``scratch`` and handed over as paths. A failure is logged and turned
+        into a kind word (an export) or nothing (a chart); either way ``finish_heavy`` ends the request.
+        """
+        now = self._clock()
+        try:
+            async with self.repository.snapshot() as view:
+                row = await view.checkin(request.user_id)
+                zone = row.settings.zone if row is not None else self._zone
+                return [*await self._history.build(view, request, now, zone, scratch)]
+        except Exception:
+            log.exception("building the %s for user %s failed", request.kind, request.user_id)
+            return self.heavy_failed(request)
+
+    def heavy_failed(self, request: HeavyRequest) -> list[Reply]:
+        """What to tell the person when their request could not be built (nothing they wrote is lost)."""
+        return [*self._history.failed(request)]
+
+    async def finish_heavy(self, request: HeavyRequest, delivery: tuple[int, list[str]] | None = None) -> bool:
+        """Take ``request`` off the queue and commit ``delivery`` (a chat and its outbox payloads) with it.
+
+        False when the request is gone (the person used /forget meanwhile): then nothing may be sent.
+        """
+        now = self._clock()
+        async with self.repository.transaction() as repository:
+            if not await repository.take_heavy(request.id):
+                return False
+            if delivery is not None:
+                await repository.enqueue_replies(*delivery, now)
+        return True
+
+    async def build_now(self, external_id: str, scratch: Path) -> list[Reply]:
+        """Build every request waiting for one person, one after the other, and return what to show them.
+
+        For adapters where the person sits waiting at the other end (the terminal); Telegram's builder runs
+        in the background instead, a few at a time.
+        """
+        replies: list[Reply] = []
+        for request in await self.heavy_requests():
+            if request.external_id == external_id:
+                built = await self.build_heavy(request, scratch)
+                if await self.finish_heavy(request):
+                    replies.extend(built)
+        return replies
 
     async def _dispatch(
         self,

@@ -2,20 +2,26 @@
 
 Each method reads through the repository inside the caller's transaction and returns replies; the
 choices about what to show live in ``bot.summaries`` (pure) and the words in ``conversations/texts``.
+The heavy parts (the export files, the feelings chart) are only *requested* there; :meth:`History.build`
+makes them later from a read-only snapshot, off the event loop (see ``Conversations.build_heavy``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from typing import Any, Literal
+from pathlib import Path
+from typing import IO, Any, Literal
 from zoneinfo import ZoneInfo
 
 from bot.engine import Button, Say
 from bot.flows.texts import Texts
 from bot.render import render, render_plain
-from bot.storage.repository import Repository, User
+from bot.storage.repository import HeavyRequest, Repository, User
 from bot.summaries import (
     DEFAULT_PERIOD,
     PAGE_SIZE,
@@ -32,14 +38,21 @@ LESSONS = "lessons"
 FORGET_YES = "forget:yes"
 FORGET_NO = "forget:no"
 CHART_MAX_POINTS = 500
+EXPORT = "export"
+CHART = "chart"
+EXPORT_PAGE = 200  # runs read (and held in memory) at a time while an export is written
 
 
 @dataclass(frozen=True)
 class SendFile:
-    """A file to send: a ``document`` (the exports) or a ``photo`` (the feelings chart)."""
+    """A file to send: a ``document`` (the exports) or a ``photo`` (the feelings chart).
+
+    ``content`` is the bytes, or a file holding them that the receiver takes over (an export is written
+    to disk page by page, never held in memory whole).
+    """
 
     filename: str
-    content: bytes
+    content: bytes | Path
     caption_html: str
     kind: Literal["document", "photo"]
 
@@ -64,6 +77,12 @@ class History:
         self._repository = repository
         self._texts = texts
         self._zone = zone
+        self._requested = False
+
+    def take_requested(self) -> bool:
+        """True once after an export or a chart was requested (so the builder can be woken up)."""
+        requested, self._requested = self._requested, False
+        return requested
 
     # --- /lessons -------------------------------------------------------------------------------------
 
@@ -133,12 +152,11 @@ class History:
         if navigation:
             rows.append(tuple(navigation))
         rows.append(self._period_row(period))
-        replies: list[HistoryReply] = [Say(render(texts.lessons_page, context), tuple(rows), seq=0, edit=edit)]
-        if not edit and page == 1:
-            chart = await self._chart(user, since, zone)
-            if chart is not None:
-                replies.append(chart)
-        return replies
+        if not edit and page == 1 and overview.with_feelings >= 2:
+            # The chart follows the page once drawn, off the event loop (see ``build``).
+            await repository.request_heavy(user.id, CHART, period, now)
+            self._requested = True
+        return [Say(render(texts.lessons_page, context), tuple(rows), seq=0, edit=edit)]
 
     def _period_row(self, current: str) -> tuple[Button, ...]:
         return tuple(
@@ -147,8 +165,32 @@ class History:
             if period != current
         )
 
-    async def _chart(self, user: User, since: datetime | None, zone: tzinfo) -> SendFile | None:
-        entries = await self._repository.lessons(user.id, CHART_MAX_POINTS, since=since)
+    # --- the heavy parts, built later from a snapshot ------------------------------------------------
+
+    async def build(
+        self, view: Repository, request: HeavyRequest, now: datetime, zone: tzinfo | None, scratch: Path
+    ) -> list[HistoryReply]:
+        """Make what ``request`` asked for from ``view`` (a read-only snapshot): the chart, or the export files.
+
+        CPU-bound work (drawing, rendering, writing files) runs in a worker thread; export files are
+        written into ``scratch`` (private, mode 0600) and handed over as paths. Returns nothing when there
+        is nothing to send any more (entries deleted since the request).
+        """
+        zone = zone or self._zone
+        if request.kind == CHART:
+            chart = await self._chart(view, request.user_id, request.detail, now, zone)
+            return [] if chart is None else [chart]
+        if request.kind == EXPORT:
+            return await self._export_files(view, request.user_id, now, zone, scratch)
+        return []
+
+    def failed(self, request: HeavyRequest) -> list[HistoryReply]:
+        """What to say when a request could not be built (a chart is simply left out)."""
+        return [Say(render(self._texts.export_failed, {}))] if request.kind == EXPORT else []
+
+    async def _chart(self, view: Repository, user_id: int, period: str, now: datetime, zone: tzinfo) -> SendFile | None:
+        since = period_start(period if period in PERIODS else DEFAULT_PERIOD, now, zone)
+        entries = await view.lessons(user_id, CHART_MAX_POINTS, since=since)
         points = [
             (entry.finished_at.astimezone(zone).date(), entry.feeling_before, entry.feeling_after)
             for entry in reversed(entries)
@@ -158,7 +200,8 @@ class History:
             return None
         from bot.chart import FeelingPoint, feelings_chart
 
-        png = feelings_chart(
+        png = await asyncio.to_thread(
+            feelings_chart,
             [FeelingPoint(day, before, after) for day, before, after in points],
             title=render(self._texts.chart_title, {}),
         )
@@ -200,42 +243,59 @@ class History:
     # --- /export --------------------------------------------------------------------------------------
 
     async def export(self, user: User, now: datetime, zone: tzinfo | None = None) -> list[HistoryReply]:
-        """Two documents, dated: Markdown to read and JSON with every stored answer and timestamp."""
-        zone = zone or self._zone
-        data = await self._repository.export(user.id)
-        if not data["runs"] and data["in_progress"] is None:
+        """Ask for the export (two dated documents, sent when ready) and say it is on its way.
+
+        One export per person waits at a time: asking again meanwhile says it is coming.
+        """
+        repository = self._repository
+        if await repository.count_runs(user.id) == 0 and await repository.active_state(user.id) is None:
+            return [Say(render(self._texts.export_empty, {}))]
+        fresh = await repository.request_heavy(user.id, EXPORT, "", now)
+        self._requested = True
+        return [Say(render(self._texts.export_started if fresh else self._texts.export_waiting, {}))]
+
+    async def _export_files(
+        self, view: Repository, user_id: int, now: datetime, zone: tzinfo, scratch: Path
+    ) -> list[HistoryReply]:
+        """Markdown to read and JSON with every stored answer and timestamp, written page by page."""
+        person = await view.export_person(user_id)
+        first = await view.export_runs(user_id, limit=EXPORT_PAGE)
+        if not first and person["in_progress"] is None:
             return [Say(render(self._texts.export_empty, {}))]
         today = now.astimezone(zone).date().isoformat()
-        data["exported_at"] = now.isoformat()
-        markdown = render_plain(self._texts.export_markdown, {"date": today, "runs": self._markdown_runs(data)})
+        header = {"exported_at": now.isoformat(), **person}
+        markdown_path, json_path = _scratch_file(scratch, ".md"), _scratch_file(scratch, ".json")
+        try:
+            with _private(markdown_path) as markdown, _private(json_path) as data:
+                await asyncio.to_thread(self._write_start, markdown, data, header, today)
+                page, written = first, 0
+                while page:
+                    await asyncio.to_thread(self._write_runs, markdown, data, page, written)
+                    written += len(page)
+                    last = page[-1]
+                    page = await view.export_runs(user_id, (last["finished_at"], last["id"]), EXPORT_PAGE)
+                await asyncio.to_thread(data.write, "\n  ]\n}\n" if written else "]\n}\n")
+        except BaseException:
+            markdown_path.unlink(missing_ok=True)
+            json_path.unlink(missing_ok=True)
+            raise
         caption = render(self._texts.export_caption, {"date": today})
         return [
-            SendFile(f"springboard-{today}.md", markdown.encode("utf-8"), caption, "document"),
-            SendFile(
-                f"springboard-{today}.json",
-                json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"),
-                "",
-                "document",
-            ),
+            SendFile(f"springboard-{today}.md", markdown_path, caption, "document"),
+            SendFile(f"springboard-{today}.json", json_path, "", "document"),
         ]
 
-    def _markdown_runs(self, data: dict[str, Any]) -> list[dict[str, Any]]:
-        outcomes = {"done": "done", "partly": "partly done", "not_yet": "not yet"}
-        return [
-            {
-                "title": run["flow_title"],
-                "finished": run["finished_at"][:16].replace("T", " ") + " UTC",
-                "started": run["started_at"][:16].replace("T", " ") + " UTC",
-                "lesson": run["lesson"],
-                "next_step": run["next_step"],
-                "outcome": outcomes.get(run["next_step_outcome"] or "", "open"),
-                "answers": [
-                    {"step": answer["step"], "answer": answer["shown"], "at": answer["answered_at"][11:16]}
-                    for answer in run["answers"]
-                ],
-            }
-            for run in data["runs"]
-        ]
+    def _write_start(self, markdown: IO[str], data: IO[str], header: dict[str, Any], today: str) -> None:
+        markdown.write(render_plain(self._texts.export_markdown, {"date": today}))
+        # The small parts first, then "runs", which is written one page at a time.
+        opened = json.dumps(header, ensure_ascii=False, indent=2)
+        data.write(opened[:-2] + ',\n  "runs": [')
+
+    def _write_runs(self, markdown: IO[str], data: IO[str], runs: list[dict[str, Any]], written: int) -> None:
+        for number, run in enumerate(runs, start=written):
+            markdown.write("\n" + render_plain(self._texts.export_run_markdown, {"run": _markdown_run(run)}))
+            item = json.dumps(run, ensure_ascii=False, indent=2).replace("\n", "\n    ")
+            data.write(("\n    " if number == 0 else ",\n    ") + item)
 
     # --- /forget --------------------------------------------------------------------------------------
 
@@ -254,3 +314,33 @@ class History:
         chat_id = int(user.external_id[3:]) if user.external_id.startswith("tg:") else None
         runs = await self._repository.forget_user(user.id, chat_id)
         return [Say(render(self._texts.forgotten, {"runs": runs}), edit=True), Erased()]
+
+
+_OUTCOMES = {"done": "done", "partly": "partly done", "not_yet": "not yet"}
+
+
+def _markdown_run(run: dict[str, Any]) -> dict[str, Any]:
+    """One run as the Markdown export's template reads it."""
+    return {
+        "title": run["flow_title"],
+        "finished": run["finished_at"][:16].replace("T", " ") + " UTC",
+        "started": run["started_at"][:16].replace("T", " ") + " UTC",
+        "lesson": run["lesson"],
+        "next_step": run["next_step"],
+        "outcome": _OUTCOMES.get(run["next_step_outcome"] or "", "open"),
+        "answers": [
+            {"step": answer["step"], "answer": answer["shown"], "at": answer["answered_at"][11:16]}
+            for answer in run["answers"]
+        ],
+    }
+
+
+def _scratch_file(folder: Path, suffix: str) -> Path:
+    """A new, unguessable file name in ``folder`` (created private if missing)."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder / f"{secrets.token_hex(16)}{suffix}"
+
+
+def _private(path: Path) -> IO[str]:
+    """Open a new file for writing that only this account can read: it holds what people wrote."""
+    return os.fdopen(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), "w", encoding="utf-8")

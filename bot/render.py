@@ -38,8 +38,15 @@ _PLAIN_ENVIRONMENT = ImmutableSandboxedEnvironment(
 
 
 def render_plain(source: str, context: Mapping[str, Any]) -> str:
-    """Render a template to plain text (no HTML escaping), for files such as the Markdown export."""
-    return _PLAIN_ENVIRONMENT.from_string(source).render(**context).strip() + "\n"
+    """Render a template to plain text (no HTML escaping), for files such as the Markdown export; surrounding
+    blank space is trimmed and one line break ends it."""
+    return _plain_template(source).render(**context).strip() + "\n"
+
+
+@lru_cache(maxsize=64)
+def _plain_template(source: str) -> Template:
+    # Compiled once: an export renders the same template once per entry, thousands of times.
+    return _PLAIN_ENVIRONMENT.from_string(source)
 
 
 def environment() -> ImmutableSandboxedEnvironment:

@@ -11,13 +11,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot import history
 from bot.conversation import ONBOARD_OK, ButtonPress, Command, Conversations, Reply, Text
 from bot.engine import Say
 from bot.flows.catalog import Catalog
 from bot.history import SendFile
 from bot.render import html_to_plain
 from bot.standin.htmltext import parse_html
-from bot.storage.database import open_database
+from bot.storage.database import open_database, open_reader
 from bot.storage.repository import Repository
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -36,9 +37,12 @@ async def service(tmp_path: Path, catalog: Catalog) -> AsyncIterator[tuple[Conve
     clock = Clock()
     path = tmp_path / "db.sqlite3"
     connection = await open_database(path, START)
+    reader = await open_reader(path)
+    assert reader is not None
     try:
-        yield Conversations(catalog, Repository(connection), clock, ZoneInfo("Europe/Berlin")), clock, path
+        yield Conversations(catalog, Repository(connection, reader), clock, ZoneInfo("Europe/Berlin")), clock, path
     finally:
+        await reader.close()
         await connection.close()
 
 
@@ -154,13 +158,16 @@ async def test_someone_elses_entry_cannot_be_deleted(service: tuple[Conversation
     assert "My own lesson" in page.html
 
 
-async def test_export_holds_every_stored_answer(service: tuple[Conversations, Clock, Path]) -> None:
+async def test_export_holds_every_stored_answer(service: tuple[Conversations, Clock, Path], tmp_path: Path) -> None:
     conversations, _, path = service
     await onboard(conversations, "tg:1")
     await quick(conversations, "tg:1", "Missed the <train> & the bus", "Leave at 8", "Set an alarm")
-    files = [reply for reply in await conversations.handle("tg:1", Command("export")) if isinstance(reply, SendFile)]
+    [coming] = says(await conversations.handle("tg:1", Command("export")))
+    assert "files will follow" in coming.html
+    files = [reply for reply in await conversations.build_now("tg:1", tmp_path / "new") if isinstance(reply, SendFile)]
     assert [file.filename for file in files] == ["springboard-2026-03-02.md", "springboard-2026-03-02.json"]
-    exported = json.loads(files[1].content)
+    assert all(isinstance(file.content, Path) and file.content.stat().st_mode & 0o077 == 0 for file in files)
+    exported = json.loads(_content(files[1]))
     with sqlite3.connect(path) as db:
         stored = db.execute("SELECT step_id, value, answered_at FROM run_answers").fetchall()
     answers = [
@@ -169,8 +176,114 @@ async def test_export_holds_every_stored_answer(service: tuple[Conversations, Cl
     ]
     assert sorted(answers) == sorted(stored)
     assert exported["runs"][0]["flow_id"] == "quick" and exported["runs"][0]["flow_version"] == 1
-    markdown = files[0].content.decode()
+    markdown = _content(files[0]).decode()
     assert "Missed the <train> & the bus" in markdown  # plain Markdown: nothing HTML-escaped
+    assert await conversations.build_now("tg:1", tmp_path / "new") == []  # built once, then the request is done
+
+
+async def test_a_long_history_is_exported_page_by_page_whole_and_in_order(
+    service: tuple[Conversations, Clock, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conversations, clock, _ = service
+    monkeypatch.setattr(history, "EXPORT_PAGE", 2)  # five entries come in three pages
+    await onboard(conversations, "tg:1")
+    for number in range(5):
+        clock.now += timedelta(minutes=1)
+        await quick(conversations, "tg:1", f"Setback {number}", f"Lesson {number}", f"Step {number}")
+    await conversations.handle("tg:1", Command("reframe"))
+    await conversations.handle("tg:1", Text("Half-way through this one"))
+    await conversations.handle("tg:1", Command("export"))
+    markdown, data = [file for file in await conversations.build_now("tg:1", tmp_path) if isinstance(file, SendFile)]
+    exported = json.loads(_content(data))
+    assert [run["lesson"] for run in exported["runs"]] == [f"Lesson {number}" for number in range(5)]
+    assert exported["in_progress"] is not None and exported["user"]["created_at"]
+    text = _content(markdown).decode()
+    assert text.startswith("# Springboard: everything you wrote")
+    positions = [text.index(f"Lesson {number}") for number in range(5)]
+    assert positions == sorted(positions)
+
+
+async def test_asking_for_an_export_again_while_one_is_coming_queues_no_second(
+    service: tuple[Conversations, Clock, Path], tmp_path: Path
+) -> None:
+    conversations, _, path = service
+    await onboard(conversations, "tg:1")
+    await quick(conversations, "tg:1", "Missed it", "Leave earlier", "Set an alarm")
+    await conversations.handle("tg:1", Command("export"))
+    [again] = says(await conversations.handle("tg:1", Command("export")))
+    assert "already on its way" in again.html
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM heavy_requests").fetchone() == (1,)
+    assert len([r for r in await conversations.build_now("tg:1", tmp_path) if isinstance(r, SendFile)]) == 2
+
+
+async def test_nothing_to_export_is_said_at_once(service: tuple[Conversations, Clock, Path]) -> None:
+    conversations, _, path = service
+    await onboard(conversations, "tg:1")
+    [empty] = says(await conversations.handle("tg:1", Command("export")))
+    assert "nothing to export" in empty.html
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM heavy_requests").fetchone() == (0,)
+
+
+async def test_an_export_requested_before_forget_is_never_delivered(
+    service: tuple[Conversations, Clock, Path], tmp_path: Path
+) -> None:
+    conversations, _, _ = service
+    await onboard(conversations, "tg:1")
+    await quick(conversations, "tg:1", "Missed it", "Leave earlier", "Set an alarm")
+    await conversations.handle("tg:1", Command("export"))
+    [request] = await conversations.heavy_requests()
+    built = await conversations.build_heavy(request, tmp_path)  # built, then the person forgets everything
+    await conversations.handle("tg:1", Command("forget"))
+    await conversations.handle("tg:1", ButtonPress("forget:yes", 0))
+    assert len(built) == 2
+    assert await conversations.finish_heavy(request, (1, ["{}"])) is False
+    assert await conversations.heavy_requests() == []
+
+
+async def test_the_feelings_chart_follows_the_first_page_as_a_photo(
+    service: tuple[Conversations, Clock, Path], tmp_path: Path
+) -> None:
+    conversations, _, path = service
+    await onboard(conversations, "tg:1")
+    _seed_feelings(path, "tg:1", [(8, 4), (7, 3), (6, 6)])
+    page = await conversations.handle("tg:1", Command("lessons"))
+    assert not any(isinstance(reply, SendFile) for reply in page)  # the page is not held up by the drawing
+    [chart] = await conversations.build_now("tg:1", tmp_path)
+    assert isinstance(chart, SendFile) and chart.kind == "photo"
+    assert isinstance(chart.content, bytes) and chart.content.startswith(b"\x89PNG")
+    await conversations.handle("tg:1", ButtonPress("lessons:all:1", 0))  # turning pages draws nothing new
+    assert await conversations.heavy_requests() == []
+
+
+async def test_no_chart_is_drawn_from_fewer_than_two_points(
+    service: tuple[Conversations, Clock, Path], tmp_path: Path
+) -> None:
+    conversations, _, path = service
+    await onboard(conversations, "tg:1")
+    _seed_feelings(path, "tg:1", [(8, 4)])
+    await conversations.handle("tg:1", Command("lessons"))
+    assert await conversations.heavy_requests() == []
+
+
+def _content(file: SendFile) -> bytes:
+    return file.content.read_bytes() if isinstance(file.content, Path) else file.content
+
+
+def _seed_feelings(path: Path, who: str, feelings: list[tuple[int, int]]) -> None:
+    """Completed entries with a feeling before and after, a day apart, ending yesterday."""
+    with sqlite3.connect(path) as db:
+        (user_id,) = db.execute("SELECT id FROM users WHERE external_id = ?", (who,)).fetchone()
+        for days_ago, (before, after) in enumerate(reversed(feelings), start=1):
+            finished = (START - timedelta(days=days_ago)).isoformat()
+            db.execute(
+                "INSERT INTO runs (user_id, flow_id, flow_version, flow_title, started_at, finished_at, lesson, "
+                "next_step, feeling, feeling_before, feeling_after, meaning, inputs) "
+                "VALUES (?, 'setback', 1, 'Work through a setback', ?, ?, 'A lesson', 'A step', 'sad', ?, ?, "
+                "'{}', '{}')",
+                (user_id, finished, finished, before, after),
+            )
 
 
 async def test_forget_removes_every_row_of_that_person_only(service: tuple[Conversations, Clock, Path]) -> None:

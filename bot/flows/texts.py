@@ -119,6 +119,10 @@ class Texts(_Strict):
     export_caption: str
     export_empty: str
     export_markdown: str
+    export_run_markdown: str
+    export_started: str
+    export_waiting: str
+    export_failed: str
     forget_confirm: str
     forget_yes_button: str
     forget_no_button: str
@@ -223,7 +227,8 @@ VARIABLES: dict[str, frozenset[str]] = {
     "lessons_delete_button": frozenset({"number"}),
     "delete_confirm": frozenset({"lesson", "date"}),
     "export_caption": frozenset({"date"}),
-    "export_markdown": frozenset({"date", "runs"}),
+    "export_markdown": frozenset({"date"}),
+    "export_run_markdown": frozenset({"run"}),
     "forgotten": frozenset({"runs"}),
     "checkin_settings": frozenset({"enabled", "time", "timezone", "next"}),
     "checkin_timezone_suggestions": frozenset({"text"}),

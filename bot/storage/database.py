@@ -49,6 +49,24 @@ async def open_database(path: Path | str, now: datetime) -> aiosqlite.Connection
     return connection
 
 
+async def open_reader(path: Path | str) -> aiosqlite.Connection | None:
+    """A second, read-only connection to the database at ``path`` for long reads (an export, a chart).
+
+    In WAL mode it reads a consistent snapshot while the main connection goes on writing, so long reads
+    never hold the write lock. None for an in-memory database, which no second connection can see.
+    """
+    if str(path) == ":memory:":
+        return None
+    connection = await aiosqlite.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+    try:
+        await connection.execute("PRAGMA query_only = ON")
+        await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    except BaseException:
+        await connection.close()
+        raise
+    return connection
+
+
 class DatabaseGone(Exception):
     """The database file was deleted or replaced while the bot had it open."""
 

@@ -61,11 +61,23 @@ class LessonOverview:
     with_feelings: int = 0
 
 
+@dataclass(frozen=True)
+class HeavyRequest:
+    """An export or a chart waiting to be built for a person."""
+
+    id: int
+    user_id: int
+    external_id: str
+    kind: str
+    detail: str
+
+
 class Repository:
     """Reads and writes for one open connection. Group a handled message's calls in ``transaction()``."""
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: aiosqlite.Connection, reader: aiosqlite.Connection | None = None) -> None:
         self._db = connection
+        self._reader = reader
         # One connection serves every chat: transactions from concurrent tasks must not interleave on it.
         self._lock = asyncio.Lock()
         self._checkpoint_after_commit = False
@@ -96,6 +108,29 @@ class Repository:
                 # a checkpoint copies the pages back (cells zeroed by secure_delete) and truncates the log.
                 self._checkpoint_after_commit = False
                 await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Repository]:
+        """A consistent read-only view for long reads (an export, a chart), to use with read methods only.
+
+        With a second (read-only) connection the view takes no lock, so other people's writes go on while
+        it is read; without one (an in-memory database) it waits for, and then holds, the write lock.
+        """
+        if self._reader is None:
+            async with self._lock:
+                await self._db.execute("BEGIN")
+                try:
+                    yield self
+                finally:
+                    await self._db.execute("COMMIT")
+            return
+        view = Repository(self._reader)
+        # A deferred BEGIN: every read until COMMIT sees the database as it was at the first one.
+        await self._reader.execute("BEGIN")
+        try:
+            yield view
+        finally:
+            await self._reader.execute("COMMIT")
 
     async def user(self, external_id: str, now: datetime) -> User:
         """The user with this external id, created on first sight."""
@@ -310,23 +345,42 @@ class Repository:
             await self._db.execute("DELETE FROM dead_letters WHERE chat_id = ?", (chat_id,))
         return runs
 
-    async def export(self, user_id: int) -> dict[str, Any]:
-        """Everything stored about a user, as JSON-ready data: every run with every answer and time."""
+    async def export_person(self, user_id: int) -> dict[str, Any]:
+        """What an export holds besides the runs, as JSON-ready data: the person, a flow in progress, check-ins."""
         async with self._db.execute(
             "SELECT external_id, created_at, onboarded_at FROM users WHERE id = ?", (user_id,)
         ) as cursor:
             user = await cursor.fetchone()
+        state = await self.active_state(user_id)
+        return {
+            "user": {"created_at": user[1], "onboarded_at": user[2]} if user else None,
+            "in_progress": state.to_json() if state else None,
+            "checkin": await self._checkin_export(user_id),
+        }
+
+    async def export_runs(
+        self, user_id: int, after: tuple[str, int] | None = None, limit: int = 200
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` of the person's runs, oldest first, each with every answer and time, as JSON-ready data.
+
+        ``after`` is the (``finished_at``, ``id``) of the last run of the previous page: an export reads its
+        runs page by page, so a person with years of entries never sits in memory all at once.
+        """
+        finished, last_id = after or ("", 0)
         async with self._db.execute(
             "SELECT id, flow_id, flow_version, flow_title, started_at, finished_at, lesson, next_step, feeling, "
             "feeling_before, feeling_after, meaning, inputs, next_step_outcome, outcome_at FROM runs "
-            "WHERE user_id = ? ORDER BY finished_at, id",
-            (user_id,),
+            "WHERE user_id = ? AND (finished_at > ? OR (finished_at = ? AND id > ?)) ORDER BY finished_at, id LIMIT ?",
+            (user_id, finished, finished, last_id, limit),
         ) as cursor:
-            runs = await cursor.fetchall()
+            runs = list(await cursor.fetchall())
+        if not runs:
+            return []
+        marks = ",".join("?" * len(runs))  # placeholders only: the ids themselves are bound parameters
         async with self._db.execute(
-            "SELECT a.run_id, a.step_id, a.value, a.shown, a.answered_at FROM run_answers a "
-            "JOIN runs r ON r.id = a.run_id WHERE r.user_id = ? ORDER BY a.run_id, a.answered_at",
-            (user_id,),
+            f"SELECT run_id, step_id, value, shown, answered_at FROM run_answers WHERE run_id IN ({marks}) "  # noqa: S608
+            "ORDER BY run_id, answered_at",
+            [int(r[0]) for r in runs],
         ) as cursor:
             answers = await cursor.fetchall()
         by_run: dict[int, list[dict[str, Any]]] = {}
@@ -334,33 +388,34 @@ class Repository:
             by_run.setdefault(int(run_id), []).append(
                 {"step": step_id, "value": json.loads(value), "shown": shown, "answered_at": answered_at}
             )
-        state = await self.active_state(user_id)
-        return {
-            "user": {"created_at": user[1], "onboarded_at": user[2]} if user else None,
-            "runs": [
-                {
-                    "id": r[0],
-                    "flow_id": r[1],
-                    "flow_version": r[2],
-                    "flow_title": r[3],
-                    "started_at": r[4],
-                    "finished_at": r[5],
-                    "lesson": r[6],
-                    "next_step": r[7],
-                    "feeling": r[8],
-                    "feeling_before": r[9],
-                    "feeling_after": r[10],
-                    "meaning": json.loads(r[11]),
-                    "inputs": json.loads(r[12]),
-                    "next_step_outcome": r[13],
-                    "outcome_at": r[14],
-                    "answers": by_run.get(int(r[0]), []),
-                }
-                for r in runs
-            ],
-            "in_progress": state.to_json() if state else None,
-            "checkin": await self._checkin_export(user_id),
-        }
+        return [
+            {
+                "id": r[0],
+                "flow_id": r[1],
+                "flow_version": r[2],
+                "flow_title": r[3],
+                "started_at": r[4],
+                "finished_at": r[5],
+                "lesson": r[6],
+                "next_step": r[7],
+                "feeling": r[8],
+                "feeling_before": r[9],
+                "feeling_after": r[10],
+                "meaning": json.loads(r[11]),
+                "inputs": json.loads(r[12]),
+                "next_step_outcome": r[13],
+                "outcome_at": r[14],
+                "answers": by_run.get(int(r[0]), []),
+            }
+            for r in runs
+        ]
+
+    async def export(self, user_id: int) -> dict[str, Any]:
+        """Everything stored about a user in one piece (the person, every run with every answer, check-ins)."""
+        runs: list[dict[str, Any]] = []
+        while page := await self.export_runs(user_id, (runs[-1]["finished_at"], runs[-1]["id"]) if runs else None):
+            runs.extend(page)
+        return {**await self.export_person(user_id), "runs": runs}
 
     async def _checkin_export(self, user_id: int) -> dict[str, Any] | None:
         row = await self.checkin(user_id)
@@ -379,6 +434,43 @@ class Repository:
         async with self._db.execute("SELECT step_id, value FROM run_answers WHERE run_id = ?", (run_id,)) as cursor:
             rows = await cursor.fetchall()
         return {row[0]: json.loads(row[1]) for row in rows}
+
+    # --- heavy requests (exports, charts), built off the event loop ----------------------------------
+
+    async def request_heavy(self, user_id: int, kind: str, detail: str, now: datetime) -> bool:
+        """Ask for a heavy piece of work for a person; False when one of this kind is already waiting.
+
+        A waiting request keeps its place in the queue and takes the newest ``detail`` (a chart's period).
+        """
+        async with self._db.execute(
+            "SELECT 1 FROM heavy_requests WHERE user_id = ? AND kind = ?", (user_id, kind)
+        ) as cursor:
+            waiting = await cursor.fetchone() is not None
+        if waiting:
+            await self._db.execute(
+                "UPDATE heavy_requests SET detail = ? WHERE user_id = ? AND kind = ?", (detail, user_id, kind)
+            )
+            return False
+        await self._db.execute(
+            "INSERT INTO heavy_requests (user_id, kind, detail, requested_at) VALUES (?, ?, ?, ?)",
+            (user_id, kind, detail, to_db(now)),
+        )
+        return True
+
+    async def heavy_requests(self, limit: int = 100) -> list[HeavyRequest]:
+        """Waiting heavy requests, oldest first."""
+        async with self._db.execute(
+            "SELECT h.id, h.user_id, u.external_id, h.kind, h.detail FROM heavy_requests h "
+            "JOIN users u ON u.id = h.user_id ORDER BY h.id LIMIT ?",
+            (limit,),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [HeavyRequest(int(r[0]), int(r[1]), r[2], r[3], r[4]) for r in rows]
+
+    async def take_heavy(self, request_id: int) -> bool:
+        """Remove a request whose result is being delivered; False when it is gone already (/forget)."""
+        cursor = await self._db.execute("DELETE FROM heavy_requests WHERE id = ?", (request_id,))
+        return cursor.rowcount == 1
 
     async def count_runs(self, user_id: int) -> int:
         """How many flows this user has completed."""

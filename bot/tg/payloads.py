@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from bot.engine import Button, Say
@@ -92,7 +93,7 @@ def edit_payload(message_id: int, html: str | None, buttons: list[list[dict[str,
     return json.dumps({"kind": "edit", "message_id": message_id, "html": html, "buttons": buttons}, ensure_ascii=False)
 
 
-def file_payloads(spool: Spool, kind: str, filename: str, content: bytes, caption_html: str) -> list[str]:
+def file_payloads(spool: Spool, kind: str, filename: str, content: bytes | Path, caption_html: str) -> list[str]:
     """Outbox payloads that send a document or a photo: the bytes go to ``spool`` and the rows name the file.
 
     A large document goes zipped, a huge one in parts (see :mod:`bot.tg.spool`); the caption rides on the

@@ -18,10 +18,11 @@ from telegram.ext import Application
 from bot.config import Settings
 from bot.conversation import Conversations
 from bot.flows.catalog import Catalog
-from bot.storage.database import DatabaseFile, DatabaseGone, open_database
+from bot.storage.database import DatabaseFile, DatabaseGone, open_database, open_reader
 from bot.storage.repository import Repository
 from bot.tg.app import build_application, menu_commands
 from bot.tg.handlers import Gatekeeper
+from bot.tg.heavy import WorkerSetup, run_heavy_job
 from bot.tg.intake import Intake, seconds
 from bot.tg.nudges import run_checkin_job
 from bot.tg.sender import Sender
@@ -70,8 +71,10 @@ async def run_bot(settings: Settings, catalog: Catalog, token: str) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
+    reader = None
     try:
-        repository = Repository(connection)
+        reader = await open_reader(settings.database_path)
+        repository = Repository(connection, reader)
         conversations = Conversations(catalog, repository, _now, settings.zone, settings.helpline_country)
         throttle = Throttle(settings.send_limit_per_second, settings.send_limit_per_chat_per_second)
         # Files waiting to be sent live beside the database (data/springboard.sqlite3.files/), private to it.
@@ -102,6 +105,8 @@ async def run_bot(settings: Settings, catalog: Catalog, token: str) -> int:
             await intake.close(SHUTDOWN_GRACE_S)
             await application.shutdown()
     finally:
+        if reader is not None:
+            await reader.close()
         await connection.close()
         log.info("stopped")
 
@@ -124,6 +129,7 @@ async def _serve(
     background = [
         asyncio.create_task(_retry_outbox(sender, stop)),
         asyncio.create_task(run_checkin_job(conversations, sender, stop, settings.checkin_poll_seconds)),
+        asyncio.create_task(run_heavy_job(conversations, sender, stop, _worker_setup(settings))),
         asyncio.create_task(_watch_database(intake, stop, vanished)),
     ]
     try:
@@ -149,6 +155,10 @@ async def _serve(
     except Stopped:
         pass
     finally:
+        # Each job ends by itself once told to stop (an export being sent gets to finish); a job that does
+        # not within the grace is cut short.
+        stop.set()
+        await asyncio.wait(background, timeout=SHUTDOWN_GRACE_S + 1)
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
@@ -159,6 +169,19 @@ async def _serve(
         )
         return 1
     return 0
+
+
+def _worker_setup(settings: Settings) -> WorkerSetup | None:
+    """How exports and charts are built: in worker processes, unless the database lives only in memory."""
+    if str(settings.database_path) == ":memory:":
+        return None
+    return WorkerSetup(
+        settings.flows_dir,
+        settings.database_path,
+        settings.default_timezone,
+        settings.helpline_country,
+        settings.log_level,
+    )
 
 
 async def _until_reachable(call: Callable[[], Awaitable[T]], stop: asyncio.Event, what: str) -> T:

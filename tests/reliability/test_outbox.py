@@ -26,6 +26,8 @@ async def test_an_export_arrives_as_files_and_the_conversation_goes_on() -> None
         for answer in ("My flat flooded badly", "Check the insurance every year", "Call the insurer Monday"):
             await session.say(answer)
         await session.say("/export")
+        assert "Putting everything you've written together" in session.texts_shown()[-1]
+        await session.harness.build_files()
         documents = session.sent("sendDocument")
         assert documents, "no file was sent"
         assert await session.scalar("SELECT count(*) FROM outbox") == 0
@@ -70,7 +72,8 @@ async def test_an_export_reaches_telegram_as_a_document_from_the_real_process(
     standin.user_sends_text(person.user_id, "/export")
 
     def documents() -> list[ChatMessage]:
-        return [message for message in standin.bot_messages(person.user_id) if message.document is not None]
+        found = [message for message in standin.bot_messages(person.user_id) if message.document is not None]
+        return found if len(found) == 2 else []  # the Markdown and the JSON
 
     sent = await standin.wait_until(documents, timeout=60, chat_id=person.user_id, what="the export")
     document = sent[0].document

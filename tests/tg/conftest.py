@@ -17,6 +17,8 @@ from bot.flows.catalog import Catalog, load_catalog
 from bot.storage.database import open_database
 from bot.storage.repository import Repository
 from bot.tg.app import build_application
+from bot.tg.heavy import deliver, scratch_folder
+from bot.tg.sender import Sender
 from bot.tg.spool import Spool
 from bot.tg.throttle import Throttle
 from tests.tg.recording import TOKEN, RecordingRequest
@@ -44,7 +46,14 @@ class Harness:
     application: Application  # type: ignore[type-arg]
     request: RecordingRequest
     repository: Repository
+    conversations: Conversations
+    sender: Sender
     next_update_id: int = 1
+
+    async def build_files(self) -> None:
+        """Build and send every waiting export and chart, as the bot's background job does."""
+        for request in await self.conversations.heavy_requests():
+            await deliver(self.conversations, self.sender, request, scratch_folder(self.sender))
 
     def _update(self, body: dict[str, Any]) -> Update:
         self.next_update_id += 1
@@ -143,11 +152,11 @@ async def make_harness(
     # Handler tests answer instantly; Telegram's per-chat pace is tested in tests/tg/test_throttle.py.
     unhurried = Throttle(overall=0, per_chat=0)
     spool = Spool(tmp_path / "bot.sqlite3.files")
-    application, _ = build_application(
+    application, sender = build_application(
         TOKEN, "http://127.0.0.1:9", conversations, allowed, spool, request=request, throttle=unhurried
     )
     await application.initialize()
-    return Harness(application, request, repository), connection
+    return Harness(application, request, repository, conversations, sender), connection
 
 
 @pytest.fixture
