@@ -14,6 +14,7 @@ import re
 import shutil
 import sys
 import threading
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
@@ -26,6 +27,7 @@ from bot.history import Erased, SendFile
 from bot.render import html_to_plain
 from bot.storage.database import open_database, open_reader
 from bot.storage.repository import Repository
+from bot.timezones import ZoneMatch, is_fixed_offset, parse_timezone
 
 SPECIAL_VALUES = {SKIP_VALUE, DONE_VALUE, CONTINUE_VALUE}
 TIME_BUTTON = f"{CHECKIN_PREFIX}at:"
@@ -134,7 +136,10 @@ class TerminalChat:
 
     async def _build_files(self) -> None:
         """Build and show this person's export or chart right away: in the terminal they are waiting for it."""
-        self._show(await self._conversations.build_now(self._external_id, self._files_dir / ".building"))
+        scratch = self._files_dir / ".building"
+        self._show(await self._conversations.build_now(self._external_id, scratch))
+        with contextlib.suppress(OSError):  # only there while a file is being written
+            scratch.rmdir()
 
     async def deliver_checkins(self) -> bool:
         """Show this person's check-in if it is due now (the terminal has no other way to reach them)."""
@@ -221,6 +226,25 @@ class TerminalChat:
         self._output.flush()
 
 
+def machine_zone(environ: Mapping[str, str] = os.environ, etc: Path = Path("/etc")) -> str | None:
+    """This computer's timezone as a stored name ("Europe/Berlin"), from ``TZ``, ``/etc/timezone`` or where
+    ``/etc/localtime`` points; None when none of them names one. In the terminal the person sits at this
+    computer, so its zone is the likely answer to "which timezone are you in?"."""
+    candidates = [environ.get("TZ", "").removeprefix(":")]
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        candidates.append((etc / "timezone").read_text(encoding="utf-8").strip())
+    with contextlib.suppress(OSError):
+        target = os.path.realpath(etc / "localtime")
+        if "/zoneinfo/" in target:
+            candidates.append(target.split("/zoneinfo/", 1)[1])
+    for candidate in candidates:
+        if "/" in candidate or candidate.upper() == "UTC":  # a zone name, not a POSIX rule like "CET-1CEST"
+            found = parse_timezone(candidate)
+            if isinstance(found, ZoneMatch) and not is_fixed_offset(found.name):
+                return found.name
+    return None
+
+
 async def run_chat(catalog: Catalog, database: Path, user: str, zone_name: str, helpline_country: str = "US") -> int:
     """Chat on stdin/stdout as ``user`` with the database at ``database``; returns the exit code."""
     from zoneinfo import ZoneInfo
@@ -230,7 +254,12 @@ async def run_chat(catalog: Catalog, database: Path, user: str, zone_name: str, 
     try:
         reader = await open_reader(database)
         conversations = Conversations(
-            catalog, Repository(connection, reader), lambda: datetime.now(UTC), ZoneInfo(zone_name), helpline_country
+            catalog,
+            Repository(connection, reader),
+            lambda: datetime.now(UTC),
+            ZoneInfo(zone_name),
+            helpline_country,
+            here=machine_zone(),
         )
         # Text that is not valid UTF-8 is read with replacement characters rather than crashing later.
         if isinstance(sys.stdin, io.TextIOWrapper):

@@ -22,6 +22,18 @@ The rules, in one place:
   later than that, that day is skipped and the next one is scheduled.
 - **Snooze** re-sends the last nudge an hour later (a reminder of the same local date, not a new nudge);
   **skip** drops a local date (today by default).
+- **Held, never lost, while a flow is open.** A nudge (or reminder) that falls due while the person is working
+  through something is held, not sent and not counted: it goes out as soon as the flow ends, or once the flow
+  has been left alone for ``IDLE`` (2 h) — then the flow is set aside, kept and resumable. A held nudge may go
+  out until ``LATEST_LOCAL`` (22:00) on its own local date, or until ``grace`` after its due time when that
+  is later (someone who chose 21:30 may still get it at 23:00), never past local midnight: a check-in is
+  never sent in the middle of the night for a day that is over. Past that it is missed, and the next day's
+  comes as usual.
+- **A check-in question lasts its local day.** It expires at the local midnight after it was asked, or
+  ``ANSWER_AT_LEAST`` (3 h) after it was asked when that is later; a message after that is read fresh.
+- **Next steps are asked about once due.** A step is asked about from its planned local day on (and never
+  within ``SETTLE`` of being planned); "not yet" asks again ``ASK_AGAIN_AFTER`` days later, and after
+  ``MAX_NOT_YET`` of them the step is let go kindly, never recorded as a miss.
 """
 
 from __future__ import annotations
@@ -43,6 +55,27 @@ DEFAULT_GRACE = timedelta(hours=2)
 
 SNOOZE = timedelta(hours=1)
 """How long "snooze" waits before re-sending the nudge."""
+
+IDLE = timedelta(hours=2)
+"""A flow untouched this long no longer holds a check-in back: the check-in goes out and the flow is set aside."""
+
+SET_ASIDE_AFTER = timedelta(days=1)
+"""A flow untouched this long is set aside when the person next writes: what they write is read fresh."""
+
+LATEST_LOCAL = time(22, 0)
+"""A held check-in may still go out until this local time on its date (or ``grace`` after it was due)."""
+
+ANSWER_AT_LEAST = timedelta(hours=3)
+"""A check-in question can be answered for at least this long, even across local midnight."""
+
+SETTLE = timedelta(hours=2)
+"""A next step planned less than this long ago is not asked about yet, even when planned for today."""
+
+ASK_AGAIN_AFTER = 2
+"""Days after a "not yet" before the step is asked about again."""
+
+MAX_NOT_YET = 3
+"""After this many "not yet" answers the step is let go (kindly: it is no miss, and stays in /lessons)."""
 
 _SEARCH_DAYS = 400  # more than a year plus the longest back-off gap: next_due always finds a day within this
 
@@ -76,7 +109,8 @@ class CheckinState:
 
     ``due_at`` is the next regular nudge (None while check-ins are off); ``snoozed_until`` a pending reminder of
     the last nudge; ``unanswered`` the nudges in a row with no reply; ``last_nudge_date`` the local date of the
-    last nudge sent; ``skipped_date`` a local date the person chose to skip.
+    last nudge sent; ``skipped_date`` a local date the person chose to skip; ``held_date`` the local date of a
+    nudge (or reminder) held back while a flow is open.
     """
 
     due_at: datetime | None = None
@@ -84,6 +118,7 @@ class CheckinState:
     unanswered: int = 0
     last_nudge_date: date | None = None
     skipped_date: date | None = None
+    held_date: date | None = None
 
     def __post_init__(self) -> None:
         for moment in (self.due_at, self.snoozed_until):
@@ -118,6 +153,14 @@ class Nudge:
     local_date: date
     reminder: bool = False
     backoff_notice: bool = False
+
+
+@dataclass(frozen=True)
+class Held:
+    """The nudge (or reminder) for ``local_date`` is due, but a flow the person is working through holds it back."""
+
+    local_date: date
+    reminder: bool = False
 
 
 @dataclass(frozen=True)
@@ -235,7 +278,7 @@ def reschedule(settings: CheckinSettings, state: CheckinState, now: datetime) ->
     """The state after the settings changed (on/off, time, timezone): the next nudge after ``now``, or none and
     no reminder while check-ins are off. Counters and dates are kept; a nudge due but not yet sent is replaced."""
     if not settings.enabled:
-        return replace(state, due_at=None, snoozed_until=None)
+        return replace(state, due_at=None, snoozed_until=None, held_date=None)
     return replace(state, due_at=next_due(settings, now, state))
 
 
@@ -268,37 +311,118 @@ def skip_day(settings: CheckinSettings, state: CheckinState, now: datetime, day:
 
 
 def run_due(
-    settings: CheckinSettings, state: CheckinState, now: datetime, grace: timedelta = DEFAULT_GRACE
-) -> tuple[Nudge | Missed | None, CheckinState]:
-    """What the periodic job does for one person at ``now``: the nudge to send (or the one missed), and the
-    state to store with it.
+    settings: CheckinSettings,
+    state: CheckinState,
+    now: datetime,
+    grace: timedelta = DEFAULT_GRACE,
+    flow_touched_at: datetime | None = None,
+) -> tuple[Nudge | Held | Missed | None, CheckinState]:
+    """What the periodic job does for one person at ``now``: the nudge to send (or the one held back, or the
+    one missed), and the state to store with it.
+
+    ``flow_touched_at`` is when a flow the person has open (other than a check-in) last moved, None when no
+    flow is open. Touched within ``IDLE``, a due nudge is :class:`Held` (nothing counted, ``due_at`` kept, so
+    every later call looks again); otherwise it is sent, and the caller sets the open flow aside.
 
     A regular nudge due by ``now`` wins over a pending reminder (which it replaces). Sent nudges count as
-    unanswered until a reply; a missed one changes no counter. The returned state's ``due_at`` is always the
-    next regular nudge after ``now`` (None while off), so calling again at the same ``now`` does nothing.
+    unanswered until a reply; a missed one changes no counter. After a sent or missed nudge the returned
+    state's ``due_at`` is the next regular nudge after ``now`` (None while off), so calling again at the same
+    ``now`` does nothing.
     """
     _require_aware(now)
     if not settings.enabled:
-        return None, reschedule(settings, state, now)
+        return None, reschedule(settings, replace(state, held_date=None), now)
+    busy = flow_touched_at is not None and now - flow_touched_at < IDLE
     if state.due_at is not None and state.due_at <= now:
         day = local_date(settings, state.due_at)
-        decision = due_decision(state.due_at, now, grace)
-        cleared = replace(state, snoozed_until=None)
+        cleared = replace(state, snoozed_until=None, held_date=None)
         if not nudge_due_on(state, day):  # a stale due_at: no nudge that date, just move on
             return None, reschedule(settings, cleared, now)
-        if decision is DueDecision.SKIP_DAY:
+        if now > _deadline(settings, state.due_at, day, grace, held=state.held_date == day):
             return Missed(day), reschedule(settings, cleared, now)
+        if busy:
+            return Held(day), replace(state, held_date=day)
         nudge = Nudge(day, backoff_notice=backoff_notice_due(state))
         sent = replace(cleared, unanswered=state.unanswered + 1, last_nudge_date=day)
         return nudge, reschedule(settings, sent, now)
     if state.snoozed_until is not None and state.snoozed_until <= now:
-        cleared = replace(state, snoozed_until=None)
+        cleared = replace(state, snoozed_until=None, held_date=None)
         if state.last_nudge_date is None:
             return None, cleared
-        if due_decision(state.snoozed_until, now, grace) is DueDecision.SKIP_DAY:
-            return Missed(state.last_nudge_date, reminder=True), cleared
-        return Nudge(state.last_nudge_date, reminder=True), replace(cleared, unanswered=state.unanswered + 1)
+        day = state.last_nudge_date
+        if now > _deadline(settings, state.snoozed_until, day, grace, held=state.held_date == day):
+            return Missed(day, reminder=True), cleared
+        if busy:
+            return Held(day, reminder=True), replace(state, held_date=day)
+        return Nudge(day, reminder=True), replace(cleared, unanswered=state.unanswered + 1)
     return None, state
+
+
+def hold_deadline(settings: CheckinSettings, due_at: datetime, day: date, grace: timedelta = DEFAULT_GRACE) -> datetime:
+    """The last instant (UTC) a nudge for local date ``day``, due at ``due_at`` and held back by an open flow,
+    may still go out: ``LATEST_LOCAL`` that day, or ``grace`` after ``due_at`` when later, but never past the
+    end of ``day`` (no check-in in the night for a day that is over)."""
+    _require_aware(due_at)
+    latest = local_moment(replace(settings, local_time=LATEST_LOCAL), day)
+    candidates = [moment for moment in (latest, due_at + grace) if moment is not None]
+    end = _start_of(settings, day + timedelta(days=1)) - timedelta(seconds=1)
+    return min(max(candidates), max(end, due_at))
+
+
+def _deadline(settings: CheckinSettings, due_at: datetime, day: date, grace: timedelta, held: bool) -> datetime:
+    """How late a nudge may still go out: ``grace`` after it was due, or the longer :func:`hold_deadline`
+    once it has been held back by an open flow."""
+    if grace < timedelta(0):
+        raise ValueError("grace cannot be negative")
+    return hold_deadline(settings, due_at, day, grace) if held else due_at + grace
+
+
+def _start_of(settings: CheckinSettings, day: date) -> datetime:
+    """The first instant (UTC) of local date ``day`` (after a gap at midnight, the end of the gap)."""
+    midnight = local_moment(replace(settings, local_time=time(0, 0)), day)
+    if midnight is not None:
+        return midnight
+    return datetime.combine(day, time(0, 0), tzinfo=settings.zone).astimezone(UTC)  # pragma: no cover
+
+
+def question_expired(settings: CheckinSettings, asked_at: datetime, now: datetime) -> bool:
+    """Whether a check-in question asked at ``asked_at`` has expired at ``now``: past the local midnight after
+    it was asked, and at least ``ANSWER_AT_LEAST`` after it (a late-evening one may be answered after midnight).
+    Afterwards a message is read fresh, never as that day's answer."""
+    _require_aware(asked_at)
+    _require_aware(now)
+    end_of_day = _start_of(settings, local_date(settings, asked_at) + timedelta(days=1))
+    return now >= max(end_of_day, asked_at + ANSWER_AT_LEAST)
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    """A next step still open: the run it came from, its words, the local day it is due, when it was planned,
+    and how many check-ins it has been "not yet" at."""
+
+    run_id: int
+    text: str
+    due: date
+    planned_at: datetime
+    not_yet: int = 0
+
+
+def step_to_ask(steps: list[PlannedStep], today: date, now: datetime) -> PlannedStep | None:
+    """The one next step a check-in on local date ``today`` asks about, or None: among those due by ``today``
+    (and planned at least ``SETTLE`` before ``now``), the most recently due, then the most recently planned.
+    A step not yet due is never asked about, so it can never be answered "not yet" early."""
+    _require_aware(now)
+    due = [step for step in steps if step.due <= today and now - step.planned_at >= SETTLE]
+    return max(due, key=lambda step: (step.due, step.planned_at, step.run_id), default=None)
+
+
+def after_not_yet(not_yet_before: int, today: date) -> date | None:
+    """When to ask about a step again after a "not yet" on local date ``today`` (it had ``not_yet_before``
+    of them already): ``ASK_AGAIN_AFTER`` days later, or None when this was its ``MAX_NOT_YET``-th and it is
+    let go."""
+    if not_yet_before + 1 >= MAX_NOT_YET:
+        return None
+    return today + timedelta(days=ASK_AGAIN_AFTER)
 
 
 def _require_aware(moment: datetime) -> None:

@@ -13,13 +13,14 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import checkins, engine
 from bot.checkin_menu import CHECKIN_FLOW, PREFIX, CheckinMenu, is_checkin_button
+from bot.days import is_spec, resolve
 from bot.engine import Button, CompletedRun, Effect, Finished, Say, Stale, State
 from bot.flows.catalog import Catalog
 from bot.flows.model import Flow, TextStep
@@ -39,7 +40,7 @@ from bot.matching import (
 from bot.render import render
 from bot.safety import Assessment, Level
 from bot.storage.repository import HeavyRequest, Repository, User
-from bot.timezones import country_of_zone
+from bot.timezones import country_of_zone, words_for_ref
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,8 @@ HOLD_LIFETIME = timedelta(hours=12)
 ONBOARD_OK = "__hello"
 STORY_YES = "story:yes"
 STORY_NO = "story:no"
+RESUME = "__resume"
+"""The button that picks up a flow set aside (as /resume does)."""
 MENU_LIFETIME = timedelta(hours=12)
 """How long typed text is still read against the bot's buttons last shown (a menu, a confirmation)."""
 WORDS_LIFETIME = timedelta(hours=24)
@@ -353,7 +356,7 @@ def _kept_words(stored: str | None) -> str | None:
 
 def _is_menu_value(value: str) -> bool:
     """True for the values of the bot's own buttons outside flow questions (typed text is read against them)."""
-    return is_history_button(value) or is_checkin_button(value) or value in {ONBOARD_OK, STORY_YES, STORY_NO}
+    return is_history_button(value) or is_checkin_button(value) or value in {ONBOARD_OK, STORY_YES, STORY_NO, RESUME}
 
 
 _OFFER_VALUES = frozenset({f"{PREFIX}offer:yes", f"{PREFIX}offer:no", STORY_YES, STORY_NO})
@@ -396,6 +399,17 @@ def _readable(incoming: Incoming) -> Incoming:
     return incoming
 
 
+def _one_message(says: Sequence[Say]) -> Say:
+    """Several things to say as one message: their texts in order, the last one's buttons and question."""
+    last = says[-1]
+    html = "\n\n".join(say.html.strip() for say in says if say.html.strip())
+    return replace(last, html=html)
+
+
+_FLOW_COMMANDS = frozenset({"back", "skip", "cancel", "start", "resume", "sos"})
+"""Commands about the flow in progress: after a day away they still act on it (it is not set aside first)."""
+
+
 class Conversations:
     """Runs flows for many people on one repository; ``handle`` is safe to call for one user at a time."""
 
@@ -406,7 +420,10 @@ class Conversations:
         clock: Callable[[], datetime],
         zone: ZoneInfo,
         helpline_country: str = "US",
+        here: str | None = None,
     ) -> None:
+        """``here``: the timezone of the computer the person sits at, offered when asking for theirs (the
+        terminal chat); None on Telegram, where the bot's machine says nothing about the person."""
         self.catalog = catalog
         self.repository = repository
         self._clock = clock
@@ -415,7 +432,7 @@ class Conversations:
         self._history = History(repository, catalog.texts, zone)
         self.heavy_waiting = asyncio.Event()
         """Set when an export or a chart was requested: the adapter's builder wakes up for it."""
-        self._checkins = CheckinMenu(repository, catalog.texts, zone.key)
+        self._checkins = CheckinMenu(repository, catalog.texts, zone.key, here)
 
     @property
     def texts(self) -> Any:
@@ -456,10 +473,12 @@ class Conversations:
             new_state, effects = await self._dispatch(user, state, incoming, now, awaiting=awaiting)
             if new_state is not state:
                 await repository.save_state(user.id, new_state, now)
+            after: list[Say] = []
             for effect in effects:
                 if isinstance(effect, Finished):
-                    await repository.save_run(user.id, effect.run)
-                    await self._record_outcome(effect.run, now)
+                    run_id = await repository.save_run(user.id, effect.run)
+                    after.extend(await self._after_run(user, run_id, effect.run, now))
+            effects = [*effects, *after]
             if user.onboarded and not isinstance(incoming, Resume):
                 moved_on = isinstance(incoming, Command) and incoming.name != "checkin"
                 moved_on |= isinstance(incoming, ButtonPress) and not is_checkin_button(incoming.value)
@@ -613,8 +632,15 @@ class Conversations:
         if isinstance(incoming, NotText) and incoming.caption and incoming.caption.strip():
             # A photo or a document with a caption: the caption is what they wrote, and answers like typed text.
             incoming = Text(incoming.caption)
+        if state is not None and flow is not None:
+            left = await self._left_behind(user, state, flow, incoming, now)
+            if left is not None:  # an expired check-in, or a flow set aside after a day: read this afresh
+                fresh, said = await self._dispatch(user, None, incoming, now, screened=True, awaiting=awaiting)
+                return fresh, [*left, *said]
         if not user.onboarded:
             return await self._onboarding(user, incoming, now, awaiting)
+        if isinstance(incoming, ButtonPress) and incoming.value == RESUME:
+            return await self._resume(user, state, flow, now)
         if isinstance(incoming, ButtonPress) and is_history_button(incoming.value):
             return state, [*await self._history.button(user, incoming.value, now, await self._zone_of(user))]
         if isinstance(incoming, ButtonPress) and is_checkin_button(incoming.value):
@@ -775,9 +801,12 @@ class Conversations:
             f"{PREFIX}tz": texts.words_timezone,
             f"{PREFIX}snooze": texts.words_later,
             f"{PREFIX}skip": texts.words_skip_today,
+            RESUME: texts.words_resume,
         }
         if value in lists:
             return word_list(lists[value])
+        if value.startswith(f"{PREFIX}zone:"):  # one of several places: "the uk one", "new hampshire"
+            return words_for_ref(value.removeprefix(f"{PREFIX}zone:"))
         if value.startswith(f"{LESSONS}:sure:"):
             return word_list(texts.words_clear_yes)
         if value.startswith(f"{LESSONS}:keep:"):
@@ -1001,6 +1030,8 @@ class Conversations:
             return state, [*await self._checkins.show(user, now)]
         if name == "help":
             return state, [self._say(texts.help)]
+        if name == "resume":
+            return await self._resume(user, state, flow, now)
         if name == "lessons":
             return state, [*await self._history.lessons(user, now, zone=await self._zone_of(user))]
         if name == "export":
@@ -1036,12 +1067,91 @@ class Conversations:
         new_state, effects = engine.advance(flow, state, event, now, self.texts)
         return new_state, [self._say(lead, {"title": flow.title}), *effects]
 
-    async def _record_outcome(self, run: CompletedRun, now: datetime) -> None:
-        """A finished check-in says how an earlier next step went: store that on the earlier entry."""
+    async def _after_run(self, user: User, run_id: int, run: CompletedRun, now: datetime) -> list[Say]:
+        """What a stored run leaves for later: the day its next step is due (in the person's timezone), or,
+        for a check-in, how the step it asked about went. After a check-in, a flow set aside is offered back."""
+        zone = await self._zone_of(user)
+        if isinstance(run.meant("next_step"), str):
+            spec = run.meant("next_step_day")
+            made = self.catalog.flows.get(run.flow_id)
+            day_id = made.meaning.next_step_day if made is not None else None
+            answered = run.answers[day_id].answered_at if day_id and day_id in run.answers else run.finished_at
+            # "tomorrow" is the day after the person's own local date when they said it.
+            planned_on = answered.astimezone(zone).date()
+            # A day that says nothing (skipped, or a flow that does not ask) is due the day after it was planned.
+            due = (
+                resolve(spec, planned_on) if isinstance(spec, str) and is_spec(spec) else planned_on + timedelta(days=1)
+            )
+            await self.repository.plan_next_step(run_id, due)
+        if run.flow_id != CHECKIN_FLOW:
+            return []
         outcome = run.meant("next_step_outcome")
         earlier = run.inputs.get("last_run_id")
         if isinstance(outcome, str) and isinstance(earlier, int):
-            await self.repository.record_outcome(earlier, outcome, now)
+            if outcome == "not_yet":  # never a miss: the step stays open, asked about later or let go kindly
+                before = run.inputs.get("not_yet_before")
+                again = checkins.after_not_yet(before if isinstance(before, int) else 0, now.astimezone(zone).date())
+                await self.repository.record_not_yet(earlier, now, again)
+            else:
+                await self.repository.record_outcome(earlier, outcome, now)
+        return await self._resume_offer(user)
+
+    async def _resume_offer(self, user: User) -> list[Say]:
+        """The offer to pick up a flow set aside, with its button; nothing when none is."""
+        kept = await self.repository.set_aside_state(user.id)
+        flow = self.catalog.flows.get(kept.flow_id) if kept is not None else None
+        if flow is None:
+            return []
+        button = Button(render(self.texts.resume_button, {}), RESUME)
+        return [Say(render(self.texts.resume_offer, {"title": flow.title}), ((button,),), seq=0)]
+
+    async def _resume(
+        self, user: User, state: State | None, flow: Flow | None, now: datetime
+    ) -> tuple[State | None, Sequence[Out]]:
+        """/resume (or its button): the flow set aside becomes the active one again, at the question it was
+        left on. A flow in progress is set aside in its place (so /resume switches back); an unanswered
+        check-in just goes."""
+        kept = await self.repository.take_set_aside(user.id)
+        resumed = self.catalog.flows.get(kept.flow_id) if kept is not None else None
+        if kept is None or resumed is None:
+            if state is not None and flow is not None:
+                return self._step(flow, state, engine.Repeat(), now, lead=self.texts.welcome_back)
+            return state, [self._say(self.texts.nothing_to_resume)]
+        lead = self._say(self.texts.resumed, {"title": resumed.title})
+        if state is not None and flow is not None and flow.id != CHECKIN_FLOW:
+            touched = await self.repository.active_touched_at(user.id) or now
+            await self.repository.set_aside(user.id, state, touched, now)
+            lead = self._say(self.texts.resumed_swapped, {"title": resumed.title, "other": flow.title})
+        kept = replace(kept, paused=False)  # coming back is a clear choice to go on
+        new_state, effects = engine.advance(resumed, kept, engine.Repeat(), now, self.texts)
+        return new_state, [lead, *effects]
+
+    async def _left_behind(
+        self, user: User, state: State, flow: Flow, incoming: Incoming, now: datetime
+    ) -> list[Say] | None:
+        """None while ``state`` still holds what the person writes. Otherwise it no longer does, and this says
+        what to tell them first: a check-in question past its day has expired (nothing to say), and a flow
+        untouched for a day is set aside, kept to pick up later (a word about that), so what they write now is
+        read fresh. A tap on the flow's own question, or a command about the flow, still goes to it."""
+        if flow.id == CHECKIN_FLOW:
+            row = await self.repository.checkin(user.id)
+            settings = row.settings if row is not None else checkins.CheckinSettings(False, time(20, 0), self._zone.key)
+            if not checkins.question_expired(settings, state.started_at, now):
+                return None
+            await self.repository.save_state(user.id, None, now)
+            return []
+        if isinstance(incoming, ButtonPress | Location | Resume | Edited):
+            return None
+        if isinstance(incoming, Command) and (
+            incoming.name in _FLOW_COMMANDS or self.catalog.by_command(incoming.name) is flow
+        ):
+            return None
+        touched = await self.repository.active_touched_at(user.id)
+        if touched is None or now - touched < checkins.SET_ASIDE_AFTER:
+            return None
+        await self.repository.set_aside(user.id, state, touched, now)
+        button = Button(render(self.texts.resume_button, {}), RESUME)
+        return [Say(render(self.texts.set_aside_welcome_back, {"title": flow.title}), ((button,),), seq=0)]
 
     async def run_checkins(
         self, outbox: NudgeWriter | None = None, whose: Callable[[str], bool] = lambda _: True
@@ -1081,33 +1191,47 @@ class Conversations:
         return replies
 
     async def _nudge(self, user_id: int, external_id: str, now: datetime) -> list[Reply]:
+        """The check-in due for one person now, as one message (one notification), or nothing.
+
+        A flow in progress holds it back until the flow ends or has been left alone a while; then the flow
+        is set aside (kept, resumable) and the check-in goes out, saying so. The next step asked about is the
+        one due by the person's local today (see ``checkins.step_to_ask``).
+        """
         repository = self.repository
         row = await repository.checkin(user_id)
         if row is None:
             return []
-        result, schedule = checkins.run_due(row.settings, row.state, now)
+        active = await repository.active_state(user_id)
+        busy = self.catalog.flows.get(active.flow_id) if active is not None else None
+        if busy is not None and busy.id == CHECKIN_FLOW:
+            busy = None  # yesterday's unanswered check-in never holds back today's
+        touched = await repository.active_touched_at(user_id) if busy is not None else None
+        result, schedule = checkins.run_due(row.settings, row.state, now, flow_touched_at=touched)
         # A nudge also ends any half-finished "what time?" question: the next number typed is its answer.
         awaiting = None if isinstance(result, checkins.Nudge) else row.awaiting
-        await repository.save_checkin(user_id, replace(row, state=schedule, awaiting=awaiting))
+        if schedule != row.state or awaiting != row.awaiting:
+            await repository.save_checkin(user_id, replace(row, state=schedule, awaiting=awaiting))
         if not isinstance(result, checkins.Nudge):
             return []
         if not await repository.record_nudge(user_id, result.local_date, now, None, result.reminder):
             return []  # this local date already had its nudge
         texts = self.texts
-        replies: list[Reply] = []
+        parts: list[Say] = []
         if result.backoff_notice:
-            replies.append(self._say(texts.nudge_backoff_notice))
-        active = await repository.active_state(user_id)
-        busy = self.catalog.flows.get(active.flow_id) if active is not None else None
-        if busy is not None and busy.id != CHECKIN_FLOW:
-            return [*replies, self._say(texts.nudge_busy, {"title": busy.title})]
+            parts.append(self._say(texts.nudge_backoff_notice))
+        if active is not None and busy is not None:
+            await repository.set_aside(user_id, active, touched or now, now)
+            parts.append(self._say(texts.nudge_set_aside, {"title": busy.title}))
         flow = self.catalog.flows.get(CHECKIN_FLOW)
         if flow is None:
-            return replies
-        open_step = await repository.open_next_step(user_id)
+            return [_one_message(parts)] if parts else []
+        today = checkins.local_date(row.settings, now)
+        step = checkins.step_to_ask(await repository.open_next_steps(user_id), today, now)
         inputs = {
-            "last_next_step": open_step[1] if open_step else None,
-            "last_run_id": open_step[0] if open_step else None,
+            "last_next_step": step.text if step else None,
+            "last_run_id": step.run_id if step else None,
+            "not_yet_before": step.not_yet if step else 0,
+            "last_ask": step is not None and checkins.after_not_yet(step.not_yet, today) is None,
         }
         state, effects = engine.start(flow, now, texts, inputs)
         await repository.save_state(user_id, state, now)
@@ -1124,7 +1248,9 @@ class Conversations:
                 Button(render(texts.skip_today_button, {}), "ci:skip"),
             )
             says[-1] = replace(says[-1], buttons=(*says[-1].buttons, later))
-        return [*replies, *says]
+        # The flow's greeting and its first question, the back-off notice and the note about a flow set
+        # aside: one message, so one notification.
+        return [_one_message([*says[:-1], *parts, *says[-1:]])] if says or parts else []
 
     def _welcome(self) -> Say:
         return self._say(self.texts.welcome)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from bot.days import PICK_SPECS, day_words, describe, find_day, is_spec, read_day
 from bot.flows.model import (
     FINISH,
     ChoiceStep,
+    DayStep,
     Flow,
     MessageStep,
     QuestionStep,
@@ -247,7 +249,7 @@ def advance(flow: Flow, state: State, event: Event, now: datetime, texts: Texts)
     if isinstance(step, TextStep) and isinstance(event, Press):
         return state, [Stale()]  # a text question has no answer buttons: this one is from elsewhere
     raw = event.text if isinstance(event, Answer) else event.value
-    value, problem = _parse(step, raw, isinstance(event, Press), texts)
+    value, problem = _parse(step, raw, isinstance(event, Press), texts, now)
     if problem is not None:
         return state, [_hint(flow, state, problem, texts)]
     return _accept(flow, state, step, value, now, texts)
@@ -263,6 +265,8 @@ def display(flow: Flow, step_id: str, value: AnswerValue, texts: Texts) -> str:
     step = flow.step(step_id)
     if value is None:
         return render(texts.skipped_answer, {})
+    if isinstance(step, DayStep) and is_spec(value):
+        return render(texts.day_shown, describe(str(value))).strip()
     if isinstance(step, ChoiceStep):
         values = value if isinstance(value, list) else [str(value)]
         labels = [option.label if (option := step.option(item)) else item for item in values]
@@ -305,6 +309,12 @@ def _enter(flow: Flow, state: State, target: str, now: datetime, texts: Texts, s
         state.step = target
         if isinstance(step, MessageStep) and step.button is None:
             said.append(Say(render_authored(step.prompt, _context(flow, state, texts))))
+            target = _next(flow, state, step.id, texts)
+            continue
+        if isinstance(step, DayStep) and (named := _day_named_before(step, state, texts)) is not None:
+            # "Call her tonight": the day is already said, so it is not asked again.
+            state.answers[step.id], state.answered_at[step.id] = named, now
+            state.path.append(step.id)
             target = _next(flow, state, step.id, texts)
             continue
         if _kept_from_before_update(step, state):
@@ -352,6 +362,9 @@ def _buttons(step: QuestionStep | MessageStep, state: State, texts: Texts) -> tu
         rows.extend(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))
         if step.multiple:
             rows.append((Button(render(texts.done_button, {}), DONE_VALUE),))
+    elif isinstance(step, DayStep):
+        picks = [Button(render(getattr(texts, f"day_{pick}_button"), {}), PICK_SPECS[pick]) for pick in step.picks]
+        rows.extend(tuple(picks[i : i + 2]) for i in range(0, len(picks), 2))
     elif isinstance(step, ScaleStep):
         numbers = [Button(str(n), str(n)) for n in range(step.min, step.max + 1)]
         per_row = 6 if len(numbers) > 7 else len(numbers)
@@ -361,8 +374,12 @@ def _buttons(step: QuestionStep | MessageStep, state: State, texts: Texts) -> tu
     return tuple(rows)
 
 
-def _parse(step: QuestionStep, raw: str, pressed: bool, texts: Texts) -> tuple[AnswerValue, str | None]:
+def _parse(
+    step: QuestionStep, raw: str, pressed: bool, texts: Texts, now: datetime | None = None
+) -> tuple[AnswerValue, str | None]:
     """Read an answer for ``step``; returns (value, None) or (None, a hint saying what would work)."""
+    if isinstance(step, DayStep):
+        return _parse_day(step, raw, pressed, texts, now)
     if isinstance(step, TextStep):
         text = raw.strip()
         if not text:
@@ -393,6 +410,36 @@ def _parse(step: QuestionStep, raw: str, pressed: bool, texts: Texts) -> tuple[A
         named = [option.label for option in step.options if option.value in reading.values]
         return None, render(texts.hint_several, {"named": named, "options": labels})
     return None, render(texts.hint_choice, {"options": labels, "multiple": step.multiple})
+
+
+def _day_named_before(step: DayStep, state: State, texts: Texts) -> str | None:
+    """The day an earlier answer (``read_from``) already names, when this question has no answer yet."""
+    earlier = state.answers.get(step.read_from) if step.read_from else None
+    if not isinstance(earlier, str) or step.id in state.answers:
+        return None
+    return find_day(earlier, day_words(texts))
+
+
+def _parse_day(
+    step: DayStep, raw: str, pressed: bool, texts: Texts, now: datetime | None
+) -> tuple[AnswerValue, str | None]:
+    """A day, tapped (a pick's spec) or typed ("tmrw", "sat", "dec 3", or a pick's label with a typo)."""
+    labels = [render(getattr(texts, f"day_{pick}_button"), {}) for pick in step.picks]
+    spec: str | None
+    if pressed:
+        spec = raw if raw in {PICK_SPECS[pick] for pick in step.picks} else None
+    else:
+        spec = read_day(raw, day_words(texts))
+        if spec is None:
+            picks = [Choice(PICK_SPECS[pick], label) for pick, label in zip(step.picks, labels, strict=True)]
+            reading = read_choice(raw, picks, words_of(texts))
+            spec = reading.values[0] if isinstance(reading, Picked) else None
+    if spec is None:
+        return None, render(texts.hint_day, {"options": labels})
+    # The engine knows no timezone: a date is "past" only when it is before yesterday everywhere on Earth.
+    if spec.startswith("date:") and now is not None and spec[5:] < (now - timedelta(days=1)).date().isoformat():
+        return None, render(texts.hint_day_past, {"options": labels})
+    return spec, None
 
 
 def choices_of(step: ChoiceStep) -> list[Choice]:
@@ -543,5 +590,7 @@ def _still_valid(step: QuestionStep, value: AnswerValue) -> bool:
         return isinstance(value, str)
     if isinstance(step, ScaleStep):
         return isinstance(value, int) and step.min <= value <= step.max
+    if isinstance(step, DayStep):
+        return is_spec(value)
     values = value if isinstance(value, list) else [value]
     return all(isinstance(item, str) and step.option(item) is not None for item in values)

@@ -248,7 +248,11 @@ class History:
         One export per person waits at a time: asking again meanwhile says it is coming.
         """
         repository = self._repository
-        if await repository.count_runs(user.id) == 0 and await repository.active_state(user.id) is None:
+        if (
+            await repository.count_runs(user.id) == 0
+            and await repository.active_state(user.id) is None
+            and await repository.set_aside_state(user.id) is None
+        ):
             return [Say(render(self._texts.export_empty, {}))]
         fresh = await repository.request_heavy(user.id, EXPORT, "", now)
         self._requested = True
@@ -260,7 +264,7 @@ class History:
         """Markdown to read and JSON with every stored answer and timestamp, written page by page."""
         person = await view.export_person(user_id)
         first = await view.export_runs(user_id, limit=EXPORT_PAGE)
-        if not first and person["in_progress"] is None:
+        if not first and person["in_progress"] is None and person["set_aside"] is None:
             return [Say(render(self._texts.export_empty, {}))]
         today = now.astimezone(zone).date().isoformat()
         header = {"exported_at": now.isoformat(), **person}
@@ -328,6 +332,7 @@ def _markdown_run(run: dict[str, Any]) -> dict[str, Any]:
         "lesson": run["lesson"],
         "next_step": run["next_step"],
         "outcome": _OUTCOMES.get(run["next_step_outcome"] or "", "open"),
+        "due": run["next_step_due"],
         "answers": [
             {"step": answer["step"], "answer": answer["shown"], "at": answer["answered_at"][11:16]}
             for answer in run["answers"]

@@ -27,10 +27,24 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
 from functools import cache
-from typing import Literal
+from types import ModuleType
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import bot.places as places_types
 
 MAX_SUGGESTIONS = 8
 """At most this many zones are offered for one partial name or one shared location."""
+
+MAX_PLACES = 5
+"""At most this many places are offered for one ambiguous city name ("springfield"), the most populous first."""
+
+CLEAR_LEAD = 20
+"""A city name several places share means the biggest one outright when it has this many times the people of
+the next biggest on another clock ("paris" is Paris, not Paris, Texas); closer than that, the person picks
+("portland": Oregon or Maine)."""
+
+_PLACE_REF = "place:"
 
 _LONGEST_INPUT = 64  # longer than any zone or place name: not worth a fuzzy search
 _MIN_OFFSET = timedelta(hours=-12)
@@ -38,34 +52,50 @@ _MAX_OFFSET = timedelta(hours=14)
 _UTC_NAMES = frozenset({"utc", "z", "zulu", "uct", "universal", "etc/utc", "etc/gmt"})
 _NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
 
-# Big cities people type that tz does not name: each maps to the zone whose reference city shares its clock.
-_CITY_ALIASES: Mapping[str, str] = {
-    "amsterdam": "Europe/Amsterdam",
-    "atlanta": "America/New_York",
-    "bangalore": "Asia/Kolkata",
-    "barcelona": "Europe/Madrid",
-    "beijing": "Asia/Shanghai",
-    "bengaluru": "Asia/Kolkata",
-    "boston": "America/New_York",
-    "cape town": "Africa/Johannesburg",
-    "delhi": "Asia/Kolkata",
-    "dallas": "America/Chicago",
-    "frankfurt": "Europe/Berlin",
-    "geneva": "Europe/Zurich",
-    "hamburg": "Europe/Berlin",
-    "houston": "America/Chicago",
-    "miami": "America/New_York",
-    "milan": "Europe/Rome",
-    "montreal": "America/Toronto",
-    "mumbai": "Asia/Kolkata",
-    "munich": "Europe/Berlin",
-    "new delhi": "Asia/Kolkata",
-    "osaka": "Asia/Tokyo",
-    "philadelphia": "America/New_York",
-    "san francisco": "America/Los_Angeles",
-    "seattle": "America/Los_Angeles",
-    "washington": "America/New_York",
-    "washington dc": "America/New_York",
+# Cities people type that tz does not name, and their nicknames ("LA", "NYC"): each maps to how it is shown
+# back and the zone whose reference city shares its clock. Read before the city data, which they spare loading.
+_CITY_ALIASES: Mapping[str, tuple[str, str]] = {
+    "amsterdam": ("Amsterdam", "Europe/Amsterdam"),
+    "atlanta": ("Atlanta", "America/New_York"),
+    "bangalore": ("Bangalore", "Asia/Kolkata"),
+    "barcelona": ("Barcelona", "Europe/Madrid"),
+    "beijing": ("Beijing", "Asia/Shanghai"),
+    "bengaluru": ("Bengaluru", "Asia/Kolkata"),
+    "boston": ("Boston", "America/New_York"),
+    "cape town": ("Cape Town", "Africa/Johannesburg"),
+    "cdmx": ("Mexico City", "America/Mexico_City"),
+    "delhi": ("Delhi", "Asia/Kolkata"),
+    "dallas": ("Dallas", "America/Chicago"),
+    "dc": ("Washington, DC", "America/New_York"),
+    "d c": ("Washington, DC", "America/New_York"),
+    "frankfurt": ("Frankfurt", "Europe/Berlin"),
+    "geneva": ("Geneva", "Europe/Zurich"),
+    "hamburg": ("Hamburg", "Europe/Berlin"),
+    "hk": ("Hong Kong", "Asia/Hong_Kong"),
+    "houston": ("Houston", "America/Chicago"),
+    "joburg": ("Johannesburg", "Africa/Johannesburg"),
+    "kl": ("Kuala Lumpur", "Asia/Kuala_Lumpur"),
+    "la": ("Los Angeles", "America/Los_Angeles"),
+    "l a": ("Los Angeles", "America/Los_Angeles"),
+    "miami": ("Miami", "America/New_York"),
+    "milan": ("Milan", "Europe/Rome"),
+    "montreal": ("Montreal", "America/Toronto"),
+    "mumbai": ("Mumbai", "Asia/Kolkata"),
+    "munich": ("Munich", "Europe/Berlin"),
+    "new delhi": ("New Delhi", "Asia/Kolkata"),
+    "nola": ("New Orleans", "America/Chicago"),
+    "ny": ("New York", "America/New_York"),
+    "nyc": ("New York", "America/New_York"),
+    "osaka": ("Osaka", "Asia/Tokyo"),
+    "philadelphia": ("Philadelphia", "America/New_York"),
+    "philly": ("Philadelphia", "America/New_York"),
+    "rio": ("Rio de Janeiro", "America/Sao_Paulo"),
+    "san francisco": ("San Francisco", "America/Los_Angeles"),
+    "seattle": ("Seattle", "America/Los_Angeles"),
+    "sf": ("San Francisco", "America/Los_Angeles"),
+    "vegas": ("Las Vegas", "America/Los_Angeles"),
+    "washington": ("Washington, DC", "America/New_York"),
+    "washington dc": ("Washington, DC", "America/New_York"),
 }
 
 # Everyday names of countries whose ``iso3166.tab`` name differs, by country code.
@@ -88,9 +118,10 @@ _COUNTRY_ALIASES: Mapping[str, str] = {
     "wales": "GB",
 }
 
-# Abbreviations and region names people use for North American clocks. The legacy tz names "EST", "MST" and
-# "HST" are fixed offsets without daylight saving (links to Panama, Phoenix, Honolulu), which is not what
-# someone typing "EST" means, so this table wins over an exact tz name.
+# Abbreviations and region names people use for clocks, each read as the zone of the biggest place keeping
+# that clock (shown back as that city, never as a name like "Europe/Brussels"). The legacy tz names "EST",
+# "MST", "CET", "EET" are fixed offsets or links people don't mean ("EST" has no daylight saving, "CET" is
+# Brussels), so this table wins over an exact tz name. An abbreviation two regions use offers both.
 _ABBREVIATIONS: Mapping[str, tuple[str, ...]] = {
     "et": ("America/New_York",),
     "est": ("America/New_York",),
@@ -111,6 +142,46 @@ _ABBREVIATIONS: Mapping[str, tuple[str, ...]] = {
     "gmt": ("Europe/London", "UTC"),
     "bst": ("Europe/London",),
     "ist": ("Asia/Kolkata", "Europe/Dublin", "Asia/Jerusalem"),
+    "wet": ("Europe/Lisbon",),
+    "west": ("Europe/Lisbon",),
+    "cet": ("Europe/Berlin",),
+    "cest": ("Europe/Berlin",),
+    "met": ("Europe/Berlin",),
+    "mez": ("Europe/Berlin",),
+    "eet": ("Europe/Athens",),
+    "eest": ("Europe/Athens",),
+    "msk": ("Europe/Moscow",),
+    "trt": ("Europe/Istanbul",),
+    "gst": ("Asia/Dubai",),
+    "pkt": ("Asia/Karachi",),
+    "npt": ("Asia/Kathmandu",),
+    "ict": ("Asia/Bangkok",),
+    "wib": ("Asia/Jakarta",),
+    "sgt": ("Asia/Singapore",),
+    "hkt": ("Asia/Hong_Kong",),
+    "pht": ("Asia/Manila",),
+    "jst": ("Asia/Tokyo",),
+    "kst": ("Asia/Seoul",),
+    "awst": ("Australia/Perth",),
+    "acst": ("Australia/Adelaide",),
+    "acdt": ("Australia/Adelaide",),
+    "aest": ("Australia/Sydney", "Australia/Brisbane"),
+    "aedt": ("Australia/Sydney",),
+    "nzst": ("Pacific/Auckland",),
+    "nzdt": ("Pacific/Auckland",),
+    "hst": ("Pacific/Honolulu",),
+    "akst": ("America/Anchorage",),
+    "akdt": ("America/Anchorage",),
+    "ast": ("America/Halifax", "Asia/Riyadh"),
+    "adt": ("America/Halifax",),
+    "nst": ("America/St_Johns",),
+    "ndt": ("America/St_Johns",),
+    "brt": ("America/Sao_Paulo",),
+    "art": ("America/Argentina/Buenos_Aires",),
+    "sast": ("Africa/Johannesburg",),
+    "cat": ("Africa/Maputo",),
+    "eat": ("Africa/Nairobi",),
+    "wat": ("Africa/Lagos",),
 }
 
 _OFFSET = re.compile(r"(?:utc|gmt)?\s*(?P<sign>[+-])\s*(?P<hours>\d{1,2})(?:\s*[:.h]?\s*(?P<minutes>\d{2}))?")
@@ -122,16 +193,39 @@ _NAMED_TIMES: Mapping[str, time] = {"noon": time(12), "midday": time(12), "midni
 
 @dataclass(frozen=True)
 class ZoneMatch:
-    """One timezone, stored as ``name`` (see the module docstring for the two forms)."""
+    """One timezone, stored as ``name`` (see the module docstring for the two forms).
+
+    ``place`` is how the person named it, to show back ("Columbus, Ohio, US", "Los Angeles"); None when the
+    zone's own city says it (see :func:`shown_place`).
+    """
 
     name: str
+    place: str | None = None
+
+
+@dataclass(frozen=True)
+class ZoneOption:
+    """One of several answers: its zone, its label ("Manchester, England", "Chicago"), the ``ref`` a button
+    carries back to :func:`zone_from_ref`, and other ``words`` that pick it ("uk", "new hampshire")."""
+
+    zone: str
+    label: str
+    ref: str
+    words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class ZoneSuggestions:
-    """Several zones the input could mean, best first; the person picks one."""
+    """Several places or zones the input could mean, best first (the most populous place); the person picks."""
 
-    names: tuple[str, ...]
+    options: tuple[ZoneOption, ...]
+    exact: bool = False
+    """True when the text names each of these places exactly ("manchester"), rather than a guess at it."""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The zones offered, in order (two places may share one)."""
+        return tuple(option.zone for option in self.options)
 
 
 ZoneProblemReason = Literal["empty", "unknown", "offset_out_of_range", "bad_location", "location_unknown"]
@@ -255,11 +349,14 @@ def _stored_offset(name: str) -> timedelta | None:
 def parse_timezone(text: str) -> ZoneResult:
     """Read what a person typed as a timezone; never raises.
 
-    In order: a UTC offset ("UTC+5:45", "+05:45", "GMT-3", "utc+1") → a fixed-offset zone; a North American
-    abbreviation ("EST", "pacific"); an exact IANA name in any case, with spaces for underscores
-    ("europe/berlin", "america/new york") → that zone; a city, country or alias named in full ("berlin",
-    "new york", "nepal") → that zone, or suggestions when it names several (e.g. a country with several zones);
-    a part of a name or a near-miss spelling ("york", "kathmand") → suggestions, even if only one fits, since a
+    In order: a UTC offset ("UTC+5:45", "+05:45", "GMT-3", "utc+1") → a fixed-offset zone; an abbreviation
+    ("EST", "CET", "pacific"); an exact IANA name in any case, with spaces for underscores ("europe/berlin",
+    "america/new york") → that zone; a nickname or alias ("LA", "NYC", "mumbai") → its zone, shown as the
+    city; a zone's city or a country ("berlin", "nepal") → that zone, or suggestions when a country keeps
+    several clocks; then any city of 15,000 people or more, alone or with its region or country ("austin",
+    "columbus ohio", "manchester nh") → its zone shown as that place, or a choice of places when the name is
+    shared by similar-sized places on different clocks ("manchester": England or New Hampshire); a part of a
+    zone's name or a near-miss spelling ("kathmand", "manchster") → suggestions, even if only one fits, since a
     guess may be wrong. Otherwise a problem.
     """
     raw = text.strip()
@@ -280,13 +377,99 @@ def parse_timezone(text: str) -> ZoneResult:
     exact = _names_by_key().get(key)
     if exact is not None:
         return ZoneMatch(exact)
+    alias = _CITY_ALIASES.get(key.replace(".", " ").strip())
+    if alias is not None:
+        return ZoneMatch(_canonical(alias[1]), alias[0])
     places = _places().get(key)
     if places is not None:
         return _one_or_many(places)
+    found = _bot_places().find(raw)  # the city data is read here, on the first place tz does not name
+    if found.cities and not found.guessed:
+        return _from_cities(found)
     nearby = _partial_matches(key)
     if nearby:
-        return ZoneSuggestions(nearby)
+        return _one_or_many(nearby, always_ask=True)
+    if found.cities:
+        return _from_cities(found)
     return ZoneProblem("unknown", raw)
+
+
+def zone_from_ref(ref: str) -> ZoneMatch | None:
+    """The answer a suggestion's ``ref`` stands for (a place keeps its label), or None if it names nothing."""
+    if ref.startswith(_PLACE_REF):
+        digits = ref.removeprefix(_PLACE_REF)
+        city = _bot_places().city(int(digits)) if digits.isascii() and digits.isdigit() and len(digits) < 12 else None
+        zone = _stored_name(city.zone) if city is not None else None
+        return ZoneMatch(zone, _bot_places().label(city)) if city is not None and zone is not None else None
+    found = parse_timezone(ref)
+    return found if isinstance(found, ZoneMatch) else None
+
+
+def words_for_ref(ref: str) -> tuple[str, ...]:
+    """Other words that pick this suggestion among others: a place's region and country ("uk", "ohio")."""
+    if not ref.startswith(_PLACE_REF):
+        return ()
+    digits = ref.removeprefix(_PLACE_REF)
+    city = _bot_places().city(int(digits)) if digits.isascii() and digits.isdigit() and len(digits) < 12 else None
+    return _bot_places().words_for(city) if city is not None else ()
+
+
+def shown_place(name: str, place: str | None = None) -> str:
+    """How a stored timezone is shown to the person: the place they named, else the zone's own city
+    ("Europe/Berlin" → "Berlin", "America/Argentina/Buenos_Aires" → "Buenos Aires"), else the offset itself."""
+    if place:
+        return place
+    if _stored_offset(name) is not None:
+        return name
+    return name.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def is_fixed_offset(name: str) -> bool:
+    """True for a stored offset other than UTC ("UTC+01:00"): a clock that never moves for daylight saving,
+    unlike the person's local one most likely does."""
+    return name != "UTC" and _stored_offset(name) is not None
+
+
+def _bot_places() -> ModuleType:
+    """The city data module, imported on first use so that importing the bot never reads or imports it."""
+    import bot.places
+
+    return bot.places
+
+
+def _from_cities(found: places_types.Found) -> ZoneMatch | ZoneSuggestions:
+    """The zone the cities share, or a choice between them: one place per clock, the biggest first.
+
+    A region ("texas") weighs each clock by all its cities' people; a city name by its biggest place. A
+    guess (a typo) is always asked, even when it names one place.
+    """
+    places = _bot_places()
+    groups: dict[tuple[timedelta | None, ...], tuple[places_types.City, str, int]] = {}
+    for city in found.cities:
+        zone = _stored_name(city.zone)
+        if zone is None:
+            continue
+        clock = _clock(zone)
+        first, first_zone, weight = groups.get(clock, (city, zone, 0))
+        if found.region is not None:
+            groups[clock] = (first, first_zone, weight + city.population)
+        else:
+            groups[clock] = (first, first_zone, max(weight, city.population))
+    ranked = sorted(groups.values(), key=lambda group: -group[2])
+    if not ranked:
+        return ZoneSuggestions(())
+    lead_city, lead_zone, lead_weight = ranked[0]
+    # Places far smaller than the biggest are left out of a choice: nobody in Manchester wants to scroll
+    # past Manchester, Missouri (18,000 people).
+    rivals = [group for group in ranked if group[2] * CLEAR_LEAD > lead_weight]
+    if len(rivals) == 1 and not found.guessed:
+        label = places.region_label(lead_city) if found.region is not None else places.label(lead_city)
+        return ZoneMatch(lead_zone, label)
+    options = tuple(
+        ZoneOption(zone, places.label(city), f"{_PLACE_REF}{city.id}", places.words_for(city))
+        for city, zone, _weight in rivals[:MAX_PLACES]
+    )
+    return ZoneSuggestions(options, exact=not found.guessed)
 
 
 def _parse_offset(text: str) -> timedelta | None:
@@ -302,10 +485,18 @@ def _parse_offset(text: str) -> timedelta | None:
     return -offset if found["sign"] == "-" else offset
 
 
-def _one_or_many(names: Iterable[str]) -> ZoneMatch | ZoneSuggestions:
-    """A match for exactly one name, suggestions for more (order kept, duplicates dropped)."""
+def _one_or_many(names: Iterable[str], always_ask: bool = False) -> ZoneMatch | ZoneSuggestions:
+    """A match for exactly one name (unless ``always_ask``), suggestions for more (order kept, duplicates
+    dropped), each labelled with its zone's city."""
     unique = tuple(dict.fromkeys(names))
-    return ZoneMatch(unique[0]) if len(unique) == 1 else ZoneSuggestions(unique[:MAX_SUGGESTIONS])
+    if len(unique) == 1 and not always_ask:
+        return ZoneMatch(unique[0])
+    return _zone_suggestions(unique)
+
+
+def _zone_suggestions(names: Iterable[str]) -> ZoneSuggestions:
+    """Zones offered by their city's name ("Chicago", "Kolkata"), at most MAX_SUGGESTIONS."""
+    return ZoneSuggestions(tuple(ZoneOption(name, shown_place(name), name) for name in list(names)[:MAX_SUGGESTIONS]))
 
 
 def _partial_matches(key: str) -> tuple[str, ...]:
@@ -447,7 +638,7 @@ def _places() -> Mapping[str, tuple[str, ...]]:
         for name in (country, country.split("(")[0]):
             for zone in kept.get(code, ()):
                 add(name, zone)
-    for alias, zone in _CITY_ALIASES.items():
+    for alias, (_label, zone) in _CITY_ALIASES.items():
         places[_normalise(alias)] = [zone]
     for alias, code in _COUNTRY_ALIASES.items():
         places[_normalise(alias)] = kept[code]
@@ -477,7 +668,7 @@ def zone_for_location(latitude: float, longitude: float) -> ZoneResult:
         return ZoneProblem("location_unknown")
     by_clock = {_clock(name): name for name in reversed(names)}  # the first name of each clock wins
     kept = tuple(name for name in dict.fromkeys(names) if name in by_clock.values())
-    return ZoneMatch(kept[0]) if len(kept) == 1 else ZoneSuggestions(kept[:MAX_SUGGESTIONS])
+    return ZoneMatch(kept[0]) if len(kept) == 1 else _zone_suggestions(kept)
 
 
 def _stored_name(zone: str) -> str | None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat import format_reply
+from bot.chat import format_reply, machine_zone
 from bot.engine import DONE_VALUE, Button, Say
 from tests.conftest import REPO_ROOT
 
@@ -158,7 +158,7 @@ def test_a_pick_several_question_in_the_terminal_says_how_to_type_several() -> N
 
 def test_the_terminal_numbers_menus_and_the_bot_reads_them_even_in_a_later_session(tmp_path: Path) -> None:
     db = tmp_path / "chat.sqlite3"
-    first = chat(db, "1", "/quick", "Missed my train", "Leave ten minutes earlier", "Set an alarm", "/forget")
+    first = chat(db, "1", "/quick", "Missed my train", "Leave ten minutes earlier", "Set an alarm", "today", "/forget")
     assert "Delete everything?" in after(first, "/forget")
     assert "  1. Yes, delete everything" in after(first, "/forget")
     # The question is stored with the person, not in the terminal: a new session reads "1" against it.
@@ -176,3 +176,15 @@ def test_any_whitespace_ends_a_command_name() -> None:
     from bot.conversation import Command as Said
 
     assert parse_line("/reframe\tI missed it", False) == Said("reframe", "I missed it")
+
+
+def test_the_computers_own_timezone_is_read_from_tz_or_etc(tmp_path: Path) -> None:
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    assert machine_zone({}, etc) is None
+    (etc / "localtime").symlink_to("/usr/share/zoneinfo/Europe/Berlin")
+    assert machine_zone({}, etc) == "Europe/Berlin"
+    (etc / "timezone").write_text("America/Chicago\n", encoding="utf-8")
+    assert machine_zone({}, etc) == "America/Chicago"
+    assert machine_zone({"TZ": ":Asia/Calcutta"}, etc) == "Asia/Kolkata"
+    assert machine_zone({"TZ": "CET-1CEST"}, etc) == "America/Chicago"  # a POSIX rule names no place

@@ -85,34 +85,104 @@ async def world(tmp_path: Path, catalog: Catalog) -> AsyncIterator[World]:
 async def set_up(world: World, zone: str, at: str) -> None:
     assert "Off" in await world.send(Command("checkin"))
     await world.tap("Change time")
-    assert "Done." in await world.send(Text(at))
-    await world.send(Command("checkin"))
-    await world.tap("Change timezone")
+    asked = await world.send(Text(at))
+    assert "which city are you in" in asked, asked  # no timezone yet: asked before check-ins start
     saved = await world.send(Text(zone))
     assert "Done." in saved, saved
 
 
 async def test_settings_card_turns_on_and_off_and_reads_typed_times_and_places(world: World) -> None:
     assert "Off." in await world.send(Command("checkin"))
-    on = await world.tap("Turn on")
-    assert "every day at 20:00 (UTC)" in on
+    asked = await world.tap("Turn on")
+    assert "which city are you in" in asked and "Done." not in asked  # never 20:00 UTC without asking
+    assert "every day at 20:00 (UTC)" in await world.send(Text("utc"))
     await world.send(Command("checkin"))
     await world.tap("Change timezone")
-    assert "Did you mean" in await world.send(Text("york"))
-    assert "America/New_York" in await world.tap("America/New_York")
+    assert "A few places are called “york”" in await world.send(Text("york"))
+    assert "(York, Pennsylvania, US)" in await world.tap("York, Pennsylvania, US")
     await world.send(Command("checkin"))
     await world.tap("Change time")
     assert "couldn't read" in await world.send(Text("25:00"))
-    assert "at 07:30 (America/New_York)" in await world.send(Text("7:30am"))
+    assert "at 07:30 (York, Pennsylvania, US)" in await world.send(Text("7:30am"))
     await world.send(Command("checkin"))
     await world.tap("Change timezone")
     assert "(UTC+05:45)" in await world.send(Text("UTC+5:45"))
     await world.send(Command("checkin"))
     await world.tap("Change timezone")
-    assert "(Europe/Berlin)" in await world.send(Location(52.52, 13.405))
+    assert "(Berlin)" in await world.send(Location(52.52, 13.405))
     card = await world.send(Command("checkin"))
-    assert "On: every day at 07:30 (Europe/Berlin)" in card
+    assert "On: every day at 07:30 (Berlin)" in card
     assert "Check-ins are off" in await world.tap("Turn off")
+
+
+async def test_opting_in_asks_the_timezone_and_starts_at_the_place_given(world: World) -> None:
+    await world.send(Command("checkin"))
+    asked = await world.send(Text("Turn on"))
+    assert "which city are you in" in asked
+    assert await checkin_row_enabled(world) is False  # nothing scheduled until we know where they are
+    saved = await world.send(Text("columbus ohio"))
+    assert "every day at 20:00 (Columbus, Ohio, US)" in saved
+    assert await checkin_row_enabled(world) is True
+    assert "On: every day at 20:00 (Columbus, Ohio, US)" in await world.send(Command("checkin"))
+    await world.tap("Turn off")
+    await world.send(Command("checkin"))
+    assert "every day at 20:00 (Columbus, Ohio, US)" in await world.tap("Turn on")  # asked once, not again
+
+
+async def test_an_ambiguous_city_is_a_choice_and_the_pick_is_what_is_shown(world: World) -> None:
+    await world.send(Command("checkin"))
+    await world.tap("Turn on")
+    choice = await world.send(Text("Manchester"))
+    assert "A few places are called “Manchester”" in choice
+    labels = [button.label for reply in world.last if isinstance(reply, Say) for row in reply.buttons for button in row]
+    assert labels == ["Manchester, England", "Manchester, New Hampshire, US"]
+    saved = await world.tap("Manchester, New Hampshire, US")
+    assert "(Manchester, New Hampshire, US)" in saved  # not "New York", though that is its zone
+    assert await checkin_row_enabled(world) is True
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("the uk one", "Manchester, England"),
+        ("england", "Manchester, England"),
+        ("2", "Manchester, New Hampshire, US"),
+        ("new hampshire", "Manchester, New Hampshire, US"),
+        ("NH", "Manchester, New Hampshire, US"),
+    ],
+)
+async def test_a_choice_of_places_can_be_answered_by_typing(world: World, typed: str, shown: str) -> None:
+    await world.send(Command("checkin"))
+    await world.tap("Turn on")
+    await world.send(Text("manchester"))
+    assert f"every day at 20:00 ({shown})" in await world.send(Text(typed))
+
+
+async def test_a_timezone_set_while_check_ins_are_off_is_confirmed(world: World) -> None:
+    await world.send(Command("checkin"))
+    await world.tap("Change timezone")
+    said = await world.send(Text("CET"))
+    assert "Got it: Berlin" in said and "off for now" in said and "Europe/Brussels" not in said
+    assert "every day at 20:00 (Berlin)" in await world.tap("Turn on")
+
+
+async def test_a_fixed_offset_is_accepted_with_a_note_and_a_city_can_replace_it(world: World) -> None:
+    await world.send(Command("checkin"))
+    await world.tap("Turn on")
+    said = await world.send(Text("UTC+1"))
+    assert "every day at 20:00 (UTC+01:00)" in said and "stays the same all year" in said
+    assert "(Lisbon)" in await world.send(Text("lisbon"))  # the offer to type a city instead
+    await world.send(Command("checkin"))
+    await world.tap("Change timezone")
+    await world.send(Text("+0530"))
+    assert "Thanks for putting that into words" not in await world.send(Text("thanks"))
+    assert "couldn't find" not in await world.send(Text("ok thanks"))  # not read as a place
+
+
+async def checkin_row_enabled(world: World) -> bool | None:
+    user = await world.conversations.repository.find_user(WHO)
+    row = await world.conversations.repository.checkin(user.id) if user is not None else None
+    return None if row is None else row.settings.enabled
 
 
 async def test_a_moved_on_person_is_not_asked_for_a_time_any_more(world: World) -> None:
@@ -159,7 +229,7 @@ async def test_the_nudge_names_the_open_next_step_and_stores_how_it_went(world: 
     await world.send(Text("Call her tonight and apologise"))
     await set_up(world, "UTC", "20:00")
     nudge = await world.tick(datetime(2026, 3, 20, 20, 0, tzinfo=UTC))
-    assert "Last time you planned: Call her tonight and apologise" in plain(nudge)
+    assert "Your next step was: Call her tonight and apologise" in plain(nudge)
     labels = [button.label for reply in nudge if isinstance(reply, Say) for row in reply.buttons for button in row]
     assert {"✅ Done", "🌓 Partly", "⏳ Not yet", "In an hour", "Skip today"} <= set(labels)
     world.last = nudge
@@ -170,7 +240,7 @@ async def test_the_nudge_names_the_open_next_step_and_stores_how_it_went(world: 
     assert "Call her tonight and apologise · done ✅" in lessons
     world.clock.now = datetime(2026, 3, 21, 20, 0, tzinfo=UTC)
     again = await world.tick(world.clock.now)
-    assert "Last time you planned" not in plain(again)  # nothing open any more: just how today feels
+    assert "Your next step was" not in plain(again)  # nothing open any more: just how today feels
 
 
 async def test_a_restart_inside_the_grace_window_still_sends_and_outside_it_skips_the_day(world: World) -> None:
@@ -211,7 +281,7 @@ async def test_a_person_mid_flow_is_not_interrupted(world: World) -> None:
     world.clock.now = datetime(2026, 3, 21, 8, 55, tzinfo=UTC)
     await world.send(Command("quick"))
     nudge = plain(await world.tick(datetime(2026, 3, 21, 9, 0, tzinfo=UTC)))
-    assert "let's finish that first" in nudge
+    assert nudge == ""  # held until the flow ends (tests/test_checkin_delivery.py), never "finish that first"
     assert "What did it teach you?" in await world.send(Text("The demo broke"))
 
 
@@ -219,8 +289,10 @@ async def test_check_ins_are_offered_once_after_onboarding(world: World) -> None
     await world.conversations.handle("tg:77", Command("start"))
     world.last = await world.conversations.handle("tg:77", ButtonPress(ONBOARD_OK, 0))
     assert "daily check-in help" in plain(world.last)
-    replies = await world.conversations.handle("tg:77", world.button("Yes, every day at 20:00"))
-    assert "every day at 20:00" in plain(replies)
+    asked = await world.conversations.handle("tg:77", world.button("Yes, every day at 20:00"))
+    assert "which city are you in" in plain(asked) and all(isinstance(say, Say) and say.edit for say in asked)
+    replies = await world.conversations.handle("tg:77", Text("Austin"))
+    assert "every day at 20:00 (Austin, Texas, US)" in plain(replies)
     again = await world.conversations.handle("tg:77", Command("start"))
     assert "daily check-in help" not in plain(again)
 
@@ -250,8 +322,8 @@ async def test_a_forgotten_what_time_question_does_not_take_the_next_answer(worl
 
 async def test_the_settings_card_can_be_answered_by_typing(world: World) -> None:
     await world.send(Command("checkin"))
-    on = await world.send(Text("Turn on"))
-    assert "every day at 20:00" in on
+    assert "which city are you in" in await world.send(Text("Turn on"))
+    assert "every day at 20:00" in await world.send(Text("London"))
     await world.send(Command("checkin"))
     assert "Check-ins are off" in await world.send(Text("turn off"))
     await world.send(Command("checkin"))
@@ -278,8 +350,10 @@ async def test_the_offer_after_onboarding_can_be_taken_by_typing(world: World, t
     await world.conversations.handle("tg:78", Command("start"))
     offered = await world.conversations.handle("tg:78", ButtonPress(ONBOARD_OK, 0))
     assert "daily check-in help" in plain(offered)
-    replies = await world.conversations.handle("tg:78", Text(typed))
-    assert "every day at 20:00" in plain(replies)
+    asked = await world.conversations.handle("tg:78", Text(typed))
+    assert "which city are you in" in plain(asked)
+    replies = await world.conversations.handle("tg:78", Text("Berlin"))
+    assert "every day at 20:00 (Berlin)" in plain(replies)
     user = await world.conversations.repository.find_user("tg:78")
     assert user is not None
     row = await world.conversations.repository.checkin(user.id)
@@ -341,3 +415,19 @@ async def test_snoozing_a_paused_check_in_puts_it_away(world: World) -> None:
     assert "in about an hour" in await world.tap("In an hour")
     assert await _open_check_in(world) is None, "the question is put away"
     assert "I'm here whenever" in await world.send(Text("4"))  # not taken as a mood
+
+
+async def test_in_the_terminal_the_computers_own_zone_is_offered(tmp_path: Path, catalog: Catalog) -> None:
+    clock = Clock(datetime(2026, 3, 20, 10, 0, tzinfo=UTC))
+    connection = await open_database(tmp_path / "terminal.sqlite3", clock.now)
+    try:
+        service = Conversations(catalog, Repository(connection), clock, ZoneInfo("UTC"), here="Europe/Berlin")
+        await service.handle("cli:me", ButtonPress(ONBOARD_OK, 0))
+        await service.handle("cli:me", Command("checkin"))
+        asked = await service.handle("cli:me", ButtonPress("ci:on", 0))
+        assert "This computer is set to Berlin" in plain(asked)
+        labels = [button.label for reply in asked if isinstance(reply, Say) for row in reply.buttons for button in row]
+        assert labels == ["Berlin (this computer)"]
+        assert "every day at 20:00 (Berlin)" in plain(await service.handle("cli:me", Text("1")))
+    finally:
+        await connection.close()

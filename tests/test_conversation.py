@@ -325,7 +325,7 @@ async def test_several_feelings_get_asked_which_fits_best(bot: Bot) -> None:
 
 async def test_a_menu_shown_mid_flow_reads_only_whole_labels_and_leaves_numbers_to_the_flow(bot: Bot) -> None:
     await bot.send("/quick")
-    for answer in ("Missed the bus", "Leave earlier", "Set an alarm for 7"):
+    for answer in ("Missed the bus", "Leave earlier", "Set an alarm for 7", "today"):
         await bot.send(answer)
     await bot.send("/reframe")
     await bot.send("Forgot my friend's birthday")

@@ -39,6 +39,8 @@ from bot.flows.texts import Texts
 from bot.render import render
 from tests.conftest import CONVERSATIONS, NOW
 
+SHIPPED_SETBACK = yaml.safe_load((CONVERSATIONS / "setback.yaml").read_text(encoding="utf-8"))["version"]
+
 SAMPLER: dict[str, Any] = {
     "id": "sampler",
     "version": 1,
@@ -399,7 +401,7 @@ def test_the_checkin_asks_about_the_next_step_only_when_there_is_one(
     person = Person(checkin, texts)
     opening = person.start({"last_next_step": last_next_step, "last_run_id": 7 if last_next_step else None})
     if last_next_step:
-        assert "Last time you planned: <i>Call Sam on Monday</i>" in asked(opening).html
+        assert "Your next step was: <i>Call Sam on Monday</i>" in asked(opening).html
     effects: list[Effect] = []
     for value in taps:
         effects = person.tap(value)
@@ -417,8 +419,13 @@ def test_checkin_not_yet_asks_what_got_in_the_way_and_keeps_it(checkin: Flow, te
     assert done.run.meant("next_step_outcome") == "not_yet"
     assert done.run.meant("obstacle") == "It rained all week"
     assert done.run.meant("mood") == 2
-    assert done.run.inputs == {"last_next_step": "Go for a walk", "last_run_id": 3}
-    assert "Tomorrow is a fresh try" in said(effects)[-1]
+    assert done.run.inputs == {
+        "last_next_step": "Go for a walk",
+        "last_run_id": 3,
+        "not_yet_before": None,
+        "last_ask": None,
+    }
+    assert "It's still open: I'll ask again in a couple of days" in said(effects)[-1]
 
 
 def test_a_condition_on_a_skipped_answer_falls_through_instead_of_crashing(sampler: Flow, texts: Texts) -> None:
@@ -452,7 +459,8 @@ def test_a_whole_setback_run_finishes_with_every_answer_and_its_meaning(setback:
         "You prepared well and one bad moment doesn't define you",
         Skip(),
         "Nerves pass if I pause and breathe",
-        "Practise the intro with Ana on Thursday",
+        "Practise the intro with Ana",
+        "thursday",
     ]
     for event in script:
         effects = person.send(event)
@@ -461,7 +469,7 @@ def test_a_whole_setback_run_finishes_with_every_answer_and_its_meaning(setback:
     assert person.state is None
     [done] = [effect for effect in effects if isinstance(effect, Finished)]
     run = done.run
-    assert (run.flow_id, run.flow_version, run.flow_title) == ("setback", 1, "Work through a setback")
+    assert (run.flow_id, run.flow_version, run.flow_title) == ("setback", SHIPPED_SETBACK, "Work through a setback")
     assert run.started_at == NOW
     assert run.finished_at == NOW + timedelta(minutes=len(script) + 1)
     assert {step: answer.value for step, answer in run.answers.items()} == {
@@ -472,9 +480,11 @@ def test_a_whole_setback_run_finishes_with_every_answer_and_its_meaning(setback:
         "friend_voice": "You prepared well and one bad moment doesn't define you",
         "control": None,
         "lesson": "Nerves pass if I pause and breathe",
-        "next_step": "Practise the intro with Ana on Thursday",
+        "next_step": "Practise the intro with Ana",
+        "next_step_when": "wd:3",
         "intensity_after": 4,
     }
+    assert run.answers["next_step_when"].shown == "on Thursday"
     assert run.answers["feeling"].shown == "😟 Anxious"
     assert run.answers["control"].shown == render(texts.skipped_answer, {})
     assert run.answers["what_happened"].answered_at == NOW + timedelta(minutes=1)
@@ -484,10 +494,12 @@ def test_a_whole_setback_run_finishes_with_every_answer_and_its_meaning(setback:
         "feeling_before": 9,
         "feeling_after": 4,
         "lesson": "Nerves pass if I pause and breathe",
-        "next_step": "Practise the intro with Ana on Thursday",
+        "next_step": "Practise the intro with Ana",
+        "next_step_day": "wd:3",
     }
     card = said(effects)[-1]
     assert "💡 <b>Lesson:</b> Nerves pass if I pause and breathe" in card
+    assert "👣 <b>Next step:</b> Practise the intro with Ana · on Thursday" in card
     assert "😟 Anxious: 9 → 4" in card
     assert "It sounds like it eased a little." in card
 
@@ -529,7 +541,7 @@ def _edited_setback(tmp_path: Path, edit: Any) -> Flow:
 
 
 def _remove_harsh_voice_add_where(data: dict[str, Any]) -> None:
-    data["version"] = 2
+    data["version"] += 1
     steps = data["steps"]
     steps[:] = [step for step in steps if step["id"] != "harsh_voice"]
     friend = next(step for step in steps if step["id"] == "friend_voice")
@@ -540,7 +552,7 @@ def _remove_harsh_voice_add_where(data: dict[str, Any]) -> None:
 
 
 def _drop_the_sad_option(data: dict[str, Any]) -> None:
-    data["version"] = 2
+    data["version"] += 1
     feeling = next(step for step in data["steps"] if step["id"] == "feeling")
     feeling["options"] = [option for option in feeling["options"] if option["value"] != "sad"]
 
@@ -592,7 +604,7 @@ def test_a_new_version_keeps_the_answers_that_still_fit_says_so_and_can_finish(
     effects = person.send("This message arrives just after the update")
     assert said(effects)[0] == render(texts.flow_updated, {"title": updated.title})
     assert person.step == resumes_at
-    assert person.state is not None and person.state.flow_version == 2
+    assert person.state is not None and person.state.flow_version == SHIPPED_SETBACK + 1
     assert person.state.path == kept_before
 
     # Once the person has answered what the new version needs, the answers that still fit are not
@@ -600,11 +612,11 @@ def test_a_new_version_keeps_the_answers_that_still_fit_says_so_and_can_finish(
     effects = person.send(answer_again)
     assert person.step == "control"
     assert asked(effects).html.startswith("That kindness is yours to keep, too.")
-    for answer in ("Not much", "Lock it properly", "Buy a lock on Friday"):
+    for answer in ("Not much", "Lock it properly", "Buy a lock", "friday"):
         person.send(answer)
     effects = person.send("3")
     [done] = [effect for effect in effects if isinstance(effect, Finished)]
-    assert done.run.flow_version == 2
+    assert done.run.flow_version == SHIPPED_SETBACK + 1
     expected = {step: value for step, value in old.items() if step != dropped}
     expected |= {resumes_at: done.run.answers[resumes_at].value}
     assert {step: done.run.answers[step].value for step in expected} == expected
@@ -616,7 +628,7 @@ def test_after_an_update_a_person_past_the_pause_keeps_everything_and_resumes_wh
     setback: Flow, texts: Texts, tmp_path: Path
 ) -> None:
     def edit(data: dict[str, Any]) -> None:
-        data["version"] = 2
+        data["version"] += 1
         lesson = next(step for step in data["steps"] if step["id"] == "lesson")
         lesson["prompt"] = "<b>What is the lesson here?</b>"
 
@@ -642,13 +654,13 @@ def test_after_an_update_a_person_past_the_pause_keeps_everything_and_resumes_wh
     assert said(effects) == [render(texts.flow_updated, {"title": updated.title}), "<b>What is the lesson here?</b>"]
     assert person.step == "lesson"
     assert person.state is not None and person.state.answers == kept
-    for answer in ("Lock it properly", "Buy a lock on Friday", "3"):
+    for answer in ("Lock it properly", "Buy a lock", "on friday", "3"):
         effects = person.send(answer)
     assert any(isinstance(effect, Finished) for effect in effects)
 
 
 def test_cancel_works_even_after_the_flow_was_updated(setback: Flow, texts: Texts, tmp_path: Path) -> None:
-    updated = _edited_setback(tmp_path, lambda data: data.update(version=2))
+    updated = _edited_setback(tmp_path, lambda data: data.update(version=data["version"] + 1))
     state = at(setback, "feeling", {"what_happened": "x"})
     new, effects = engine.advance(updated, state, Cancel(), NOW, texts)
     assert new is None

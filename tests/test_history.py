@@ -47,7 +47,7 @@ async def service(tmp_path: Path, catalog: Catalog) -> AsyncIterator[tuple[Conve
 
 
 async def quick(conversations: Conversations, who: str, happened: str, lesson: str, step: str) -> None:
-    for message in (Command("quick"), Text(happened), Text(lesson), Text(step)):
+    for message in (Command("quick"), Text(happened), Text(lesson), Text(step), Text("tomorrow")):
         await conversations.handle(who, message)
 
 
@@ -175,9 +175,12 @@ async def test_export_holds_every_stored_answer(service: tuple[Conversations, Cl
         for a in exported["runs"][0]["answers"]
     ]
     assert sorted(answers) == sorted(stored)
-    assert exported["runs"][0]["flow_id"] == "quick" and exported["runs"][0]["flow_version"] == 1
+    assert exported["runs"][0]["flow_id"] == "quick" and exported["runs"][0]["flow_version"] == 2
+    assert exported["runs"][0]["next_step_due"] == "2026-03-03"  # "tomorrow", in Berlin
+    assert exported["set_aside"] is None and exported["checkin"]["enabled"] is False
     markdown = _content(files[0]).decode()
     assert "Missed the <train> & the bus" in markdown  # plain Markdown: nothing HTML-escaped
+    assert "planned for 2026-03-03" in markdown
     assert await conversations.build_now("tg:1", tmp_path / "new") == []  # built once, then the request is done
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -106,7 +106,7 @@ SETBACK = ["/reframe", "I froze in my exam", "anxious", "9", ButtonPress("__go",
 
 async def _lessons_entry(world: World, who: str) -> None:
     await _onboarded(world, who)
-    for move in ("/quick", "I missed the deadline", "Start a day earlier", "Block Monday morning"):
+    for move in ("/quick", "I missed the deadline", "Start a day earlier", "Block an hour for it", "today"):
         await world.send(who, move)
 
 
@@ -120,6 +120,7 @@ async def _delete_confirm(world: World, who: str) -> None:
 def _check_in(at_step: str) -> Walk:
     async def walk(world: World, who: str) -> None:
         await _lessons_entry(world, who)
+        world.clock.now += timedelta(days=1)  # the step is asked about from its day on, not minutes later
         await world.send(who, "/checkin")
         await world.send(who, ButtonPress("ci:on", 0))
         await world.send(who, "UTC")

@@ -104,6 +104,18 @@ def _check(flow: Flow, file: str, line_of: LineOf) -> Iterator[FlowError]:
                 "button in between, so the bot would talk forever; add a 'button' or change a 'next'",
             )
 
+    for number, step in enumerate(flow.steps):
+        source = getattr(step, "read_from", None)
+        if source is None:
+            continue
+        earlier = flow.step(source)
+        if earlier is None or earlier.kind != "text" or source not in _ancestors(flow, step.id):
+            yield error(
+                ("steps", number, "read_from"),
+                step.id,
+                f"'read_from' names '{source}', which is not a text question asked before this one",
+            )
+
     yield from _check_meaning(flow, error)
     yield from _check_templates(flow, error, reachable)
 
@@ -197,6 +209,14 @@ def _check_meaning(flow: Flow, error: Callable[[Path, str | None, str], FlowErro
         step = flow.step(step_id)
         if role.startswith("feeling_") and step is not None and step.kind != "scale":
             yield error(("meaning", role), None, f"meaning.{role} must name a scale step, not a {step.kind} step")
+        if role == "next_step_day" and step is not None and step.kind != "day":
+            yield error(("meaning", role), None, f"meaning.{role} must name a day step, not a {step.kind} step")
+    if flow.meaning.next_step_day is not None and flow.meaning.next_step is None:
+        yield error(
+            ("meaning", "next_step_day"),
+            None,
+            "meaning.next_step_day says when the next step is due, but the flow names no next_step; add it",
+        )
 
 
 def _check_templates(

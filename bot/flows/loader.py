@@ -30,6 +30,7 @@ RESERVED_COMMANDS = frozenset(
         "forget",
         "checkin",
         "settings",
+        "resume",
     }
 )
 
@@ -229,6 +230,11 @@ def _did_you_mean(key: str, model: type[BaseModel] | None) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def _expected(context: dict[str, Any]) -> str:
+    """The allowed values of a literal, as pydantic lists them (``'today', 'tomorrow' or 'weekend'``), plainly."""
+    return str(context.get("expected", "")).replace("'", "").replace(" or ", ", ")
+
+
 def _explain(detail: ErrorDetails, where: str, model: type[BaseModel] | None) -> str:
     kind = detail["type"]
     got = detail.get("input")
@@ -239,13 +245,15 @@ def _explain(detail: ErrorDetails, where: str, model: type[BaseModel] | None) ->
     if kind == "missing":
         return f"'{field}' is missing; add it"
     if kind in {"union_tag_not_found", "model_attributes_type"} and where == "":
-        return "each step needs a 'kind': text, choice, scale or message"
+        return "each step needs a 'kind': text, choice, scale, day or message"
     if kind == "union_tag_not_found":
-        return "this step needs a 'kind': text, choice, scale or message"
+        return "this step needs a 'kind': text, choice, scale, day or message"
     if kind == "union_tag_invalid":
-        return f"kind '{context.get('tag')}' is not known; use text, choice, scale or message"
+        return f"kind '{context.get('tag')}' is not known; use text, choice, scale, day or message"
     if kind in {"bool_type", "bool_parsing"}:
         return f"'{field}' must be true or false (got {got!r}); write true or false, not yes/no"
+    if kind == "literal_error":
+        return f"'{field}' cannot be {got!r}; use one of: {_expected(context)}"
     if kind in {"int_type", "int_parsing", "int_from_float"}:
         return f"'{field}' must be a whole number (got {got!r})"
     if kind == "string_type":

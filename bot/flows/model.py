@@ -114,6 +114,34 @@ class ScaleStep(_QuestionBase):
         return self
 
 
+DayPick = Literal["today", "tomorrow", "this_week", "weekend", "next_week", "not_sure"]
+"""A quick pick a ``day`` question may offer as a button (its label lives in ``conversations/texts``)."""
+
+
+def _default_picks() -> list[DayPick]:
+    return ["today", "tomorrow", "weekend", "next_week"]
+
+
+class DayStep(_QuestionBase):
+    """A day: tapped (``picks``) or typed the way people type it ("tmrw", "sat", "in 3 days", "dec 3").
+
+    The answer is a day spec (see ``bot.days``), turned into a date in the person's timezone when the run is
+    saved, so "tomorrow" means their tomorrow.
+    """
+
+    kind: Literal["day"]
+    read_from: Annotated[str | None, Field(pattern=STEP_ID_PATTERN)] = None
+    """An earlier text answer that may already name the day ("Call her tonight"): then this is not asked."""
+    picks: Annotated[list[DayPick], Field(min_length=1, max_length=6)] = Field(default_factory=_default_picks)
+
+    @field_validator("picks")
+    @classmethod
+    def _distinct_picks(cls, picks: list[str]) -> list[str]:
+        if len(set(picks)) != len(picks):
+            raise ValueError("a pick is listed twice; list each one once")
+        return picks
+
+
 class MessageStep(_StepBase):
     """Says something. With ``button`` it waits for a tap (a pause); without, it goes straight on."""
 
@@ -121,8 +149,8 @@ class MessageStep(_StepBase):
     button: Annotated[str | None, Field(min_length=1, max_length=40)] = None
 
 
-Step = Annotated[TextStep | ChoiceStep | ScaleStep | MessageStep, Field(discriminator="kind")]
-QuestionStep = TextStep | ChoiceStep | ScaleStep
+Step = Annotated[TextStep | ChoiceStep | ScaleStep | DayStep | MessageStep, Field(discriminator="kind")]
+QuestionStep = TextStep | ChoiceStep | ScaleStep | DayStep
 
 
 class Meaning(_Strict):
@@ -130,6 +158,7 @@ class Meaning(_Strict):
 
     lesson: str | None = None
     next_step: str | None = None
+    next_step_day: str | None = None
     feeling_before: str | None = None
     feeling_after: str | None = None
     feeling: str | None = None
@@ -151,7 +180,7 @@ class Flow(_Strict):
     steps: Annotated[list[Step], Field(min_length=1)]
     finish: Annotated[str, Field(min_length=1)]
 
-    def step(self, step_id: str) -> TextStep | ChoiceStep | ScaleStep | MessageStep | None:
+    def step(self, step_id: str) -> TextStep | ChoiceStep | ScaleStep | DayStep | MessageStep | None:
         """The step with this id, or None."""
         return next((step for step in self.steps if step.id == step_id), None)
 
@@ -176,5 +205,6 @@ STEP_KINDS: dict[str, type[BaseModel]] = {
     "text": TextStep,
     "choice": ChoiceStep,
     "scale": ScaleStep,
+    "day": DayStep,
     "message": MessageStep,
 }

@@ -137,16 +137,18 @@ class Texts(_Strict):
     checkin_ask_time: str
     checkin_other_time_button: str
     checkin_ask_timezone: str
+    checkin_here_button: str
     checkin_timezone_suggestions: str
     checkin_timezone_problem: str
     checkin_time_problem: str
     checkin_saved: str
+    checkin_zone_saved_off: str
+    checkin_fixed_offset_note: str
     checkin_turned_off: str
     checkin_offer: str
     checkin_offer_yes_button: str
     checkin_offer_no_button: str
     checkin_offer_declined: str
-    nudge_busy: str
     nudge_backoff_notice: str
     snooze_button: str
     skip_today_button: str
@@ -155,6 +157,24 @@ class Texts(_Strict):
     location_unexpected: str
     checkin_when: str
     menu_checkin: str
+    # when a next step is due, check-ins held back by a flow, flows set aside (texts/next_steps.yaml)
+    day_today_button: str
+    day_tomorrow_button: str
+    day_this_week_button: str
+    day_weekend_button: str
+    day_next_week_button: str
+    day_not_sure_button: str
+    day_shown: str
+    hint_day: str
+    hint_day_past: str
+    nudge_set_aside: str
+    resume_offer: str
+    resume_button: str
+    resumed: str
+    resumed_swapped: str
+    nothing_to_resume: str
+    set_aside_welcome_back: str
+    menu_resume: str
     # reading what people type (texts/words.yaml): comma-separated words and phrases, never shown
     words_numbers: str
     words_ordinals: str
@@ -174,6 +194,25 @@ class Texts(_Strict):
     words_skip_today: str
     words_next_page: str
     words_previous_page: str
+    words_resume: str
+    words_day_today: str
+    words_day_tomorrow: str
+    words_day_this_week: str
+    words_day_weekend: str
+    words_day_next_week: str
+    words_day_next_month: str
+    words_day_not_sure: str
+    words_weekdays: str
+    words_months: str
+    words_day_filler: str
+    words_day_next: str
+    words_day_this: str
+    words_day_in: str
+    words_day_units: str
+    words_week_units: str
+    words_day_one: str
+    words_day_couple: str
+    words_day_few: str
 
 
 _SCALE = frozenset({"min", "max", "min_label", "max_label"})
@@ -230,12 +269,23 @@ VARIABLES: dict[str, frozenset[str]] = {
     "export_markdown": frozenset({"date"}),
     "export_run_markdown": frozenset({"run"}),
     "forgotten": frozenset({"runs"}),
-    "checkin_settings": frozenset({"enabled", "time", "timezone", "next"}),
-    "checkin_timezone_suggestions": frozenset({"text"}),
+    "checkin_settings": frozenset({"enabled", "time", "timezone", "place", "next"}),
+    "checkin_ask_timezone": frozenset({"starting", "time", "here"}),
+    "checkin_here_button": frozenset({"here"}),
+    "checkin_timezone_suggestions": frozenset({"text", "places"}),
+    "checkin_zone_saved_off": frozenset({"enabled", "time", "timezone", "place", "next"}),
+    "checkin_fixed_offset_note": frozenset({"offset"}),
     "checkin_timezone_problem": frozenset({"text", "reason"}),
     "checkin_time_problem": frozenset({"text"}),
-    "checkin_saved": frozenset({"time", "timezone", "next"}),
-    "nudge_busy": frozenset({"title"}),
+    "checkin_saved": frozenset({"time", "timezone", "place", "next"}),
+    "day_shown": frozenset({"kind", "days", "weekday", "day", "month", "year"}),
+    "hint_day": frozenset({"options"}),
+    "hint_day_past": frozenset({"options"}),
+    "nudge_set_aside": frozenset({"title"}),
+    "resume_offer": frozenset({"title"}),
+    "resumed": frozenset({"title"}),
+    "resumed_swapped": frozenset({"title", "other"}),
+    "set_aside_welcome_back": frozenset({"title"}),
     "checkin_when": frozenset({"days", "clock", "weekday", "day", "month"}),
 }
 """The variables each text receives; a text naming any other is an error at load time, not at run time."""

@@ -184,6 +184,42 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        10,
+        "check-ins that always arrive: the day each next step is due and its 'not yet' answers, a check-in "
+        "held back by an open flow, and flows set aside (kept, resumable)",
+        (
+            "ALTER TABLE runs ADD COLUMN next_step_due TEXT",
+            "ALTER TABLE runs ADD COLUMN next_step_not_yet INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE runs ADD COLUMN next_step_let_go_at TEXT",
+            # Steps planned before days were asked: due the day after they were planned (never minutes later).
+            "UPDATE runs SET next_step_due = date(finished_at, '+1 day') "
+            "WHERE next_step IS NOT NULL AND flow_id != 'checkin'",
+            # "Not yet" used to close a step for good; it keeps it open now, asked about again two days on.
+            "UPDATE runs SET next_step_not_yet = 1, next_step_due = date(coalesce(outcome_at, finished_at), '+2 days') "
+            "WHERE next_step_outcome = 'not_yet'",
+            "ALTER TABLE checkins ADD COLUMN held_date TEXT",
+            """CREATE TABLE set_aside_runs (
+                user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+                flow_id TEXT NOT NULL,
+                flow_version INTEGER NOT NULL,
+                state TEXT NOT NULL,
+                touched_at TEXT NOT NULL,
+                set_aside_at TEXT NOT NULL
+            )""",
+        ),
+    ),
+    Migration(
+        11,
+        "the place a person gave for their check-in timezone, shown back to them ('Manchester, England'); "
+        "NULL until they choose one",
+        (
+            "ALTER TABLE checkins ADD COLUMN place TEXT",
+            # Before this, a person who turned check-ins on was asked their timezone (or changed it on purpose
+            # from the bot's default): '' means "chosen, show the zone's own city".
+            "UPDATE checkins SET place = '' WHERE enabled = 1 OR timezone != 'UTC'",
+        ),
+    ),
 )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.checkins import CheckinSettings, CheckinState
+from bot.checkins import CheckinSettings, CheckinState, PlannedStep
 from bot.engine import CompletedRun, State
 from bot.storage.database import write_transaction
 from bot.storage.timestamps import from_db, to_db
@@ -352,9 +352,11 @@ class Repository:
         ) as cursor:
             user = await cursor.fetchone()
         state = await self.active_state(user_id)
+        aside = await self.set_aside_state(user_id)
         return {
             "user": {"created_at": user[1], "onboarded_at": user[2]} if user else None,
             "in_progress": state.to_json() if state else None,
+            "set_aside": aside.to_json() if aside else None,
             "checkin": await self._checkin_export(user_id),
         }
 
@@ -369,7 +371,8 @@ class Repository:
         finished, last_id = after or ("", 0)
         async with self._db.execute(
             "SELECT id, flow_id, flow_version, flow_title, started_at, finished_at, lesson, next_step, feeling, "
-            "feeling_before, feeling_after, meaning, inputs, next_step_outcome, outcome_at FROM runs "
+            "feeling_before, feeling_after, meaning, inputs, next_step_outcome, outcome_at, next_step_due, "
+            "next_step_not_yet, next_step_let_go_at FROM runs "
             "WHERE user_id = ? AND (finished_at > ? OR (finished_at = ? AND id > ?)) ORDER BY finished_at, id LIMIT ?",
             (user_id, finished, finished, last_id, limit),
         ) as cursor:
@@ -405,6 +408,9 @@ class Repository:
                 "inputs": json.loads(r[12]),
                 "next_step_outcome": r[13],
                 "outcome_at": r[14],
+                "next_step_due": r[15],
+                "next_step_not_yet_answers": r[16],
+                "next_step_let_go_at": r[17],
                 "answers": by_run.get(int(r[0]), []),
             }
             for r in runs
@@ -425,6 +431,7 @@ class Repository:
             "enabled": row.settings.enabled,
             "local_time": row.settings.local_time.strftime("%H:%M"),
             "timezone": row.settings.timezone,
+            "place": row.place or None,
             "next_due_at": to_db(row.state.due_at) if row.state.due_at else None,
             "unanswered_in_a_row": row.state.unanswered,
         }
@@ -484,7 +491,7 @@ class Repository:
         """The person's check-in settings and schedule, or None before they ever opened /checkin."""
         async with self._db.execute(
             "SELECT enabled, local_time, timezone, due_at, snoozed_until, unanswered, last_nudge_date, skipped_date, "
-            "offered, awaiting FROM checkins WHERE user_id = ?",
+            "offered, awaiting, held_date, place FROM checkins WHERE user_id = ?",
             (user_id,),
         ) as cursor:
             row = await cursor.fetchone()
@@ -497,8 +504,9 @@ class Repository:
             unanswered=int(row[5]),
             last_nudge_date=_date_or_none(row[6]),
             skipped_date=_date_or_none(row[7]),
+            held_date=_date_or_none(row[10]),
         )
-        return CheckinRow(settings, state, bool(row[8]), row[9])
+        return CheckinRow(settings, state, bool(row[8]), row[9], row[11])
 
     async def save_checkin(self, user_id: int, row: CheckinRow) -> None:
         """Store the person's check-in settings and schedule (wake_at is indexed for the periodic job)."""
@@ -506,11 +514,13 @@ class Repository:
         wake = state.wake_at
         await self._db.execute(
             "INSERT INTO checkins (user_id, enabled, local_time, timezone, due_at, snoozed_until, wake_at, unanswered, "
-            "last_nudge_date, skipped_date, offered, awaiting) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "last_nudge_date, skipped_date, offered, awaiting, held_date, place) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(user_id) DO UPDATE SET enabled = excluded.enabled, local_time = excluded.local_time, "
             "timezone = excluded.timezone, due_at = excluded.due_at, snoozed_until = excluded.snoozed_until, "
             "wake_at = excluded.wake_at, unanswered = excluded.unanswered, last_nudge_date = excluded.last_nudge_date, "
-            "skipped_date = excluded.skipped_date, offered = excluded.offered, awaiting = excluded.awaiting",
+            "skipped_date = excluded.skipped_date, offered = excluded.offered, awaiting = excluded.awaiting, "
+            "held_date = excluded.held_date, place = excluded.place",
             (
                 user_id,
                 int(settings.enabled),
@@ -524,6 +534,8 @@ class Repository:
                 state.skipped_date.isoformat() if state.skipped_date else None,
                 int(row.offered),
                 row.awaiting,
+                state.held_date.isoformat() if state.held_date else None,
+                row.place,
             ),
         )
 
@@ -555,15 +567,82 @@ class Repository:
         )
         return cursor.rowcount == 1
 
-    async def open_next_step(self, user_id: int) -> tuple[int, str] | None:
-        """The newest run whose next step has no outcome yet: (run id, next step)."""
+    async def open_next_steps(self, user_id: int, limit: int = 50) -> list[PlannedStep]:
+        """The person's next steps still open, newest first: none reported done or partly done, none let go.
+
+        A step answered "not yet" stays open (it is asked about again later). Each comes with the local day it
+        is due (a step stored without one is due the day after it was planned).
+        """
         async with self._db.execute(
-            "SELECT id, next_step FROM runs WHERE user_id = ? AND flow_id != 'checkin' AND next_step IS NOT NULL "
-            "AND next_step_outcome IS NULL ORDER BY finished_at DESC, id DESC LIMIT 1",
-            (user_id,),
+            "SELECT id, next_step, next_step_due, finished_at, next_step_not_yet FROM runs "
+            "WHERE user_id = ? AND flow_id != 'checkin' AND next_step IS NOT NULL "
+            "AND (next_step_outcome IS NULL OR next_step_outcome = 'not_yet') AND next_step_let_go_at IS NULL "
+            "ORDER BY finished_at DESC, id DESC LIMIT ?",
+            (user_id, limit),
         ) as cursor:
+            rows = await cursor.fetchall()
+        steps = []
+        for row in rows:
+            planned_at = from_db(row[3])
+            due = _date_or_none(row[2]) or date.fromordinal(planned_at.date().toordinal() + 1)
+            steps.append(PlannedStep(int(row[0]), str(row[1]), due, planned_at, int(row[4])))
+        return steps
+
+    async def plan_next_step(self, run_id: int, due: date) -> None:
+        """Store the local day a run's next step is due: check-ins ask about it from that day on."""
+        await self._db.execute("UPDATE runs SET next_step_due = ? WHERE id = ?", (due.isoformat(), run_id))
+
+    async def record_not_yet(self, run_id: int, at: datetime, ask_again: date | None) -> None:
+        """A check-in heard "not yet" about a run's next step: it stays open and is asked about again on
+        ``ask_again``, or with None it is let go (no longer asked about; its outcome stays "not yet")."""
+        await self._db.execute(
+            "UPDATE runs SET next_step_outcome = 'not_yet', outcome_at = ?, next_step_not_yet = next_step_not_yet + 1, "
+            "next_step_due = coalesce(?, next_step_due), next_step_let_go_at = ? WHERE id = ?",
+            (to_db(at), ask_again.isoformat() if ask_again else None, None if ask_again else to_db(at), run_id),
+        )
+
+    async def active_touched_at(self, user_id: int) -> datetime | None:
+        """When the person's flow in progress last moved (an answer, a step back), or None without one."""
+        async with self._db.execute("SELECT updated_at FROM active_runs WHERE user_id = ?", (user_id,)) as cursor:
             row = await cursor.fetchone()
-        return None if row is None else (int(row[0]), str(row[1]))
+        return None if row is None else from_db(row[0])
+
+    async def set_aside(self, user_id: int, state: State, touched_at: datetime, now: datetime) -> None:
+        """Keep a flow in progress aside (resumable with ``take_set_aside``) and clear the active one.
+
+        One is kept per person: setting another aside replaces the earlier one.
+        """
+        replaced = await self.set_aside_state(user_id)
+        self._checkpoint_after_commit |= replaced is not None  # the earlier one's answers are gone
+        await self._db.execute(
+            "INSERT INTO set_aside_runs (user_id, flow_id, flow_version, state, touched_at, set_aside_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET flow_id = excluded.flow_id, "
+            "flow_version = excluded.flow_version, state = excluded.state, touched_at = excluded.touched_at, "
+            "set_aside_at = excluded.set_aside_at",
+            (
+                user_id,
+                state.flow_id,
+                state.flow_version,
+                json.dumps(state.to_json(), ensure_ascii=False),
+                to_db(touched_at),
+                to_db(now),
+            ),
+        )
+        self._answers_read.pop(user_id, None)  # the answers are kept, not removed
+        await self._db.execute("DELETE FROM active_runs WHERE user_id = ?", (user_id,))
+
+    async def set_aside_state(self, user_id: int) -> State | None:
+        """The flow the person set aside (or that was set aside for them), or None."""
+        async with self._db.execute("SELECT state FROM set_aside_runs WHERE user_id = ?", (user_id,)) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else State.from_json(json.loads(row[0]))
+
+    async def take_set_aside(self, user_id: int) -> State | None:
+        """The flow set aside, removed from where it was kept (the caller makes it the active one), or None."""
+        state = await self.set_aside_state(user_id)
+        if state is not None:
+            await self._db.execute("DELETE FROM set_aside_runs WHERE user_id = ?", (user_id,))
+        return state
 
     async def switch_off_checkins_for(self, external_id: str) -> bool:
         """Turn check-ins off for someone who blocked the bot; True when they were on."""
@@ -709,6 +788,9 @@ class CheckinRow:
     state: CheckinState
     offered: bool
     awaiting: str | None
+    place: str | None = None
+    """The place the person gave for their timezone, shown back to them; '' shows the zone's own city; None
+    until they choose a timezone (the bot's default is then in use, and turning check-ins on asks for one)."""
 
 
 def _date_or_none(text: str | None) -> date | None:

@@ -69,6 +69,7 @@ def menu_commands(catalog: Catalog) -> list[BotCommand]:
         ("forget", texts.menu_forget),
         ("back", texts.menu_back),
         ("skip", texts.menu_skip),
+        ("resume", texts.menu_resume),
         ("cancel", texts.menu_cancel),
         ("sos", texts.menu_sos),
         ("help", texts.menu_help),

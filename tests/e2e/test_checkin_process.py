@@ -18,11 +18,20 @@ async def test_one_nudge_at_local_time_answered_and_stored(standin: StandIn, bot
     await chat.begin("/quick", expect="what happened")
     await chat.say("I froze in the standup", expect="teach you")
     await chat.say("Write three bullet points before meetings", expect="next step")
-    await chat.say("Prepare notes for Thursday's standup", expect="Saved")
+    await chat.say("Prepare notes for Thursday's standup", expect="When would you like")
+    await chat.say("today", expect="Saved")
+    # Planned a day ago: a step is asked about from its day on, never minutes after it was planned.
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    with sqlite3.connect(bot_process.database) as db:
+        db.execute(
+            "UPDATE runs SET finished_at = ?, next_step_due = ?",
+            (yesterday.isoformat(), yesterday.date().isoformat()),
+        )
 
     card = await chat.say("/checkin", expect="Daily check-in")
     await chat.tap("Change time", expect="What time suits you", on=card)
-    await chat.say("8:30", expect="every day at 08:30 (UTC)")
+    await chat.say("8:30", expect="which city are you in")  # no timezone yet: asked before check-ins start
+    await chat.say("UTC", expect="every day at 08:30 (UTC)")
     rows = bot_process.rows("SELECT due_at FROM checkins")
     assert rows and rows[0][0] is not None
 

@@ -166,7 +166,7 @@ def problems(path: Path) -> list[str]:
             "unknown_kind",
             [
                 "tests/flows/broken/unknown_kind.yaml:6: unknown_kind.first: kind 'question' is not known; use "
-                "text, choice, scale or message"
+                "text, choice, scale, day or message"
             ],
             id="unknown-step-kind",
         ),
@@ -219,7 +219,7 @@ def test_problems_in_several_files_are_reported_together_in_file_order(tmp_path:
         "(got 'yes'); write true or false, not yes/no"
     )
     assert lines[1].endswith(
-        "unknown_kind.yaml:6: unknown_kind.first: kind 'question' is not known; use text, choice, scale or message"
+        "unknown_kind.yaml:6: unknown_kind.first: kind 'question' is not known; use text, choice, scale, day or message"
     )
 
 

@@ -33,14 +33,14 @@ def test_each_command_starts_exactly_one_flow_and_none_clashes_with_the_bots_own
 
 def test_the_checkin_has_no_command_because_the_daily_nudge_starts_it(catalog: Catalog) -> None:
     assert catalog.flows["checkin"].command is None
-    assert catalog.flows["checkin"].inputs == ["last_next_step", "last_run_id"]
+    assert catalog.flows["checkin"].inputs == ["last_next_step", "last_run_id", "not_yet_before", "last_ask"]
 
 
 @pytest.mark.parametrize(
     ("flow_id", "roles"),
     [
-        ("setback", {"lesson", "next_step", "feeling", "feeling_before", "feeling_after"}),
-        ("quick", {"lesson", "next_step"}),
+        ("setback", {"lesson", "next_step", "next_step_day", "feeling", "feeling_before", "feeling_after"}),
+        ("quick", {"lesson", "next_step", "next_step_day"}),
         ("checkin", {"mood", "next_step_outcome", "obstacle"}),
     ],
 )

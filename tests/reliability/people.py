@@ -12,8 +12,10 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bot.days import day_words, find_day
 from bot.standin.records import ChatMessage
 from bot.standin.server import StandIn
+from tests.tg.conftest import shipped_catalog
 
 FEELINGS = {
     "disappointed": "😞 Disappointed",
@@ -112,8 +114,13 @@ class Person:
         return moves
 
     def expected_answers(self) -> dict[str, Any]:
-        """The answers a completed run must hold, by step id."""
-        return dict(self.answers)
+        """The answers a completed run must hold, by step id: what was typed and tapped, and the day the
+        next step names ("on Monday morning"), which the flow then takes instead of asking."""
+        answers = dict(self.answers)
+        named = find_day(str(answers["next_step"]), day_words(shipped_catalog().texts))
+        if named is not None:
+            answers["next_step_when"] = named
+        return answers
 
     async def walk(self, standin: StandIn, rng: random.Random, step_timeout: float) -> None:
         """Go through the flow: think, act, then wait (at most ``step_timeout`` s) for the next question."""

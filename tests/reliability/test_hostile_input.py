@@ -251,7 +251,9 @@ async def test_ten_messages_sent_at_once_are_applied_once_each_in_order() -> Non
     async with rig() as session:
         await session.start_flow("/quick")
         shown_before = len(session.texts_shown())
-        messages = [session.message(f"Message number {n} from a fast thumb") for n in range(10)]
+        texts = [f"Message number {n} from a fast thumb" for n in range(10)]
+        texts[3] = "tomorrow"  # when the next step is due
+        messages = [session.message(text) for text in texts]
 
         await asyncio.gather(*(session.intake.accept([message]) for message in messages))
         await session.intake.drain(10)
@@ -262,13 +264,15 @@ async def test_ten_messages_sent_at_once_are_applied_once_each_in_order() -> Non
             "what_happened": "Message number 0 from a fast thumb",
             "lesson": "Message number 1 from a fast thumb",
             "next_step": "Message number 2 from a fast thumb",
+            "next_step_when": "+1",
         }
         assert await session.state() is None
-        # One reply each, in order: the next two questions, the summary, then a nudge for each of the rest.
+        # One reply each, in order: the next three questions, the summary, then a nudge for each of the rest.
         replies = session.texts_shown()[shown_before:]
         assert len(replies) == 10
-        assert "teach you" in replies[0] and "next step" in replies[1] and "Saved." in replies[2]
-        assert len(set(replies[3:])) == 1 and "Saved." not in replies[3]
+        assert "teach you" in replies[0] and "next step" in replies[1] and "When would" in replies[2]
+        assert "Saved." in replies[3]
+        assert len(set(replies[4:])) == 1 and "Saved." not in replies[4]
         assert session.problems == [] and session.errors.records == []
 
 

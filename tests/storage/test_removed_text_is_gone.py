@@ -62,7 +62,13 @@ async def test_an_answer_replaced_after_back_leaves_no_trace(service: tuple[Conv
 
 async def test_a_deleted_entry_leaves_no_trace(service: tuple[Conversations, Path]) -> None:
     conversations, path = service
-    for message in (Command("quick"), Text("The demo crashed"), Text("MARKER-lesson-2b8e test first"), Text("Ask")):
+    for message in (
+        Command("quick"),
+        Text("The demo crashed"),
+        Text("MARKER-lesson-2b8e test first"),
+        Text("Ask"),
+        Text("today"),
+    ):
         await conversations.handle("tg:1", message)
     [page, *_] = [reply for reply in await conversations.handle("tg:1", Command("lessons")) if isinstance(reply, Say)]
     delete = next(button.value for row in page.buttons for button in row if button.label == "🗑 1")

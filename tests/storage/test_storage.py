@@ -163,6 +163,7 @@ async def test_a_completed_run_is_stored_with_every_answer_and_utc_timestamps(
         "control": None,
         "lesson": "Rest before big games",
         "next_step": "Sleep early on Friday",
+        "next_step_when": "wd:4",  # the day read from the step itself: not asked again
         "intensity_after": 3,
     }
     [(started, finished, lesson, next_step, feeling, before, after, meaning)] = await rows(

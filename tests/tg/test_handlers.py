@@ -198,6 +198,7 @@ async def test_crisis_language_pauses_the_flow_and_offers_people_to_talk_to(harn
 async def test_a_person_who_blocked_the_bot_has_check_ins_switched_off(harness: Harness) -> None:
     await harness.send("/checkin")
     await harness.press(harness.last_question(), "Turn on")
+    await harness.send("Berlin")  # turning on asks where the person is first
     async with harness.repository.transaction() as repository:
         user = await repository.find_user("tg:42")
         assert user is not None

@@ -23,7 +23,7 @@ NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 async def _with_entries(harness: Harness, *people: int) -> None:
     for person in people:
         await harness.onboard(person)
-        for text in ("/quick", "Missed the train", "Leave earlier", "Set an alarm"):
+        for text in ("/quick", "Missed the train", "Leave earlier", "Set an alarm", "today"):
             await harness.send(text, user_id=person)
 
 
