@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta, tzinfo
 from pathlib import Path
@@ -1162,21 +1162,35 @@ class Conversations:
         chat its own person). Returns who got what (external id, replies); with ``outbox`` the replies are
         also committed as outbox rows in the same transaction as the schedule change.
         """
+        return [sent async for batch in self.checkin_batches(outbox, whose) for sent in batch]
+
+    async def checkin_batches(
+        self, outbox: NudgeWriter | None = None, whose: Callable[[str], bool] = lambda _: True, size: int = 100
+    ) -> AsyncIterator[list[tuple[str, list[Reply]]]]:
+        """Like ``run_checkins``, a batch of up to ``size`` people at a time, until no one due is left: the
+        adapter can start sending one batch while the next is committed (2,000 due at once are not a wall)."""
         now = self._clock()
-        async with self.repository.transaction() as repository:
-            due = await repository.due_checkins(now)
-        sent: list[tuple[str, list[Reply]]] = []
-        for user_id, external_id in due:
-            if not whose(external_id):
-                continue  # someone this adapter cannot reach: left for the adapter that can
-            try:
-                replies = await self._nudge_in_transaction(user_id, external_id, now, outbox)
-            except Exception:  # one person's broken schedule must not stop everyone after them
-                log.exception("check-in for user %s failed; skipping it this time", user_id)
-                continue
-            if replies:
-                sent.append((external_id, replies))
-        return sent
+        after: tuple[str, int] | None = None
+        while True:
+            async with self.repository.snapshot() as view:
+                due = await view.due_checkins(now, size, after)
+            if not due:
+                return
+            sent: list[tuple[str, list[Reply]]] = []
+            for user_id, external_id, _ in due:
+                if not whose(external_id):
+                    continue  # someone this adapter cannot reach: left for the adapter that can
+                try:
+                    replies = await self._nudge_in_transaction(user_id, external_id, now, outbox)
+                except Exception:  # one person's broken schedule must not stop everyone after them
+                    log.exception("check-in for user %s failed; skipping it this time", user_id)
+                    continue
+                if replies:
+                    sent.append((external_id, replies))
+            yield sent
+            if len(due) < size:
+                return
+            after = (due[-1][2], due[-1][0])
 
     async def _nudge_in_transaction(
         self, user_id: int, external_id: str, now: datetime, outbox: NudgeWriter | None

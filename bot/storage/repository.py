@@ -61,6 +61,9 @@ class LessonOverview:
     with_feelings: int = 0
 
 
+_CLAIMED_KEPT = 10_000
+
+
 @dataclass(frozen=True)
 class HeavyRequest:
     """An export or a chart waiting to be built for a person."""
@@ -78,6 +81,7 @@ class Repository:
     def __init__(self, connection: aiosqlite.Connection, reader: aiosqlite.Connection | None = None) -> None:
         self._db = connection
         self._reader = reader
+        self._reader_lock = asyncio.Lock()
         # One connection serves every chat: transactions from concurrent tasks must not interleave on it.
         self._lock = asyncio.Lock()
         self._checkpoint_after_commit = False
@@ -85,6 +89,10 @@ class Repository:
         # ended without a completed run (cancelled). Both tell whether something they wrote was removed.
         self._answers_read: dict[int, dict[str, Any]] = {}
         self._flows_ended: set[int] = set()
+        # Update ids claimed by transactions that committed, until the intake asks (see ``was_claimed``), and
+        # those claimed by the transaction under way.
+        self._claimed: set[int] = set()
+        self._claiming: list[int] = []
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Repository]:
@@ -95,6 +103,7 @@ class Repository:
         async with self._lock:
             self._answers_read.clear()
             self._flows_ended.clear()
+            self._claiming.clear()
             try:
                 async with write_transaction(self._db):
                     yield self
@@ -102,6 +111,9 @@ class Repository:
             except BaseException:
                 self._checkpoint_after_commit = False
                 raise
+            if len(self._claimed) > _CLAIMED_KEPT:
+                self._claimed.clear()  # ids nobody asked about (updates handled outside the intake)
+            self._claimed.update(self._claiming)
             if self._checkpoint_after_commit:
                 # Text the person removed (a cancelled flow, an answer replaced after /back, a deleted entry,
                 # a held message let go, /forget) still sits in earlier page images in the write-ahead log:
@@ -125,12 +137,15 @@ class Repository:
                     await self._db.execute("COMMIT")
             return
         view = Repository(self._reader)
-        # A deferred BEGIN: every read until COMMIT sees the database as it was at the first one.
-        await self._reader.execute("BEGIN")
-        try:
-            yield view
-        finally:
-            await self._reader.execute("COMMIT")
+        # One view at a time on the read connection (a transaction cannot open inside another); reads are
+        # short, and the long ones (exports, charts) use connections of their own in worker processes.
+        async with self._reader_lock:
+            # A deferred BEGIN: every read until COMMIT sees the database as it was at the first one.
+            await self._reader.execute("BEGIN")
+            try:
+                yield view
+            finally:
+                await self._reader.execute("COMMIT")
 
     async def user(self, external_id: str, now: datetime) -> User:
         """The user with this external id, created on first sight."""
@@ -539,15 +554,20 @@ class Repository:
             ),
         )
 
-    async def due_checkins(self, now: datetime, limit: int = 500) -> list[tuple[int, str]]:
-        """People whose check-in schedule needs attention at ``now`` (user id, external id), oldest first."""
+    async def due_checkins(
+        self, now: datetime, limit: int = 500, after: tuple[str, int] | None = None
+    ) -> list[tuple[int, str, str]]:
+        """People whose check-in schedule needs attention at ``now`` (user id, external id, wake_at), oldest
+        first; ``after`` (the wake_at and user id of the last one of the previous page) pages through them."""
+        wake_at, user_id = after or ("", 0)
         async with self._db.execute(
-            "SELECT c.user_id, u.external_id FROM checkins c JOIN users u ON u.id = c.user_id "
-            "WHERE c.wake_at IS NOT NULL AND c.wake_at <= ? ORDER BY c.wake_at LIMIT ?",
-            (to_db(now), limit),
+            "SELECT c.user_id, u.external_id, c.wake_at FROM checkins c JOIN users u ON u.id = c.user_id "
+            "WHERE c.wake_at IS NOT NULL AND c.wake_at <= ? AND (c.wake_at, c.user_id) > (?, ?) "
+            "ORDER BY c.wake_at, c.user_id LIMIT ?",
+            (to_db(now), wake_at, user_id, limit),
         ) as cursor:
             rows = await cursor.fetchall()
-        return [(int(row[0]), str(row[1])) for row in rows]
+        return [(int(row[0]), str(row[1]), str(row[2])) for row in rows]
 
     async def record_nudge(self, user_id: int, day: date, now: datetime, run_id: int | None, reminder: bool) -> bool:
         """Record the nudge for a local date; False when that date already had one (nothing is written).
@@ -744,7 +764,16 @@ class Repository:
             (update_id, to_db(now)),
         )
         await self._db.execute("DELETE FROM inbox WHERE update_id = ?", (update_id,))
+        self._claiming.append(update_id)
         return cursor.rowcount == 1
+
+    def was_claimed(self, update_id: int) -> bool:
+        """True (once) when a committed transaction of this process marked ``update_id`` handled: the intake
+        then needs no write of its own to settle it."""
+        if update_id in self._claimed:
+            self._claimed.discard(update_id)
+            return True
+        return False
 
     async def count_attempt(self, update_id: int) -> int:
         """Count one more failed attempt at handling an update; returns the attempts so far."""
@@ -775,9 +804,15 @@ class Repository:
             rows = await cursor.fetchall()
         return [(int(row[0]), int(row[1]), str(row[2])) for row in rows]
 
-    async def mark_reply_sent(self, outbox_id: int) -> None:
-        """Remove a reply from the outbox once Telegram has it (or will never take it)."""
-        await self._db.execute("DELETE FROM outbox WHERE id = ?", (outbox_id,))
+    async def chats_with_pending_replies(self) -> list[int]:
+        """The chats that have replies committed but not yet sent."""
+        async with self._db.execute("SELECT DISTINCT chat_id FROM outbox") as cursor:
+            rows = await cursor.fetchall()
+        return [int(row[0]) for row in rows]
+
+    async def mark_replies_sent(self, outbox_ids: list[int]) -> None:
+        """Remove replies from the outbox once Telegram has them (or will never take them)."""
+        await self._db.executemany("DELETE FROM outbox WHERE id = ?", [(outbox_id,) for outbox_id in outbox_ids])
 
 
 @dataclass(frozen=True)

@@ -216,4 +216,4 @@ async def deliver(
                 sender.spool.remove(name)  # the person used /forget while it was being built
         return
     if delivery is not None:
-        await sender.flush(delivery[0])
+        await sender.flush(delivery[0], urgent=False)

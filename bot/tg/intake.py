@@ -393,6 +393,8 @@ class Intake:
 
     async def _settle(self, update_id: int) -> None:
         """Mark an update handled; if the database refuses even that, the next stored batch does it."""
+        if self._repository.was_claimed(update_id):
+            return  # the handler's own transaction marked it, with the state change it made
         try:
             async with self._repository.transaction() as repository:
                 await repository.claim_update(update_id, self._clock())

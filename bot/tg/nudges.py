@@ -44,15 +44,26 @@ def nudge_outbox(spool: Spool, external_id: str, replies: list[Reply]) -> tuple[
 
 
 async def send_due_checkins(conversations: Conversations, sender: Sender) -> int:
-    """Commit and send every check-in due now; returns how many people were nudged."""
-    sent = await conversations.run_checkins(
-        outbox=functools.partial(nudge_outbox, sender.spool), whose=lambda who: chat_of(who) is not None
-    )
-    chats = [chat for external_id, _ in sent if (chat := chat_of(external_id)) is not None]
-    await asyncio.gather(*(sender.flush(chat) for chat in chats))
-    if sent:
-        log.info("sent %d check-in(s)", len(sent))
-    return len(sent)
+    """Commit and send every check-in due now; returns how many people were nudged.
+
+    A batch's messages start going out (in the bulk lane, behind any reply) while the next batch is
+    committed; the pass ends when no one due is left, so a crowd due at once goes out without gaps.
+    """
+    outbox = functools.partial(nudge_outbox, sender.spool)
+    sending: list[asyncio.Task[bool]] = []
+    count = 0
+    async for batch in conversations.checkin_batches(outbox=outbox, whose=lambda who: chat_of(who) is not None):
+        chats = [chat for external_id, _ in batch if (chat := chat_of(external_id)) is not None]
+        sending += [asyncio.create_task(sender.flush(chat, urgent=False)) for chat in chats]
+        count += len(batch)
+    try:
+        await asyncio.gather(*sending)
+    finally:
+        for task in sending:
+            task.cancel()
+    if count:
+        log.info("sent %d check-in(s)", count)
+    return count
 
 
 async def run_checkin_job(

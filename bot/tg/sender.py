@@ -56,17 +56,46 @@ class Sender:
         self._bot = bot
         self._repository = repository
         self.spool = spool
-        self._chat_locks: dict[int, asyncio.Lock] = {}
         self._throttle = throttle or Throttle()
+        # Per chat, only while someone is sending to it: its lock, how many flushes want it, how many of those
+        # are replies (which make every send to that chat urgent). Idle chats keep nothing.
+        self._chat_locks: dict[int, asyncio.Lock] = {}
+        self._users: dict[int, int] = {}
+        self._replies_waiting: dict[int, int] = {}
 
-    def _lock(self, chat_id: int) -> asyncio.Lock:
-        return self._chat_locks.setdefault(chat_id, asyncio.Lock())
+    async def flush(self, chat_id: int, urgent: bool = True) -> bool:
+        """Send every pending reply of one chat, in order; True when the chat's outbox is empty afterwards.
 
-    async def flush(self, chat_id: int) -> bool:
-        """Send every pending reply of one chat; True when the chat's outbox is empty afterwards."""
-        async with self._lock(chat_id):
-            async with self._repository.transaction() as repository:
-                pending = await repository.pending_replies(chat_id)
+        ``urgent`` for replies to someone who just wrote (they go before bulk sends); False for check-ins,
+        exports and retries. Rows are read without the write lock and marked sent together, in one write
+        transaction, once the batch is through (or stopped): a crash in between sends them again after a
+        restart, never loses them.
+        """
+        self._users[chat_id] = self._users.get(chat_id, 0) + 1
+        if urgent:
+            self._replies_waiting[chat_id] = self._replies_waiting.get(chat_id, 0) + 1
+        try:
+            async with self._chat_locks.setdefault(chat_id, asyncio.Lock()):
+                return await self._flush_locked(chat_id)
+        finally:
+            self._leave(chat_id, urgent)
+
+    def _leave(self, chat_id: int, urgent: bool) -> None:
+        if urgent:
+            self._replies_waiting[chat_id] -= 1
+            if not self._replies_waiting[chat_id]:
+                del self._replies_waiting[chat_id]
+        self._users[chat_id] -= 1
+        if not self._users[chat_id]:
+            del self._users[chat_id]
+            del self._chat_locks[chat_id]
+
+    async def _flush_locked(self, chat_id: int) -> bool:
+        async with self._repository.snapshot() as view:
+            pending = await view.pending_replies(chat_id)
+        done: list[tuple[int, str]] = []
+        emptied = True
+        try:
             for outbox_id, _, payload in pending:
                 try:
                     delivered = await self._deliver(chat_id, parse_payload(payload))
@@ -75,11 +104,20 @@ class Sender:
                     log.exception("outbox row %s for chat %s cannot be sent; dropping it", outbox_id, chat_id)
                     delivered = True
                 if not delivered:
-                    return False
+                    emptied = False
+                    break
+                done.append((outbox_id, payload))
+        finally:
+            if done:
                 async with self._repository.transaction() as repository:
-                    await repository.mark_reply_sent(outbox_id)
-                self._forget_file(payload)
-        return True
+                    await repository.mark_replies_sent([outbox_id for outbox_id, _ in done])
+                for _, payload in done:
+                    self._forget_file(payload)
+        return emptied
+
+    def _urgent(self, chat_id: int) -> bool:
+        """A send is urgent while a reply to this chat is waiting: a check-in never holds a reply up."""
+        return chat_id in self._replies_waiting
 
     def _forget_file(self, payload: str) -> None:
         """Remove the spooled file a sent (or dropped) row named: Telegram has it now, or never will."""
@@ -92,8 +130,8 @@ class Sender:
 
     async def sweep_files(self) -> None:
         """Remove spooled files no pending outbox row names (after /forget, or a write that rolled back)."""
-        async with self._repository.transaction() as repository:
-            pending = await repository.pending_replies()
+        async with self._repository.snapshot() as view:
+            pending = await view.pending_replies()
         wanted = []
         for _, _, payload in pending:
             try:
@@ -108,9 +146,9 @@ class Sender:
 
     async def flush_all(self) -> None:
         """Send what every chat has pending (after a restart, or after Telegram was unreachable)."""
-        async with self._repository.transaction() as repository:
-            chats = sorted({chat_id for _, chat_id, _ in await repository.pending_replies()})
-        await asyncio.gather(*(self.flush(chat_id) for chat_id in chats))
+        async with self._repository.snapshot() as view:
+            chats = sorted(await view.chats_with_pending_replies())
+        await asyncio.gather(*(self.flush(chat_id, urgent=False) for chat_id in chats))
 
     async def _deliver(self, chat_id: int, payload: dict[str, Any]) -> bool:
         """Send one payload, retrying transient faults; False leaves it in the outbox for later."""
@@ -122,8 +160,9 @@ class Sender:
             except RetryAfter as flood:
                 wait = flood.retry_after
                 seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-                log.warning("flood control (chat %s): every send waits %.0f s", chat_id, seconds)
-                self._throttle.pause(seconds)  # the next attempt (and every other chat) waits it out
+                log.warning("flood control (chat %s): it waits %.0f s", chat_id, seconds)
+                if self._throttle.pause(seconds, chat_id):  # this chat waits it out; several chats: all of them
+                    log.warning("flood control across chats: every send waits %.0f s", seconds)
             except Forbidden:
                 log.info("chat %s blocked the bot; dropping a reply and switching its check-ins off", chat_id)
                 await self._switch_off_checkins(chat_id)
@@ -169,10 +208,10 @@ class Sender:
 
         if payload["kind"] == "edit":
             if payload.get("html") is None:
-                await self._throttle.wait(chat_id)
+                await self._throttle.wait(chat_id, self._urgent(chat_id))
                 await self._bot.edit_message_reply_markup(chat_id, payload["message_id"], reply_markup=markup)
             else:
-                await self._throttle.wait(chat_id)
+                await self._throttle.wait(chat_id, self._urgent(chat_id))
                 await self._bot.edit_message_text(
                     shown(payload["html"]), chat_id, payload["message_id"], parse_mode=mode, reply_markup=markup
                 )
@@ -183,7 +222,7 @@ class Sender:
         parts = split_html(payload["html"])
         for number, part in enumerate(parts):
             last = number == len(parts) - 1
-            await self._throttle.wait(chat_id)
+            await self._throttle.wait(chat_id, self._urgent(chat_id))
             await self._bot.send_message(chat_id, shown(part), parse_mode=mode, reply_markup=markup if last else None)
 
     async def _send_file(self, chat_id: int, payload: dict[str, Any], caption: str, mode: ParseMode | None) -> None:
@@ -198,12 +237,12 @@ class Sender:
         fits = telegram_length(caption) <= MAX_CAPTION
         with_caption = caption if fits and caption else None
         if payload["kind"] == "photo":
-            await self._throttle.wait(chat_id)
+            await self._throttle.wait(chat_id, self._urgent(chat_id))
             await self._bot.send_photo(chat_id, content, caption=with_caption, parse_mode=mode)
         else:
-            await self._throttle.wait(chat_id)
+            await self._throttle.wait(chat_id, self._urgent(chat_id))
             await self._bot.send_document(chat_id, content, caption=with_caption, parse_mode=mode)
         if caption and not fits:
             for part in split_html(caption):
-                await self._throttle.wait(chat_id)
+                await self._throttle.wait(chat_id, self._urgent(chat_id))
                 await self._bot.send_message(chat_id, part, parse_mode=mode)

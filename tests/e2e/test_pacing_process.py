@@ -56,7 +56,9 @@ async def test_forty_people_at_once_get_at_most_thirty_messages_a_second(standin
         assert len(within) <= 30, f"{len(within)} messages within a second from {started}"
 
 
-async def test_a_429_pauses_every_chat_for_its_retry_after(standin: StandIn, paced: BotProcess) -> None:
+async def test_a_429_for_one_chat_pauses_that_chat_only_for_its_retry_after(
+    standin: StandIn, paced: BotProcess
+) -> None:
     await paced.start()
     standin.inject_fault("sendMessage", Fault.too_many_requests(2))
     standin.user_sends_text(7201, "/help")
@@ -64,11 +66,32 @@ async def test_a_429_pauses_every_chat_for_its_retry_after(standin: StandIn, pac
         lambda: any(record.status == 429 for record in _sends(standin)), timeout=REPLY_CEILING_S, what="the 429"
     )
     await paced.wait_for_log("flood control")  # the bot has read the 429
-    standin.user_sends_text(7202, "/help")  # another chat, while the pause lasts
+    standin.user_sends_text(7202, "/help")  # another chat, while the first one's pause lasts
     await standin.wait_until(
         lambda: len([record for record in _sends(standin) if record.ok]) >= 2, timeout=REPLY_CEILING_S, what="both"
     )
     refused = next(record for record in _sends(standin) if record.status == 429)
+    delivered = {str(record.params["chat_id"]): record.at for record in _sends(standin) if record.ok}
+    assert delivered["7201"] >= refused.at + 2 - SLACK_S  # the flooded chat waited its retry_after
+    assert delivered["7202"] < delivered["7201"]  # the other chat did not wait for it
+
+
+async def test_429s_for_several_chats_at_once_pause_every_chat(standin: StandIn, paced: BotProcess) -> None:
+    await paced.start()
+    standin.inject_fault("sendMessage", Fault.too_many_requests(2), times=2)
+    standin.user_sends_text(7301, "/help")
+    standin.user_sends_text(7302, "/help")
+    await standin.wait_until(
+        lambda: len([record for record in _sends(standin) if record.status == 429]) >= 2,
+        timeout=REPLY_CEILING_S,
+        what="two 429s",
+    )
+    await paced.wait_for_log("flood control across chats")
+    standin.user_sends_text(7303, "/help")  # a third chat, while the overall pause lasts
+    await standin.wait_until(
+        lambda: len([record for record in _sends(standin) if record.ok]) >= 3, timeout=REPLY_CEILING_S, what="all"
+    )
+    last_refused = max(record.at for record in _sends(standin) if record.status == 429)
     delivered = [record for record in _sends(standin) if record.ok]
-    assert {str(record.params["chat_id"]) for record in delivered} == {"7201", "7202"}
-    assert all(record.at >= refused.at + 2 - SLACK_S for record in delivered), (refused.at, [r.at for r in delivered])
+    assert {str(record.params["chat_id"]) for record in delivered} == {"7301", "7302", "7303"}
+    assert all(record.at >= last_refused + 2 - SLACK_S for record in delivered)
