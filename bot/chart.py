@@ -16,10 +16,11 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import pairwise
 
 from PIL import Image, ImageDraw, ImageFont
 
-__all__ = ["EASED", "SAME", "STRONGER", "FeelingPoint", "feelings_chart"]
+__all__ = ["EASED", "SAME", "STRONGER", "FeelingPoint", "MoodPoint", "feelings_chart", "history_chart", "moods_chart"]
 
 Colour = tuple[int, int, int]
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
@@ -432,3 +433,117 @@ def _short_day(day: date, with_year: bool) -> str:
 def _long_day(day: date) -> str:
     """'3 Mar 2025' in any locale."""
     return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+# --- check-in moods, and the two charts together ----------------------------------------------------------
+
+_MOOD: Colour = (120, 130, 200)
+"""The mood line: a calm blue, apart from the before/after colours."""
+_MOOD_HEIGHT = 230
+_MOOD_MAX = 5
+
+
+@dataclass(frozen=True)
+class MoodPoint:
+    """One check-in: its local date and how the day felt, 1 (rough) to 5 (great)."""
+
+    day: date
+    mood: int
+
+
+def moods_chart(
+    points: Sequence[MoodPoint], *, title: str, labels: tuple[str, str], width: int = 800, height: int = _MOOD_HEIGHT
+) -> bytes:
+    """A PNG of check-in moods over time: a line through one dot per check-in, placed by date, on the 1..5 scale
+    with ``labels`` (rough, great) at its ends; higher is lighter. Values outside 1..5 are drawn clamped.
+
+    Raises ``ValueError`` when ``points`` is empty. Deterministic: the same arguments give the same bytes.
+    """
+    if not points:
+        raise ValueError("moods_chart needs at least one point")
+    return _mood_image(sorted(points, key=lambda point: point.day), title, labels, width, height).tobytes_png()
+
+
+def history_chart(
+    feelings: Sequence[FeelingPoint],
+    moods: Sequence[MoodPoint],
+    *,
+    title: str,
+    moods_title: str,
+    moods_labels: tuple[str, str],
+) -> bytes:
+    """One PNG for /lessons: the feelings chart (see :func:`feelings_chart`) with the moods chart (see
+    :func:`moods_chart`) under it; either may be empty, not both (``ValueError``)."""
+    if not feelings and not moods:
+        raise ValueError("history_chart needs feelings or moods")
+    parts: list[Image.Image] = []
+    if feelings:
+        parts.append(Image.open(io.BytesIO(feelings_chart(feelings, title=title))).convert("RGB"))
+    if moods:
+        ordered = sorted(moods, key=lambda point: point.day)
+        parts.append(_mood_image(ordered, moods_title, moods_labels, 800, _MOOD_HEIGHT).image)
+    canvas = Image.new("RGB", (800, sum(part.height for part in parts)), _BACKGROUND)
+    top = 0
+    for part in parts:
+        canvas.paste(part, (0, top))
+        top += part.height
+    out = io.BytesIO()
+    canvas.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class _Drawn:
+    image: Image.Image
+
+    def tobytes_png(self) -> bytes:
+        out = io.BytesIO()
+        self.image.save(out, format="PNG", optimize=True)
+        return out.getvalue()
+
+
+def _mood_image(points: list[MoodPoint], title: str, labels: tuple[str, str], width: int, height: int) -> _Drawn:
+    unit = min(width / 800, height / _MOOD_HEIGHT)
+    title_font, small = _font(max(12, round(26 * unit))), _font(max(10, round(19 * unit)))
+    margin = 28 * unit
+    low, high = (_printable(label, small) for label in labels)
+    label_w = max(_text_width(small, f"{_MOOD_MAX} {high}"), _text_width(small, f"1 {low}"))
+    left, right = margin + label_w + 12 * unit, width - margin
+    top = 14 * unit + _line_height(title_font) + 14 * unit
+    bottom = height - 16 * unit - _line_height(small) - 10 * unit
+    first, last = points[0].day, points[-1].day
+    span = max((last - first).days, 1)
+
+    def x(day: date) -> float:
+        return left + (right - left) * ((day - first).days / span if last != first else 0.5)
+
+    def y(mood: float) -> float:
+        return bottom - (bottom - top) * (min(max(mood, 1), _MOOD_MAX) - 1) / (_MOOD_MAX - 1)
+
+    big = Image.new("RGB", (width * _SUPERSAMPLE, height * _SUPERSAMPLE), _BACKGROUND)
+    pen = _Pen(ImageDraw.Draw(big), _SUPERSAMPLE)
+    for value in range(1, _MOOD_MAX + 1):
+        pen.hline(left, right, round(y(value)), _GRID if value > 1 else _MUTED, 1)
+    centres = [(x(point.day), y(point.mood)) for point in points]
+    for start, end in pairwise(centres):
+        pen.line(start, end, _MOOD, max(1.5, 2.5 * unit))
+    radius = max(2.5, min(6 * unit, (right - left) / max(len(points), 1) * 0.3))
+    for point in centres:
+        pen.dot(point, radius, _MOOD)
+    image = big.reduce(_SUPERSAMPLE)
+    draw = ImageDraw.Draw(image)
+    draw.text(
+        (margin, 14 * unit),
+        _fit(_printable(title, title_font), title_font, width - 2 * margin),
+        font=title_font,
+        fill=_INK,
+    )
+    centre = _digit_centre(small)
+    for value, text in ((1, f"1 {low}"), (_MOOD_MAX, f"{_MOOD_MAX} {high}")):
+        draw.text((left - 10 * unit - _text_width(small, text), y(value) - centre), text, font=small, fill=_MUTED)
+    with_year = first.year != last.year
+    for day in (first, last) if first != last else (first,):
+        text = _short_day(day, with_year)
+        edge = min(max(x(day) - _text_width(small, text) / 2, left), right - _text_width(small, text))
+        draw.text((edge, bottom + 10 * unit), text, font=small, fill=_MUTED)
+    return _Drawn(image)

@@ -34,6 +34,9 @@ The rules, in one place:
 - **Next steps are asked about once due.** A step is asked about from its planned local day on (and never
   within ``SETTLE`` of being planned); "not yet" asks again ``ASK_AGAIN_AFTER`` days later, and after
   ``MAX_NOT_YET`` of them the step is let go kindly, never recorded as a miss.
+- **Lessons come back.** About a week and a month after an entry, the check-in (only while check-ins are on)
+  brings its lesson back once and asks whether it has helped since: at most one a day, riding in that day's
+  one check-in message (:func:`revisit_to_ask`).
 """
 
 from __future__ import annotations
@@ -423,6 +426,79 @@ def after_not_yet(not_yet_before: int, today: date) -> date | None:
     if not_yet_before + 1 >= MAX_NOT_YET:
         return None
     return today + timedelta(days=ASK_AGAIN_AFTER)
+
+
+REVISIT_AFTER = {"week": 7, "month": 30}
+"""Days after an entry (local dates) when a check-in brings its lesson back: a week on, and a month on."""
+
+REVISIT_LATE_BY = {"week": 6, "month": 14}
+"""How many days past its day a revisit may still come (check-ins can be off, skipped or eased off a while)."""
+
+REVISIT_MIN_LETTERS = 8
+"""A lesson shorter than this ("idk", "dunno", "nothing") is not brought back: there is nothing to revisit."""
+
+
+@dataclass(frozen=True)
+class PastLesson:
+    """An entry whose lesson a check-in may bring back: its run, its words, when it was written, which revisits
+    were already asked (``week``, ``month``), and whether an earlier one was answered "it changed"."""
+
+    run_id: int
+    lesson: str
+    finished_at: datetime
+    asked: frozenset[str] = frozenset()
+    changed: bool = False
+
+
+@dataclass(frozen=True)
+class Revisit:
+    """Bring back ``lesson`` (``kind`` says how long ago: ``week`` or ``month``)."""
+
+    run_id: int
+    lesson: str
+    kind: str
+
+
+def worth_revisiting(lesson: str) -> bool:
+    """Whether a lesson says enough to ask about later: two words or more, and ``REVISIT_MIN_LETTERS`` letters."""
+    return len(lesson.split()) >= 2 and sum(char.isalpha() for char in lesson) >= REVISIT_MIN_LETTERS
+
+
+def revisit_to_ask(
+    lessons: list[PastLesson], settings: CheckinSettings, today: date, asked_today: bool
+) -> Revisit | None:
+    """The one past lesson a check-in on local date ``today`` brings back, or None.
+
+    At most one a day (``asked_today``: one was already brought back on this date). A lesson comes back a week
+    on (up to ``REVISIT_LATE_BY`` days late) unless its month has come, and a month on unless an earlier answer
+    said it changed; never twice for the same mark. The month ones first (they are rarer), then the oldest entry.
+    """
+    if asked_today:
+        return None
+    found: list[tuple[int, datetime, Revisit]] = []
+    for past in lessons:
+        if not worth_revisiting(past.lesson):
+            continue
+        age = (today - local_date(settings, past.finished_at)).days
+        for rank, kind in enumerate(("month", "week")):
+            late = age - REVISIT_AFTER[kind]
+            if not 0 <= late <= REVISIT_LATE_BY[kind] or kind in past.asked:
+                continue
+            if kind == "month" and past.changed:
+                continue
+            if kind == "week" and "month" in past.asked:
+                continue
+            found.append((rank, past.finished_at, Revisit(past.run_id, past.lesson, kind)))
+            break
+    return min(found, key=lambda item: (item[0], item[1]))[2] if found else None
+
+
+def revisit_window(now: datetime) -> tuple[datetime, datetime]:
+    """The instants between which entries may be due a revisit at ``now`` (a day's slack either side, for
+    timezones): the caller fetches these and :func:`revisit_to_ask` decides by local date."""
+    earliest = max(REVISIT_AFTER[kind] + REVISIT_LATE_BY[kind] for kind in REVISIT_AFTER) + 1
+    latest = min(REVISIT_AFTER.values()) - 1
+    return now - timedelta(days=earliest), now - timedelta(days=latest)
 
 
 def _require_aware(moment: datetime) -> None:

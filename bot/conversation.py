@@ -13,7 +13,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,7 +24,17 @@ from bot.days import is_spec, resolve
 from bot.engine import Button, CompletedRun, Effect, Finished, Say, Stale, State
 from bot.flows.catalog import Catalog
 from bot.flows.model import Flow, TextStep
-from bot.history import FORGET_NO, FORGET_YES, LESSONS, Erased, History, SendFile, is_history_button
+from bot.history import (
+    EDIT,
+    FORGET_NO,
+    FORGET_YES,
+    LESSONS,
+    Erased,
+    History,
+    SendFile,
+    edit_started,
+    is_history_button,
+)
 from bot.matching import (
     Choice,
     Mode,
@@ -305,6 +315,8 @@ class Awaiting:
     menu: Menu | None = None
     words: str | None = None
     words_at: datetime | None = None
+    editing: tuple[int, str] | None = None
+    """An entry's part (run id, ``lesson`` or ``next_step``) whose new words the next typed message is (/edit)."""
 
     @classmethod
     def load(cls, stored: str | None, now: datetime) -> Awaiting:
@@ -320,9 +332,12 @@ class Awaiting:
                 menu = Menu(rows, at) if now - at <= MENU_LIFETIME else None
             words, words_at = data.get("words"), data.get("words_at")
             kept_at = datetime.fromisoformat(words_at) if isinstance(words, str) and words_at else None
+            edit = data.get("editing")
+            # Only while the question asking for the new words is on screen (its menu is still fresh).
+            editing = (int(edit[0]), str(edit[1])) if isinstance(edit, list) and menu is not None else None
             if kept_at is None or now - kept_at > WORDS_LIFETIME:
-                return cls(menu)
-            return cls(menu, words, kept_at)
+                return cls(menu, editing=editing)
+            return cls(menu, words, kept_at, editing)
         except (ValueError, KeyError, TypeError, AttributeError):
             return cls()
 
@@ -333,6 +348,8 @@ class Awaiting:
             data["menu"] = {"at": self.menu.at.isoformat(), "rows": self.menu.rows}
         if self.words is not None and self.words_at is not None:
             data["words"], data["words_at"] = self.words, self.words_at.isoformat()
+        if self.editing is not None:
+            data["editing"] = list(self.editing)
         return json.dumps(data, ensure_ascii=False) if data else None
 
     def keep(self, words: str, now: datetime) -> None:
@@ -642,6 +659,7 @@ class Conversations:
         if isinstance(incoming, ButtonPress) and incoming.value == RESUME:
             return await self._resume(user, state, flow, now)
         if isinstance(incoming, ButtonPress) and is_history_button(incoming.value):
+            awaiting.editing = edit_started(incoming.value)  # "the lesson": the next message is its new words
             return state, [*await self._history.button(user, incoming.value, now, await self._zone_of(user))]
         if isinstance(incoming, ButtonPress) and is_checkin_button(incoming.value):
             return await self._checkin_button(user, state, incoming.value, now)
@@ -753,6 +771,8 @@ class Conversations:
         for. None when it is neither (a flow's answer, or free text)."""
         menu = awaiting.menu
         in_flow = state is not None and flow is not None
+        if awaiting.editing is not None and not in_flow:
+            return state, await self._correction(user, text, now, awaiting)
         reading: Reading = NoMatch()
         if menu is not None and not reads_like_setback(text, self._words):
             # A setback is never a button press ("ok so I failed my exam" is not a yes): it is read as what it is.
@@ -768,6 +788,24 @@ class Conversations:
             # (After a menu that asks nothing, or an offer, other words are read as what they are.)
             return state, [self._menu_hint(menu)]
         return None
+
+    async def _correction(self, user: User, text: str, now: datetime, awaiting: Awaiting) -> list[Out]:
+        """Typed after /edit asked for an entry's new words: those words (or, as the whole reply, keeping it)."""
+        assert awaiting.editing is not None
+        run_id, part = awaiting.editing
+        awaiting.editing = None
+        keep = Choice(
+            f"{EDIT}:keep:{run_id}",
+            render(self.texts.edit_keep_button, {}),
+            word_list(self.texts.words_keep),
+            value_typed=False,
+        )
+        if isinstance(read_choice(text, [keep], self._words, mode=Mode.WHOLE), Picked):
+            return [self._say(self.texts.edit_kept)]
+        said = await self._history.correct(user, run_id, part, text, now)
+        if any(isinstance(reply, Say) and reply.buttons for reply in said):
+            awaiting.editing = (run_id, part)  # too long: the same question again, still waiting for the words
+        return [*said]
 
     def _read_menu(self, menu: Menu, text: str, in_flow: bool) -> Reading:
         """Which of the menu's buttons ``text`` names. Deleting needs an unambiguous yes, and an offer (daily
@@ -811,6 +849,8 @@ class Conversations:
             return word_list(texts.words_clear_yes)
         if value.startswith(f"{LESSONS}:keep:"):
             return word_list(texts.words_keep)
+        if value.startswith(f"{EDIT}:keep:"):
+            return word_list(texts.words_keep)
         if label == render(texts.lessons_next_button, {}):
             return word_list(texts.words_next_page)
         if label == render(texts.lessons_previous_button, {}):
@@ -843,6 +883,8 @@ class Conversations:
             awaiting.menu = None
         if user.onboarded and not (awaiting.menu is not None and awaiting.menu.has(STORY_YES)):
             awaiting.take()  # words kept for an offer that is no longer on screen
+        if awaiting.menu is None or not any(value.startswith(f"{EDIT}:keep:") for value, _ in awaiting.menu.options):
+            awaiting.editing = None  # the question asking for an entry's new words is no longer on screen
 
     async def _checkin_button(
         self, user: User, state: State | None, value: str, now: datetime
@@ -1038,6 +1080,10 @@ class Conversations:
             return state, [*await self._history.export(user, now, await self._zone_of(user))]
         if name == "forget":
             return state, [*self._history.confirm_forget()]
+        if name == "done":
+            return state, [*await self._history.done(user, now, argument, await self._zone_of(user))]
+        if name == "edit":
+            return state, [*await self._history.edit(user, argument, await self._zone_of(user))]
         if name in {"cancel", "back", "skip"}:
             if state is None or flow is None:
                 return state, [self._say(texts.nothing_to_cancel if name == "cancel" else texts.no_active_flow)]
@@ -1094,7 +1140,36 @@ class Conversations:
                 await self.repository.record_not_yet(earlier, now, again)
             else:
                 await self.repository.record_outcome(earlier, outcome, now)
+        revisit, revisit_id = run.meant("revisit"), run.inputs.get("revisit_id")
+        if isinstance(revisit, str) and isinstance(revisit_id, int):
+            await self.repository.answer_revisit(user.id, revisit_id, revisit, now)
         return await self._resume_offer(user)
+
+    async def _revisit_inputs(
+        self, user_id: int, settings: checkins.CheckinSettings, today: date, now: datetime, reminder: bool
+    ) -> dict[str, Any]:
+        """The past lesson today's check-in brings back (``revisit_*`` inputs of the check-in flow), if any.
+
+        At most one a day: a reminder (after "in an hour") asks today's again while it is unanswered; otherwise
+        a day that already brought one back brings none (see ``checkins.revisit_to_ask``).
+        """
+        none: dict[str, Any] = {"revisit_lesson": None, "revisit_when": None, "revisit_id": None}
+        repository = self.repository
+        asked = await repository.revisit_on(user_id, today)
+        if asked is not None:
+            revisit_id, _run, lesson, kind, answer = asked
+            if reminder and answer is None:
+                return {"revisit_lesson": lesson, "revisit_when": kind, "revisit_id": revisit_id}
+            return none
+        earliest, latest = checkins.revisit_window(now)
+        past = await repository.past_lessons(user_id, earliest, latest)
+        chosen = checkins.revisit_to_ask(past, settings, today, asked_today=False)
+        if chosen is None:
+            return none
+        recorded = await repository.ask_revisit(user_id, chosen.run_id, chosen.kind, today, now)
+        if recorded is None:
+            return none
+        return {"revisit_lesson": chosen.lesson, "revisit_when": chosen.kind, "revisit_id": recorded}
 
     async def _resume_offer(self, user: User) -> list[Say]:
         """The offer to pick up a flow set aside, with its button; nothing when none is."""
@@ -1246,6 +1321,7 @@ class Conversations:
             "last_run_id": step.run_id if step else None,
             "not_yet_before": step.not_yet if step else 0,
             "last_ask": step is not None and checkins.after_not_yet(step.not_yet, today) is None,
+            **await self._revisit_inputs(user_id, row.settings, today, now, result.reminder),
         }
         state, effects = engine.start(flow, now, texts, inputs)
         await repository.save_state(user_id, state, now)

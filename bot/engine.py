@@ -13,8 +13,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.cues import reader_of
 from bot.days import PICK_SPECS, day_words, describe, find_day, is_spec, read_day
 from bot.flows.model import (
+    ASKED_BEFORE,
     FINISH,
     ChoiceStep,
     DayStep,
@@ -26,7 +28,7 @@ from bot.flows.model import (
 )
 from bot.flows.texts import Texts
 from bot.matching import Choice, Picked, Several, read_choice, read_number, words_of
-from bot.render import evaluate, render, render_authored
+from bot.render import READERS, evaluate, render, render_authored
 
 AnswerValue = str | int | list[str] | None
 
@@ -162,6 +164,10 @@ class State:
     selection: list[str] = field(default_factory=list)
     seq: int = 0
     paused: bool = False
+    asked: list[str] = field(default_factory=list)
+    """Questions already shown in this run (their acknowledgements are not said again)."""
+    offered: list[str] = field(default_factory=list)
+    """Questions whose ``offer`` of help was made (it is made once; the next answer is taken as it is)."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict; datetimes become ISO 8601 strings with their offset."""
@@ -177,6 +183,8 @@ class State:
             "selection": self.selection,
             "seq": self.seq,
             "paused": self.paused,
+            "asked": self.asked,
+            "offered": self.offered,
         }
 
     @classmethod
@@ -194,6 +202,8 @@ class State:
             selection=list(data.get("selection", [])),
             seq=int(data.get("seq", 0)),
             paused=bool(data.get("paused", False)),
+            asked=list(data.get("asked", [])),
+            offered=list(data.get("offered", [])),
         )
 
 
@@ -249,6 +259,13 @@ def advance(flow: Flow, state: State, event: Event, now: datetime, texts: Texts)
     if isinstance(step, TextStep) and isinstance(event, Press):
         return state, [Stale()]  # a text question has no answer buttons: this one is from elsewhere
     raw = event.text if isinstance(event, Answer) else event.value
+    if isinstance(step, TextStep) and step.offer is not None and _offer_fits(flow, state, step, raw.strip(), texts):
+        if step.id not in state.offered:
+            state.offered.append(step.id)
+            context = _context(flow, state, texts) | {step.id: raw.strip()}
+            return state, [Say(render_authored(step.offer.prompt, context), (), step.id, state.seq)]
+        # Help was offered once already: these words are their answer, as they are (no nagging).
+        return _accept(flow, state, step, raw.strip()[: step.max_length], now, texts)
     value, problem = _parse(step, raw, isinstance(event, Press), texts, now)
     if problem is not None:
         return state, [_hint(flow, state, problem, texts)]
@@ -285,6 +302,8 @@ def _copy(state: State) -> State:
         path=list(state.path),
         inputs=dict(state.inputs),
         selection=list(state.selection),
+        asked=list(state.asked),
+        offered=list(state.offered),
     )
 
 
@@ -296,7 +315,15 @@ def _context(flow: Flow, state: State, texts: Texts) -> dict[str, Any]:
     for step_id, value in state.answers.items():
         shown[step_id] = "" if value is None else display(flow, step_id, value, texts)
     context["shown"] = shown
+    context[READERS] = reader_of(texts)  # what `is stuck` and `is blaming_others` read answers with
     return context
+
+
+def _offer_fits(flow: Flow, state: State, step: TextStep, typed: str, texts: Texts) -> bool:
+    """True when ``step``'s offer condition holds for ``typed`` as its answer (empty text never)."""
+    if not typed or step.offer is None:
+        return False
+    return evaluate(step.offer.when, _context(flow, state, texts) | {step.id: typed})
 
 
 def _enter(flow: Flow, state: State, target: str, now: datetime, texts: Texts, said: list[Effect]) -> Outcome:
@@ -322,15 +349,23 @@ def _enter(flow: Flow, state: State, target: str, now: datetime, texts: Texts, s
             state.path.append(step.id)
             target = _next(flow, state, step.id, texts)
             continue
-        said.append(_ask(flow, state, texts))
+        said.append(_ask_marked(flow, state, texts))
         return state, said
     return _finish(flow, state, now, texts, said)
+
+
+def _ask_marked(flow: Flow, state: State, texts: Texts) -> Say:
+    """Ask the current question and remember that it was shown (``state`` is the engine's own copy)."""
+    question = _ask(flow, state, texts)
+    if state.step not in state.asked:
+        state.asked.append(state.step)
+    return question
 
 
 def _ask(flow: Flow, state: State, texts: Texts) -> Say:
     step = flow.step(state.step)
     assert step is not None
-    context = _context(flow, state, texts)
+    context = _context(flow, state, texts) | {ASKED_BEFORE: state.step in state.asked}
     parts = [render_authored(step.prompt, context)]
     if isinstance(step, ScaleStep):
         parts.append(render(texts.scale_legend, step.model_dump()))
@@ -509,7 +544,7 @@ def _back(flow: Flow, state: State, texts: Texts) -> Outcome:
     if isinstance(step, ChoiceStep) and step.multiple and isinstance(earlier, list):
         state.selection = list(earlier)
     shown = display(flow, target, earlier, texts)
-    return state, [Say(render(texts.earlier_answer, {"answer": shown})), _ask(flow, state, texts)]
+    return state, [Say(render(texts.earlier_answer, {"answer": shown})), _ask_marked(flow, state, texts)]
 
 
 def _finish(flow: Flow, state: State, now: datetime, texts: Texts, said: list[Effect]) -> Outcome:
@@ -546,6 +581,7 @@ def _resume_updated(flow: Flow, state: State, now: datetime, texts: Texts) -> Ou
     path: list[str] = []
     target = flow.steps[0].id
     fresh = State(flow.id, flow.version, target, state.started_at, inputs=state.inputs, seq=state.seq)
+    fresh.asked, fresh.offered = list(state.asked), list(state.offered)
     while target != FINISH:
         step = flow.step(target)
         assert step is not None

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from bot.engine import Button, Say
 from bot.flows.texts import Texts
 from bot.render import render, render_plain
+from bot.similarity import vocabulary_of
 from bot.storage.repository import HeavyRequest, Repository, User
 from bot.summaries import (
     DEFAULT_PERIOD,
@@ -65,9 +66,37 @@ class Erased:
 HistoryReply = Say | SendFile | Erased
 
 
+STEP = "step"
+"""/done's buttons: ``step:pick:<run>``, then ``step:<done|partly|dropped|open>:<run>``."""
+EDIT = "edit"
+"""/edit's buttons: ``edit:pick:<run>``, then ``edit:<lesson|next_step>:<run>``, and ``edit:keep:<run>``."""
+PICK_SHOWN = 5
+"""/done and /edit list this many of the newest entries to pick from."""
+CORRECTION_MAX = 2000
+"""The longest corrected lesson or next step kept (a flow's answers are shorter than this in practice)."""
+OUTCOME_TEXT = {
+    "done": "outcome_done",
+    "partly": "outcome_partly",
+    "not_yet": "outcome_not_yet",
+    "let_go": "outcome_let_go",
+    "planned": "outcome_planned",
+    "not_checked": "outcome_open",
+}
+"""The text that words each state of a next step (``summaries.step_state``)."""
+
+
 def is_history_button(value: str) -> bool:
     """True for the values of the buttons this module puts under its messages."""
-    return value.startswith(f"{LESSONS}:") or value in {FORGET_YES, FORGET_NO}
+    return value.startswith((f"{LESSONS}:", f"{STEP}:", f"{EDIT}:")) or value in {FORGET_YES, FORGET_NO}
+
+
+def edit_started(value: str) -> tuple[int, str] | None:
+    """For the button that asks for an entry's new words (``edit:lesson:<run>``): the run and the part; else
+    None. The caller reads the person's next message as those words (see :meth:`History.correct`)."""
+    parts = value.split(":")
+    if len(parts) == 3 and parts[0] == EDIT and parts[1] in {"lesson", "next_step"} and parts[2].isdigit():
+        return int(parts[2]), parts[1]
+    return None
 
 
 class History:
@@ -114,14 +143,12 @@ class History:
             return [Say(html, (self._period_row(period),), seq=0, edit=edit)]
         page = min(max(page, 1), page_count(overview.count))
         entries = await repository.lessons(user.id, PAGE_SIZE, since=since, offset=(page - 1) * PAGE_SIZE)
-        recurring = recurring_lessons(await repository.lesson_texts(user.id, since)) if page == 1 else []
+        recurring = (
+            recurring_lessons(await repository.lesson_texts(user.id, since), vocabulary_of(texts)) if page == 1 else []
+        )
         checkins = checkin_days(await repository.checkin_times(user.id, now - timedelta(days=31)), zone)
-        outcomes = {
-            "done": render(texts.outcome_done, {}),
-            "partly": render(texts.outcome_partly, {}),
-            "not_yet": render(texts.outcome_not_yet, {}),
-            "open": render(texts.outcome_open, {}),
-        }
+        moods = await repository.checkin_moods(user.id, since) if page == 1 else []
+        held = await repository.held_lessons(user.id, since) if page == 1 else []
         context = lessons_page_context(
             entries=entries,
             overview=overview,
@@ -129,9 +156,11 @@ class History:
             checkins=checkins,
             page=page,
             period_label=label,
-            outcome_labels=outcomes,
+            outcome_label=lambda kind, day: render(getattr(texts, OUTCOME_TEXT[kind]), {"day": day}),
             now=now,
             zone=zone,
+            moods=moods,
+            held=held,
         )
         rows: list[tuple[Button, ...]] = []
         first_number = (page - 1) * PAGE_SIZE + 1
@@ -152,7 +181,7 @@ class History:
         if navigation:
             rows.append(tuple(navigation))
         rows.append(self._period_row(period))
-        if not edit and page == 1 and overview.with_feelings >= 2:
+        if not edit and page == 1 and (overview.with_feelings >= 2 or len(moods) >= 2):
             # The chart follows the page once drawn, off the event loop (see ``build``).
             await repository.request_heavy(user.id, CHART, period, now)
             self._requested = True
@@ -189,6 +218,8 @@ class History:
         return [Say(render(self._texts.export_failed, {}))] if request.kind == EXPORT else []
 
     async def _chart(self, view: Repository, user_id: int, period: str, now: datetime, zone: tzinfo) -> SendFile | None:
+        """The feelings chart (before → after) with the period's check-in moods under it; either part is left
+        out with fewer than two points, and with neither there is no chart."""
         since = period_start(period if period in PERIODS else DEFAULT_PERIOD, now, zone)
         entries = await view.lessons(user_id, CHART_MAX_POINTS, since=since)
         points = [
@@ -196,21 +227,34 @@ class History:
             for entry in reversed(entries)
             if entry.feeling_before is not None and entry.feeling_after is not None
         ]
-        if len(points) < 2:
+        moods = [(moment.astimezone(zone).date(), mood) for moment, mood in await view.checkin_moods(user_id, since)]
+        moods = moods[-CHART_MAX_POINTS:]
+        feelings, with_moods = len(points) >= 2, len(moods) >= 2
+        if not feelings and not with_moods:
             return None
-        from bot.chart import FeelingPoint, feelings_chart
+        from bot.chart import FeelingPoint, MoodPoint, history_chart
 
+        texts = self._texts
         png = await asyncio.to_thread(
-            feelings_chart,
-            [FeelingPoint(day, before, after) for day, before, after in points],
-            title=render(self._texts.chart_title, {}),
+            history_chart,
+            [FeelingPoint(day, before, after) for day, before, after in points] if feelings else [],
+            [MoodPoint(day, mood) for day, mood in moods] if with_moods else [],
+            title=render(texts.chart_title, {}),
+            moods_title=render(texts.chart_moods_title, {}),
+            moods_labels=(render(texts.chart_moods_low, {}), render(texts.chart_moods_high, {})),
         )
-        return SendFile("feelings.png", png, render(self._texts.chart_caption, {}), "photo")
+        caption = render(texts.chart_caption, {"feelings": feelings, "moods": with_moods})
+        return SendFile("feelings.png", png, caption, "photo")
 
     async def button(self, user: User, value: str, now: datetime, zone: tzinfo | None = None) -> list[HistoryReply]:
-        """Act on one of this module's buttons: turn a page, switch period, delete an entry, forget."""
+        """Act on one of this module's buttons: turn a page, switch period, delete an entry, forget, settle a
+        next step (/done), pick what to correct (/edit)."""
         texts = self._texts
         zone = zone or self._zone
+        if value.startswith(f"{STEP}:"):
+            return await self._step_button(user, value, now, zone)
+        if value.startswith(f"{EDIT}:"):
+            return await self._edit_button(user, value, now, zone)
         if value == FORGET_NO:
             return [Say(render(texts.forget_kept, {}), edit=True)]
         if value == FORGET_YES:
@@ -239,6 +283,136 @@ class History:
         if len(parts) == 3 and parts[1] in PERIODS and parts[2].isdigit():
             return await self.lessons(user, now, parts[1], int(parts[2]), edit=True, zone=zone)
         return []
+
+    # --- /done: how a next step went, or setting it down ----------------------------------------------
+
+    async def done(
+        self, user: User, now: datetime, argument: str | None, zone: tzinfo | None = None
+    ) -> list[HistoryReply]:
+        """/done: the person's open next steps to pick from (newest first), or straight to the one they named
+        by number (``/done 2``), or to the only one."""
+        zone = zone or self._zone
+        steps = (await self._repository.open_next_steps(user.id, PICK_SHOWN))[:PICK_SHOWN]
+        if not steps:
+            return [Say(render(self._texts.done_none, {}))]
+        chosen = _number_in(argument, len(steps))
+        if chosen is not None or len(steps) == 1:
+            return await self._ask_step(user, steps[(chosen or 1) - 1].run_id, zone)
+        listed = [
+            {"number": number, "text": step.text, "date": day_label(step.due)}
+            for number, step in enumerate(steps, start=1)
+        ]
+        buttons = tuple(
+            Button(render(self._texts.done_pick_button, {"number": number}), f"{STEP}:pick:{step.run_id}")
+            for number, step in enumerate(steps, start=1)
+        )
+        return [Say(render(self._texts.done_pick, {"steps": listed}), (buttons,), seq=0)]
+
+    async def _ask_step(self, user: User, run_id: int, zone: tzinfo) -> list[HistoryReply]:
+        texts = self._texts
+        entry = await self._repository.lesson(user.id, run_id)
+        if entry is None or not entry.next_step:
+            return [Say(render(texts.done_gone, {}))]
+        html = render(texts.done_ask, {"step": entry.next_step, "date": day_label(entry.finished_at.astimezone(zone))})
+        buttons = (
+            (
+                Button(render(texts.done_done_button, {}), f"{STEP}:done:{run_id}"),
+                Button(render(texts.done_partly_button, {}), f"{STEP}:partly:{run_id}"),
+            ),
+            (
+                Button(render(texts.done_drop_button, {}), f"{STEP}:dropped:{run_id}"),
+                Button(render(texts.done_keep_button, {}), f"{STEP}:open:{run_id}"),
+            ),
+        )
+        return [Say(html, buttons, seq=0)]
+
+    async def _step_button(self, user: User, value: str, now: datetime, zone: tzinfo) -> list[HistoryReply]:
+        _, action, run = [*value.split(":"), "", ""][:3]
+        if not run.isdigit():
+            return []
+        if action == "pick":
+            return await self._ask_step(user, int(run), zone)
+        if action in {"done", "partly", "dropped"}:
+            settled = await self._repository.settle_next_step(user.id, int(run), action, now)
+        elif action == "open":
+            # Kept open: asked about at the next check-in (from today on), as a fresh step.
+            settled = await self._repository.reopen_next_step(user.id, int(run), now.astimezone(zone).date())
+        else:
+            return []
+        if not settled:
+            return [Say(render(self._texts.done_gone, {}), edit=True)]
+        return [Say(render(self._texts.done_saved, {"outcome": action}), edit=True)]
+
+    # --- /edit: correcting an entry's words ------------------------------------------------------------
+
+    async def edit(self, user: User, argument: str | None, zone: tzinfo | None = None) -> list[HistoryReply]:
+        """/edit: the newest entries to pick from, or straight to the one named by number (``/edit 1``)."""
+        zone = zone or self._zone
+        entries = await self._repository.lessons(user.id, PICK_SHOWN)
+        if not entries:
+            return [Say(render(self._texts.edit_none, {}))]
+        chosen = _number_in(argument, len(entries))
+        if chosen is not None or len(entries) == 1:
+            return await self._edit_which(user, entries[(chosen or 1) - 1].run_id, zone)
+        listed = [
+            {"number": number, "date": day_label(entry.finished_at.astimezone(zone)), "lesson": entry.lesson or ""}
+            for number, entry in enumerate(entries, start=1)
+        ]
+        buttons = tuple(
+            Button(render(self._texts.edit_pick_button, {"number": number}), f"{EDIT}:pick:{entry.run_id}")
+            for number, entry in enumerate(entries, start=1)
+        )
+        return [Say(render(self._texts.edit_pick, {"entries": listed}), (buttons,), seq=0)]
+
+    async def _edit_which(self, user: User, run_id: int, zone: tzinfo) -> list[HistoryReply]:
+        texts = self._texts
+        entry = await self._repository.lesson(user.id, run_id)
+        if entry is None:
+            return [Say(render(texts.done_gone, {}))]
+        html = render(
+            texts.edit_which,
+            {
+                "date": day_label(entry.finished_at.astimezone(zone)),
+                "lesson": entry.lesson or "",
+                "next_step": entry.next_step or "",
+            },
+        )
+        row = [Button(render(texts.edit_lesson_button, {}), f"{EDIT}:lesson:{run_id}")]
+        if entry.next_step:
+            row.append(Button(render(texts.edit_next_step_button, {}), f"{EDIT}:next_step:{run_id}"))
+        rows: list[tuple[Button, ...]] = [tuple(row)]
+        if entry.next_step:
+            rows.append((Button(render(texts.edit_outcome_button, {}), f"{STEP}:pick:{run_id}"),))
+        return [Say(html, tuple(rows), seq=0)]
+
+    async def _edit_button(self, user: User, value: str, now: datetime, zone: tzinfo) -> list[HistoryReply]:
+        texts = self._texts
+        _, action, run = [*value.split(":"), "", ""][:3]
+        if not run.isdigit():
+            return []
+        if action == "pick":
+            return await self._edit_which(user, int(run), zone)
+        if action == "keep":
+            return [Say(render(texts.edit_kept, {}), edit=True)]
+        if action not in {"lesson", "next_step"}:
+            return []
+        entry = await self._repository.lesson(user.id, int(run))
+        current = (entry.lesson if action == "lesson" else entry.next_step) if entry is not None else None
+        if entry is None or not current:
+            return [Say(render(texts.done_gone, {}))]
+        keep = Button(render(texts.edit_keep_button, {}), f"{EDIT}:keep:{run}")
+        return [Say(render(texts.edit_ask, {"part": action, "current": current}), ((keep,),), seq=0)]
+
+    async def correct(self, user: User, run_id: int, part: str, text: str, now: datetime) -> list[HistoryReply]:
+        """Take ``text`` as the new lesson or next step (``part``) of one of the person's entries."""
+        texts = self._texts
+        words = " ".join(text.split())
+        if len(words) > CORRECTION_MAX:
+            keep = Button(render(texts.edit_keep_button, {}), f"{EDIT}:keep:{run_id}")
+            return [Say(render(texts.edit_too_long, {"max": CORRECTION_MAX}), ((keep,),), seq=0)]
+        if not await self._repository.correct_entry(user.id, run_id, part, words, now):
+            return [Say(render(texts.done_gone, {}))]
+        return [Say(render(texts.edit_saved, {"part": part, "text": words}))]
 
     # --- /export --------------------------------------------------------------------------------------
 
@@ -331,13 +505,25 @@ def _markdown_run(run: dict[str, Any]) -> dict[str, Any]:
         "started": run["started_at"][:16].replace("T", " ") + " UTC",
         "lesson": run["lesson"],
         "next_step": run["next_step"],
-        "outcome": _OUTCOMES.get(run["next_step_outcome"] or "", "open"),
+        "outcome": "set down" if run["next_step_let_go_at"] else _OUTCOMES.get(run["next_step_outcome"] or "", "open"),
         "due": run["next_step_due"],
+        "lesson_corrected": (run["lesson_corrected_at"] or "")[:10],
+        "next_step_corrected": (run["next_step_corrected_at"] or "")[:10],
+        "mood": run["meaning"].get("mood", "") if run["flow_id"] == "checkin" else "",
+        "revisits": run["revisits"],
         "answers": [
             {"step": answer["step"], "answer": answer["shown"], "at": answer["answered_at"][11:16]}
             for answer in run["answers"]
         ],
     }
+
+
+def _number_in(argument: str | None, count: int) -> int | None:
+    """The list number typed after a command (``/done 2``), when it is one of 1..``count``; else None."""
+    words = (argument or "").strip().lstrip("#").split()
+    if len(words) == 1 and words[0].isdigit() and 1 <= int(words[0]) <= count:
+        return int(words[0])
+    return None
 
 
 def _scratch_file(folder: Path, suffix: str) -> Path:

@@ -11,15 +11,72 @@ import html
 import re
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
-from jinja2 import StrictUndefined, Template, TemplateError, nodes
+from jinja2 import StrictUndefined, Template, TemplateError, nodes, pass_context
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 
 def _blank_for_none(value: Any) -> Any:
     # A skipped answer is None; a person should see nothing there, not the word "None".
     return "" if value is None else value
+
+
+READERS = "_readers"
+"""The context key under which the engine passes an ``AnswerReader`` to the ``stuck`` and ``blaming_others``
+tests. (A name with a leading underscore: the flow checker reports it if a template names it.)"""
+
+
+class AnswerReader(Protocol):
+    """What reads a person's answer for the template tests (``bot.cues`` provides it, with the deployer's words)."""
+
+    def stuck(self, text: str) -> bool:
+        """True when ``text`` says "I don't know" rather than something."""
+        ...
+
+    def blaming_others(self, text: str) -> bool:
+        """True when ``text`` says someone else caused what happened."""
+        ...
+
+
+def _reader(context: Context) -> AnswerReader | None:
+    reader = context.get(READERS)
+    return reader if reader is not None and hasattr(reader, "stuck") else None
+
+
+@pass_context
+def _is_stuck(context: Context, value: Any) -> bool:
+    # A skipped or non-text answer is not "idk": it is simply not there (test it with `is none`).
+    reader = _reader(context)
+    return isinstance(value, str) and reader is not None and reader.stuck(value)
+
+
+@pass_context
+def _is_blaming_others(context: Context, value: Any) -> bool:
+    reader = _reader(context)
+    return isinstance(value, str) and reader is not None and reader.blaming_others(value)
+
+
+FIRST_SENTENCE_LIMIT = 100
+"""About how many characters of a long answer are quoted back to a person."""
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=\S)|\n+")
+
+
+def first_sentence(text: Any, limit: int = FIRST_SENTENCE_LIMIT) -> str:
+    """The first sentence of ``text`` (up to its ``.``, ``!``, ``?`` or line break), at most about ``limit``
+    characters: a longer one is cut at a word and ends with "…". Short answers come back whole; a
+    skipped one (None) as nothing."""
+    if text is None:
+        return ""
+    whole = " ".join(str(text).split())
+    first = _SENTENCE_END.split(str(text).strip(), maxsplit=1)[0]
+    first = " ".join(first.split())
+    if len(first) <= limit:
+        return first if first == whole else first.rstrip(",;:") + ("" if first[-1:] in ".!?…" else " …")
+    cut = first[: limit + 1].rsplit(" ", 1)[0] if " " in first[: limit + 1] else first[:limit]
+    return cut.rstrip(",;:.!? ") + "…"
 
 
 _ENVIRONMENT = ImmutableSandboxedEnvironment(
@@ -30,6 +87,9 @@ _ENVIRONMENT = ImmutableSandboxedEnvironment(
     keep_trailing_newline=False,
     finalize=_blank_for_none,
 )
+_ENVIRONMENT.tests["stuck"] = _is_stuck
+_ENVIRONMENT.tests["blaming_others"] = _is_blaming_others
+_ENVIRONMENT.filters["first_sentence"] = first_sentence
 
 
 _PLAIN_ENVIRONMENT = ImmutableSandboxedEnvironment(

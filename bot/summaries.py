@@ -5,142 +5,18 @@ Nothing here reads the clock or the database; the conversation service fetches, 
 
 from __future__ import annotations
 
-import re
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from bot.storage.repository import LessonEntry, LessonOverview
+from bot.similarity import Vocabulary, group_lessons
+from bot.storage.repository import HeldLesson, LessonEntry, LessonOverview
 
 PERIODS = ("week", "30d", "month", "all")
 DEFAULT_PERIOD = "30d"
 PAGE_SIZE = 5
 CHECKIN_WINDOW_DAYS = 30
-
-_STOPWORDS = frozenset(
-    [
-        "a",
-        "about",
-        "after",
-        "again",
-        "all",
-        "also",
-        "always",
-        "am",
-        "an",
-        "and",
-        "any",
-        "are",
-        "as",
-        "at",
-        "be",
-        "because",
-        "been",
-        "before",
-        "being",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "doing",
-        "don't",
-        "done",
-        "even",
-        "every",
-        "for",
-        "from",
-        "get",
-        "got",
-        "had",
-        "has",
-        "have",
-        "having",
-        "i",
-        "i'm",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "it's",
-        "its",
-        "just",
-        "let",
-        "like",
-        "make",
-        "me",
-        "more",
-        "most",
-        "much",
-        "my",
-        "myself",
-        "need",
-        "never",
-        "next",
-        "no",
-        "not",
-        "now",
-        "of",
-        "off",
-        "on",
-        "once",
-        "one",
-        "only",
-        "or",
-        "other",
-        "our",
-        "out",
-        "over",
-        "own",
-        "really",
-        "should",
-        "so",
-        "some",
-        "something",
-        "still",
-        "than",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "thing",
-        "things",
-        "this",
-        "those",
-        "time",
-        "to",
-        "too",
-        "try",
-        "up",
-        "us",
-        "very",
-        "was",
-        "way",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "who",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-    ]
-)
 
 
 def period_start(period: str, now: datetime, zone: tzinfo) -> datetime | None:
@@ -166,62 +42,19 @@ def page_count(total: int, page_size: int = PAGE_SIZE) -> int:
     return max(1, -(-total // page_size))
 
 
-def stems(text: str) -> frozenset[str]:
-    """The content words of a lesson, lower-cased and crudely stemmed, without common words."""
-    words = re.findall(r"[a-zà-ÿ']+", text.casefold())
-    found = set()
-    for word in words:
-        if len(word) < 3 or word in _STOPWORDS:
-            continue
-        for suffix in ("ing", "ed", "es", "ly", "s"):
-            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-                word = word[: -len(suffix)]
-                break
-        found.add(word)
-    return frozenset(found)
-
-
 @dataclass(frozen=True)
 class RecurringLesson:
-    """A lesson named more than once (the same or similar words), with its newest wording."""
+    """A lesson named more than once (in the same or other words), with its newest wording."""
 
     lesson: str
     times: int
 
 
-def recurring_lessons(lessons: Sequence[str], limit: int = 3) -> list[RecurringLesson]:
-    """Lessons that come back: two lessons belong together when they share at least two content words
-    and half of their words. ``lessons`` is newest first; each group shows its newest wording."""
-    word_sets = [stems(lesson) for lesson in lessons]
-    parent = list(range(len(lessons)))
-
-    def root(index: int) -> int:
-        while parent[index] != index:
-            parent[index] = parent[parent[index]]
-            index = parent[index]
-        return index
-
-    by_word: dict[str, list[int]] = {}
-    for index, words in enumerate(word_sets):
-        for word in words:
-            by_word.setdefault(word, []).append(index)
-    common = max(50, len(lessons) // 4)  # a word in a quarter of all lessons says little on its own
-    for indexes in by_word.values():
-        if len(indexes) > common:
-            continue
-        first = indexes[0]
-        for other in indexes[1:]:
-            a, b = word_sets[first], word_sets[other]
-            shared = len(a & b)
-            if shared >= 2 and shared * 2 >= max(len(a), len(b)) and root(first) != root(other):
-                parent[root(other)] = root(first)
-    sizes = Counter(root(index) for index, words in enumerate(word_sets) if words)
-    groups = [(size, -group) for group, size in sizes.items() if size > 1]
-    groups.sort(reverse=True)
-    newest: dict[int, str] = {}
-    for index in range(len(lessons)):
-        newest.setdefault(root(index), lessons[index])
-    return [RecurringLesson(newest[-neg], size) for size, neg in groups[:limit]]
+def recurring_lessons(lessons: Sequence[str], vocab: Vocabulary, limit: int = 3) -> list[RecurringLesson]:
+    """Lessons that come back: lessons that say the same thing (``bot.similarity``) grouped, the biggest
+    groups first, each named by its newest wording. ``lessons`` is newest first."""
+    groups = group_lessons(lessons, vocab)
+    return [RecurringLesson(group.lesson, group.times) for group in groups[:limit] if group.times > 1]
 
 
 def checkin_days(times: Iterable[datetime], zone: tzinfo) -> set[date]:
@@ -257,11 +90,17 @@ def lessons_page_context(
     checkins: set[date],
     page: int,
     period_label: str,
-    outcome_labels: dict[str, str],
+    outcome_label: Callable[[str, str], str],
     now: datetime,
     zone: tzinfo,
+    moods: Sequence[tuple[datetime, int]] = (),
+    held: Sequence[HeldLesson] = (),
 ) -> dict[str, Any]:
-    """Template context for one page of /lessons (``entries`` are that page's, newest first)."""
+    """Template context for one page of /lessons (``entries`` are that page's, newest first).
+
+    ``outcome_label(kind, day)`` words a next step's state (see :func:`step_state`; ``day`` is the day a planned
+    step is due); ``moods`` are the period's check-in moods, oldest first; ``held`` the lessons that held.
+    """
     today = now.astimezone(zone).date()
     window = {day for day in checkins if (today - day).days < CHECKIN_WINDOW_DAYS}
     first_number = (page - 1) * PAGE_SIZE + 1
@@ -271,6 +110,9 @@ def lessons_page_context(
         # An average of one is just that entry: only say "on average" when there are two or more.
         "avg_before": _number(overview.average_before) if overview.with_feelings > 1 else "",
         "avg_after": _number(overview.average_after) if overview.with_feelings > 1 else "",
+        "avg_same": about_the_same(overview.average_before, overview.average_after),
+        "moods": mood_trend(moods) or "",
+        "held": [{"lesson": lesson.lesson, "when": lesson.kind} for lesson in held],
         "recurring": [{"lesson": group.lesson, "times": group.times} for group in recurring],
         "checkin_days": len(window),
         "streak": kind_streak(window, today),
@@ -283,7 +125,9 @@ def lessons_page_context(
                 "title": entry.flow_title,
                 "lesson": entry.lesson or "",
                 "next_step": entry.next_step or "",
-                "outcome": outcome_labels.get(entry.next_step_outcome or "open", outcome_labels["open"]),
+                "outcome": outcome_label(
+                    step_state(entry, today), day_label(entry.next_step_due) if entry.next_step_due else ""
+                ),
                 "before": "" if entry.feeling_before is None else entry.feeling_before,
                 "after": "" if entry.feeling_after is None else entry.feeling_after,
             }
@@ -292,6 +136,49 @@ def lessons_page_context(
     }
 
 
-def day_label(moment: datetime) -> str:
+def step_state(entry: LessonEntry, today: date) -> str:
+    """Where an entry's next step stands, as people would say it: ``done``, ``partly``, ``let_go`` (set down
+    after the last "not yet", or by the person), ``not_yet`` (a check-in heard "not yet"; it stays open),
+    ``planned`` (its day is still ahead), or ``not_checked`` (due, and no check-in has heard about it yet)."""
+    if entry.next_step_let_go_at is not None or entry.next_step_outcome == "dropped":
+        return "let_go"
+    if entry.next_step_outcome in {"done", "partly", "not_yet"}:
+        return entry.next_step_outcome
+    if entry.next_step_due is not None and entry.next_step_due > today:
+        return "planned"
+    return "not_checked"
+
+
+def about_the_same(before: float | None, after: float | None) -> bool:
+    """Whether two averages say "about the same" (less than half a point apart), never "went from 5.3 to 5.3"."""
+    return before is not None and after is not None and abs(round(before, 1) - round(after, 1)) < 0.5
+
+
+MOOD_BARS = "▁▃▄▆█"
+"""One bar per check-in mood, 1 (rough) to 5 (great)."""
+
+MOOD_SHOWN = 14
+"""The trend line shows at most this many of the latest check-ins."""
+
+
+def mood_trend(moods: Sequence[tuple[datetime, int]]) -> dict[str, Any] | None:
+    """How check-in moods (1 rough … 5 great, oldest first) went: their count and average, the latest ones
+    as bars, and whether the later half felt lighter (``up``), heavier (``down``) or ``steady`` against the
+    earlier half (half a point or more counts). None for fewer than two: one day is not a trend."""
+    values = [min(max(mood, 1), 5) for _, mood in moods]
+    if len(values) < 2:
+        return None
+    half = len(values) // 2
+    earlier, later = values[:half], values[half:]
+    change = sum(later) / len(later) - sum(earlier) / len(earlier)
+    return {
+        "count": len(values),
+        "average": _number(sum(values) / len(values)),
+        "bars": "".join(MOOD_BARS[value - 1] for value in values[-MOOD_SHOWN:]),
+        "direction": "up" if change >= 0.5 else "down" if change <= -0.5 else "steady",
+    }
+
+
+def day_label(moment: datetime | date) -> str:
     """A date as people write it, e.g. '5 Mar 2026' (no zero padding, on every platform)."""
     return f"{moment.day} {moment:%b %Y}"

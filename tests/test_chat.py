@@ -60,6 +60,7 @@ def test_a_whole_setback_in_the_terminal_then_the_lesson_is_listed(tmp_path: Pat
         "I'll never get hired",
         "/back",
         "Nobody will ever hire me",
+        "6",  # a thinking trap: overgeneralising
         "One no isn't every no",
         "/skip",
         "Ask for feedback after interviews",
@@ -79,7 +80,10 @@ def test_a_whole_setback_in_the_terminal_then_the_lesson_is_listed(tmp_path: Pat
     assert "harshest thing you're telling yourself" in after(transcript, "")
     went_back = after(transcript, "/back")
     assert "Your earlier answer was: I'll never get hired" in went_back
-    assert "“Nobody will ever hire me”" in after(transcript, "Nobody will ever hire me")
+    assert "Does it sound like any of these?" in after(transcript, "Nobody will ever hire me")
+    friend = after(transcript, "6")
+    assert "“Nobody will ever hire me”" in friend
+    assert "turning one time into “always”" in friend, "the trap they named shapes the friend question"
     assert "What has this taught you?" in after(transcript, "/skip")
     card = after(transcript, "5")
     assert "Lesson: Ask for feedback after interviews" in card
@@ -124,7 +128,7 @@ def test_check_on_the_shipped_flows_prints_one_line_and_succeeds() -> None:
             "tests/flows/broken/three_problems.yaml",
             [
                 "tests/flows/broken/three_problems.yaml:9: three_problems.first: unknown key 'colour'; allowed "
-                "here: id, prompt, next, optional, kind, min_length, max_length",
+                "here: id, prompt, next, optional, kind, min_length, max_length, offer",
                 "tests/flows/broken/three_problems.yaml:14: three_problems.second: 'multiple' must be true or "
                 "false (got 'yes'); write true or false, not yes/no",
                 "tests/flows/broken/three_problems.yaml:15: three_problems.third: 'min_label' is missing; add it",

@@ -288,12 +288,14 @@ def test_back_returns_to_the_previous_question_and_shows_the_earlier_answer(setb
     assert person.step == "feeling"
     first, question = said(effects)
     assert first == render(texts.earlier_answer, {"answer": "😤 Frustrated"})
-    assert question.startswith("Thank you for putting that into words.")
+    # Asked again after /back: the question alone, without thanking them for the same words twice.
+    assert question.startswith("<b>What are you feeling most right now?</b>")
     effects = person.send(Back())
     assert person.step == "what_happened"
     assert said(effects)[0] == render(texts.earlier_answer, {"answer": "I missed the deadline"})
     # Answering again carries on from there, and the changed answer is the one kept.
-    person.send("I missed the deadline again")
+    again = said(person.send("I missed the deadline again"))
+    assert again[-1].startswith("<b>What are you feeling most right now?</b>")
     person.send("1")
     assert person.state is not None
     assert person.state.answers == {"what_happened": "I missed the deadline again", "feeling": "disappointed"}
@@ -424,6 +426,9 @@ def test_checkin_not_yet_asks_what_got_in_the_way_and_keeps_it(checkin: Flow, te
         "last_run_id": 3,
         "not_yet_before": None,
         "last_ask": None,
+        "revisit_lesson": None,
+        "revisit_when": None,
+        "revisit_id": None,
     }
     assert "It's still open: I'll ask again in a couple of days" in said(effects)[-1]
 
@@ -439,7 +444,9 @@ def test_a_condition_on_a_skipped_answer_falls_through_instead_of_crashing(sampl
 
 def test_what_a_person_types_is_shown_back_escaped(setback: Flow, texts: Texts) -> None:
     state = at(setback, "harsh_voice", {"what_happened": "x", "feeling": "sad", "intensity_before": 3})
-    _, effects = engine.advance(setback, state, Answer("I'm <b>useless</b> & a fraud"), NOW, texts)
+    state, _ = engine.advance(setback, state, Answer("I'm <b>useless</b> & a fraud"), NOW, texts)
+    assert state is not None and state.step == "traps"
+    _, effects = engine.advance(setback, state, Skip(), NOW, texts)
     html = asked(effects).html
     assert "“I&#39;m &lt;b&gt;useless&lt;/b&gt; &amp; a fraud”" in html
     assert "<b>useless</b>" not in html
@@ -456,6 +463,7 @@ def test_a_whole_setback_run_finishes_with_every_answer_and_its_meaning(setback:
         "9",
         Press(CONTINUE_VALUE, None),
         "I'm hopeless at this",
+        Skip(),  # no thinking trap named
         "You prepared well and one bad moment doesn't define you",
         Skip(),
         "Nerves pass if I pause and breathe",
@@ -477,6 +485,7 @@ def test_a_whole_setback_run_finishes_with_every_answer_and_its_meaning(setback:
         "feeling": "anxious",
         "intensity_before": 9,
         "harsh_voice": "I'm hopeless at this",
+        "traps": None,
         "friend_voice": "You prepared well and one bad moment doesn't define you",
         "control": None,
         "lesson": "Nerves pass if I pause and breathe",
@@ -501,7 +510,7 @@ def test_a_whole_setback_run_finishes_with_every_answer_and_its_meaning(setback:
     assert "💡 <b>Lesson:</b> Nerves pass if I pause and breathe" in card
     assert "👣 <b>Next step:</b> Practise the intro with Ana · on Thursday" in card
     assert "😟 Anxious: 9 → 4" in card
-    assert "It sounds like it eased a little." in card
+    assert "That's a real shift. Facing this took courage." in card  # 9 → 4: a lot, after something heavy
 
 
 def test_a_skipped_answer_reads_as_nothing_in_a_template_not_as_none(sampler: Flow, texts: Texts) -> None:
@@ -543,9 +552,14 @@ def _edited_setback(tmp_path: Path, edit: Any) -> Flow:
 def _remove_harsh_voice_add_where(data: dict[str, Any]) -> None:
     data["version"] += 1
     steps = data["steps"]
-    steps[:] = [step for step in steps if step["id"] != "harsh_voice"]
+    # The inner critic goes, and with it the thinking traps that only follow it.
+    steps[:] = [step for step in steps if step["id"] not in {"harsh_voice", "traps"}]
     friend = next(step for step in steps if step["id"] == "friend_voice")
     friend["prompt"] = "What would a good friend say to you?"
+    control = next(step for step in steps if step["id"] == "control")
+    control["prompt"] = control["prompt"].replace(" or harsh_voice is blaming_others", "")
+    for rule in control["next"]:
+        rule["if"] = rule.get("if", "true").replace(" or harsh_voice is blaming_others", "")
     steps.insert(1, {"id": "where", "kind": "text", "prompt": "Where were you?", "optional": True})
     intensity = next(step for step in steps if step["id"] == "intensity_before")
     intensity["next"] = [{"if": "intensity_before >= 8", "goto": "grounding"}, {"goto": "friend_voice"}]
@@ -594,7 +608,7 @@ def test_a_new_version_keeps_the_answers_that_still_fit_says_so_and_can_finish(
     updated = _edited_setback(tmp_path, edit)
     person = Person(setback, texts)
     person.start()
-    for answer in ("My bike was stolen", feeling, "6", "I'm so careless", "You couldn't have known"):
+    for answer in ("My bike was stolen", feeling, "6", "I'm so careless", Skip(), "You couldn't have known"):
         person.send(answer)
     assert person.step == "control"
     assert person.state is not None
@@ -617,7 +631,7 @@ def test_a_new_version_keeps_the_answers_that_still_fit_says_so_and_can_finish(
     effects = person.send("3")
     [done] = [effect for effect in effects if isinstance(effect, Finished)]
     assert done.run.flow_version == SHIPPED_SETBACK + 1
-    expected = {step: value for step, value in old.items() if step != dropped}
+    expected = {step: value for step, value in old.items() if step != dropped and updated.step(step) is not None}
     expected |= {resumes_at: done.run.answers[resumes_at].value}
     assert {step: done.run.answers[step].value for step in expected} == expected
     assert dropped is None or dropped not in done.run.answers
@@ -641,6 +655,7 @@ def test_after_an_update_a_person_past_the_pause_keeps_everything_and_resumes_wh
         "9",
         Press(CONTINUE_VALUE, None),
         "I'm so careless",
+        Skip(),  # no thinking trap
         "You couldn't have known",
         "The lock",
     ):

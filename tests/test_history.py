@@ -175,7 +175,10 @@ async def test_export_holds_every_stored_answer(service: tuple[Conversations, Cl
         for a in exported["runs"][0]["answers"]
     ]
     assert sorted(answers) == sorted(stored)
-    assert exported["runs"][0]["flow_id"] == "quick" and exported["runs"][0]["flow_version"] == 2
+    assert (
+        exported["runs"][0]["flow_id"] == "quick"
+        and exported["runs"][0]["flow_version"] == conversations.catalog.flows["quick"].version
+    )
     assert exported["runs"][0]["next_step_due"] == "2026-03-03"  # "tomorrow", in Berlin
     assert exported["set_aside"] is None and exported["checkin"]["enabled"] is False
     markdown = _content(files[0]).decode()

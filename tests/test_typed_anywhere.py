@@ -101,7 +101,16 @@ def _messages(*moves: Incoming | str, onboard: bool = True) -> Walk:
     return walk
 
 
-SETBACK = ["/reframe", "I froze in my exam", "anxious", "9", ButtonPress("__go", None), "I'm hopeless", "You tried"]
+SETBACK = [
+    "/reframe",
+    "I froze in my exam",
+    "anxious",
+    "9",
+    ButtonPress("__go", None),
+    "I'm hopeless",
+    "labelling",
+    "You tried",
+]
 
 
 async def _lessons_entry(world: World, who: str) -> None:
@@ -151,8 +160,9 @@ QUESTIONS: dict[str, Walk] = {
             (3, "intensity_before"),
             (4, "grounding"),
             (5, "harsh_voice"),
-            (6, "friend_voice"),
-            (7, "control"),
+            (6, "traps"),
+            (7, "friend_voice"),
+            (8, "control"),
         ]
     },
     "setback: intensity_after": _messages(*SETBACK, "/skip", "Practise out loud", "Rehearse on Wednesday"),

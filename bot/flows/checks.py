@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterator
 from jinja2 import TemplateSyntaxError, meta, nodes
 
 from bot.flows.errors import FlowError
-from bot.flows.model import FINISH, Branch, Flow, MessageStep
+from bot.flows.model import ASKED_BEFORE, FINISH, Branch, Flow, MessageStep, TextStep
 from bot.flows.yaml_source import Path
-from bot.render import parse_expression, parse_template
+from bot.render import environment, parse_expression, parse_template
 
 LineOf = Callable[[Path], int]
 SHOWN = "shown"
@@ -227,8 +227,19 @@ def _check_templates(
     clash = inputs & {step.id for step in flow.steps}
     for name in sorted(clash):
         yield error(("inputs",), None, f"the input '{name}' has the same name as a step; rename one of them")
+    for number, step in enumerate(flow.steps):
+        if step.id == ASKED_BEFORE:
+            yield error(
+                ("steps", number, "id"), step.id, f"'{ASKED_BEFORE}' is a name prompts already use; rename the step"
+            )
+    if ASKED_BEFORE in inputs:
+        yield error(("inputs",), None, f"'{ASKED_BEFORE}' is a name prompts already use; rename the input")
 
     def names_problems(tree: nodes.Template, allowed: set[str], what: str) -> Iterator[str]:
+        unknown = list(unknown_tests_and_filters(tree, what))
+        if unknown:
+            yield from unknown  # Jinja2 cannot even list the names of a template with an unknown filter
+            return
         for name in sorted(meta.find_undeclared_variables(tree)):
             if name == SHOWN:
                 continue
@@ -247,7 +258,7 @@ def _check_templates(
         except TemplateSyntaxError as problem:
             yield error(("steps", number, "prompt"), step.id, f"template error in prompt: {problem.message}")
         else:
-            for message in names_problems(tree, before, "the prompt"):
+            for message in names_problems(tree, before | {ASKED_BEFORE}, "the prompt"):
                 yield error(("steps", number, "prompt"), step.id, message)
             for message in html_problems(tree):
                 yield error(("steps", number, "prompt"), step.id, f"in the prompt, {message}")
@@ -264,6 +275,9 @@ def _check_templates(
                     continue
                 for message in names_problems(condition, known, "this condition"):
                     yield error(path, step.id, message)
+        if isinstance(step, TextStep) and step.offer is not None:
+            # The offer is made about the answer just typed: it may use it, and what came before.
+            yield from _check_offer(step, ("steps", number, "offer"), before | {step.id}, names_problems, error)
     try:
         finish = parse_template(flow.finish)
     except TemplateSyntaxError as problem:
@@ -273,6 +287,44 @@ def _check_templates(
             yield error(("finish",), None, message)
         for message in html_problems(finish):
             yield error(("finish",), None, f"in the finish template, {message}")
+
+
+def _check_offer(
+    step: TextStep,
+    path: Path,
+    known: set[str],
+    names_problems: Callable[[nodes.Template, set[str], str], Iterator[str]],
+    error: Callable[[Path, str | None, str], FlowError],
+) -> Iterator[FlowError]:
+    assert step.offer is not None
+    try:
+        condition = parse_expression(step.offer.when)
+    except TemplateSyntaxError as problem:
+        yield error((*path, "if"), step.id, f"condition error in '{step.offer.when}': {problem.message}")
+    else:
+        for message in names_problems(condition, known, "the offer's condition"):
+            yield error((*path, "if"), step.id, message)
+    try:
+        tree = parse_template(step.offer.prompt)
+    except TemplateSyntaxError as problem:
+        yield error((*path, "prompt"), step.id, f"template error in the offer: {problem.message}")
+        return
+    for message in names_problems(tree, known, "the offer"):
+        yield error((*path, "prompt"), step.id, message)
+    for message in html_problems(tree):
+        yield error((*path, "prompt"), step.id, f"in the offer, {message}")
+
+
+def unknown_tests_and_filters(tree: nodes.Template, what: str) -> Iterator[str]:
+    """A problem for each ``is test`` or ``| filter`` the shared environment does not have (a typo such as
+    ``is stuk`` would otherwise only fail when a person reaches it)."""
+    known_tests, known_filters = environment().tests, environment().filters
+    for test in tree.find_all(nodes.Test):
+        if test.name not in known_tests:
+            yield f"{what} uses the test '{test.name}', which does not exist; for answers: stuck, blaming_others"
+    for used in tree.find_all(nodes.Filter):
+        if used.name not in known_filters:
+            yield f"{what} uses the filter '{used.name}', which does not exist; for long answers: first_sentence"
 
 
 TELEGRAM_TAGS = frozenset(

@@ -13,7 +13,7 @@ from pydantic_core import ErrorDetails
 
 from bot.flows.checks import check_flow
 from bot.flows.errors import FlowError, FlowLoadError
-from bot.flows.model import STEP_KINDS, Branch, Flow, Meaning, Option
+from bot.flows.model import STEP_KINDS, Branch, Flow, Meaning, Offer, Option, TextStep
 from bot.flows.yaml_source import Path, YamlDocument, YamlSyntaxError, load_yaml
 
 RESERVED_COMMANDS = frozenset(
@@ -192,6 +192,8 @@ def _yaml_path(loc: tuple[int | str, ...], data: Any, root: type[BaseModel]) -> 
 def _child_model(model: type[BaseModel] | None, key: str, parent: dict[str, Any]) -> type[BaseModel] | None:
     if model is Flow and key == "meaning":
         return Meaning
+    if model is TextStep and key == "offer":
+        return Offer
     return model
 
 

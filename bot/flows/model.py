@@ -13,6 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 FINISH = "finish"
 """The ``next`` target that ends a flow (shows its ``finish`` card and stores the run)."""
 
+ASKED_BEFORE = "asked_before"
+"""A name every prompt may use: true when this question was already shown in this run (after /back, or shown
+again after a pause), so an acknowledgement of the answer before it is not said twice."""
+
 STEP_ID_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 COMMAND_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
 
@@ -60,12 +64,24 @@ class _QuestionBase(_StepBase):
     optional: bool = False
 
 
+class Offer(_Strict):
+    """Help offered once, instead of taking an answer for which ``if`` is true (``lesson is stuck``).
+
+    ``prompt`` is said in place of moving on; whatever the person sends next is their answer, even the same
+    words again ("idk" twice is kept as it is: help is offered, never insisted on).
+    """
+
+    when: str = Field(alias="if", min_length=1)
+    prompt: Annotated[str, Field(min_length=1)]
+
+
 class TextStep(_QuestionBase):
-    """Free text between ``min_length`` and ``max_length`` characters."""
+    """Free text between ``min_length`` and ``max_length`` characters, with an optional ``offer`` of help."""
 
     kind: Literal["text"]
     min_length: Annotated[int, Field(ge=0, le=4000)] = 2
     max_length: Annotated[int, Field(ge=1, le=4000)] = 4000
+    offer: Offer | None = None
 
     @model_validator(mode="after")
     def _lengths_in_order(self) -> TextStep:
@@ -165,6 +181,8 @@ class Meaning(_Strict):
     mood: str | None = None
     next_step_outcome: str | None = None
     obstacle: str | None = None
+    revisit: str | None = None
+    """A check-in's answer about a past lesson: yes, not_yet or changed."""
 
 
 class Flow(_Strict):

@@ -10,7 +10,7 @@ from pathlib import Path as FsPath
 from jinja2 import TemplateSyntaxError, meta
 from pydantic import ConfigDict, ValidationError
 
-from bot.flows.checks import html_problems
+from bot.flows.checks import html_problems, unknown_tests_and_filters
 from bot.flows.errors import FlowError, FlowLoadError
 from bot.flows.loader import display_path, from_pydantic
 from bot.flows.model import _Strict
@@ -102,6 +102,8 @@ class Texts(_Strict):
     outcome_partly: str
     outcome_not_yet: str
     outcome_open: str
+    outcome_planned: str
+    outcome_let_go: str
     lessons_week_button: str
     lessons_30d_button: str
     lessons_month_button: str
@@ -116,6 +118,34 @@ class Texts(_Strict):
     kept_entry: str
     chart_caption: str
     chart_title: str
+    chart_moods_title: str
+    chart_moods_low: str
+    chart_moods_high: str
+    # /done and /edit (texts/lessons.yaml)
+    done_pick: str
+    done_pick_button: str
+    done_none: str
+    done_ask: str
+    done_done_button: str
+    done_partly_button: str
+    done_drop_button: str
+    done_keep_button: str
+    done_saved: str
+    done_gone: str
+    edit_pick: str
+    edit_pick_button: str
+    edit_none: str
+    edit_which: str
+    edit_lesson_button: str
+    edit_next_step_button: str
+    edit_outcome_button: str
+    edit_ask: str
+    edit_keep_button: str
+    edit_saved: str
+    edit_kept: str
+    edit_too_long: str
+    menu_done: str
+    menu_edit: str
     export_caption: str
     export_empty: str
     export_markdown: str
@@ -213,6 +243,17 @@ class Texts(_Strict):
     words_day_one: str
     words_day_couple: str
     words_day_few: str
+    # what an answer signals (texts/words.yaml, read by bot/cues.py)
+    words_stuck: str
+    words_stuck_around: str
+    words_others: str
+    words_blaming: str
+    words_not_my_fault: str
+    words_self: str
+    # finding lessons that say the same thing (texts/lesson_words.yaml), never shown
+    words_lesson_filler: str
+    words_lesson_concepts: str
+    words_lesson_opposites: str
 
 
 _SCALE = frozenset({"min", "max", "min_label", "max_label"})
@@ -254,6 +295,9 @@ VARIABLES: dict[str, frozenset[str]] = {
             "count",
             "avg_before",
             "avg_after",
+            "avg_same",
+            "moods",
+            "held",
             "recurring",
             "checkin_days",
             "streak",
@@ -263,6 +307,18 @@ VARIABLES: dict[str, frozenset[str]] = {
         }
     ),
     "lessons_period_empty": frozenset({"period"}),
+    "outcome_planned": frozenset({"day"}),
+    "chart_caption": frozenset({"feelings", "moods"}),
+    "done_pick": frozenset({"steps"}),
+    "done_pick_button": frozenset({"number"}),
+    "done_ask": frozenset({"step", "date"}),
+    "done_saved": frozenset({"outcome"}),
+    "edit_pick": frozenset({"entries"}),
+    "edit_pick_button": frozenset({"number"}),
+    "edit_which": frozenset({"date", "lesson", "next_step"}),
+    "edit_ask": frozenset({"part", "current"}),
+    "edit_saved": frozenset({"part", "text"}),
+    "edit_too_long": frozenset({"max"}),
     "lessons_delete_button": frozenset({"number"}),
     "delete_confirm": frozenset({"lesson", "date"}),
     "export_caption": frozenset({"date"}),
@@ -351,11 +407,15 @@ def load_texts(conversations: FsPath) -> Texts:
             errors.append(FlowError(shown, line, "texts", name, f"template error: {problem.message}"))
             continue
         allowed = VARIABLES.get(name, frozenset())
+        if odd := list(unknown_tests_and_filters(tree, "this text")):
+            errors.extend(FlowError(shown, line, "texts", name, problem) for problem in odd)
+            continue  # Jinja2 cannot list the names a template uses when it names an unknown filter
         for unknown in sorted(meta.find_undeclared_variables(tree) - allowed):
             offer = ", ".join(sorted(allowed)) or "none"
             message = f"uses '{unknown}', which this text is not given; it can use: {offer}"
             errors.append(FlowError(shown, line, "texts", name, message))
-        if name.endswith(("_button", "_markdown")) or name.startswith(("menu_", "words_")) or name == "chart_title":
+        plain = name.startswith(("menu_", "words_", "chart_moods_")) or name == "chart_title"
+        if name.endswith(("_button", "_markdown")) or plain:
             continue  # buttons, the command menu, the chart, the Markdown export, words read: plain text, not HTML
         errors.extend(FlowError(shown, line, "texts", name, problem) for problem in html_problems(tree))
     if errors:

@@ -220,6 +220,28 @@ MIGRATIONS: tuple[Migration, ...] = (
             "UPDATE checkins SET place = '' WHERE enabled = 1 OR timezone != 'UTC'",
         ),
     ),
+    Migration(
+        12,
+        "lesson revisits (a past lesson brought back by a check-in a week and a month on, and the answer), and "
+        "when an entry's lesson or next step was corrected",
+        (
+            """CREATE TABLE revisits (
+                id INTEGER PRIMARY KEY,
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                kind TEXT NOT NULL,
+                asked_on TEXT NOT NULL,
+                asked_at TEXT NOT NULL,
+                answer TEXT,
+                answered_at TEXT,
+                UNIQUE (run_id, kind)
+            )""",
+            # "At most one a day" and "lessons that held" both look a person's revisits up by date.
+            "CREATE INDEX revisits_by_user_and_day ON revisits(user_id, asked_on)",
+            "ALTER TABLE runs ADD COLUMN lesson_corrected_at TEXT",
+            "ALTER TABLE runs ADD COLUMN next_step_corrected_at TEXT",
+        ),
+    ),
 )
 
 

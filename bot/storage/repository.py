@@ -12,7 +12,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.checkins import CheckinSettings, CheckinState, PlannedStep
+from bot.checkins import CheckinSettings, CheckinState, PastLesson, PlannedStep
 from bot.engine import CompletedRun, State
 from bot.storage.database import write_transaction
 from bot.storage.timestamps import from_db, to_db
@@ -49,6 +49,41 @@ class LessonEntry:
     feeling_before: int | None
     feeling_after: int | None
     next_step_outcome: str | None = None
+    next_step_due: date | None = None
+    next_step_let_go_at: datetime | None = None
+    """When the step was set down: after the last "not yet", or dropped by the person (outcome ``dropped``)."""
+
+
+_ENTRY_COLUMNS = (
+    "id, flow_id, flow_title, finished_at, lesson, next_step, feeling, feeling_before, feeling_after, "
+    "next_step_outcome, next_step_due, next_step_let_go_at"
+)
+
+
+def _entry(r: Any) -> LessonEntry:
+    return LessonEntry(
+        run_id=int(r[0]),
+        flow_id=r[1],
+        flow_title=r[2],
+        finished_at=from_db(r[3]),
+        lesson=r[4],
+        next_step=r[5],
+        feeling=r[6],
+        feeling_before=r[7],
+        feeling_after=r[8],
+        next_step_outcome=r[9],
+        next_step_due=_date_or_none(r[10]),
+        next_step_let_go_at=from_db(r[11]) if r[11] else None,
+    )
+
+
+@dataclass(frozen=True)
+class HeldLesson:
+    """A lesson a revisit heard had helped: its words, and whether that was a week or a month on."""
+
+    run_id: int
+    lesson: str
+    kind: str
 
 
 @dataclass(frozen=True)
@@ -283,13 +318,12 @@ class Repository:
     ) -> list[LessonEntry]:
         """The user's completed runs that named a lesson, newest first (from ``since`` on, if given)."""
         async with self._db.execute(
-            "SELECT id, flow_id, flow_title, finished_at, lesson, next_step, feeling, feeling_before, "
-            "feeling_after, next_step_outcome FROM runs WHERE user_id = ? AND finished_at >= ? "
+            f"SELECT {_ENTRY_COLUMNS} FROM runs WHERE user_id = ? AND finished_at >= ? "  # noqa: S608 (constant)
             "AND lesson IS NOT NULL ORDER BY finished_at DESC, id DESC LIMIT ? OFFSET ?",
             (user_id, _since(since), limit, offset),
         ) as cursor:
             rows = await cursor.fetchall()
-        return [LessonEntry(int(r[0]), r[1], r[2], from_db(r[3]), *r[4:10]) for r in rows]
+        return [_entry(r) for r in rows]
 
     async def lesson_overview(self, user_id: int, since: datetime | None = None) -> LessonOverview:
         """How many lessons, and the average feeling before and after, from ``since`` on."""
@@ -325,12 +359,111 @@ class Repository:
     async def lesson(self, user_id: int, run_id: int) -> LessonEntry | None:
         """One of the user's own runs (None for someone else's or a missing one)."""
         async with self._db.execute(
-            "SELECT id, flow_id, flow_title, finished_at, lesson, next_step, feeling, feeling_before, "
-            "feeling_after, next_step_outcome FROM runs WHERE user_id = ? AND id = ?",
+            f"SELECT {_ENTRY_COLUMNS} FROM runs WHERE user_id = ? AND id = ? AND flow_id != 'checkin'",  # noqa: S608
             (user_id, run_id),
         ) as cursor:
             r = await cursor.fetchone()
-        return None if r is None else LessonEntry(int(r[0]), r[1], r[2], from_db(r[3]), *r[4:10])
+        return None if r is None else _entry(r)
+
+    async def checkin_moods(self, user_id: int, since: datetime | None = None) -> list[tuple[datetime, int]]:
+        """How each check-in from ``since`` on said the day felt (1 rough … 5 great), oldest first."""
+        async with self._db.execute(
+            "SELECT finished_at, json_extract(meaning, '$.mood') FROM runs WHERE user_id = ? AND flow_id = 'checkin' "
+            "AND finished_at >= ? ORDER BY finished_at",
+            (user_id, _since(since)),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [(from_db(row[0]), int(row[1])) for row in rows if isinstance(row[1], int)]
+
+    async def settle_next_step(self, user_id: int, run_id: int, outcome: str, at: datetime) -> bool:
+        """The person says how one of their next steps went (done, partly) or sets it down (``dropped``): it is
+        no longer asked about. False when the entry is not theirs or has no next step."""
+        cursor = await self._db.execute(
+            "UPDATE runs SET next_step_outcome = ?, outcome_at = ?, "
+            "next_step_let_go_at = CASE WHEN ? = 'dropped' THEN ? ELSE NULL END "
+            "WHERE user_id = ? AND id = ? AND next_step IS NOT NULL AND flow_id != 'checkin'",
+            (outcome, to_db(at), outcome, to_db(at), user_id, run_id),
+        )
+        return cursor.rowcount == 1
+
+    async def reopen_next_step(self, user_id: int, run_id: int, due: date) -> bool:
+        """Keep a next step open after all: no outcome, asked about from ``due`` on. False when not theirs."""
+        cursor = await self._db.execute(
+            "UPDATE runs SET next_step_outcome = NULL, outcome_at = NULL, next_step_let_go_at = NULL, "
+            "next_step_not_yet = 0, next_step_due = ? "
+            "WHERE user_id = ? AND id = ? AND next_step IS NOT NULL AND flow_id != 'checkin'",
+            (due.isoformat(), user_id, run_id),
+        )
+        return cursor.rowcount == 1
+
+    async def correct_entry(self, user_id: int, run_id: int, part: str, text: str, at: datetime) -> bool:
+        """Replace an entry's lesson or next step (``part``) with the person's corrected words. The answers as
+        first given stay with the entry (the export shows both). False when the entry is not theirs."""
+        column = {"lesson": "lesson", "next_step": "next_step"}[part]
+        cursor = await self._db.execute(
+            f"UPDATE runs SET {column} = ?, {column}_corrected_at = ? "  # noqa: S608 (a fixed column name)
+            "WHERE user_id = ? AND id = ? AND flow_id != 'checkin'",
+            (text, to_db(at), user_id, run_id),
+        )
+        return cursor.rowcount == 1
+
+    # --- lesson revisits -------------------------------------------------------------------------------
+
+    async def past_lessons(self, user_id: int, earliest: datetime, latest: datetime) -> list[PastLesson]:
+        """Entries written between ``earliest`` and ``latest`` with a lesson, and the revisits already asked
+        about each (for ``checkins.revisit_to_ask``)."""
+        async with self._db.execute(
+            "SELECT r.id, r.lesson, r.finished_at, group_concat(v.kind), max(v.answer = 'changed') FROM runs r "
+            "LEFT JOIN revisits v ON v.run_id = r.id WHERE r.user_id = ? AND r.flow_id != 'checkin' "
+            "AND r.lesson IS NOT NULL AND r.finished_at >= ? AND r.finished_at <= ? GROUP BY r.id",
+            (user_id, to_db(earliest), to_db(latest)),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            PastLesson(int(r[0]), str(r[1]), from_db(r[2]), frozenset((r[3] or "").split(",")) - {""}, bool(r[4]))
+            for r in rows
+        ]
+
+    async def revisit_on(self, user_id: int, day: date) -> tuple[int, int, str, str, str | None] | None:
+        """The revisit brought back on local date ``day`` (id, run id, lesson, kind, answer), or None."""
+        async with self._db.execute(
+            "SELECT v.id, v.run_id, r.lesson, v.kind, v.answer FROM revisits v JOIN runs r ON r.id = v.run_id "
+            "WHERE v.user_id = ? AND v.asked_on = ? ORDER BY v.id LIMIT 1",
+            (user_id, day.isoformat()),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else (int(row[0]), int(row[1]), str(row[2]), str(row[3]), row[4])
+
+    async def ask_revisit(self, user_id: int, run_id: int, kind: str, day: date, at: datetime) -> int | None:
+        """Record that a check-in on local date ``day`` brings a lesson back; its id, or None when that lesson
+        was already brought back for ``kind`` (the unique constraint keeps it to once)."""
+        cursor = await self._db.execute(
+            "INSERT INTO revisits (user_id, run_id, kind, asked_on, asked_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            (user_id, run_id, kind, day.isoformat(), to_db(at)),
+        )
+        return cursor.lastrowid if cursor.rowcount == 1 else None
+
+    async def answer_revisit(self, user_id: int, revisit_id: int, answer: str, at: datetime) -> None:
+        """Store whether a lesson brought back has helped since (yes, not_yet, changed)."""
+        await self._db.execute(
+            "UPDATE revisits SET answer = ?, answered_at = ? WHERE id = ? AND user_id = ?",
+            (answer, to_db(at), revisit_id, user_id),
+        )
+
+    async def held_lessons(self, user_id: int, since: datetime | None = None, limit: int = 3) -> list[HeldLesson]:
+        """Lessons a revisit heard had helped ("yes") from ``since`` on, newest answer first, each once."""
+        async with self._db.execute(
+            "SELECT r.id, r.lesson, v.kind FROM revisits v JOIN runs r ON r.id = v.run_id "
+            "WHERE v.user_id = ? AND v.answer = 'yes' AND v.answered_at >= ? AND r.lesson IS NOT NULL "
+            "ORDER BY v.answered_at DESC, v.id DESC",
+            (user_id, _since(since)),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        held: dict[int, HeldLesson] = {}
+        for row in rows:
+            held.setdefault(int(row[0]), HeldLesson(int(row[0]), str(row[1]), str(row[2])))
+        return list(held.values())[:limit]
 
     async def delete_run(self, user_id: int, run_id: int) -> bool:
         """Delete one of the user's runs with all its answers; False when there was none."""
@@ -387,7 +520,7 @@ class Repository:
         async with self._db.execute(
             "SELECT id, flow_id, flow_version, flow_title, started_at, finished_at, lesson, next_step, feeling, "
             "feeling_before, feeling_after, meaning, inputs, next_step_outcome, outcome_at, next_step_due, "
-            "next_step_not_yet, next_step_let_go_at FROM runs "
+            "next_step_not_yet, next_step_let_go_at, lesson_corrected_at, next_step_corrected_at FROM runs "
             "WHERE user_id = ? AND (finished_at > ? OR (finished_at = ? AND id > ?)) ORDER BY finished_at, id LIMIT ?",
             (user_id, finished, finished, last_id, limit),
         ) as cursor:
@@ -405,6 +538,17 @@ class Repository:
         for run_id, step_id, value, shown, answered_at in answers:
             by_run.setdefault(int(run_id), []).append(
                 {"step": step_id, "value": json.loads(value), "shown": shown, "answered_at": answered_at}
+            )
+        async with self._db.execute(
+            f"SELECT run_id, kind, asked_at, answer, answered_at FROM revisits WHERE run_id IN ({marks}) "  # noqa: S608
+            "ORDER BY run_id, asked_at",
+            [int(r[0]) for r in runs],
+        ) as cursor:
+            revisited = await cursor.fetchall()
+        revisits: dict[int, list[dict[str, Any]]] = {}
+        for run_id, kind, asked_at, answer, answered_at in revisited:
+            revisits.setdefault(int(run_id), []).append(
+                {"kind": kind, "asked_at": asked_at, "answer": answer, "answered_at": answered_at}
             )
         return [
             {
@@ -426,6 +570,9 @@ class Repository:
                 "next_step_due": r[15],
                 "next_step_not_yet_answers": r[16],
                 "next_step_let_go_at": r[17],
+                "lesson_corrected_at": r[18],
+                "next_step_corrected_at": r[19],
+                "revisits": revisits.get(int(r[0]), []),
                 "answers": by_run.get(int(r[0]), []),
             }
             for r in runs

@@ -64,6 +64,8 @@ def menu_commands(catalog: Catalog) -> list[BotCommand]:
     commands = [BotCommand(flow.command or "", flow.title) for flow in catalog.commanded]
     own = [
         ("lessons", texts.menu_lessons),
+        ("done", texts.menu_done),
+        ("edit", texts.menu_edit),
         ("checkin", texts.menu_checkin),
         ("export", texts.menu_export),
         ("forget", texts.menu_forget),

@@ -51,7 +51,7 @@ def problems(path: Path) -> list[str]:
             [
                 "tests/flows/broken/unknown_key.yaml:6: unknown_key.first: 'prompt' is missing; add it",
                 "tests/flows/broken/unknown_key.yaml:8: unknown_key.first: unknown key 'promt' (did you mean "
-                "'prompt'?); allowed here: id, prompt, next, optional, kind, min_length, max_length",
+                "'prompt'?); allowed here: id, prompt, next, optional, kind, min_length, max_length, offer",
             ],
             id="unknown-key",
         ),
@@ -202,7 +202,7 @@ def test_two_flows_wanting_the_same_command_name_the_other_file() -> None:
 def test_every_problem_in_a_file_is_reported_at_once() -> None:
     assert problems(BROKEN / "three_problems.yaml") == [
         "tests/flows/broken/three_problems.yaml:9: three_problems.first: unknown key 'colour'; allowed here: "
-        "id, prompt, next, optional, kind, min_length, max_length",
+        "id, prompt, next, optional, kind, min_length, max_length, offer",
         "tests/flows/broken/three_problems.yaml:14: three_problems.second: 'multiple' must be true or false "
         "(got 'yes'); write true or false, not yes/no",
         "tests/flows/broken/three_problems.yaml:15: three_problems.third: 'min_label' is missing; add it",

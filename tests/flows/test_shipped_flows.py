@@ -33,7 +33,15 @@ def test_each_command_starts_exactly_one_flow_and_none_clashes_with_the_bots_own
 
 def test_the_checkin_has_no_command_because_the_daily_nudge_starts_it(catalog: Catalog) -> None:
     assert catalog.flows["checkin"].command is None
-    assert catalog.flows["checkin"].inputs == ["last_next_step", "last_run_id", "not_yet_before", "last_ask"]
+    assert catalog.flows["checkin"].inputs == [
+        "last_next_step",
+        "last_run_id",
+        "not_yet_before",
+        "last_ask",
+        "revisit_lesson",
+        "revisit_when",
+        "revisit_id",
+    ]
 
 
 @pytest.mark.parametrize(

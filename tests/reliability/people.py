@@ -35,6 +35,7 @@ QUESTIONS = {
     "intensity_before": "How strong is that feeling right now?",
     "grounding": "let's slow down for a moment",
     "harsh_voice": "What's the harshest thing you're telling yourself",
+    "traps": "Does it sound like any of these?",
     "friend_voice": "What would you say to them?",
     "control": "what was in your control, and what wasn't?",
     "lesson": "What has this taught you?",
@@ -72,6 +73,7 @@ class Person:
             "feeling": feeling,
             "intensity_before": rng.choice([3, 6, 8, 10]) if number % 2 else rng.randint(0, 7),
             "harsh_voice": f"You never finish anything, person {number}",
+            "traps": None,  # skipped: naming a thinking trap is optional
             "friend_voice": f"One late report does not define you, friend {number}",
             "control": None if number % 3 == 0 else f"I controlled my planning, not the outage ({number})",
             "lesson": f"Lesson {number}: start a day earlier and ask for help",
@@ -85,7 +87,7 @@ class Person:
         steps = ["what_happened", "feeling", "intensity_before"]
         if self.answers["intensity_before"] >= 8:
             steps.append("grounding")
-        steps += ["harsh_voice", "friend_voice", "control", "lesson", "next_step", "intensity_after", "finish"]
+        steps += ["harsh_voice", "traps", "friend_voice", "control", "lesson", "next_step", "intensity_after", "finish"]
         return [QUESTIONS[step] for step in steps]
 
     def moves(self) -> list[Move]:
@@ -102,7 +104,8 @@ class Person:
         else:
             moves.append(Move("tap", str(a["intensity_before"]), QUESTIONS["harsh_voice"]))
         moves += [
-            Move("type", a["harsh_voice"], QUESTIONS["friend_voice"]),
+            Move("type", a["harsh_voice"], QUESTIONS["traps"]),
+            Move("tap", "Skip", QUESTIONS["friend_voice"]),
             Move("type", a["friend_voice"], QUESTIONS["control"]),
             Move("tap", "Skip", QUESTIONS["lesson"])
             if a["control"] is None

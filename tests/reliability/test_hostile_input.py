@@ -110,11 +110,13 @@ async def answer_current(session: Rig, number: int) -> None:
         return
     prefix = f"{state.seq}:"
     for sent in reversed(session.sent() + session.sent("editMessageText")):
-        for button in buttons(sent):
-            data = button["callback_data"]
-            if data.startswith(prefix) and not data.endswith(":__skip"):
-                await session.deliver(session.press(data, sent))
-                return
+        found = [button["callback_data"] for button in buttons(sent) if button["callback_data"].startswith(prefix)]
+        # Where several can be picked, one tick and then Done answers it (another tap would untick).
+        done = [data for data in found if data.endswith(":__done")]
+        usable = done if done and state.selection else [data for data in found if not data.endswith(":__skip")]
+        if usable:
+            await session.deliver(session.press(usable[0], sent))
+            return
     await session.say(f"An honest answer, number {number}")
 
 
@@ -193,16 +195,18 @@ async def walk_to(session: Rig, step_id: str) -> None:
     raise AssertionError(f"never reached {step_id}")
 
 
-async def test_long_answers_quoted_back_still_fit_in_one_telegram_message_each() -> None:
+async def test_long_answers_are_quoted_back_by_their_first_words_in_one_telegram_message() -> None:
     async with rig() as session:
         await walk_to(session, "harsh_voice")
-        # 2000 characters (the step's limit) that are 4000 UTF-16 units: quoted in the next prompt.
-        await session.say("🌱" * 2000)
+        # About 2000 characters (the step's limit), 4000 UTF-16 units: only its start is quoted back.
+        await session.say("You 🌱 " + "never get anything right 🌱 " * 70)
+        await session.say("/skip")  # no thinking trap
         state = await session.state()
         assert state is not None and state.step == "friend_voice"
         assert session.problems == []
-        shown = "".join(session.texts_shown()[-3:])
-        assert shown.count("🌱") == 2000, "the quoted answer was cut"
+        shown = session.texts_shown()[-1]
+        assert "“You 🌱 never get anything right" in shown and "…”" in shown
+        assert shown.count("🌱") < 10, "a long answer is quoted by its first words, not whole"
         assert "What would you say to them?" in shown
 
 

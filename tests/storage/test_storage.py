@@ -140,6 +140,7 @@ async def test_a_completed_run_is_stored_with_every_answer_and_utc_timestamps(
         "2",
         "5",
         "I always choke",
+        Skip(),  # no thinking trap
         "Everyone has off days",
         Skip(),
         "Rest before big games",
@@ -159,6 +160,7 @@ async def test_a_completed_run_is_stored_with_every_answer_and_utc_timestamps(
         "feeling": "frustrated",
         "intensity_before": 5,
         "harsh_voice": "I always choke",
+        "traps": None,
         "friend_voice": "Everyone has off days",
         "control": None,
         "lesson": "Rest before big games",
