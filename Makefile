@@ -37,14 +37,14 @@ check: $(RUNTIME)  ## check every flow in conversations/
 	$(BIN)/springboard check conversations/
 
 lint: $(DEV)
-	$(BIN)/ruff check bot tests bench tools
-	$(BIN)/ruff format --check bot tests bench tools
+	$(BIN)/ruff check bot tests bench tools standin
+	$(BIN)/ruff format --check bot tests bench tools standin
 
 typecheck: $(DEV)
 	$(BIN)/mypy
 
 test: $(DEV)  ## lint, type-check and run every test, offline (what CI runs)
-	$(BIN)/ruff check bot tests bench tools
+	$(BIN)/ruff check bot tests bench tools standin
 	$(BIN)/mypy
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
 

@@ -30,8 +30,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.standin.server import StandIn
 from bot.storage.database import open_database
+from standin.server import StandIn
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456789:BENCH-heavy-token-abcdefghijklmnopq"

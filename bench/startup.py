@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.standin.server import StandIn
+from standin.server import StandIn
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456789:BENCH-startup-token-abcdefghijklmnop"

@@ -20,7 +20,21 @@ from itertools import pairwise
 
 from PIL import Image, ImageDraw, ImageFont
 
-__all__ = ["EASED", "SAME", "STRONGER", "FeelingPoint", "MoodPoint", "feelings_chart", "history_chart", "moods_chart"]
+from bot.flows.texts import Texts
+from bot.render import render_plain
+
+__all__ = [
+    "EASED",
+    "SAME",
+    "STRONGER",
+    "ChartWords",
+    "FeelingPoint",
+    "MoodPoint",
+    "chart_words",
+    "feelings_chart",
+    "history_chart",
+    "moods_chart",
+]
 
 Colour = tuple[int, int, int]
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
@@ -41,7 +55,6 @@ _AVERAGE: Colour = (150, 165, 196)
 
 _SCALE_MAX = 10
 _SUPERSAMPLE = 3
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Characters the built-in font lacks, written with ones it has.
 _REPLACEMENTS = str.maketrans(
     {
@@ -57,6 +70,60 @@ _REPLACEMENTS = str.maketrans(
         "\u00a0": " ",
     }
 )
+
+
+@dataclass(frozen=True)
+class ChartWords:
+    """The words drawn on the chart, from ``conversations/texts/lessons.yaml`` (``chart_*``): plain-text
+    Jinja2 templates, and twelve short month names."""
+
+    before: str
+    after: str
+    eased: str
+    same: str
+    stronger: str
+    average_before: str
+    """Variables: average (one decimal)."""
+    average_after: str
+    """Variables: average (one decimal)."""
+    entries: str
+    """Variables: count, group (entries per mark when marks are averages, else 0), about (group is rounded)."""
+    months: tuple[str, ...]
+
+    def say(self, template: str, **context: object) -> str:
+        """One of these templates rendered as plain text on one line."""
+        return " ".join(render_plain(template, context).split())
+
+
+def chart_words(texts: Texts) -> ChartWords:
+    """The chart's words from the bot's texts (the loader has checked there are twelve month names)."""
+    return ChartWords(
+        before=texts.chart_before,
+        after=texts.chart_after,
+        eased=texts.chart_eased,
+        same=texts.chart_same,
+        stronger=texts.chart_stronger,
+        average_before=texts.chart_average_before,
+        average_after=texts.chart_average_after,
+        entries=texts.chart_entries,
+        months=tuple(name.strip() for name in texts.chart_months.split(",")),
+    )
+
+
+_SHIPPED_WORDS = ChartWords(
+    before="before",
+    after="after",
+    eased="eased",
+    same="same",
+    stronger="stronger",
+    average_before="average before: {{ average }}",
+    average_after="average after: {{ average }}",
+    entries="{{ count }} {% if count == 1 %}entry{% else %}entries{% endif %}"
+    "{% if group %} in groups of {% if about %}about {% endif %}{{ group }}{% endif %}",
+    months=("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+)
+"""Transitional, until bot/history.py passes ``words=chart_words(texts)`` (issue 15, item 6): the shipped
+texts, so a caller that passes no words draws what it drew before. Remove it then, and make ``words`` required."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +145,14 @@ class _Mark:
     colour: Colour
 
 
-def feelings_chart(points: Sequence[FeelingPoint], *, title: str, width: int = 800, height: int = 450) -> bytes:
+def feelings_chart(
+    points: Sequence[FeelingPoint],
+    *,
+    title: str,
+    width: int = 800,
+    height: int = 450,
+    words: ChartWords | None = None,
+) -> bytes:
     """A PNG (bytes) of ``width`` x ``height`` pixels showing each entry's feeling before -> after.
 
     Entries are placed left to right in date order (ties keep their given order). Each one is a hollow ring
@@ -86,7 +160,8 @@ def feelings_chart(points: Sequence[FeelingPoint], *, title: str, width: int = 8
     down, ``SAME`` when unchanged, ``STRONGER`` when it went up. Two faint horizontal lines mark the average
     before (dashed) and after (solid). When there are more entries than fit legibly, neighbouring entries are
     averaged into one mark each, and the subtitle says so. Values outside 0..10 are drawn clamped to the
-    scale. Characters the built-in font cannot draw (emoji, most symbols) are left out of the title.
+    scale. Characters the built-in font cannot draw (emoji, most symbols) are left out of the title. The legend,
+    subtitle and dates use ``words`` (see :func:`chart_words`).
 
     Raises ``ValueError`` when ``points`` is empty or the size is too small to draw on (under 320 x 180).
     Deterministic: the same arguments give the same bytes.
@@ -96,14 +171,15 @@ def feelings_chart(points: Sequence[FeelingPoint], *, title: str, width: int = 8
     if width < 320 or height < 180:
         raise ValueError(f"chart size {width}x{height} is too small (at least 320x180)")
     ordered = sorted(points, key=lambda point: point.day)
-    return _Chart(ordered, title, width, height).render()
+    return _Chart(ordered, title, width, height, words or _SHIPPED_WORDS).render()
 
 
 class _Chart:
     """Layout and drawing for one chart; used once by ``feelings_chart``."""
 
-    def __init__(self, points: list[FeelingPoint], title: str, width: int, height: int) -> None:
+    def __init__(self, points: list[FeelingPoint], title: str, width: int, height: int, words: ChartWords) -> None:
         self.points = points
+        self.words = words
         self.width = width
         self.height = height
         unit = min(width / 800, height / 450)
@@ -190,16 +266,23 @@ class _Chart:
 
     def _legend_rows(self) -> list[tuple[float, list[tuple[str, str]]]]:
         """(top y, [(kind, label), ...]) for each legend row: marks and colours, then the averages."""
+        words = self.words
         return [
             (
                 self.legend_y[0],
-                [("ring", "before"), ("dot", "after"), ("eased", "eased"), ("same", "same"), ("stronger", "stronger")],
+                [
+                    ("ring", words.say(words.before)),
+                    ("dot", words.say(words.after)),
+                    ("eased", words.say(words.eased)),
+                    ("same", words.say(words.same)),
+                    ("stronger", words.say(words.stronger)),
+                ],
             ),
             (
                 self.legend_y[1],
                 [
-                    ("dashed", f"average before: {self.average_before:.1f}"),
-                    ("solid", f"average after: {self.average_after:.1f}"),
+                    ("dashed", words.say(words.average_before, average=f"{self.average_before:.1f}")),
+                    ("solid", words.say(words.average_after, average=f"{self.average_after:.1f}")),
                 ],
             ),
         ]
@@ -257,24 +340,23 @@ class _Chart:
 
     def _subtitle(self) -> str:
         """How many entries, over which dates, and whether marks are averages of several."""
-        count = len(self.points)
+        count, months = len(self.points), self.words.months
         first, last = self.points[0].day, self.points[-1].day
         if first == last:
-            span = _long_day(first)
+            span = _long_day(first, months)
         elif first.year == last.year:
-            span = f"{_short_day(first, with_year=False)} - {_long_day(last)}"
+            span = f"{_short_day(first, False, months)} - {_long_day(last, months)}"
         else:
-            span = f"{_long_day(first)} - {_long_day(last)}"
-        entries = f"{count} {'entry' if count == 1 else 'entries'}"
-        if len(self.marks) < count:
-            size = count / len(self.marks)
-            entries += f" in groups of {size:.0f}" if size.is_integer() else f" in groups of about {round(size)}"
+            span = f"{_long_day(first, months)} - {_long_day(last, months)}"
+        size = count / len(self.marks) if len(self.marks) < count else 0
+        group, about = (round(size), not float(size).is_integer()) if size else (0, False)
+        entries = self.words.say(self.words.entries, count=count, group=group, about=about)
         return f"{entries} · {span}"
 
     def _x_labels(self) -> list[tuple[float, str]]:
         """A few date labels, evenly spaced and never overlapping: (left edge, text), first and last included."""
         with_year = self.points[0].day.year != self.points[-1].day.year
-        texts = [_short_day(mark.first_day, with_year) for mark in self.marks]
+        texts = [_short_day(mark.first_day, with_year, self.words.months) for mark in self.marks]
         gap = self._px(24)
         count = len(self.marks)
         widest = max(_text_width(self.small_font, text) for text in texts)
@@ -425,14 +507,14 @@ def _digit_centre(font: Font) -> float:
     return (top + bottom) / 2
 
 
-def _short_day(day: date, with_year: bool) -> str:
-    """'3 Mar', or 'Mar 2025' when the chart spans more than one year."""
-    return f"{_MONTHS[day.month - 1]} {day.year}" if with_year else f"{day.day} {_MONTHS[day.month - 1]}"
+def _short_day(day: date, with_year: bool, months: Sequence[str]) -> str:
+    """'3 Mar', or 'Mar 2025' when the chart spans more than one year (``months``: twelve short names)."""
+    return f"{months[day.month - 1]} {day.year}" if with_year else f"{day.day} {months[day.month - 1]}"
 
 
-def _long_day(day: date) -> str:
+def _long_day(day: date, months: Sequence[str]) -> str:
     """'3 Mar 2025' in any locale."""
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+    return f"{day.day} {months[day.month - 1]} {day.year}"
 
 
 # --- check-in moods, and the two charts together ----------------------------------------------------------
@@ -452,7 +534,13 @@ class MoodPoint:
 
 
 def moods_chart(
-    points: Sequence[MoodPoint], *, title: str, labels: tuple[str, str], width: int = 800, height: int = _MOOD_HEIGHT
+    points: Sequence[MoodPoint],
+    *,
+    title: str,
+    labels: tuple[str, str],
+    width: int = 800,
+    height: int = _MOOD_HEIGHT,
+    words: ChartWords | None = None,
 ) -> bytes:
     """A PNG of check-in moods over time: a line through one dot per check-in, placed by date, on the 1..5 scale
     with ``labels`` (rough, great) at its ends; higher is lighter. Values outside 1..5 are drawn clamped.
@@ -461,7 +549,8 @@ def moods_chart(
     """
     if not points:
         raise ValueError("moods_chart needs at least one point")
-    return _mood_image(sorted(points, key=lambda point: point.day), title, labels, width, height).tobytes_png()
+    ordered = sorted(points, key=lambda point: point.day)
+    return _mood_image(ordered, title, labels, width, height, (words or _SHIPPED_WORDS).months).tobytes_png()
 
 
 def history_chart(
@@ -471,6 +560,7 @@ def history_chart(
     title: str,
     moods_title: str,
     moods_labels: tuple[str, str],
+    words: ChartWords | None = None,
 ) -> bytes:
     """One PNG for /lessons: the feelings chart (see :func:`feelings_chart`) with the moods chart (see
     :func:`moods_chart`) under it; either may be empty, not both (``ValueError``)."""
@@ -478,10 +568,11 @@ def history_chart(
         raise ValueError("history_chart needs feelings or moods")
     parts: list[Image.Image] = []
     if feelings:
-        parts.append(Image.open(io.BytesIO(feelings_chart(feelings, title=title))).convert("RGB"))
+        parts.append(Image.open(io.BytesIO(feelings_chart(feelings, title=title, words=words))).convert("RGB"))
     if moods:
         ordered = sorted(moods, key=lambda point: point.day)
-        parts.append(_mood_image(ordered, moods_title, moods_labels, 800, _MOOD_HEIGHT).image)
+        months = (words or _SHIPPED_WORDS).months
+        parts.append(_mood_image(ordered, moods_title, moods_labels, 800, _MOOD_HEIGHT, months).image)
     canvas = Image.new("RGB", (800, sum(part.height for part in parts)), _BACKGROUND)
     top = 0
     for part in parts:
@@ -502,7 +593,9 @@ class _Drawn:
         return out.getvalue()
 
 
-def _mood_image(points: list[MoodPoint], title: str, labels: tuple[str, str], width: int, height: int) -> _Drawn:
+def _mood_image(
+    points: list[MoodPoint], title: str, labels: tuple[str, str], width: int, height: int, months: Sequence[str]
+) -> _Drawn:
     unit = min(width / 800, height / _MOOD_HEIGHT)
     title_font, small = _font(max(12, round(26 * unit))), _font(max(10, round(19 * unit)))
     margin = 28 * unit
@@ -543,7 +636,7 @@ def _mood_image(points: list[MoodPoint], title: str, labels: tuple[str, str], wi
         draw.text((left - 10 * unit - _text_width(small, text), y(value) - centre), text, font=small, fill=_MUTED)
     with_year = first.year != last.year
     for day in (first, last) if first != last else (first,):
-        text = _short_day(day, with_year)
+        text = _short_day(day, with_year, months)
         edge = min(max(x(day) - _text_width(small, text) / 2, left), right - _text_width(small, text))
         draw.text((edge, bottom + 10 * unit), text, font=small, fill=_MUTED)
     return _Drawn(image)

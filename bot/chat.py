@@ -17,14 +17,15 @@ import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot.checkin_menu import PREFIX as CHECKIN_PREFIX
 from bot.conversation import ButtonPress, Command, Conversations, Incoming, Reply, Resume, Text
 from bot.engine import CONTINUE_VALUE, DONE_VALUE, SKIP_VALUE, Say, Stale
 from bot.flows.catalog import Catalog
+from bot.flows.texts import Texts
 from bot.history import Erased, SendFile
-from bot.render import html_to_plain
+from bot.render import html_to_plain, render
 from bot.storage.database import open_database, open_reader
 from bot.storage.repository import Repository
 from bot.timezones import ZoneMatch, is_fixed_offset, parse_timezone
@@ -34,24 +35,30 @@ TIME_BUTTON = f"{CHECKIN_PREFIX}at:"
 QUIT_COMMANDS = {"quit", "exit"}
 
 
-def format_reply(reply: Say | Stale) -> str:
-    """A reply as terminal text: the message, then its buttons as numbered options or a number range."""
+def say_plain(template: str, context: Mapping[str, Any] | None = None) -> str:
+    """One of the bot's texts (``conversations/texts/``) rendered for the terminal, as plain text."""
+    return html_to_plain(render(template, context or {}))
+
+
+def format_reply(reply: Say | Stale, texts: Texts) -> str:
+    """A reply as terminal text: the message, then its buttons as numbered options or a number range
+    (the hints around them are ``texts.terminal_*``)."""
     if isinstance(reply, Stale):
-        return "(That answer belongs to an earlier question.)"
+        return say_plain(texts.terminal_stale)
     lines = [html_to_plain(reply.html)]
     options = [button for row in reply.buttons for button in row if button.value not in SPECIAL_VALUES]
     if options and all(button.value.lstrip("-").isdigit() for button in options):
-        lines.append(f"  (type a number from {options[0].label} to {options[-1].label})")
+        lines.append("  " + say_plain(texts.terminal_scale, {"min": options[0].label, "max": options[-1].label}))
     elif options and all(button.value.startswith(TIME_BUTTON) for button in options):
         # Times are typed as times ("8" is 08:00), so they are not numbered.
-        lines.append(f"  ({' · '.join(button.label for button in options)}, or any other time)")
+        lines.append("  " + say_plain(texts.terminal_times, {"times": [button.label for button in options]}))
     elif options:
         lines.extend(f"  {number}. {button.label}" for number, button in enumerate(options, start=1))
         if any(button.value == DONE_VALUE for row in reply.buttons for button in row):
-            lines.append("  (type the numbers of all that fit, for example 1, 3)")
+            lines.append("  " + say_plain(texts.terminal_multi))
     pause = [button for row in reply.buttons for button in row if button.value == CONTINUE_VALUE]
     if pause:
-        lines.append(f"  (press Enter when you're ready: {pause[0].label})")
+        lines.append("  " + say_plain(texts.terminal_pause, {"button": pause[0].label}))
     return "\n".join(lines)
 
 
@@ -119,9 +126,10 @@ class TerminalChat:
     """One person chatting in a terminal; replies go to ``output``."""
 
     def __init__(
-        self, conversations: Conversations, external_id: str, output: TextIO, echo: bool, files_dir: Path
+        self, conversations: Conversations, external_id: str, output: TextIO, echo: bool, files_dir: Path, texts: Texts
     ) -> None:
         self._conversations = conversations
+        self._texts = texts
         self._files_dir = files_dir
         self._external_id = external_id
         self._output = output
@@ -156,7 +164,7 @@ class TerminalChat:
             elif isinstance(reply, SendFile):
                 self._print(self._save(reply))
             else:
-                self._print(format_reply(reply))
+                self._print(format_reply(reply, self._texts))
         questions = [reply for reply in replies if isinstance(reply, Say) and reply.step_id is not None]
         if questions:
             last = questions[-1]
@@ -195,7 +203,7 @@ class TerminalChat:
             line = await lines.next_message(paste_window=PASTE_WINDOW_S if interactive else 0.0)
             if line is None:
                 if interactive:
-                    self._print("\nBye for now. Everything you wrote is saved.")
+                    self._print("\n" + say_plain(self._texts.terminal_bye))
                 return
             if self._echo:
                 self._output.write(f"\n› {line.rstrip()}\n")
@@ -203,7 +211,7 @@ class TerminalChat:
             if incoming is None:
                 continue
             if isinstance(incoming, Command) and incoming.name in QUIT_COMMANDS:
-                self._print("Bye for now. Everything you wrote is saved.")
+                self._print(say_plain(self._texts.terminal_bye))
                 return
             await self.send(incoming)
 
@@ -219,7 +227,7 @@ class TerminalChat:
             with os.fdopen(descriptor, "wb") as target:
                 target.write(file.content)
         caption = html_to_plain(file.caption_html)
-        return f"📎 Saved {path}" + (f"\n{caption}" if caption else "")
+        return say_plain(self._texts.terminal_saved, {"path": str(path)}) + (f"\n{caption}" if caption else "")
 
     def _print(self, text: str) -> None:
         self._output.write(f"\n{text}\n")
@@ -276,6 +284,7 @@ async def run_chat(catalog: Catalog, database: Path, user: str, zone_name: str, 
             sys.stdout,
             echo=not interactive,
             files_dir=Path(database).parent / "files" / _safe_name(user),
+            texts=catalog.texts,
         )
         await chat.run(LineReader(sys.stdin), interactive)
     finally:

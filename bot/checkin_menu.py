@@ -9,10 +9,11 @@ from datetime import datetime, time, timedelta
 
 from bot import checkins
 from bot.checkins import CheckinSettings, CheckinState
-from bot.engine import Button, Say
+from bot.effects import Button, Say
 from bot.flows.texts import Texts
 from bot.render import render
-from bot.storage.repository import CheckinRow, Repository, User
+from bot.storage.protocols import ConversationStore
+from bot.storage.records import CheckinRow, User
 from bot.storage.timestamps import from_db, to_db
 from bot.timezones import (
     ZoneMatch,
@@ -49,7 +50,9 @@ def is_checkin_button(value: str) -> bool:
 class CheckinMenu:
     """Everything a person can change about their check-ins."""
 
-    def __init__(self, repository: Repository, texts: Texts, default_timezone: str, here: str | None = None) -> None:
+    def __init__(
+        self, repository: ConversationStore, texts: Texts, default_timezone: str, here: str | None = None
+    ) -> None:
         """``here``: a timezone to offer as the one-tap answer when asking for one (the terminal chat passes
         the computer's own); Telegram has none, people type a place or share their location there."""
         self._repository = repository

@@ -113,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "screen-eval":
         return screen_eval(args.file, args.flows or settings.flows_dir)
     if args.command == "standin":
-        from bot.standin.cli import serve_forever
+        from standin.cli import serve_forever
 
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve_forever(args.host, args.port, None))
@@ -154,7 +154,9 @@ def _chat(catalog: Catalog, settings: Settings, database: Path | None, user: str
             )
         )
     except KeyboardInterrupt:
-        print("\nBye for now. Everything you wrote is saved.")
+        from bot.chat import say_plain
+
+        print("\n" + say_plain(catalog.texts.terminal_bye))
         return 0
 
 

@@ -49,7 +49,8 @@ from bot.matching import (
 )
 from bot.render import render
 from bot.safety import Assessment, Level
-from bot.storage.repository import HeavyRequest, Repository, User
+from bot.storage.protocols import ConversationStore, Storage
+from bot.storage.records import HeavyRequest, User
 from bot.timezones import country_of_zone, words_for_ref
 
 
@@ -433,7 +434,7 @@ class Conversations:
     def __init__(
         self,
         catalog: Catalog,
-        repository: Repository,
+        repository: Storage,
         clock: Callable[[], datetime],
         zone: ZoneInfo,
         helpline_country: str = "US",
@@ -444,12 +445,12 @@ class Conversations:
         self.catalog = catalog
         self.repository = repository
         self._clock = clock
-        self._zone = zone
-        self._country = helpline_country
-        self._history = History(repository, catalog.texts, zone)
+        self.zone = zone
+        """The bot's default timezone (a person's own, once they set one, wins)."""
+        self.helpline_country = helpline_country
+        self.here = here
         self.heavy_waiting = asyncio.Event()
         """Set when an export or a chart was requested: the adapter's builder wakes up for it."""
-        self._checkins = CheckinMenu(repository, catalog.texts, zone.key, here)
 
     @property
     def texts(self) -> Any:
@@ -480,41 +481,18 @@ class Conversations:
         person's app uses (e.g. ``pt-br``): without a timezone of theirs it picks whose helplines come first.
         """
         now = self._clock()
-        async with self.repository.transaction() as repository:
-            if update_id is not None and not await repository.claim_update(update_id, now):
+        async with self.repository.transaction() as tx:
+            if update_id is not None and not await tx.claim_update(update_id, now):
                 return Handled([], duplicate=True, moved=False, outbox_ids=[])
-            user = replace(await repository.user(external_id, now), locale=locale)
-            incoming = _readable(incoming)
-            state = await repository.active_state(user.id)
-            awaiting = Awaiting.load(user.awaiting, now)
-            new_state, effects = await self._dispatch(user, state, incoming, now, awaiting=awaiting)
-            if new_state is not state:
-                await repository.save_state(user.id, new_state, now)
-            after: list[Say] = []
-            for effect in effects:
-                if isinstance(effect, Finished):
-                    run_id = await repository.save_run(user.id, effect.run)
-                    after.extend(await self._after_run(user, run_id, effect.run, now))
-            effects = [*effects, *after]
-            if user.onboarded and not isinstance(incoming, Resume):
-                moved_on = isinstance(incoming, Command) and incoming.name != "checkin"
-                moved_on |= isinstance(incoming, ButtonPress) and not is_checkin_button(incoming.value)
-                await self._checkins.message_received(user, now, moved_on)
-            replies = [effect for effect in effects if isinstance(effect, Say | Stale | SendFile | Erased)]
-            if not any(isinstance(reply, Erased) for reply in replies):
-                self._note_menu(user, awaiting, replies, now)
-                if awaiting.dump() != user.awaiting:
-                    removed = _kept_words(user.awaiting) not in {None, awaiting.words}
-                    await repository.keep_awaiting(user.id, awaiting.dump(), words_removed=removed)
-            # "Moved" means the question on screen was answered: the flow went on, ended, or began.
-            moved = (state is None and new_state is not None) or (
-                state is not None and (new_state is None or new_state.seq != state.seq)
-            )
+            turn = Turn(self, tx)
+            replies, moved = await turn.handle(external_id, _readable(incoming), now, locale)
             outbox_ids: list[int] = []
             if outbox is not None:
                 chat_id, payloads = outbox(replies, moved)
-                outbox_ids = await repository.enqueue_replies(chat_id, payloads, now)
-        if self._history.take_requested():
+                if any(isinstance(reply, Erased) for reply in replies):
+                    await tx.forget_chat(chat_id)  # what delivery kept for them goes too
+                outbox_ids = await tx.enqueue_replies(chat_id, payloads, now)
+        if turn.heavy_requested:
             self.heavy_waiting.set()  # after the commit, so whoever wakes up can read the request
         return Handled(replies, duplicate=False, moved=moved, outbox_ids=outbox_ids)
 
@@ -535,15 +513,16 @@ class Conversations:
         try:
             async with self.repository.snapshot() as view:
                 row = await view.checkin(request.user_id)
-                zone = row.settings.zone if row is not None else self._zone
-                return [*await self._history.build(view, request, now, zone, scratch)]
+                zone = row.settings.zone if row is not None else self.zone
+                history = History(view, self.catalog.texts, self.zone)
+                return [*await history.build(view, request, now, zone, scratch)]
         except Exception:
             log.exception("building the %s for user %s failed", request.kind, request.user_id)
             return self.heavy_failed(request)
 
     def heavy_failed(self, request: HeavyRequest) -> list[Reply]:
         """What to tell the person when their request could not be built (nothing they wrote is lost)."""
-        return [*self._history.failed(request)]
+        return [*History.failed_for(self.catalog.texts, request)]
 
     async def finish_heavy(self, request: HeavyRequest, delivery: tuple[int, list[str]] | None = None) -> bool:
         """Take ``request`` off the queue and commit ``delivery`` (a chat and its outbox payloads) with it.
@@ -572,6 +551,158 @@ class Conversations:
                     replies.extend(built)
         return replies
 
+    async def run_checkins(
+        self, outbox: NudgeWriter | None = None, whose: Callable[[str], bool] = lambda _: True
+    ) -> list[tuple[str, list[Reply]]]:
+        """Send every check-in that is due now: one transaction per person, at most one nudge per local date.
+
+        Only people ``whose`` external id it accepts are handled (Telegram takes ``tg:`` people, the terminal
+        chat its own person). Returns who got what (external id, replies); with ``outbox`` the replies are
+        also committed as outbox rows in the same transaction as the schedule change.
+        """
+        return [sent async for batch in self.checkin_batches(outbox, whose) for sent in batch]
+
+    async def checkin_batches(
+        self, outbox: NudgeWriter | None = None, whose: Callable[[str], bool] = lambda _: True, size: int = 100
+    ) -> AsyncIterator[list[tuple[str, list[Reply]]]]:
+        """Like ``run_checkins``, a batch of up to ``size`` people at a time, until no one due is left: the
+        adapter can start sending one batch while the next is committed (2,000 due at once are not a wall)."""
+        now = self._clock()
+        after: tuple[str, int] | None = None
+        while True:
+            async with self.repository.snapshot() as view:
+                due = await view.due_checkins(now, size, after)
+            if not due:
+                return
+            sent: list[tuple[str, list[Reply]]] = []
+            for user_id, external_id, _ in due:
+                if not whose(external_id):
+                    continue  # someone this adapter cannot reach: left for the adapter that can
+                try:
+                    replies = await self._nudge_in_transaction(user_id, external_id, now, outbox)
+                except Exception:  # one person's broken schedule must not stop everyone after them
+                    log.exception("check-in for user %s failed; skipping it this time", user_id)
+                    continue
+                if replies:
+                    sent.append((external_id, replies))
+            yield sent
+            if len(due) < size:
+                return
+            after = (due[-1][2], due[-1][0])
+
+    async def _nudge_in_transaction(
+        self, user_id: int, external_id: str, now: datetime, outbox: NudgeWriter | None
+    ) -> list[Reply]:
+        async with self.repository.transaction() as tx:
+            replies = await Turn(self, tx).nudge(user_id, external_id, now)
+            if replies and outbox is not None:
+                target = outbox(external_id, replies)
+                if target is not None:
+                    chat_id, payloads = target
+                    await tx.enqueue_replies(chat_id, payloads, now)
+        return replies
+
+
+Outcome = tuple[State | None, Sequence[Out]]
+"""What a stage decides: the person's flow state afterwards, and what to show or do."""
+
+
+@dataclass
+class _At:
+    """Where one message stands as it passes the stages (a stage may un-pause the flow or read a caption as
+    text for the stages after it)."""
+
+    user: User
+    state: State | None
+    flow: Flow | None
+    incoming: Incoming
+    now: datetime
+    screened: bool
+    awaiting: Awaiting
+
+
+PRECEDENCE: tuple[tuple[str, str], ...] = (
+    ("safety", "screen"),  # the crisis screen sees every piece of text first; /sos always answers
+    ("flows", "flow_removed"),  # a flow whose file was removed cannot go on
+    ("safety", "edited"),  # an edited message is only screened, never taken as an answer
+    ("safety", "held"),  # the answer to "are you safe?" (and the message kept meanwhile)
+    ("safety", "crisis_pause"),  # a flow paused by a crisis reply waits for a clear "continue"
+    ("flows", "caption"),  # a caption is read as typed text from here on
+    ("flows", "left_behind"),  # an expired check-in question, a flow set aside after a day
+    ("onboarding", "onboarding"),  # nothing else until the person has read what the bot is and is not
+    ("buttons", "buttons"),  # the bot's own buttons, to the feature owning their prefix
+    ("checkins", "location"),  # a shared location sets the check-in timezone
+    ("menus", "typed"),  # typed text read as a button last shown, an /edit's new words, a time or place
+    ("flows", "back_again"),  # the terminal chat starting again: the question on screen, again
+    ("commands", "commands"),  # /commands, to the feature owning each
+    ("flows", "flow"),  # everything else: the flow's answer, or an offer to start one
+)
+"""The order in which the parts of the bot get to answer one message, first to last: (owner, stage). A
+stage answers or passes the message on; the last one always answers. Safety is first, always."""
+
+
+class Turn:
+    """One update (or one check-in) for one person, inside one transaction.
+
+    Every read and write goes to ``tx``, the transaction it was given: what one update changes commits
+    together. The order in which the parts of the bot get to answer is ``_dispatch``'s.
+    """
+
+    def __init__(self, service: Conversations, tx: ConversationStore) -> None:
+        self.tx = tx
+        self.catalog = service.catalog
+        self._zone = service.zone
+        self._country = service.helpline_country
+        self._history = History(tx, service.catalog.texts, service.zone)
+        self._checkins = CheckinMenu(tx, service.catalog.texts, service.zone.key, service.here)
+
+    @property
+    def texts(self) -> Any:
+        """The bot's own texts."""
+        return self.catalog.texts
+
+    @property
+    def heavy_requested(self) -> bool:
+        """True when this turn asked for an export or a chart (the builder is woken after the commit)."""
+        return self._history.take_requested()
+
+    async def handle(
+        self, external_id: str, incoming: Incoming, now: datetime, locale: str | None
+    ) -> tuple[list[Reply], bool]:
+        """Apply one incoming message and store what it changed: the position in a flow, completed runs (and
+        what they leave for later), the check-in schedule, what the next typed message is read against.
+
+        Returns the replies and whether the question on screen was answered (the flow went on, ended, or
+        began).
+        """
+        tx = self.tx
+        user = replace(await tx.user(external_id, now), locale=locale)
+        state = await tx.active_state(user.id)
+        awaiting = Awaiting.load(user.awaiting, now)
+        new_state, effects = await self._dispatch(user, state, incoming, now, awaiting=awaiting)
+        if new_state is not state:
+            await tx.save_state(user.id, new_state, now)
+        after: list[Say] = []
+        for effect in effects:
+            if isinstance(effect, Finished):
+                run_id = await tx.save_run(user.id, effect.run)
+                after.extend(await self._after_run(user, run_id, effect.run, now))
+        effects = [*effects, *after]
+        if user.onboarded and not isinstance(incoming, Resume):
+            moved_on = isinstance(incoming, Command) and incoming.name != "checkin"
+            moved_on |= isinstance(incoming, ButtonPress) and not is_checkin_button(incoming.value)
+            await self._checkins.message_received(user, now, moved_on)
+        replies = [effect for effect in effects if isinstance(effect, Say | Stale | SendFile | Erased)]
+        if not any(isinstance(reply, Erased) for reply in replies):
+            self._note_menu(user, awaiting, replies, now)
+            if awaiting.dump() != user.awaiting:
+                removed = _kept_words(user.awaiting) not in {None, awaiting.words}
+                await tx.keep_awaiting(user.id, awaiting.dump(), words_removed=removed)
+        moved = (state is None and new_state is not None) or (
+            state is not None and (new_state is None or new_state.seq != state.seq)
+        )
+        return replies, moved
+
     async def _dispatch(
         self,
         user: User,
@@ -582,13 +713,23 @@ class Conversations:
         *,
         awaiting: Awaiting,
     ) -> tuple[State | None, Sequence[Out]]:
+        """Ask each stage of ``PRECEDENCE`` in order; the first that answers decides the outcome."""
         flow = self.catalog.flows.get(state.flow_id) if state else None
+        at = _At(user, state, flow, incoming, now, screened, awaiting)
+        for _owner, stage in PRECEDENCE:
+            outcome = await getattr(self, f"_stage_{stage}")(at)
+            if outcome is not None:
+                return outcome  # type: ignore[no-any-return]
+        raise AssertionError("the last stage answers everything")  # pragma: no cover
+
+    async def _stage_screen(self, at: _At) -> Outcome | None:
         # Safety first: the crisis screen sees every piece of text (typed, a command and what follows it,
         # edited, a caption) before anything else does. Clear risk: the crisis reply, and a flow in progress
         # pauses (its state is left exactly as it was). Possible risk: one gentle question first, the message
         # kept. /sos always gets the helplines, whatever the screen says.
+        user, state, incoming = at.user, at.state, at.incoming
         written = _written(incoming)
-        found = self.catalog.safety.assess(written) if written and not screened else None
+        found = self.catalog.safety.assess(written) if written and not at.screened else None
         if isinstance(incoming, Command) and incoming.name == "sos":
             await self._hold(user, None)
             return _paused(state), [await self._crisis(user, state, found if found and found.flagged else None)]
@@ -596,13 +737,23 @@ class Conversations:
             await self._hold(user, None)
             return _paused(state), [await self._crisis(user, state, found)]
         if found is not None and found.level is Level.POSSIBLE:
-            await self._hold(user, incoming, now, found, state)
+            await self._hold(user, incoming, at.now, found, state)
             return state, [self._safety_question(self.texts.safety_question, state)]
-        if state is not None and flow is None:
+        return None
+
+    async def _stage_flow_removed(self, at: _At) -> Outcome | None:
+        if at.state is not None and at.flow is None:
             # The flow file was removed: nothing can continue it. Say so instead of failing forever.
             return None, [self._say(self.texts.flow_removed)]
-        if isinstance(incoming, Edited):
-            return state, []  # an edit changes no answer already given; it is only screened
+        return None
+
+    async def _stage_edited(self, at: _At) -> Outcome | None:
+        if isinstance(at.incoming, Edited):
+            return at.state, []  # an edit changes no answer already given; it is only screened
+        return None
+
+    async def _stage_held(self, at: _At) -> Outcome | None:
+        user, state, flow, incoming, now = at.user, at.state, at.flow, at.incoming, at.now
         held = self._held(user, now)
         if held is None and user.safety_hold is not None:
             await self._hold(user, None)  # too old to answer now: let it go (and off the disk)
@@ -623,11 +774,15 @@ class Conversations:
                     return state, [engine.current_question(flow, state, self.texts)]
                 # The held message is taken as what it was meant to be, and is not asked about again.
                 calm = replace(user, safety_hold=None)
-                return await self._dispatch(calm, state, held_incoming, now, screened=True, awaiting=awaiting)
+                return await self._dispatch(calm, state, held_incoming, now, screened=True, awaiting=at.awaiting)
             if choice is None and isinstance(incoming, Text | NotText):
                 return state, [self._safety_question(self.texts.safety_question_again, state)]
         elif isinstance(incoming, ButtonPress) and incoming.value in {SAFE_YES, SAFE_NO}:
             return state, [Stale()]
+        return None
+
+    async def _stage_crisis_pause(self, at: _At) -> Outcome | None:
+        state, flow, incoming = at.state, at.flow, at.incoming
         if state is not None and flow is not None and state.paused:
             # After a crisis reply the flow waits for a clear "continue": typed words are never taken as
             # the next answer. A command or a tap on the question is a clear choice too.
@@ -639,46 +794,83 @@ class Conversations:
                 return resumed, [engine.current_question(flow, resumed, self.texts)]
             if isinstance(incoming, Text | NotText):
                 return state, [self._crisis_buttons(self._say(self.texts.crisis_paused), state)]
-            state = replace(state, paused=False)
+            at.state = replace(state, paused=False)
         elif isinstance(incoming, ButtonPress) and incoming.value in {SOS_CONTINUE, SOS_STOP}:
             if state is None or flow is None:
                 return state, [self._say(self.texts.no_active_flow)]
             if incoming.value == SOS_STOP:
                 return state, [self._say(self.texts.crisis_stopped)]
             return state, [engine.current_question(flow, state, self.texts)]
+        return None
+
+    async def _stage_caption(self, at: _At) -> Outcome | None:
+        incoming = at.incoming
         if isinstance(incoming, NotText) and incoming.caption and incoming.caption.strip():
             # A photo or a document with a caption: the caption is what they wrote, and answers like typed text.
-            incoming = Text(incoming.caption)
-        if state is not None and flow is not None:
-            left = await self._left_behind(user, state, flow, incoming, now)
+            at.incoming = Text(incoming.caption)
+        return None
+
+    async def _stage_left_behind(self, at: _At) -> Outcome | None:
+        if at.state is not None and at.flow is not None:
+            left = await self._left_behind(at.user, at.state, at.flow, at.incoming, at.now)
             if left is not None:  # an expired check-in, or a flow set aside after a day: read this afresh
-                fresh, said = await self._dispatch(user, None, incoming, now, screened=True, awaiting=awaiting)
+                fresh, said = await self._dispatch(
+                    at.user, None, at.incoming, at.now, screened=True, awaiting=at.awaiting
+                )
                 return fresh, [*left, *said]
-        if not user.onboarded:
-            return await self._onboarding(user, incoming, now, awaiting)
-        if isinstance(incoming, ButtonPress) and incoming.value == RESUME:
+        return None
+
+    async def _stage_onboarding(self, at: _At) -> Outcome | None:
+        if not at.user.onboarded:
+            return await self._onboarding(at.user, at.incoming, at.now, at.awaiting)
+        return None
+
+    async def _stage_buttons(self, at: _At) -> Outcome | None:
+        """A tap on one of the bot's own buttons outside a flow question goes to the feature that owns it."""
+        user, state, flow, incoming, now = at.user, at.state, at.flow, at.incoming, at.now
+        if not isinstance(incoming, ButtonPress):
+            return None
+        value = incoming.value
+        if value == RESUME:
             return await self._resume(user, state, flow, now)
-        if isinstance(incoming, ButtonPress) and is_history_button(incoming.value):
-            awaiting.editing = edit_started(incoming.value)  # "the lesson": the next message is its new words
-            return state, [*await self._history.button(user, incoming.value, now, await self._zone_of(user))]
-        if isinstance(incoming, ButtonPress) and is_checkin_button(incoming.value):
-            return await self._checkin_button(user, state, incoming.value, now)
-        if isinstance(incoming, ButtonPress) and incoming.value in {STORY_YES, STORY_NO}:
-            return await self._story_answer(state, flow, incoming.value, now, awaiting)
+        if is_history_button(value):
+            at.awaiting.editing = edit_started(value)  # "the lesson": the next message is its new words
+            return state, [*await self._history.button(user, value, now, await self._zone_of(user))]
+        if is_checkin_button(value):
+            return await self._checkin_button(user, state, value, now)
+        if value in {STORY_YES, STORY_NO}:
+            return await self._story_answer(state, flow, value, now, at.awaiting)
+        return None
+
+    async def _stage_location(self, at: _At) -> Outcome | None:
+        state, flow, incoming = at.state, at.flow, at.incoming
         if isinstance(incoming, Location):
-            said = await self._checkins.location(user, incoming.latitude, incoming.longitude, now)
+            said = await self._checkins.location(at.user, incoming.latitude, incoming.longitude, at.now)
             again = [engine.current_question(flow, state, self.texts)] if state and flow and not state.paused else []
             return state, [*said, *again]
-        if isinstance(incoming, Text):
-            typed = await self._typed(user, state, flow, incoming.text, now, awaiting)
-            if typed is not None:
-                return typed
-        if isinstance(incoming, Resume):
+        return None
+
+    async def _stage_typed(self, at: _At) -> Outcome | None:
+        if isinstance(at.incoming, Text):
+            return await self._typed(at.user, at.state, at.flow, at.incoming.text, at.now, at.awaiting)
+        return None
+
+    async def _stage_back_again(self, at: _At) -> Outcome | None:
+        state, flow = at.state, at.flow
+        if isinstance(at.incoming, Resume):
             if state is None or flow is None:
                 return state, []
-            return self._step(flow, state, engine.Repeat(), now, lead=self.texts.welcome_back)
+            return self._step(flow, state, engine.Repeat(), at.now, lead=self.texts.welcome_back)
+        return None
+
+    async def _stage_commands(self, at: _At) -> Outcome | None:
+        incoming = at.incoming
         if isinstance(incoming, Command):
-            return await self._command(user, state, flow, incoming.name, now, incoming.argument)
+            return await self._command(at.user, at.state, at.flow, incoming.name, at.now, incoming.argument)
+        return None
+
+    async def _stage_flow(self, at: _At) -> Outcome | None:
+        state, flow, incoming, now = at.state, at.flow, at.incoming, at.now
         if state is None or flow is None:
             if isinstance(incoming, ButtonPress):
                 return state, [Stale()]
@@ -686,13 +878,13 @@ class Conversations:
                 return state, [self._say(self.texts.text_only)]
             if isinstance(incoming, Text) and self._offers_story(incoming.text):
                 # Free text is welcome: something that went wrong is offered as the start of a flow.
-                awaiting.keep(incoming.text, now)
+                at.awaiting.keep(incoming.text, now)
                 return state, [self._story_offer()]
             return state, [self._say(self.texts.no_active_flow)]
         if isinstance(incoming, Text):
             later = self._checkin_later(flow, state, incoming.text)
             if later is not None:
-                return await self._checkin_button(user, state, later, now)
+                return await self._checkin_button(at.user, state, later, now)
             return engine.advance(flow, state, engine.Answer(incoming.text), now, self.texts)
         if isinstance(incoming, ButtonPress):
             return engine.advance(flow, state, engine.Press(incoming.value, incoming.seq), now, self.texts)
@@ -714,7 +906,7 @@ class Conversations:
             isinstance(incoming, Text) and on_screen and isinstance(self._read_confirmation(incoming.text), Picked)
         )
         if confirmed:
-            await self.repository.mark_onboarded(user.id, now)
+            await self.tx.mark_onboarded(user.id, now)
             awaiting.menu = None
             words = awaiting.take()
             pending = self.catalog.flows.get(user.pending_flow or "")
@@ -730,7 +922,7 @@ class Conversations:
                 return None, [self._say(texts.help)]
             requested = self.catalog.by_command(incoming.name)
             if requested is not None:
-                await self.repository.remember_pending_flow(user.id, requested.id)
+                await self.tx.remember_pending_flow(user.id, requested.id)
                 if incoming.argument and awaiting.words is None:
                     awaiting.keep(incoming.argument, now)  # "/reframe I failed again": for its first question
         if isinstance(incoming, Text) and awaiting.words is None and reads_like_setback(incoming.text, self._words):
@@ -893,7 +1085,7 @@ class Conversations:
         so the state is read back: the one in hand (perhaps un-paused) would put the question back."""
         said = await self._checkins.button(user, value, now)
         if value in {f"{PREFIX}snooze", f"{PREFIX}skip"}:
-            return await self.repository.active_state(user.id), said
+            return await self.tx.active_state(user.id), said
         return state, said
 
     def _checkin_later(self, flow: Flow, state: State, text: str) -> str | None:
@@ -1003,7 +1195,7 @@ class Conversations:
         its step number in ``state``); None lets any held message go."""
         if incoming is None:
             if user.safety_hold is not None:
-                await self.repository.hold_for_safety(user.id, None)
+                await self.tx.hold_for_safety(user.id, None)
             return
         assert now is not None and found is not None
         held = {
@@ -1014,7 +1206,7 @@ class Conversations:
             "flow": state.flow_id if state is not None else None,
             "seq": state.seq if state is not None else None,
         }
-        await self.repository.hold_for_safety(user.id, json.dumps(held, ensure_ascii=False))
+        await self.tx.hold_for_safety(user.id, json.dumps(held, ensure_ascii=False))
 
     def _held(self, user: User, now: datetime) -> tuple[Incoming, Assessment, tuple[str, int] | None] | None:
         """The message kept while the safety question is open, what the screen saw in it, and the question it
@@ -1044,13 +1236,13 @@ class Conversations:
 
     async def _zone_of(self, user: User) -> tzinfo:
         """The person's own timezone (set with /checkin), else the bot's default: dates read as theirs."""
-        row = await self.repository.checkin(user.id)
+        row = await self.tx.checkin(user.id)
         return row.settings.zone if row is not None else self._zone
 
     async def _country_of(self, user: User) -> str:
         """Whose helplines to list: the country of the person's own timezone when they set one, else the one
         their app's language points to (``pt-br`` → BR, ``de`` → DE), else the deployment's default."""
-        row = await self.repository.checkin(user.id)
+        row = await self.tx.checkin(user.id)
         if row is not None:
             country = country_of_zone(row.settings.timezone)
             if country is not None:
@@ -1128,7 +1320,7 @@ class Conversations:
             due = (
                 resolve(spec, planned_on) if isinstance(spec, str) and is_spec(spec) else planned_on + timedelta(days=1)
             )
-            await self.repository.plan_next_step(run_id, due)
+            await self.tx.plan_next_step(run_id, due)
         if run.flow_id != CHECKIN_FLOW:
             return []
         outcome = run.meant("next_step_outcome")
@@ -1137,12 +1329,12 @@ class Conversations:
             if outcome == "not_yet":  # never a miss: the step stays open, asked about later or let go kindly
                 before = run.inputs.get("not_yet_before")
                 again = checkins.after_not_yet(before if isinstance(before, int) else 0, now.astimezone(zone).date())
-                await self.repository.record_not_yet(earlier, now, again)
+                await self.tx.record_not_yet(earlier, now, again)
             else:
-                await self.repository.record_outcome(earlier, outcome, now)
+                await self.tx.record_outcome(earlier, outcome, now)
         revisit, revisit_id = run.meant("revisit"), run.inputs.get("revisit_id")
         if isinstance(revisit, str) and isinstance(revisit_id, int):
-            await self.repository.answer_revisit(user.id, revisit_id, revisit, now)
+            await self.tx.answer_revisit(user.id, revisit_id, revisit, now)
         return await self._resume_offer(user)
 
     async def _revisit_inputs(
@@ -1154,12 +1346,11 @@ class Conversations:
         a day that already brought one back brings none (see ``checkins.revisit_to_ask``).
         """
         none: dict[str, Any] = {"revisit_lesson": None, "revisit_when": None, "revisit_id": None}
-        repository = self.repository
+        repository = self.tx
         asked = await repository.revisit_on(user_id, today)
         if asked is not None:
-            revisit_id, _run, lesson, kind, answer = asked
-            if reminder and answer is None:
-                return {"revisit_lesson": lesson, "revisit_when": kind, "revisit_id": revisit_id}
+            if reminder and asked.answer is None:
+                return {"revisit_lesson": asked.lesson, "revisit_when": asked.kind, "revisit_id": asked.id}
             return none
         earliest, latest = checkins.revisit_window(now)
         past = await repository.past_lessons(user_id, earliest, latest)
@@ -1173,7 +1364,7 @@ class Conversations:
 
     async def _resume_offer(self, user: User) -> list[Say]:
         """The offer to pick up a flow set aside, with its button; nothing when none is."""
-        kept = await self.repository.set_aside_state(user.id)
+        kept = await self.tx.set_aside_state(user.id)
         flow = self.catalog.flows.get(kept.flow_id) if kept is not None else None
         if flow is None:
             return []
@@ -1186,7 +1377,7 @@ class Conversations:
         """/resume (or its button): the flow set aside becomes the active one again, at the question it was
         left on. A flow in progress is set aside in its place (so /resume switches back); an unanswered
         check-in just goes."""
-        kept = await self.repository.take_set_aside(user.id)
+        kept = await self.tx.take_set_aside(user.id)
         resumed = self.catalog.flows.get(kept.flow_id) if kept is not None else None
         if kept is None or resumed is None:
             if state is not None and flow is not None:
@@ -1194,8 +1385,8 @@ class Conversations:
             return state, [self._say(self.texts.nothing_to_resume)]
         lead = self._say(self.texts.resumed, {"title": resumed.title})
         if state is not None and flow is not None and flow.id != CHECKIN_FLOW:
-            touched = await self.repository.active_touched_at(user.id) or now
-            await self.repository.set_aside(user.id, state, touched, now)
+            touched = await self.tx.active_touched_at(user.id) or now
+            await self.tx.set_aside(user.id, state, touched, now)
             lead = self._say(self.texts.resumed_swapped, {"title": resumed.title, "other": flow.title})
         kept = replace(kept, paused=False)  # coming back is a clear choice to go on
         new_state, effects = engine.advance(resumed, kept, engine.Repeat(), now, self.texts)
@@ -1209,11 +1400,11 @@ class Conversations:
         untouched for a day is set aside, kept to pick up later (a word about that), so what they write now is
         read fresh. A tap on the flow's own question, or a command about the flow, still goes to it."""
         if flow.id == CHECKIN_FLOW:
-            row = await self.repository.checkin(user.id)
+            row = await self.tx.checkin(user.id)
             settings = row.settings if row is not None else checkins.CheckinSettings(False, time(20, 0), self._zone.key)
             if not checkins.question_expired(settings, state.started_at, now):
                 return None
-            await self.repository.save_state(user.id, None, now)
+            await self.tx.save_state(user.id, None, now)
             return []
         if isinstance(incoming, ButtonPress | Location | Resume | Edited):
             return None
@@ -1221,72 +1412,21 @@ class Conversations:
             incoming.name in _FLOW_COMMANDS or self.catalog.by_command(incoming.name) is flow
         ):
             return None
-        touched = await self.repository.active_touched_at(user.id)
+        touched = await self.tx.active_touched_at(user.id)
         if touched is None or now - touched < checkins.SET_ASIDE_AFTER:
             return None
-        await self.repository.set_aside(user.id, state, touched, now)
+        await self.tx.set_aside(user.id, state, touched, now)
         button = Button(render(self.texts.resume_button, {}), RESUME)
         return [Say(render(self.texts.set_aside_welcome_back, {"title": flow.title}), ((button,),), seq=0)]
 
-    async def run_checkins(
-        self, outbox: NudgeWriter | None = None, whose: Callable[[str], bool] = lambda _: True
-    ) -> list[tuple[str, list[Reply]]]:
-        """Send every check-in that is due now: one transaction per person, at most one nudge per local date.
-
-        Only people ``whose`` external id it accepts are handled (Telegram takes ``tg:`` people, the terminal
-        chat its own person). Returns who got what (external id, replies); with ``outbox`` the replies are
-        also committed as outbox rows in the same transaction as the schedule change.
-        """
-        return [sent async for batch in self.checkin_batches(outbox, whose) for sent in batch]
-
-    async def checkin_batches(
-        self, outbox: NudgeWriter | None = None, whose: Callable[[str], bool] = lambda _: True, size: int = 100
-    ) -> AsyncIterator[list[tuple[str, list[Reply]]]]:
-        """Like ``run_checkins``, a batch of up to ``size`` people at a time, until no one due is left: the
-        adapter can start sending one batch while the next is committed (2,000 due at once are not a wall)."""
-        now = self._clock()
-        after: tuple[str, int] | None = None
-        while True:
-            async with self.repository.snapshot() as view:
-                due = await view.due_checkins(now, size, after)
-            if not due:
-                return
-            sent: list[tuple[str, list[Reply]]] = []
-            for user_id, external_id, _ in due:
-                if not whose(external_id):
-                    continue  # someone this adapter cannot reach: left for the adapter that can
-                try:
-                    replies = await self._nudge_in_transaction(user_id, external_id, now, outbox)
-                except Exception:  # one person's broken schedule must not stop everyone after them
-                    log.exception("check-in for user %s failed; skipping it this time", user_id)
-                    continue
-                if replies:
-                    sent.append((external_id, replies))
-            yield sent
-            if len(due) < size:
-                return
-            after = (due[-1][2], due[-1][0])
-
-    async def _nudge_in_transaction(
-        self, user_id: int, external_id: str, now: datetime, outbox: NudgeWriter | None
-    ) -> list[Reply]:
-        async with self.repository.transaction() as repository:
-            replies = await self._nudge(user_id, external_id, now)
-            if replies and outbox is not None:
-                target = outbox(external_id, replies)
-                if target is not None:
-                    chat_id, payloads = target
-                    await repository.enqueue_replies(chat_id, payloads, now)
-        return replies
-
-    async def _nudge(self, user_id: int, external_id: str, now: datetime) -> list[Reply]:
+    async def nudge(self, user_id: int, external_id: str, now: datetime) -> list[Reply]:
         """The check-in due for one person now, as one message (one notification), or nothing.
 
         A flow in progress holds it back until the flow ends or has been left alone a while; then the flow
         is set aside (kept, resumable) and the check-in goes out, saying so. The next step asked about is the
         one due by the person's local today (see ``checkins.step_to_ask``).
         """
-        repository = self.repository
+        repository = self.tx
         row = await repository.checkin(user_id)
         if row is None:
             return []

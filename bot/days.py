@@ -37,9 +37,6 @@ SOON_DAYS = 3
 MAX_AHEAD_DAYS = 366
 """A step planned further ahead than this ("in 900 days") is not read: it is asked again instead."""
 
-QUICK_PICKS = ("today", "tomorrow", "this_week", "weekend", "next_week", "not_sure")
-"""The buttons a ``day`` question may offer, by name (``conversations/texts`` holds their labels)."""
-
 PICK_SPECS = {
     "today": "+0",
     "tomorrow": "+1",

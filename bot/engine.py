@@ -15,6 +15,11 @@ from typing import Any
 
 from bot.cues import reader_of
 from bot.days import PICK_SPECS, day_words, describe, find_day, is_spec, read_day
+
+# Re-exported: the engine's effects are the bot's effects (the adapters once imported them from here).
+from bot.effects import Button as Button
+from bot.effects import Say as Say
+from bot.effects import Stale as Stale
 from bot.flows.model import (
     ASKED_BEFORE,
     FINISH,
@@ -83,28 +88,6 @@ Event = Answer | Press | Back | Skip | Cancel | Repeat
 
 
 @dataclass(frozen=True)
-class Button:
-    """One button: ``label`` is shown, ``value`` comes back in a Press."""
-
-    label: str
-    value: str
-
-
-@dataclass(frozen=True)
-class Say:
-    """A message to show, in Telegram HTML. ``question`` messages carry the step and state sequence.
-
-    ``edit`` asks the adapter to update the question already on screen instead of sending a new one.
-    """
-
-    html: str
-    buttons: tuple[tuple[Button, ...], ...] = ()
-    step_id: str | None = None
-    seq: int | None = None
-    edit: bool = False
-
-
-@dataclass(frozen=True)
 class StoredAnswer:
     """One answer of a completed run, with the moment it was given (UTC)."""
 
@@ -136,11 +119,6 @@ class Finished:
     """The flow reached its end; ``run`` should be stored."""
 
     run: CompletedRun
-
-
-@dataclass(frozen=True)
-class Stale:
-    """A button from an earlier question or message was pressed; nothing changed."""
 
 
 Effect = Say | Finished | Stale

@@ -12,17 +12,19 @@ import asyncio
 import json
 import os
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
-from bot.engine import Button, Say
+from bot.effects import Button, Say
+from bot.effects import Erased as Erased
+from bot.effects import SendFile as SendFile
 from bot.flows.texts import Texts
 from bot.render import render, render_plain
 from bot.similarity import vocabulary_of
-from bot.storage.repository import HeavyRequest, Repository, User
+from bot.storage.protocols import ConversationStore
+from bot.storage.records import HeavyRequest, User
 from bot.summaries import (
     DEFAULT_PERIOD,
     PAGE_SIZE,
@@ -42,25 +44,6 @@ CHART_MAX_POINTS = 500
 EXPORT = "export"
 CHART = "chart"
 EXPORT_PAGE = 200  # runs read (and held in memory) at a time while an export is written
-
-
-@dataclass(frozen=True)
-class SendFile:
-    """A file to send: a ``document`` (the exports) or a ``photo`` (the feelings chart).
-
-    ``content`` is the bytes, or a file holding them that the receiver takes over (an export is written
-    to disk page by page, never held in memory whole).
-    """
-
-    filename: str
-    content: bytes | Path
-    caption_html: str
-    kind: Literal["document", "photo"]
-
-
-@dataclass(frozen=True)
-class Erased:
-    """Everything stored about the person was deleted: adapters drop what they keep on their side too."""
 
 
 HistoryReply = Say | SendFile | Erased
@@ -102,7 +85,7 @@ def edit_started(value: str) -> tuple[int, str] | None:
 class History:
     """Summaries, exports and forgetting for one repository."""
 
-    def __init__(self, repository: Repository, texts: Texts, zone: ZoneInfo) -> None:
+    def __init__(self, repository: ConversationStore, texts: Texts, zone: ZoneInfo) -> None:
         self._repository = repository
         self._texts = texts
         self._zone = zone
@@ -197,7 +180,7 @@ class History:
     # --- the heavy parts, built later from a snapshot ------------------------------------------------
 
     async def build(
-        self, view: Repository, request: HeavyRequest, now: datetime, zone: tzinfo | None, scratch: Path
+        self, view: ConversationStore, request: HeavyRequest, now: datetime, zone: tzinfo | None, scratch: Path
     ) -> list[HistoryReply]:
         """Make what ``request`` asked for from ``view`` (a read-only snapshot): the chart, or the export files.
 
@@ -215,9 +198,16 @@ class History:
 
     def failed(self, request: HeavyRequest) -> list[HistoryReply]:
         """What to say when a request could not be built (a chart is simply left out)."""
-        return [Say(render(self._texts.export_failed, {}))] if request.kind == EXPORT else []
+        return self.failed_for(self._texts, request)
 
-    async def _chart(self, view: Repository, user_id: int, period: str, now: datetime, zone: tzinfo) -> SendFile | None:
+    @staticmethod
+    def failed_for(texts: Texts, request: HeavyRequest) -> list[HistoryReply]:
+        """What to say when a request could not be built (a chart is simply left out)."""
+        return [Say(render(texts.export_failed, {}))] if request.kind == EXPORT else []
+
+    async def _chart(
+        self, view: ConversationStore, user_id: int, period: str, now: datetime, zone: tzinfo
+    ) -> SendFile | None:
         """The feelings chart (before → after) with the period's check-in moods under it; either part is left
         out with fewer than two points, and with neither there is no chart."""
         since = period_start(period if period in PERIODS else DEFAULT_PERIOD, now, zone)
@@ -433,7 +423,7 @@ class History:
         return [Say(render(self._texts.export_started if fresh else self._texts.export_waiting, {}))]
 
     async def _export_files(
-        self, view: Repository, user_id: int, now: datetime, zone: tzinfo, scratch: Path
+        self, view: ConversationStore, user_id: int, now: datetime, zone: tzinfo, scratch: Path
     ) -> list[HistoryReply]:
         """Markdown to read and JSON with every stored answer and timestamp, written page by page."""
         person = await view.export_person(user_id)
@@ -489,8 +479,7 @@ class History:
 
     async def forget(self, user: User) -> list[HistoryReply]:
         """Delete everything stored about the user and say what went."""
-        chat_id = int(user.external_id[3:]) if user.external_id.startswith("tg:") else None
-        runs = await self._repository.forget_user(user.id, chat_id)
+        runs = await self._repository.forget_user(user.id)
         return [Say(render(self._texts.forgotten, {"runs": runs}), edit=True), Erased()]
 
 

@@ -109,9 +109,9 @@ def _plain_template(source: str) -> Template:
     return _PLAIN_ENVIRONMENT.from_string(source)
 
 
-def environment() -> ImmutableSandboxedEnvironment:
-    """The shared sandboxed environment (autoescape on, undefined names are errors)."""
-    return _ENVIRONMENT
+def known_tests_and_filters() -> tuple[frozenset[str], frozenset[str]]:
+    """The names of the ``is`` tests and ``|`` filters a template may use (Jinja2's own and the bot's)."""
+    return frozenset(_ENVIRONMENT.tests), frozenset(_ENVIRONMENT.filters)
 
 
 @lru_cache(maxsize=1024)
@@ -176,8 +176,3 @@ def html_to_plain(text: str) -> str:
     text = re.sub(r'<a href="([^"]*)">(.*?)</a>', r"\2 (\1)", text, flags=re.DOTALL)
     text = re.sub(r"</?blockquote[^>]*>", "", text)
     return html.unescape(_TAG.sub("", text))
-
-
-def escape(text: str) -> str:
-    """Escape a user's text for Telegram HTML."""
-    return html.escape(text, quote=False)

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from bot.similarity import Vocabulary, group_lessons
-from bot.storage.repository import HeldLesson, LessonEntry, LessonOverview
+from bot.storage.records import HeldLesson, LessonEntry, LessonOverview
 
 PERIODS = ("week", "30d", "month", "all")
 DEFAULT_PERIOD = "30d"

@@ -15,7 +15,7 @@ import pytest
 
 from bot.flows.catalog import Catalog, load_catalog
 from bot.flows.texts import Texts
-from bot.standin.server import StandIn
+from standin.server import StandIn
 from tests.e2e.harness import TOKEN
 from tests.spec import load_spec
 

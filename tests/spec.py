@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.standin.spec import SpecChecker
+from standin.spec import SpecChecker
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SPEC_PATH = REPO_ROOT.parent / "shared" / "telegram-bot-api" / "api.json"

@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import itertools
 import random
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
 from PIL import Image, ImageFont
 
-from bot.chart import EASED, SAME, STRONGER, FeelingPoint, _Chart, feelings_chart
+from bot.chart import EASED, SAME, STRONGER, FeelingPoint, _Chart, chart_words, feelings_chart
+from bot.flows.catalog import Catalog
 
 DAY = date(2025, 3, 14)
 
@@ -96,9 +98,9 @@ def test_nothing_alarming_red() -> None:
     assert reds == []
 
 
-def test_many_entries_are_averaged_and_date_labels_thinned() -> None:
+def test_many_entries_are_averaged_and_date_labels_thinned(catalog: Catalog) -> None:
     points = _points(500)
-    chart = _Chart(sorted(points, key=lambda p: p.day), "Many", 800, 450)
+    chart = _Chart(sorted(points, key=lambda p: p.day), "Many", 800, 450, chart_words(catalog.texts))
     assert len(chart.marks) <= 60
     labels = chart._x_labels()
     assert 2 <= len(labels) <= 8
@@ -107,9 +109,9 @@ def test_many_entries_are_averaged_and_date_labels_thinned() -> None:
     assert "groups of" in chart._subtitle()
 
 
-def test_date_labels_never_overlap() -> None:
+def test_date_labels_never_overlap(catalog: Catalog) -> None:
     for count in (1, 2, 7, 31, 120, 500):
-        chart = _Chart(sorted(_points(count), key=lambda p: p.day), "t", 800, 450)
+        chart = _Chart(sorted(_points(count), key=lambda p: p.day), "t", 800, 450, chart_words(catalog.texts))
         labels = chart._x_labels()
         boxes = [(left, left + chart.small_font.getlength(text)) for left, text in labels]
         assert all(a[1] < b[0] for a, b in itertools.pairwise(boxes))
@@ -150,3 +152,16 @@ def test_falls_back_to_the_bitmap_font_when_sizes_are_unsupported(monkeypatch: p
     monkeypatch.setattr(ImageFont, "load_default", old_load_default)
     png = feelings_chart(_points(10), title="Café 😊 → Жизнь")
     assert _open(png).size == (800, 450)
+
+
+def test_the_words_on_the_chart_come_from_the_texts(catalog: Catalog) -> None:
+    words = chart_words(catalog.texts)
+    points = sorted(_points(500), key=lambda p: p.day)
+    chart = _Chart(points, "t", 800, 450, words)
+    assert chart._subtitle().startswith("500 entries in groups of")
+    assert [label for _kind, label in chart._legend_rows()[0][1]] == ["before", "after", "eased", "same", "stronger"]
+    assert chart._legend_rows()[1][1][0][1].startswith("average before: ")
+    # The chart a caller draws without words is the one the shipped texts draw (until history.py passes them).
+    assert feelings_chart(points, title="t", words=words) == feelings_chart(points, title="t")
+    other = _Chart(points, "t", 800, 450, replace(words, entries="{{ count }} Einträge", months=tuple("ABCDEFGHIJKL")))
+    assert other._subtitle() == "500 Einträge · 20 K 2024 - 1 D 2026"

@@ -11,6 +11,7 @@ import pytest
 
 from bot.chat import format_reply, machine_zone
 from bot.engine import DONE_VALUE, Button, Say
+from bot.flows.catalog import Catalog
 from tests.conftest import REPO_ROOT
 
 SETTINGS = ("TELEGRAM_BOT_TOKEN", "TELEGRAM_API_URL", "DATABASE_PATH", "FLOWS_DIR", "DEFAULT_TIMEZONE")
@@ -145,14 +146,14 @@ def test_check_on_a_broken_flow_prints_file_line_problems_and_fails(fixture: str
     assert "Traceback" not in finished.stderr
 
 
-def test_a_pick_several_question_in_the_terminal_says_how_to_type_several() -> None:
+def test_a_pick_several_question_in_the_terminal_says_how_to_type_several(catalog: Catalog) -> None:
     question = Say(
         "Which fit?",
         ((Button("Alpha", "alpha"), Button("Beta", "beta")), (Button("Done ✓", DONE_VALUE),)),
         step_id="tags",
         seq=1,
     )
-    assert format_reply(question).splitlines() == [
+    assert format_reply(question, catalog.texts).splitlines() == [
         "Which fit?",
         "  1. Alpha",
         "  2. Beta",
@@ -170,9 +171,12 @@ def test_the_terminal_numbers_menus_and_the_bot_reads_them_even_in_a_later_sessi
     assert "I've deleted everything stored about you: 1 entry" in after(second, "1")
 
 
-def test_the_list_of_times_is_shown_as_times_to_type() -> None:
+def test_the_list_of_times_is_shown_as_times_to_type(catalog: Catalog) -> None:
     times = Say("What time suits you?", ((Button("08:00", "ci:at:08:00"), Button("21:00", "ci:at:21:00")),), seq=0)
-    assert format_reply(times).splitlines() == ["What time suits you?", "  (08:00 · 21:00, or any other time)"]
+    assert format_reply(times, catalog.texts).splitlines() == [
+        "What time suits you?",
+        "  (08:00 · 21:00, or any other time)",
+    ]
 
 
 def test_any_whitespace_ends_a_command_name() -> None:

@@ -431,3 +431,18 @@ async def test_in_the_terminal_the_computers_own_zone_is_offered(tmp_path: Path,
         assert "every day at 20:00 (Berlin)" in plain(await service.handle("cli:me", Text("1")))
     finally:
         await connection.close()
+
+
+async def test_the_nudge_starts_the_check_in_with_the_inputs_its_contract_names(world: World) -> None:
+    # bot/flows/contract.py checks checkin.yaml against these names at load; this holds the code to them.
+    from bot.flows.contract import CHECKIN_FLOW_ID, CHECKIN_INPUTS
+
+    await world.send(Command("quick"))
+    await world.send(Text("I snapped at my sister"))
+    await world.send(Text("I get short when I'm tired"))
+    await world.send(Text("Call her tonight and apologise"))
+    await set_up(world, "UTC", "20:00")
+    assert await world.tick(datetime(2026, 3, 20, 20, 0, tzinfo=UTC))
+    state = await _open_check_in(world)
+    assert state is not None and state.flow_id == CHECKIN_FLOW_ID
+    assert sorted(state.inputs) == sorted(CHECKIN_INPUTS)

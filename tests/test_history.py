@@ -17,9 +17,9 @@ from bot.engine import Say
 from bot.flows.catalog import Catalog
 from bot.history import SendFile
 from bot.render import html_to_plain
-from bot.standin.htmltext import parse_html
 from bot.storage.database import open_database, open_reader
 from bot.storage.repository import Repository
+from standin.htmltext import parse_html
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

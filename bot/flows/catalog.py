@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.flows.contract import missing_checkin
 from bot.flows.errors import FlowLoadError
-from bot.flows.loader import load_flows
+from bot.flows.loader import display_path, load_flows
 from bot.flows.model import Flow
 from bot.flows.texts import Texts, load_texts
 from bot.safety import Safety, load_safety
@@ -40,6 +41,9 @@ def load_catalog(conversations: Path) -> Catalog:
         flows = load_flows(conversations)
     except FlowLoadError as problem:
         errors.extend(problem.errors)
+    else:
+        if (missing := missing_checkin(set(flows), display_path(conversations))) is not None:
+            errors.append(missing)
     try:
         texts = load_texts(conversations)
     except FlowLoadError as problem:

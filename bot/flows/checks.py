@@ -13,7 +13,7 @@ from jinja2 import TemplateSyntaxError, meta, nodes
 from bot.flows.errors import FlowError
 from bot.flows.model import ASKED_BEFORE, FINISH, Branch, Flow, MessageStep, TextStep
 from bot.flows.yaml_source import Path
-from bot.render import environment, parse_expression, parse_template
+from bot.render import known_tests_and_filters, parse_expression, parse_template
 
 LineOf = Callable[[Path], int]
 SHOWN = "shown"
@@ -318,7 +318,7 @@ def _check_offer(
 def unknown_tests_and_filters(tree: nodes.Template, what: str) -> Iterator[str]:
     """A problem for each ``is test`` or ``| filter`` the shared environment does not have (a typo such as
     ``is stuk`` would otherwise only fail when a person reaches it)."""
-    known_tests, known_filters = environment().tests, environment().filters
+    known_tests, known_filters = known_tests_and_filters()
     for test in tree.find_all(nodes.Test):
         if test.name not in known_tests:
             yield f"{what} uses the test '{test.name}', which does not exist; for answers: stuck, blaming_others"

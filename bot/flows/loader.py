@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from bot.flows.checks import check_flow
+from bot.flows.contract import check_checkin_file
 from bot.flows.errors import FlowError, FlowLoadError
 from bot.flows.model import STEP_KINDS, Branch, Flow, Meaning, Offer, Option, TextStep
 from bot.flows.yaml_source import Path, YamlDocument, YamlSyntaxError, load_yaml
@@ -104,7 +105,8 @@ def load_flow_file(file: FsPath) -> tuple[Flow | None, YamlDocument | None, list
     except ValidationError as invalid:
         problems = [from_pydantic(detail, document, shown, str(flow_id)) for detail in invalid.errors()]
         return None, document, _unique(problems)
-    return flow, document, check_flow(flow, shown, document.line_of)
+    problems = check_flow(flow, shown, document.line_of) + check_checkin_file(flow, shown, file.stem, document)
+    return flow, document, problems
 
 
 def _check_across(flows: Iterable[tuple[Flow, str, YamlDocument]]) -> list[FlowError]:

@@ -121,6 +121,15 @@ class Texts(_Strict):
     chart_moods_title: str
     chart_moods_low: str
     chart_moods_high: str
+    chart_before: str
+    chart_after: str
+    chart_eased: str
+    chart_same: str
+    chart_stronger: str
+    chart_average_before: str
+    chart_average_after: str
+    chart_entries: str
+    chart_months: str
     # /done and /edit (texts/lessons.yaml)
     done_pick: str
     done_pick_button: str
@@ -165,7 +174,6 @@ class Texts(_Strict):
     checkin_time_button: str
     checkin_timezone_button: str
     checkin_ask_time: str
-    checkin_other_time_button: str
     checkin_ask_timezone: str
     checkin_here_button: str
     checkin_timezone_suggestions: str
@@ -250,6 +258,14 @@ class Texts(_Strict):
     words_blaming: str
     words_not_my_fault: str
     words_self: str
+    # the terminal chat's own words around the bot's messages (texts/terminal.yaml)
+    terminal_stale: str
+    terminal_scale: str
+    terminal_times: str
+    terminal_multi: str
+    terminal_pause: str
+    terminal_saved: str
+    terminal_bye: str
     # finding lessons that say the same thing (texts/lesson_words.yaml), never shown
     words_lesson_filler: str
     words_lesson_concepts: str
@@ -343,8 +359,18 @@ VARIABLES: dict[str, frozenset[str]] = {
     "resumed_swapped": frozenset({"title", "other"}),
     "set_aside_welcome_back": frozenset({"title"}),
     "checkin_when": frozenset({"days", "clock", "weekday", "day", "month"}),
+    "chart_average_before": frozenset({"average"}),
+    "chart_average_after": frozenset({"average"}),
+    "chart_entries": frozenset({"count", "group", "about"}),
+    "terminal_scale": frozenset({"min", "max"}),
+    "terminal_times": frozenset({"times"}),
+    "terminal_pause": frozenset({"button"}),
+    "terminal_saved": frozenset({"path"}),
 }
 """The variables each text receives; a text naming any other is an error at load time, not at run time."""
+
+COUNTED = {"chart_months": 12}
+"""Texts that are a comma-separated list of exactly this many names."""
 
 
 def load_texts(conversations: FsPath) -> Texts:
@@ -407,6 +433,9 @@ def load_texts(conversations: FsPath) -> Texts:
             errors.append(FlowError(shown, line, "texts", name, f"template error: {problem.message}"))
             continue
         allowed = VARIABLES.get(name, frozenset())
+        if name in COUNTED and len([item for item in source.split(",") if item.strip()]) != COUNTED[name]:
+            message = f"needs {COUNTED[name]} names separated by commas"
+            errors.append(FlowError(shown, line, "texts", name, message))
         if odd := list(unknown_tests_and_filters(tree, "this text")):
             errors.extend(FlowError(shown, line, "texts", name, problem) for problem in odd)
             continue  # Jinja2 cannot list the names a template uses when it names an unknown filter
@@ -414,7 +443,7 @@ def load_texts(conversations: FsPath) -> Texts:
             offer = ", ".join(sorted(allowed)) or "none"
             message = f"uses '{unknown}', which this text is not given; it can use: {offer}"
             errors.append(FlowError(shown, line, "texts", name, message))
-        plain = name.startswith(("menu_", "words_", "chart_moods_")) or name == "chart_title"
+        plain = name.startswith(("menu_", "words_")) or (name.startswith("chart_") and name != "chart_caption")
         if name.endswith(("_button", "_markdown")) or plain:
             continue  # buttons, the command menu, the chart, the Markdown export, words read: plain text, not HTML
         errors.extend(FlowError(shown, line, "texts", name, problem) for problem in html_problems(tree))

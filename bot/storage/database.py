@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from bot.storage.errors import StorageBusy, StorageError, StorageFull, StorageUnavailable
 from bot.storage.migrations import migrate
 
 BUSY_TIMEOUT_MS = 5000
@@ -34,7 +35,10 @@ async def open_database(path: Path | str, now: datetime) -> aiosqlite.Connection
     """
     if str(path) != ":memory:":
         _create_private_file(Path(path))
-    connection = await aiosqlite.connect(str(path), isolation_level=None)
+    try:
+        connection = await aiosqlite.connect(str(path), isolation_level=None)
+    except sqlite3.Error as trouble:
+        raise storage_error(trouble) from trouble
     try:
         await connection.execute("PRAGMA journal_mode = WAL")
         await connection.execute("PRAGMA synchronous = FULL")
@@ -43,8 +47,10 @@ async def open_database(path: Path | str, now: datetime) -> aiosqlite.Connection
         await connection.execute("PRAGMA secure_delete = ON")
         await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await migrate(connection, now)
-    except BaseException:
+    except BaseException as trouble:
         await connection.close()
+        if isinstance(trouble, sqlite3.Error) and not isinstance(trouble, StorageError):
+            raise storage_error(trouble) from trouble
         raise
     return connection
 
@@ -65,6 +71,36 @@ async def open_reader(path: Path | str) -> aiosqlite.Connection | None:
         await connection.close()
         raise
     return connection
+
+
+_TRANSLATED: dict[tuple[type[StorageError], type[sqlite3.Error]], type[StorageError]] = {}
+
+
+def storage_error(error: sqlite3.Error) -> StorageError:
+    """``error`` as the storage error it means: busy (locked past the timeout), full, or unavailable.
+
+    The result is also an instance of ``error``'s own class (same message, same SQLite codes), so code
+    written against ``sqlite3`` still recognises it; new code catches the ``bot.storage.errors`` types.
+    """
+    if isinstance(error, StorageError):
+        return error
+    name = getattr(error, "sqlite_errorname", "") or ""
+    text = str(error).lower()
+    kind: type[StorageError]
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text or "busy" in text:
+        kind = StorageBusy
+    elif name.startswith("SQLITE_FULL") or "full" in text:
+        kind = StorageFull
+    else:
+        kind = StorageUnavailable
+    key = (kind, type(error))
+    if key not in _TRANSLATED:
+        _TRANSLATED[key] = type(f"Sqlite{kind.__name__}", key, {"__module__": __name__})
+    translated = _TRANSLATED[key](*error.args)
+    for attribute in ("sqlite_errorcode", "sqlite_errorname"):
+        if hasattr(error, attribute):
+            setattr(translated, attribute, getattr(error, attribute))
+    return translated
 
 
 class DatabaseGone(Exception):

@@ -242,6 +242,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE runs ADD COLUMN next_step_corrected_at TEXT",
         ),
     ),
+    Migration(
+        13,
+        "handled update ids are forgotten after 48 hours (Telegram resends nothing older): looked up by age",
+        ("CREATE INDEX IF NOT EXISTS handled_updates_by_age ON handled_updates(handled_at)",),
+    ),
 )
 
 

@@ -1,58 +1,43 @@
-"""Every query the bot makes, behind methods named for what they are for. Parameterised SQL only."""
+"""The SQLite implementation of the storage Protocols (``bot.storage.protocols``): every query the bot
+makes, behind methods named for what they are for. Parameterised SQL only; rows are read by column name.
+
+``transaction()`` and ``snapshot()`` hand out an object of their own for the work that must share them:
+code inside uses that object, never the repository it came from, so what belongs to one transaction is
+always visible in the code. Failures of the database come out as ``bot.storage.errors`` types.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import json
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import date, datetime, time
-from typing import Any
+from datetime import date, datetime, time, timedelta
+from typing import Any, ParamSpec, TypeVar
 
 import aiosqlite
 
 from bot.checkins import CheckinSettings, CheckinState, PastLesson, PlannedStep
 from bot.engine import CompletedRun, State
-from bot.storage.database import write_transaction
+from bot.storage.database import storage_error, write_transaction
+from bot.storage.errors import StorageError
+
+# Re-exported: callers written before the records had a module of their own import them from here.
+from bot.storage.records import CheckinRow as CheckinRow
+from bot.storage.records import HeavyRequest as HeavyRequest
+from bot.storage.records import HeldLesson as HeldLesson
+from bot.storage.records import LessonEntry as LessonEntry
+from bot.storage.records import LessonOverview as LessonOverview
+from bot.storage.records import Revisit
+from bot.storage.records import User as User
 from bot.storage.timestamps import from_db, to_db
 
-
-@dataclass(frozen=True)
-class User:
-    """A person, known by an adapter-specific id such as ``tg:123`` or ``cli:alex``."""
-
-    id: int
-    external_id: str
-    created_at: datetime
-    is_new: bool
-    onboarded: bool = False
-    pending_flow: str | None = None
-    safety_hold: str | None = None
-    locale: str | None = None
-    """The language the person's app is set to (Telegram's ``language_code``), for this message only; never stored."""
-    awaiting: str | None = None
-    """What their next typed message is read against outside a flow (JSON, see ``bot.conversation.Awaiting``)."""
-
-
-@dataclass(frozen=True)
-class LessonEntry:
-    """One completed run, as lists and summaries show it."""
-
-    run_id: int
-    flow_id: str
-    flow_title: str
-    finished_at: datetime
-    lesson: str | None
-    next_step: str | None
-    feeling: str | None
-    feeling_before: int | None
-    feeling_after: int | None
-    next_step_outcome: str | None = None
-    next_step_due: date | None = None
-    next_step_let_go_at: datetime | None = None
-    """When the step was set down: after the last "not yet", or dropped by the person (outcome ``dropped``)."""
-
+HANDLED_KEPT = timedelta(hours=48)
+"""How long a handled update's id is kept to recognise a repeat. Telegram keeps an unconfirmed update for
+24 hours at most, so an id older than twice that can never come back."""
 
 _ENTRY_COLUMNS = (
     "id, flow_id, flow_title, finished_at, lesson, next_step, feeling, feeling_before, feeling_after, "
@@ -62,56 +47,74 @@ _ENTRY_COLUMNS = (
 
 def _entry(r: Any) -> LessonEntry:
     return LessonEntry(
-        run_id=int(r[0]),
-        flow_id=r[1],
-        flow_title=r[2],
-        finished_at=from_db(r[3]),
-        lesson=r[4],
-        next_step=r[5],
-        feeling=r[6],
-        feeling_before=r[7],
-        feeling_after=r[8],
-        next_step_outcome=r[9],
-        next_step_due=_date_or_none(r[10]),
-        next_step_let_go_at=from_db(r[11]) if r[11] else None,
+        run_id=int(r["id"]),
+        flow_id=r["flow_id"],
+        flow_title=r["flow_title"],
+        finished_at=from_db(r["finished_at"]),
+        lesson=r["lesson"],
+        next_step=r["next_step"],
+        feeling=r["feeling"],
+        feeling_before=r["feeling_before"],
+        feeling_after=r["feeling_after"],
+        next_step_outcome=r["next_step_outcome"],
+        next_step_due=_date_or_none(r["next_step_due"]),
+        next_step_let_go_at=from_db(r["next_step_let_go_at"]) if r["next_step_let_go_at"] else None,
     )
 
 
-@dataclass(frozen=True)
-class HeldLesson:
-    """A lesson a revisit heard had helped: its words, and whether that was a week or a month on."""
-
-    run_id: int
-    lesson: str
-    kind: str
-
-
-@dataclass(frozen=True)
-class LessonOverview:
-    """Counts and averages over a user's lessons in a period."""
-
-    count: int
-    average_before: float | None
-    average_after: float | None
-    with_feelings: int = 0
+_EXPORTED_BEFORE = (
+    "id",
+    "flow_id",
+    "flow_version",
+    "flow_title",
+    "started_at",
+    "finished_at",
+    "lesson",
+    "next_step",
+    "feeling",
+    "feeling_before",
+    "feeling_after",
+)
+"""A run's columns an export copies as they are, in the order the export shows them (decoded ones follow)."""
 
 
 _CLAIMED_KEPT = 10_000
 
-
-@dataclass(frozen=True)
-class HeavyRequest:
-    """An export or a chart waiting to be built for a person."""
-
-    id: int
-    user_id: int
-    external_id: str
-    kind: str
-    detail: str
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_C = TypeVar("_C", bound=type)
 
 
+def _storage_errors(method: Callable[_P, Awaitable[_R]]) -> Callable[_P, Awaitable[_R]]:
+    """``method`` raising ``bot.storage.errors`` types instead of ``sqlite3`` ones."""
+
+    @functools.wraps(method)
+    async def translated(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return await method(*args, **kwargs)
+        except sqlite3.Error as trouble:
+            if isinstance(trouble, StorageError):
+                raise
+            raise storage_error(trouble) from trouble
+
+    return translated
+
+
+def _translating(cls: _C) -> _C:
+    """Every public coroutine method of ``cls`` wrapped by ``_storage_errors``."""
+    for name, member in list(vars(cls).items()):
+        if not name.startswith("_") and inspect.iscoroutinefunction(member):
+            setattr(cls, name, _storage_errors(member))
+    return cls
+
+
+@_translating
 class Repository:
-    """Reads and writes for one open connection. Group a handled message's calls in ``transaction()``."""
+    """Reads and writes on one open connection (and an optional read-only one for snapshots).
+
+    Used directly, each call commits on its own; group the calls a handled message makes in
+    ``transaction()`` and make them on the object it yields.
+    """
 
     def __init__(self, connection: aiosqlite.Connection, reader: aiosqlite.Connection | None = None) -> None:
         self._db = connection
@@ -129,32 +132,43 @@ class Repository:
         self._claimed: set[int] = set()
         self._claiming: list[int] = []
 
+    def _joined(self) -> Repository:
+        """A repository on the same connection with bookkeeping of its own: what one transaction hands out."""
+        return Repository(self._db)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Repository]:
-        """One write transaction (BEGIN IMMEDIATE); everything inside commits together or not at all.
+        """One write transaction (BEGIN IMMEDIATE); everything done on the yielded object commits together
+        or not at all. A failure of the database raises a ``bot.storage.errors`` type.
 
         Transactions on one Repository run one at a time; keep network I/O outside them.
         """
         async with self._lock:
-            self._answers_read.clear()
-            self._flows_ended.clear()
-            self._claiming.clear()
+            tx = self._joined()
             try:
                 async with write_transaction(self._db):
-                    yield self
-                    self._checkpoint_after_commit |= bool(self._flows_ended)
+                    yield tx
+                    tx._checkpoint_after_commit |= bool(tx._flows_ended)
+            except sqlite3.Error as trouble:
+                self._checkpoint_after_commit = False
+                if isinstance(trouble, StorageError):
+                    raise
+                raise storage_error(trouble) from trouble
             except BaseException:
                 self._checkpoint_after_commit = False
                 raise
             if len(self._claimed) > _CLAIMED_KEPT:
                 self._claimed.clear()  # ids nobody asked about (updates handled outside the intake)
-            self._claimed.update(self._claiming)
-            if self._checkpoint_after_commit:
+            self._claimed.update(tx._claiming)
+            if tx._checkpoint_after_commit or self._checkpoint_after_commit:
                 # Text the person removed (a cancelled flow, an answer replaced after /back, a deleted entry,
                 # a held message let go, /forget) still sits in earlier page images in the write-ahead log:
                 # a checkpoint copies the pages back (cells zeroed by secure_delete) and truncates the log.
                 self._checkpoint_after_commit = False
-                await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                try:
+                    await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                except sqlite3.Error as trouble:
+                    raise storage_error(trouble) from trouble
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[Repository]:
@@ -163,24 +177,42 @@ class Repository:
         With a second (read-only) connection the view takes no lock, so other people's writes go on while
         it is read; without one (an in-memory database) it waits for, and then holds, the write lock.
         """
-        if self._reader is None:
-            async with self._lock:
-                await self._db.execute("BEGIN")
+        try:
+            if self._reader is None:
+                async with self._lock:
+                    await self._db.execute("BEGIN")
+                    try:
+                        yield self._joined()
+                    finally:
+                        await self._db.execute("COMMIT")
+                return
+            view = Repository(self._reader)
+            # One view at a time on the read connection (a transaction cannot open inside another); reads are
+            # short, and the long ones (exports, charts) use connections of their own in worker processes.
+            async with self._reader_lock:
+                # A deferred BEGIN: every read until COMMIT sees the database as it was at the first one.
+                await self._reader.execute("BEGIN")
                 try:
-                    yield self
+                    yield view
                 finally:
-                    await self._db.execute("COMMIT")
-            return
-        view = Repository(self._reader)
-        # One view at a time on the read connection (a transaction cannot open inside another); reads are
-        # short, and the long ones (exports, charts) use connections of their own in worker processes.
-        async with self._reader_lock:
-            # A deferred BEGIN: every read until COMMIT sees the database as it was at the first one.
-            await self._reader.execute("BEGIN")
-            try:
-                yield view
-            finally:
-                await self._reader.execute("COMMIT")
+                    await self._reader.execute("COMMIT")
+        except sqlite3.Error as trouble:
+            if isinstance(trouble, StorageError):
+                raise
+            raise storage_error(trouble) from trouble
+
+    async def _one(self, sql: str, parameters: Iterable[Any] = ()) -> sqlite3.Row | None:
+        """The first row ``sql`` returns (read by column name), or None."""
+        async with self._db.execute(sql, parameters) as cursor:
+            cursor.row_factory = sqlite3.Row
+            row: sqlite3.Row | None = await cursor.fetchone()
+        return row
+
+    async def _all(self, sql: str, parameters: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        """Every row ``sql`` returns (read by column name)."""
+        async with self._db.execute(sql, parameters) as cursor:
+            cursor.row_factory = sqlite3.Row
+            return list(await cursor.fetchall())
 
     async def user(self, external_id: str, now: datetime) -> User:
         """The user with this external id, created on first sight."""
@@ -195,15 +227,21 @@ class Repository:
 
     async def find_user(self, external_id: str) -> User | None:
         """The user with this external id, or None (nothing is created)."""
-        async with self._db.execute(
+        row = await self._one(
             "SELECT id, created_at, onboarded_at, pending_flow, safety_hold, awaiting FROM users WHERE external_id = ?",
             (external_id,),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         if row is None:
             return None
         return User(
-            int(row[0]), external_id, from_db(row[1]), False, row[2] is not None, row[3], row[4], awaiting=row[5]
+            int(row["id"]),
+            external_id,
+            from_db(row["created_at"]),
+            False,
+            row["onboarded_at"] is not None,
+            row["pending_flow"],
+            row["safety_hold"],
+            awaiting=row["awaiting"],
         )
 
     async def hold_for_safety(self, user_id: int, held: str | None) -> None:
@@ -235,9 +273,8 @@ class Repository:
 
     async def active_state(self, user_id: int) -> State | None:
         """The user's in-progress flow, exactly as last saved, or None."""
-        async with self._db.execute("SELECT state FROM active_runs WHERE user_id = ?", (user_id,)) as cursor:
-            row = await cursor.fetchone()
-        state = None if row is None else State.from_json(json.loads(row[0]))
+        row = await self._one("SELECT state FROM active_runs WHERE user_id = ?", (user_id,))
+        state = None if row is None else State.from_json(json.loads(row["state"]))
         if state is not None:
             self._answers_read[user_id] = dict(state.answers)
         return state
@@ -317,63 +354,57 @@ class Repository:
         self, user_id: int, limit: int = 50, *, since: datetime | None = None, offset: int = 0
     ) -> list[LessonEntry]:
         """The user's completed runs that named a lesson, newest first (from ``since`` on, if given)."""
-        async with self._db.execute(
+        rows = await self._all(
             f"SELECT {_ENTRY_COLUMNS} FROM runs WHERE user_id = ? AND finished_at >= ? "  # noqa: S608 (constant)
             "AND lesson IS NOT NULL ORDER BY finished_at DESC, id DESC LIMIT ? OFFSET ?",
             (user_id, _since(since), limit, offset),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [_entry(r) for r in rows]
 
     async def lesson_overview(self, user_id: int, since: datetime | None = None) -> LessonOverview:
         """How many lessons, and the average feeling before and after, from ``since`` on."""
-        async with self._db.execute(
-            "SELECT count(*), avg(feeling_before), avg(feeling_after), "
-            "count(CASE WHEN feeling_before IS NOT NULL AND feeling_after IS NOT NULL THEN 1 END) FROM runs "
+        row = await self._one(
+            "SELECT count(*) AS lessons, avg(feeling_before) AS before, avg(feeling_after) AS after, "
+            "count(CASE WHEN feeling_before IS NOT NULL AND feeling_after IS NOT NULL THEN 1 END) AS paired FROM runs "
             "WHERE user_id = ? AND finished_at >= ? AND lesson IS NOT NULL",
             (user_id, _since(since)),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         assert row is not None
-        return LessonOverview(int(row[0]), row[1], row[2], int(row[3]))
+        return LessonOverview(int(row["lessons"]), row["before"], row["after"], int(row["paired"]))
 
     async def lesson_texts(self, user_id: int, since: datetime | None = None, limit: int = 2000) -> list[str]:
         """The newest lessons' texts (at most ``limit``), for finding lessons that recur."""
-        async with self._db.execute(
+        rows = await self._all(
             "SELECT lesson FROM runs WHERE user_id = ? AND finished_at >= ? AND lesson IS NOT NULL "
             "ORDER BY finished_at DESC LIMIT ?",
             (user_id, _since(since), limit),
-        ) as cursor:
-            rows = await cursor.fetchall()
-        return [str(row[0]) for row in rows]
+        )
+        return [str(row["lesson"]) for row in rows]
 
     async def checkin_times(self, user_id: int, since: datetime) -> list[datetime]:
         """When the user finished a check-in, from ``since`` on."""
-        async with self._db.execute(
+        rows = await self._all(
             "SELECT finished_at FROM runs WHERE user_id = ? AND flow_id = 'checkin' AND finished_at >= ?",
             (user_id, _since(since)),
-        ) as cursor:
-            rows = await cursor.fetchall()
-        return [from_db(row[0]) for row in rows]
+        )
+        return [from_db(row["finished_at"]) for row in rows]
 
     async def lesson(self, user_id: int, run_id: int) -> LessonEntry | None:
         """One of the user's own runs (None for someone else's or a missing one)."""
-        async with self._db.execute(
+        r = await self._one(
             f"SELECT {_ENTRY_COLUMNS} FROM runs WHERE user_id = ? AND id = ? AND flow_id != 'checkin'",  # noqa: S608
             (user_id, run_id),
-        ) as cursor:
-            r = await cursor.fetchone()
+        )
         return None if r is None else _entry(r)
 
     async def checkin_moods(self, user_id: int, since: datetime | None = None) -> list[tuple[datetime, int]]:
         """How each check-in from ``since`` on said the day felt (1 rough … 5 great), oldest first."""
-        async with self._db.execute(
-            "SELECT finished_at, json_extract(meaning, '$.mood') FROM runs WHERE user_id = ? AND flow_id = 'checkin' "
-            "AND finished_at >= ? ORDER BY finished_at",
+        rows = await self._all(
+            "SELECT finished_at, json_extract(meaning, '$.mood') AS mood FROM runs "
+            "WHERE user_id = ? AND flow_id = 'checkin' AND finished_at >= ? ORDER BY finished_at",
             (user_id, _since(since)),
-        ) as cursor:
-            rows = await cursor.fetchall()
-        return [(from_db(row[0]), int(row[1])) for row in rows if isinstance(row[1], int)]
+        )
+        return [(from_db(row["finished_at"]), int(row["mood"])) for row in rows if isinstance(row["mood"], int)]
 
     async def settle_next_step(self, user_id: int, run_id: int, outcome: str, at: datetime) -> bool:
         """The person says how one of their next steps went (done, partly) or sets it down (``dropped``): it is
@@ -412,27 +443,34 @@ class Repository:
     async def past_lessons(self, user_id: int, earliest: datetime, latest: datetime) -> list[PastLesson]:
         """Entries written between ``earliest`` and ``latest`` with a lesson, and the revisits already asked
         about each (for ``checkins.revisit_to_ask``)."""
-        async with self._db.execute(
-            "SELECT r.id, r.lesson, r.finished_at, group_concat(v.kind), max(v.answer = 'changed') FROM runs r "
+        rows = await self._all(
+            "SELECT r.id, r.lesson, r.finished_at, group_concat(v.kind) AS kinds, max(v.answer = 'changed') AS changed "
+            "FROM runs r "
             "LEFT JOIN revisits v ON v.run_id = r.id WHERE r.user_id = ? AND r.flow_id != 'checkin' "
             "AND r.lesson IS NOT NULL AND r.finished_at >= ? AND r.finished_at <= ? GROUP BY r.id",
             (user_id, to_db(earliest), to_db(latest)),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [
-            PastLesson(int(r[0]), str(r[1]), from_db(r[2]), frozenset((r[3] or "").split(",")) - {""}, bool(r[4]))
+            PastLesson(
+                int(r["id"]),
+                str(r["lesson"]),
+                from_db(r["finished_at"]),
+                frozenset((r["kinds"] or "").split(",")) - {""},
+                bool(r["changed"]),
+            )
             for r in rows
         ]
 
-    async def revisit_on(self, user_id: int, day: date) -> tuple[int, int, str, str, str | None] | None:
-        """The revisit brought back on local date ``day`` (id, run id, lesson, kind, answer), or None."""
-        async with self._db.execute(
+    async def revisit_on(self, user_id: int, day: date) -> Revisit | None:
+        """The revisit brought back on local date ``day``, or None."""
+        row = await self._one(
             "SELECT v.id, v.run_id, r.lesson, v.kind, v.answer FROM revisits v JOIN runs r ON r.id = v.run_id "
             "WHERE v.user_id = ? AND v.asked_on = ? ORDER BY v.id LIMIT 1",
             (user_id, day.isoformat()),
-        ) as cursor:
-            row = await cursor.fetchone()
-        return None if row is None else (int(row[0]), int(row[1]), str(row[2]), str(row[3]), row[4])
+        )
+        if row is None:
+            return None
+        return Revisit(int(row["id"]), int(row["run_id"]), str(row["lesson"]), str(row["kind"]), row["answer"])
 
     async def ask_revisit(self, user_id: int, run_id: int, kind: str, day: date, at: datetime) -> int | None:
         """Record that a check-in on local date ``day`` brings a lesson back; its id, or None when that lesson
@@ -453,16 +491,15 @@ class Repository:
 
     async def held_lessons(self, user_id: int, since: datetime | None = None, limit: int = 3) -> list[HeldLesson]:
         """Lessons a revisit heard had helped ("yes") from ``since`` on, newest answer first, each once."""
-        async with self._db.execute(
+        rows = await self._all(
             "SELECT r.id, r.lesson, v.kind FROM revisits v JOIN runs r ON r.id = v.run_id "
             "WHERE v.user_id = ? AND v.answer = 'yes' AND v.answered_at >= ? AND r.lesson IS NOT NULL "
             "ORDER BY v.answered_at DESC, v.id DESC",
             (user_id, _since(since)),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         held: dict[int, HeldLesson] = {}
         for row in rows:
-            held.setdefault(int(row[0]), HeldLesson(int(row[0]), str(row[1]), str(row[2])))
+            held.setdefault(int(row["id"]), HeldLesson(int(row["id"]), str(row["lesson"]), str(row["kind"])))
         return list(held.values())[:limit]
 
     async def delete_run(self, user_id: int, run_id: int) -> bool:
@@ -478,31 +515,24 @@ class Repository:
             "UPDATE runs SET next_step_outcome = ?, outcome_at = ? WHERE id = ?", (outcome, to_db(at), run_id)
         )
 
-    async def forget_user(self, user_id: int, chat_id: int | None) -> int:
+    async def forget_user(self, user_id: int) -> int:
         """Delete everything stored about a user, in every table; returns how many runs were deleted.
 
-        Rows that hang off the user go with it (foreign keys cascade); the chat's queued updates, replies
-        and quarantined updates are removed too. With secure_delete on, the text is overwritten, not just unlinked.
+        Rows that hang off the user go with it (foreign keys cascade). With secure_delete on, the text is
+        overwritten, not just unlinked. What an adapter keeps per chat goes with ``forget_chat``.
         """
         runs = await self.count_runs(user_id)
         await self._db.execute("DELETE FROM users WHERE id = ?", (user_id,))
         self._checkpoint_after_commit = True
-        if chat_id is not None:
-            await self._db.execute("DELETE FROM inbox WHERE chat_id = ?", (chat_id,))
-            await self._db.execute("DELETE FROM outbox WHERE chat_id = ?", (chat_id,))
-            await self._db.execute("DELETE FROM dead_letters WHERE chat_id = ?", (chat_id,))
         return runs
 
     async def export_person(self, user_id: int) -> dict[str, Any]:
         """What an export holds besides the runs, as JSON-ready data: the person, a flow in progress, check-ins."""
-        async with self._db.execute(
-            "SELECT external_id, created_at, onboarded_at FROM users WHERE id = ?", (user_id,)
-        ) as cursor:
-            user = await cursor.fetchone()
+        user = await self._one("SELECT external_id, created_at, onboarded_at FROM users WHERE id = ?", (user_id,))
         state = await self.active_state(user_id)
         aside = await self.set_aside_state(user_id)
         return {
-            "user": {"created_at": user[1], "onboarded_at": user[2]} if user else None,
+            "user": {"created_at": user["created_at"], "onboarded_at": user["onboarded_at"]} if user else None,
             "in_progress": state.to_json() if state else None,
             "set_aside": aside.to_json() if aside else None,
             "checkin": await self._checkin_export(user_id),
@@ -517,63 +547,55 @@ class Repository:
         runs page by page, so a person with years of entries never sits in memory all at once.
         """
         finished, last_id = after or ("", 0)
-        async with self._db.execute(
+        runs = await self._all(
             "SELECT id, flow_id, flow_version, flow_title, started_at, finished_at, lesson, next_step, feeling, "
             "feeling_before, feeling_after, meaning, inputs, next_step_outcome, outcome_at, next_step_due, "
             "next_step_not_yet, next_step_let_go_at, lesson_corrected_at, next_step_corrected_at FROM runs "
             "WHERE user_id = ? AND (finished_at > ? OR (finished_at = ? AND id > ?)) ORDER BY finished_at, id LIMIT ?",
             (user_id, finished, finished, last_id, limit),
-        ) as cursor:
-            runs = list(await cursor.fetchall())
+        )
         if not runs:
             return []
         marks = ",".join("?" * len(runs))  # placeholders only: the ids themselves are bound parameters
-        async with self._db.execute(
+        answers = await self._all(
             f"SELECT run_id, step_id, value, shown, answered_at FROM run_answers WHERE run_id IN ({marks}) "  # noqa: S608
             "ORDER BY run_id, answered_at",
-            [int(r[0]) for r in runs],
-        ) as cursor:
-            answers = await cursor.fetchall()
+            [int(r["id"]) for r in runs],
+        )
         by_run: dict[int, list[dict[str, Any]]] = {}
-        for run_id, step_id, value, shown, answered_at in answers:
-            by_run.setdefault(int(run_id), []).append(
-                {"step": step_id, "value": json.loads(value), "shown": shown, "answered_at": answered_at}
+        for a in answers:
+            by_run.setdefault(int(a["run_id"]), []).append(
+                {
+                    "step": a["step_id"],
+                    "value": json.loads(a["value"]),
+                    "shown": a["shown"],
+                    "answered_at": a["answered_at"],
+                }
             )
-        async with self._db.execute(
+        revisited = await self._all(
             f"SELECT run_id, kind, asked_at, answer, answered_at FROM revisits WHERE run_id IN ({marks}) "  # noqa: S608
             "ORDER BY run_id, asked_at",
-            [int(r[0]) for r in runs],
-        ) as cursor:
-            revisited = await cursor.fetchall()
+            [int(r["id"]) for r in runs],
+        )
         revisits: dict[int, list[dict[str, Any]]] = {}
-        for run_id, kind, asked_at, answer, answered_at in revisited:
-            revisits.setdefault(int(run_id), []).append(
-                {"kind": kind, "asked_at": asked_at, "answer": answer, "answered_at": answered_at}
+        for v in revisited:
+            revisits.setdefault(int(v["run_id"]), []).append(
+                {"kind": v["kind"], "asked_at": v["asked_at"], "answer": v["answer"], "answered_at": v["answered_at"]}
             )
         return [
             {
-                "id": r[0],
-                "flow_id": r[1],
-                "flow_version": r[2],
-                "flow_title": r[3],
-                "started_at": r[4],
-                "finished_at": r[5],
-                "lesson": r[6],
-                "next_step": r[7],
-                "feeling": r[8],
-                "feeling_before": r[9],
-                "feeling_after": r[10],
-                "meaning": json.loads(r[11]),
-                "inputs": json.loads(r[12]),
-                "next_step_outcome": r[13],
-                "outcome_at": r[14],
-                "next_step_due": r[15],
-                "next_step_not_yet_answers": r[16],
-                "next_step_let_go_at": r[17],
-                "lesson_corrected_at": r[18],
-                "next_step_corrected_at": r[19],
-                "revisits": revisits.get(int(r[0]), []),
-                "answers": by_run.get(int(r[0]), []),
+                **{key: r[key] for key in _EXPORTED_BEFORE},
+                "meaning": json.loads(r["meaning"]),
+                "inputs": json.loads(r["inputs"]),
+                "next_step_outcome": r["next_step_outcome"],
+                "outcome_at": r["outcome_at"],
+                "next_step_due": r["next_step_due"],
+                "next_step_not_yet_answers": r["next_step_not_yet"],
+                "next_step_let_go_at": r["next_step_let_go_at"],
+                "lesson_corrected_at": r["lesson_corrected_at"],
+                "next_step_corrected_at": r["next_step_corrected_at"],
+                "revisits": revisits.get(int(r["id"]), []),
+                "answers": by_run.get(int(r["id"]), []),
             }
             for r in runs
         ]
@@ -600,9 +622,8 @@ class Repository:
 
     async def run_answers(self, run_id: int) -> dict[str, Any]:
         """Every stored answer of one run, by step id (values decoded from JSON)."""
-        async with self._db.execute("SELECT step_id, value FROM run_answers WHERE run_id = ?", (run_id,)) as cursor:
-            rows = await cursor.fetchall()
-        return {row[0]: json.loads(row[1]) for row in rows}
+        rows = await self._all("SELECT step_id, value FROM run_answers WHERE run_id = ?", (run_id,))
+        return {row["step_id"]: json.loads(row["value"]) for row in rows}
 
     # --- heavy requests (exports, charts), built off the event loop ----------------------------------
 
@@ -611,10 +632,9 @@ class Repository:
 
         A waiting request keeps its place in the queue and takes the newest ``detail`` (a chart's period).
         """
-        async with self._db.execute(
-            "SELECT 1 FROM heavy_requests WHERE user_id = ? AND kind = ?", (user_id, kind)
-        ) as cursor:
-            waiting = await cursor.fetchone() is not None
+        waiting = (
+            await self._one("SELECT 1 FROM heavy_requests WHERE user_id = ? AND kind = ?", (user_id, kind)) is not None
+        )
         if waiting:
             await self._db.execute(
                 "UPDATE heavy_requests SET detail = ? WHERE user_id = ? AND kind = ?", (detail, user_id, kind)
@@ -628,13 +648,12 @@ class Repository:
 
     async def heavy_requests(self, limit: int = 100) -> list[HeavyRequest]:
         """Waiting heavy requests, oldest first."""
-        async with self._db.execute(
+        rows = await self._all(
             "SELECT h.id, h.user_id, u.external_id, h.kind, h.detail FROM heavy_requests h "
             "JOIN users u ON u.id = h.user_id ORDER BY h.id LIMIT ?",
             (limit,),
-        ) as cursor:
-            rows = await cursor.fetchall()
-        return [HeavyRequest(int(r[0]), int(r[1]), r[2], r[3], r[4]) for r in rows]
+        )
+        return [HeavyRequest(int(r["id"]), int(r["user_id"]), r["external_id"], r["kind"], r["detail"]) for r in rows]
 
     async def take_heavy(self, request_id: int) -> bool:
         """Remove a request whose result is being delivered; False when it is gone already (/forget)."""
@@ -643,32 +662,30 @@ class Repository:
 
     async def count_runs(self, user_id: int) -> int:
         """How many flows this user has completed."""
-        async with self._db.execute("SELECT count(*) FROM runs WHERE user_id = ?", (user_id,)) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        row = await self._one("SELECT count(*) AS runs FROM runs WHERE user_id = ?", (user_id,))
+        return int(row["runs"]) if row else 0
 
     # --- check-ins -------------------------------------------------------------------------------------
 
     async def checkin(self, user_id: int) -> CheckinRow | None:
         """The person's check-in settings and schedule, or None before they ever opened /checkin."""
-        async with self._db.execute(
+        row = await self._one(
             "SELECT enabled, local_time, timezone, due_at, snoozed_until, unanswered, last_nudge_date, skipped_date, "
             "offered, awaiting, held_date, place FROM checkins WHERE user_id = ?",
             (user_id,),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         if row is None:
             return None
-        settings = CheckinSettings(bool(row[0]), time.fromisoformat(row[1]), row[2])
+        settings = CheckinSettings(bool(row["enabled"]), time.fromisoformat(row["local_time"]), row["timezone"])
         state = CheckinState(
-            due_at=from_db(row[3]) if row[3] else None,
-            snoozed_until=from_db(row[4]) if row[4] else None,
-            unanswered=int(row[5]),
-            last_nudge_date=_date_or_none(row[6]),
-            skipped_date=_date_or_none(row[7]),
-            held_date=_date_or_none(row[10]),
+            due_at=from_db(row["due_at"]) if row["due_at"] else None,
+            snoozed_until=from_db(row["snoozed_until"]) if row["snoozed_until"] else None,
+            unanswered=int(row["unanswered"]),
+            last_nudge_date=_date_or_none(row["last_nudge_date"]),
+            skipped_date=_date_or_none(row["skipped_date"]),
+            held_date=_date_or_none(row["held_date"]),
         )
-        return CheckinRow(settings, state, bool(row[8]), row[9], row[11])
+        return CheckinRow(settings, state, bool(row["offered"]), row["awaiting"], row["place"])
 
     async def save_checkin(self, user_id: int, row: CheckinRow) -> None:
         """Store the person's check-in settings and schedule (wake_at is indexed for the periodic job)."""
@@ -707,14 +724,13 @@ class Repository:
         """People whose check-in schedule needs attention at ``now`` (user id, external id, wake_at), oldest
         first; ``after`` (the wake_at and user id of the last one of the previous page) pages through them."""
         wake_at, user_id = after or ("", 0)
-        async with self._db.execute(
+        rows = await self._all(
             "SELECT c.user_id, u.external_id, c.wake_at FROM checkins c JOIN users u ON u.id = c.user_id "
             "WHERE c.wake_at IS NOT NULL AND c.wake_at <= ? AND (c.wake_at, c.user_id) > (?, ?) "
             "ORDER BY c.wake_at, c.user_id LIMIT ?",
             (to_db(now), wake_at, user_id, limit),
-        ) as cursor:
-            rows = await cursor.fetchall()
-        return [(int(row[0]), str(row[1]), str(row[2])) for row in rows]
+        )
+        return [(int(row["user_id"]), str(row["external_id"]), str(row["wake_at"])) for row in rows]
 
     async def record_nudge(self, user_id: int, day: date, now: datetime, run_id: int | None, reminder: bool) -> bool:
         """Record the nudge for a local date; False when that date already had one (nothing is written).
@@ -740,19 +756,19 @@ class Repository:
         A step answered "not yet" stays open (it is asked about again later). Each comes with the local day it
         is due (a step stored without one is due the day after it was planned).
         """
-        async with self._db.execute(
+        rows = await self._all(
             "SELECT id, next_step, next_step_due, finished_at, next_step_not_yet FROM runs "
             "WHERE user_id = ? AND flow_id != 'checkin' AND next_step IS NOT NULL "
             "AND (next_step_outcome IS NULL OR next_step_outcome = 'not_yet') AND next_step_let_go_at IS NULL "
             "ORDER BY finished_at DESC, id DESC LIMIT ?",
             (user_id, limit),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         steps = []
         for row in rows:
-            planned_at = from_db(row[3])
-            due = _date_or_none(row[2]) or date.fromordinal(planned_at.date().toordinal() + 1)
-            steps.append(PlannedStep(int(row[0]), str(row[1]), due, planned_at, int(row[4])))
+            planned_at = from_db(row["finished_at"])
+            due = _date_or_none(row["next_step_due"]) or date.fromordinal(planned_at.date().toordinal() + 1)
+            not_yet = int(row["next_step_not_yet"])
+            steps.append(PlannedStep(int(row["id"]), str(row["next_step"]), due, planned_at, not_yet))
         return steps
 
     async def plan_next_step(self, run_id: int, due: date) -> None:
@@ -770,9 +786,8 @@ class Repository:
 
     async def active_touched_at(self, user_id: int) -> datetime | None:
         """When the person's flow in progress last moved (an answer, a step back), or None without one."""
-        async with self._db.execute("SELECT updated_at FROM active_runs WHERE user_id = ?", (user_id,)) as cursor:
-            row = await cursor.fetchone()
-        return None if row is None else from_db(row[0])
+        row = await self._one("SELECT updated_at FROM active_runs WHERE user_id = ?", (user_id,))
+        return None if row is None else from_db(row["updated_at"])
 
     async def set_aside(self, user_id: int, state: State, touched_at: datetime, now: datetime) -> None:
         """Keep a flow in progress aside (resumable with ``take_set_aside``) and clear the active one.
@@ -800,9 +815,8 @@ class Repository:
 
     async def set_aside_state(self, user_id: int) -> State | None:
         """The flow the person set aside (or that was set aside for them), or None."""
-        async with self._db.execute("SELECT state FROM set_aside_runs WHERE user_id = ?", (user_id,)) as cursor:
-            row = await cursor.fetchone()
-        return None if row is None else State.from_json(json.loads(row[0]))
+        row = await self._one("SELECT state FROM set_aside_runs WHERE user_id = ?", (user_id,))
+        return None if row is None else State.from_json(json.loads(row["state"]))
 
     async def take_set_aside(self, user_id: int) -> State | None:
         """The flow set aside, removed from where it was kept (the caller makes it the active one), or None."""
@@ -822,18 +836,25 @@ class Repository:
 
     # --- Telegram delivery: inbox, handled updates, outbox -------------------------------------------
 
+    async def forget_chat(self, chat_id: int) -> None:
+        """Delete what delivery keeps for a chat: its queued updates, unsent replies and quarantined updates."""
+        await self._db.execute("DELETE FROM inbox WHERE chat_id = ?", (chat_id,))
+        await self._db.execute("DELETE FROM outbox WHERE chat_id = ?", (chat_id,))
+        await self._db.execute("DELETE FROM dead_letters WHERE chat_id = ?", (chat_id,))
+        self._checkpoint_after_commit = True
+
     async def next_update_offset(self) -> int | None:
         """The getUpdates offset that confirms every update already stored, or None before the first."""
-        async with self._db.execute("SELECT value FROM bot_state WHERE key = 'update_offset'") as cursor:
-            row = await cursor.fetchone()
-        return None if row is None else int(row[0])
+        row = await self._one("SELECT value FROM bot_state WHERE key = 'update_offset'")
+        return None if row is None else int(row["value"])
 
     async def record_updates(
         self, updates: list[tuple[int, int | None, str]], next_offset: int | None, now: datetime
     ) -> None:
         """Durably keep received updates (id, chat id, JSON) not yet handled, and advance the offset.
 
-        ``next_offset`` None keeps the offset (and the time updates were last seen) as they are.
+        ``next_offset`` None keeps the offset (and the time updates were last seen) as they are. Storing an
+        offset also forgets handled ids older than ``HANDLED_KEPT`` (Telegram can no longer resend those).
         """
         await self._db.executemany(
             "INSERT INTO inbox (update_id, chat_id, payload, received_at) SELECT ?, ?, ?, ? "
@@ -852,6 +873,7 @@ class Repository:
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (to_db(now),),
         )
+        await self._db.execute("DELETE FROM handled_updates WHERE handled_at < ?", (to_db(now - HANDLED_KEPT),))
 
     async def forget_update_offset(self) -> None:
         """Drop the stored getUpdates offset (and when updates were last seen): the next batch sets them anew."""
@@ -860,10 +882,8 @@ class Repository:
     async def last_update_seen(self) -> tuple[int, datetime] | None:
         """The highest update id recorded and when updates were last recorded; None before the first
         (or when an older version recorded the offset without the time)."""
-        async with self._db.execute(
-            "SELECT key, value FROM bot_state WHERE key IN ('update_offset', 'update_seen_at')"
-        ) as cursor:
-            values = {str(row[0]): str(row[1]) for row in await cursor.fetchall()}
+        rows = await self._all("SELECT key, value FROM bot_state WHERE key IN ('update_offset', 'update_seen_at')")
+        values = {str(row["key"]): str(row["value"]) for row in rows}
         if "update_offset" not in values or "update_seen_at" not in values:
             return None
         return int(values["update_offset"]) - 1, from_db(values["update_seen_at"])
@@ -886,23 +906,21 @@ class Repository:
         if not update_ids:
             return set()
         marks = ", ".join("?" for _ in update_ids)
-        async with self._db.execute(
+        rows = await self._all(
             f"SELECT update_id FROM dead_letters WHERE update_id IN ({marks})",  # noqa: S608 (only placeholders)
             update_ids,
-        ) as cursor:
-            return {int(row[0]) for row in await cursor.fetchall()}
+        )
+        return {int(row["update_id"]) for row in rows}
 
     async def count_quarantined(self) -> int:
         """How many updates are kept in quarantine."""
-        async with self._db.execute("SELECT count(*) FROM dead_letters") as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        row = await self._one("SELECT count(*) AS kept FROM dead_letters")
+        return int(row["kept"]) if row else 0
 
     async def pending_updates(self) -> list[tuple[int, str]]:
         """Stored updates not handled yet, oldest first: (update id, JSON)."""
-        async with self._db.execute("SELECT update_id, payload FROM inbox ORDER BY update_id") as cursor:
-            rows = await cursor.fetchall()
-        return [(int(row[0]), str(row[1])) for row in rows]
+        rows = await self._all("SELECT update_id, payload FROM inbox ORDER BY update_id")
+        return [(int(row["update_id"]), str(row["payload"])) for row in rows]
 
     async def claim_update(self, update_id: int, now: datetime) -> bool:
         """Mark an update handled; False when it already was (a duplicate to ignore)."""
@@ -925,9 +943,8 @@ class Repository:
     async def count_attempt(self, update_id: int) -> int:
         """Count one more failed attempt at handling an update; returns the attempts so far."""
         await self._db.execute("UPDATE inbox SET attempts = attempts + 1 WHERE update_id = ?", (update_id,))
-        async with self._db.execute("SELECT attempts FROM inbox WHERE update_id = ?", (update_id,)) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        row = await self._one("SELECT attempts FROM inbox WHERE update_id = ?", (update_id,))
+        return int(row["attempts"]) if row else 0
 
     async def enqueue_replies(self, chat_id: int, payloads: list[str], now: datetime) -> list[int]:
         """Add replies for a chat to the outbox (sent after the transaction commits); returns their ids."""
@@ -947,32 +964,17 @@ class Repository:
             query = "SELECT id, chat_id, payload FROM outbox ORDER BY id"
         else:
             query, params = "SELECT id, chat_id, payload FROM outbox WHERE chat_id = ? ORDER BY id", (chat_id,)
-        async with self._db.execute(query, params) as cursor:
-            rows = await cursor.fetchall()
-        return [(int(row[0]), int(row[1]), str(row[2])) for row in rows]
+        rows = await self._all(query, params)
+        return [(int(row["id"]), int(row["chat_id"]), str(row["payload"])) for row in rows]
 
     async def chats_with_pending_replies(self) -> list[int]:
         """The chats that have replies committed but not yet sent."""
-        async with self._db.execute("SELECT DISTINCT chat_id FROM outbox") as cursor:
-            rows = await cursor.fetchall()
-        return [int(row[0]) for row in rows]
+        rows = await self._all("SELECT DISTINCT chat_id FROM outbox")
+        return [int(row["chat_id"]) for row in rows]
 
     async def mark_replies_sent(self, outbox_ids: list[int]) -> None:
         """Remove replies from the outbox once Telegram has them (or will never take them)."""
         await self._db.executemany("DELETE FROM outbox WHERE id = ?", [(outbox_id,) for outbox_id in outbox_ids])
-
-
-@dataclass(frozen=True)
-class CheckinRow:
-    """A person's check-in settings and schedule, as stored."""
-
-    settings: CheckinSettings
-    state: CheckinState
-    offered: bool
-    awaiting: str | None
-    place: str | None = None
-    """The place the person gave for their timezone, shown back to them; '' shows the zone's own city; None
-    until they choose a timezone (the bot's default is then in use, and turning check-ins on asks for one)."""
 
 
 def _date_or_none(text: str | None) -> date | None:

@@ -14,21 +14,13 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.conversation import ButtonPress, Command, Conversations, Edited, Incoming, Location, NotText, Reply, Text
-from bot.engine import DONE_VALUE, PICKED_MARK, Say, Stale
+from bot.conversation import ButtonPress, Command, Conversations, Edited, Incoming, Location, NotText, Text
+from bot.effects import Erased, Reply, Stale
+from bot.engine import DONE_VALUE, PICKED_MARK
 from bot.flows.texts import Texts
-from bot.history import Erased, SendFile
 from bot.render import render
-from bot.tg.payloads import (
-    MAX_TEXT,
-    buttons_json,
-    clean_text,
-    decode_callback,
-    edit_payload,
-    file_payloads,
-    send_payloads,
-    telegram_length,
-)
+from bot.tg.identity import external_id_of
+from bot.tg.payloads import clean_text, decode_callback, edit_payload, outbox_payloads
 from bot.tg.sender import Sender
 
 log = logging.getLogger(__name__)
@@ -156,21 +148,12 @@ class Handlers:
                 chosen = render(texts.chosen_answer, {"answer": label}) if label else ""
                 html = f"{pressed_on.text_html}\n\n{chosen}" if chosen else pressed_on.text_html
                 payloads.append(edit_payload(pressed_on.message_id, html, []))
-            for reply in replies:
-                if isinstance(reply, SendFile):
-                    spool = self._sender.spool
-                    payloads.extend(file_payloads(spool, reply.kind, reply.filename, reply.content, reply.caption_html))
-                    continue
-                if not isinstance(reply, Say):
-                    continue
-                if reply.edit and pressed_on is not None and telegram_length(reply.html) <= MAX_TEXT:
-                    payloads.append(edit_payload(pressed_on.message_id, reply.html, buttons_json(reply)))
-                else:
-                    payloads.extend(send_payloads(reply))  # too long to edit in place: send it afresh
+            edit_in = pressed_on.message_id if pressed_on is not None else None
+            payloads.extend(outbox_payloads(replies, self._sender.spool, edit_in=edit_in))
             return chat.id, payloads
 
         handled = await self._conversations.handle_update(
-            f"tg:{user.id}", incoming, update_id=update.update_id, outbox=to_outbox, locale=user.language_code
+            external_id_of(user.id), incoming, update_id=update.update_id, outbox=to_outbox, locale=user.language_code
         )
         if handled.duplicate:
             log.info("update %s was already handled; ignoring the repeat", update.update_id)

@@ -27,7 +27,8 @@ from bot.flows.catalog import Catalog, load_catalog
 from bot.logs import configure_logging
 from bot.storage.database import open_reader
 from bot.storage.repository import HeavyRequest, Repository
-from bot.tg.nudges import chat_of, nudge_outbox
+from bot.tg.identity import chat_of
+from bot.tg.nudges import nudge_outbox
 from bot.tg.payloads import parse_payload
 from bot.tg.sender import Sender
 

@@ -11,10 +11,11 @@ import contextlib
 import functools
 import logging
 
-from bot.conversation import Conversations, Reply
-from bot.engine import Say
-from bot.history import SendFile
-from bot.tg.payloads import file_payloads, send_payloads
+from bot.conversation import Conversations
+from bot.effects import Reply
+from bot.tg.identity import chat_of as chat_of  # re-exported: bot.tg.heavy reads it from here
+from bot.tg.identity import is_telegram
+from bot.tg.payloads import outbox_payloads
 from bot.tg.sender import Sender
 from bot.tg.spool import Spool
 
@@ -23,24 +24,12 @@ log = logging.getLogger(__name__)
 CHECK_EVERY_S = 20.0
 
 
-def chat_of(external_id: str) -> int | None:
-    """The private chat of a Telegram user (its id is the user's), or None for other adapters' users."""
-    prefix, _, number = external_id.partition(":")
-    return int(number) if prefix == "tg" and number.lstrip("-").isdigit() else None
-
-
 def nudge_outbox(spool: Spool, external_id: str, replies: list[Reply]) -> tuple[int, list[str]] | None:
     """Outbox payloads for a nudge's replies (files into ``spool``), or None for someone not on Telegram."""
     chat_id = chat_of(external_id)
     if chat_id is None:
         return None
-    payloads = []
-    for reply in replies:
-        if isinstance(reply, Say):
-            payloads.extend(send_payloads(reply))
-        elif isinstance(reply, SendFile):
-            payloads.extend(file_payloads(spool, reply.kind, reply.filename, reply.content, reply.caption_html))
-    return chat_id, payloads
+    return chat_id, outbox_payloads(replies, spool)
 
 
 async def send_due_checkins(conversations: Conversations, sender: Sender) -> int:
@@ -52,7 +41,7 @@ async def send_due_checkins(conversations: Conversations, sender: Sender) -> int
     outbox = functools.partial(nudge_outbox, sender.spool)
     sending: list[asyncio.Task[bool]] = []
     count = 0
-    async for batch in conversations.checkin_batches(outbox=outbox, whose=lambda who: chat_of(who) is not None):
+    async for batch in conversations.checkin_batches(outbox=outbox, whose=is_telegram):
         chats = [chat for external_id, _ in batch if (chat := chat_of(external_id)) is not None]
         sending += [asyncio.create_task(sender.flush(chat, urgent=False)) for chat in chats]
         count += len(batch)

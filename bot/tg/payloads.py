@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.engine import Button, Say
+from bot.effects import Button, Reply, Say, SendFile
 from bot.tg.spool import Spool
 
 MAX_TEXT = 4096
@@ -69,9 +70,24 @@ def _button(button: Button, seq: int | None) -> dict[str, str]:
     return {"label": button.label, "data": encode_callback(button.value, seq)}
 
 
-def send_payload(say: Say) -> str:
-    """An outbox payload that sends ``say`` as a new message."""
-    return json.dumps({"kind": "send", "html": say.html, "buttons": buttons_json(say)}, ensure_ascii=False)
+def outbox_payloads(replies: Sequence[Reply], spool: Spool, *, edit_in: int | None = None) -> list[str]:
+    """The outbox payloads for ``replies``, in order: the one translation from effects to Telegram.
+
+    Used for replies to a person's message and for nudges alike. ``edit_in`` is the message whose button
+    was pressed: a ``Say`` that asks to edit in place replaces that message (unless it has grown too long
+    to edit, then it is sent afresh); without it every ``Say`` is sent as a new message. Files go into
+    ``spool``; ``Stale`` and ``Erased`` send nothing.
+    """
+    payloads: list[str] = []
+    for reply in replies:
+        if isinstance(reply, SendFile):
+            payloads.extend(file_payloads(spool, reply.kind, reply.filename, reply.content, reply.caption_html))
+        elif isinstance(reply, Say):
+            if reply.edit and edit_in is not None and telegram_length(reply.html) <= MAX_TEXT:
+                payloads.append(edit_payload(edit_in, reply.html, buttons_json(reply)))
+            else:
+                payloads.extend(send_payloads(reply))
+    return payloads
 
 
 def send_payloads(say: Say) -> list[str]:

@@ -21,7 +21,8 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.storage.repository import Repository
+from bot.storage.protocols import Storage
+from bot.tg.identity import external_id_of
 from bot.tg.payloads import parse_payload, split_html, telegram_length
 from bot.tg.spool import Spool
 from bot.tg.throttle import Throttle
@@ -52,7 +53,7 @@ def keyboard(rows: list[list[dict[str, str]]]) -> InlineKeyboardMarkup | None:
 class Sender:
     """Delivers outbox rows through ``bot``; one chat's rows go out one at a time and in order."""
 
-    def __init__(self, bot: Bot, repository: Repository, spool: Spool, throttle: Throttle | None = None) -> None:
+    def __init__(self, bot: Bot, repository: Storage, spool: Spool, throttle: Throttle | None = None) -> None:
         self._bot = bot
         self._repository = repository
         self.spool = spool
@@ -194,7 +195,7 @@ class Sender:
     async def _switch_off_checkins(self, chat_id: int) -> None:
         try:
             async with self._repository.transaction() as repository:
-                await repository.switch_off_checkins_for(f"tg:{chat_id}")
+                await repository.switch_off_checkins_for(external_id_of(chat_id))
         except Exception:  # the reply is dropped either way; the next nudge will try again
             log.exception("could not switch check-ins off for chat %s", chat_id)
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.standin.records import ChatMessage
-from bot.standin.server import StandIn
+from standin.records import ChatMessage
+from standin.server import StandIn
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456789:E2E-test-token-abcdefghijklmnopqrstuv"

@@ -8,7 +8,7 @@ import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 
-from bot.standin.server import StandIn
+from standin.server import StandIn
 from tests.e2e.harness import REPLY_CEILING_S, BotProcess, Chat
 
 

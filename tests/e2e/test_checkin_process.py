@@ -7,7 +7,7 @@ import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
-from bot.standin.server import StandIn
+from standin.server import StandIn
 from tests.e2e.harness import BotProcess, Chat
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from bot.standin.server import StandIn
+from standin.server import StandIn
 from tests.e2e.harness import BotProcess, Chat
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.standin import Fault
-from bot.standin.requestlog import RequestRecord
-from bot.standin.server import StandIn
+from standin import Fault
+from standin.requestlog import RequestRecord
+from standin.server import StandIn
 from tests.e2e.harness import REPLY_CEILING_S, BotProcess
 
 BURST = 3  # bot/tg/throttle.py PER_CHAT_BURST

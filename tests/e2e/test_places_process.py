@@ -3,7 +3,7 @@ short choice that typing answers; what is shown afterwards is the place they pic
 
 from __future__ import annotations
 
-from bot.standin.server import StandIn
+from standin.server import StandIn
 from tests.e2e.harness import BotProcess, Chat
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
-from bot.standin.server import StandIn
+from standin.server import StandIn
 from tests.e2e.harness import REPLY_CEILING_S, BotProcess, Chat
 
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from bot.standin.server import StandIn
+from standin.server import StandIn
 from tests.e2e.harness import ROOT, TOKEN, BotProcess, Chat
 
 SETBACK_ANSWERS = {

@@ -3,7 +3,7 @@ newcomer's first words kept, labels, typos, number words and captions read, /for
 
 from __future__ import annotations
 
-from bot.standin.server import StandIn
+from standin.server import StandIn
 from tests.e2e.harness import BotProcess, Chat
 
 

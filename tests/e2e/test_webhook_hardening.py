@@ -19,8 +19,8 @@ import aiohttp
 import pytest
 
 from bot.history import FORGET_YES
-from bot.standin.server import StandIn
 from bot.tg.intake import UPDATE_ID_WINDOW
+from standin.server import StandIn
 from tests.e2e.harness import REPLY_CEILING_S, BotProcess, free_port
 from tests.e2e.harness import WEBHOOK_HEADER as HEADER
 from tests.e2e.harness import WEBHOOK_PATH as PATH

@@ -10,7 +10,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.standin.server import StandIn
+from standin.server import StandIn
 from tests.e2e.harness import WEBHOOK_HEADER as HEADER
 from tests.e2e.harness import WEBHOOK_PATH as PATH
 from tests.e2e.harness import WEBHOOK_SECRET as SECRET

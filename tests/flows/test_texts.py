@@ -44,3 +44,18 @@ def test_a_text_defined_in_two_files_is_reported(tmp_path: Path, monkeypatch: py
     assert str(error) == (
         "texts/extra.yaml:1: texts.skip_button: this text is already defined in texts/bot.yaml; keep one of them"
     )
+
+
+def test_month_names_for_the_chart_must_be_twelve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(ROOT / "conversations" / "texts", tmp_path / "texts")
+    file = tmp_path / "texts" / "lessons.yaml"
+    source = file.read_text(encoding="utf-8")
+    assert "Nov, Dec" in source
+    file.write_text(source.replace("Nov, Dec", "Nov Dec"), encoding="utf-8")
+    line = next(n for n, text in enumerate(source.splitlines(), start=1) if text.startswith("chart_months:"))
+    with pytest.raises(FlowLoadError) as raised:
+        load_texts(tmp_path)
+    assert [str(error) for error in raised.value.errors] == [
+        f"texts/lessons.yaml:{line}: texts.chart_months: needs 12 names separated by commas"
+    ]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.standin.server import StandIn
+from standin.server import StandIn
 from tests.e2e.harness import BotProcess
 
 

@@ -22,10 +22,10 @@ from telegram import Update
 from telegram.request import RequestData
 
 from bot.engine import State
-from bot.standin.htmltext import parse_html, utf16_len
 from bot.storage.repository import Repository
 from bot.tg.handlers import Gatekeeper
 from bot.tg.intake import Intake
+from standin.htmltext import parse_html, utf16_len
 from tests.tg.conftest import Clock, Harness, make_harness
 from tests.tg.recording import BOT_ID, Call, RecordingRequest
 

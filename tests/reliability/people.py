@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bot.days import day_words, find_day
-from bot.standin.records import ChatMessage
-from bot.standin.server import StandIn
+from standin.records import ChatMessage
+from standin.server import StandIn
 from tests.tg.conftest import shipped_catalog
 
 FEELINGS = {

@@ -29,8 +29,8 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.standin import Fault
-from bot.standin.server import StandIn
+from standin import Fault
+from standin.server import StandIn
 from tests.reliability.conftest import KillableBot
 from tests.reliability.people import Person, check_database, check_every_question_shown
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.standin.server import StandIn
+from standin.server import StandIn
 from tests.e2e.harness import REPLY_CEILING_S, Chat
 from tests.reliability.conftest import KillableBot
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.standin import Fault
-from bot.standin.records import ChatMessage
-from bot.standin.requestlog import RequestRecord
-from bot.standin.server import StandIn
+from standin import Fault
+from standin.records import ChatMessage
+from standin.requestlog import RequestRecord
+from standin.server import StandIn
 from tests.reliability.conftest import KillableBot
 from tests.reliability.people import Person, check_database, check_every_question_shown
 

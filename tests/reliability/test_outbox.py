@@ -11,8 +11,8 @@ import json
 import random
 from datetime import UTC, datetime
 
-from bot.standin.records import ChatMessage
-from bot.standin.server import StandIn
+from standin.records import ChatMessage
+from standin.server import StandIn
 from tests.reliability.conftest import KillableBot
 from tests.reliability.inprocess import USER, rig
 from tests.reliability.people import Person

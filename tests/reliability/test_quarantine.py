@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from bot.conversation import Conversations
-from bot.standin.server import StandIn
 from bot.tg import intake as intake_module
+from standin.server import StandIn
 from tests.e2e.harness import REPLY_CEILING_S, Chat
 from tests.malformed import SECRET_WORDS, malformed_updates
 from tests.reliability.conftest import KillableBot

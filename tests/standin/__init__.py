@@ -1,1 +1,1 @@
-"""Tests of the local Telegram Bot API stand-in (bot.standin)."""
+"""Tests of the local Telegram Bot API stand-in (standin)."""

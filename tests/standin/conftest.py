@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 import telegram
 
-from bot.standin import SpecChecker, StandIn
+from standin import SpecChecker, StandIn
 from tests.spec import REPO_ROOT, SPEC_PATH, load_spec  # noqa: F401 - REPO_ROOT is used by the tests here
 
 

@@ -1,4 +1,4 @@
-"""Running the stand-in in the foreground, in-process and as ``python -m bot.standin``."""
+"""Running the stand-in in the foreground, in-process and as ``python -m standin``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.standin import serve_forever
+from standin import serve_forever
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 URL = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
@@ -43,7 +43,7 @@ async def test_python_dash_m_runs_until_interrupted(http: aiohttp.ClientSession)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.standin",
+        "standin",
         "--port",
         "0",
         cwd=REPO_ROOT,

@@ -10,7 +10,7 @@ import pytest
 import telegram
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.standin import StandIn
+from standin import StandIn
 
 USER = 42
 

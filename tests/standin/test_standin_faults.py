@@ -9,9 +9,9 @@ import pytest
 import telegram
 from telegram.error import NetworkError, RetryAfter, TimedOut
 
-from bot.standin import Fault, StandIn
-from bot.standin.faults import FaultPlan, RateLimiter, RateLimits
-from bot.standin.registry import Call, MethodTable
+from standin import Fault, StandIn
+from standin.faults import FaultPlan, RateLimiter, RateLimits
+from standin.registry import Call, MethodTable
 
 USER = 42
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.standin.htmltext import EntityParseError, parse_html, utf16_len
+from standin.htmltext import EntityParseError, parse_html, utf16_len
 
 VALID = [
     # (source, visible text, entities as (type, offset, length))

@@ -9,7 +9,7 @@ import telegram
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup
 from telegram.constants import ChatAction, ParseMode
 
-from bot.standin import StandIn
+from standin import StandIn
 
 USER = 42
 

@@ -10,8 +10,8 @@ import telegram
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 
-from bot.standin import SpecChecker, StandIn
-from bot.standin.params import FilePart
+from standin import SpecChecker, StandIn
+from standin.params import FilePart
 
 USER = 42
 

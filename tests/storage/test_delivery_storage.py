@@ -48,7 +48,8 @@ async def test_forget_removes_the_chats_quarantined_updates_only(repository: Rep
         user = await store.user("tg:42", NOW)
         await store.quarantine_update(5, 42, "{}", "TypeError", NOW)
         await store.quarantine_update(6, 43, "{}", "TypeError", NOW)
-        await store.forget_user(user.id, 42)
+        await store.forget_user(user.id)
+        await store.forget_chat(42)
         assert await store.quarantined_among([5, 6]) == {6}
 
 

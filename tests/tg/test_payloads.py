@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.standin.htmltext import parse_html
 from bot.tg.payloads import MAX_TEXT, clean_text, decode_callback, encode_callback, split_html, telegram_length
+from standin.htmltext import parse_html
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.standin.params import Params
-from bot.standin.world import World
+from standin.params import Params
+from standin.world import World
 
 
 @dataclass(frozen=True)

@@ -41,19 +41,19 @@ query string; answers ``{"ok": true, "result": ...}``; ``GET /_control/`` lists 
 - ``enable_rate_limit(overall=30, per_chat=1, window=1)``, ``disable_rate_limit()``
 - ``state()``, ``reset()``
 
-Run it in the foreground with ``python -m bot.standin --port 8081`` (see :func:`serve_forever`).
+Run it in the foreground with ``python -m standin --port 8081`` (see :func:`serve_forever`).
 :class:`SpecChecker` checks requests and responses against the Bot API specification JSON.
 """
 
-from bot.standin.cli import main, serve_forever
-from bot.standin.errors import ApiError
-from bot.standin.faults import Fault, RateLimits
-from bot.standin.htmltext import EntityParseError, ParsedText, parse_html, utf16_len
-from bot.standin.records import BotIdentity, CallbackQueryRecord, ChatMessage, SentUpdate, StoredFile
-from bot.standin.requestlog import RequestRecord
-from bot.standin.server import StandIn
-from bot.standin.spec import SpecChecker
-from bot.standin.users import ControlError, InvalidActionError, NotFoundError
+from standin.cli import main, serve_forever
+from standin.errors import ApiError
+from standin.faults import Fault, RateLimits
+from standin.htmltext import EntityParseError, ParsedText, parse_html, utf16_len
+from standin.records import BotIdentity, CallbackQueryRecord, ChatMessage, SentUpdate, StoredFile
+from standin.requestlog import RequestRecord
+from standin.server import StandIn
+from standin.spec import SpecChecker
+from standin.users import ControlError, InvalidActionError, NotFoundError
 
 __all__ = [
     "ApiError",

@@ -1,6 +1,6 @@
 """The stand-in's control API over HTTP: ``/_control/<action>``, JSON in and out.
 
-Each action is a :class:`~bot.standin.server.StandIn` method of the same name. Arguments come
+Each action is a :class:`~standin.server.StandIn` method of the same name. Arguments come
 from the JSON body (POST) and/or the query string (GET or POST); answers are
 ``{"ok": true, "result": ...}`` or ``{"ok": false, "description": "..."}`` with status 400 (bad
 arguments), 404 (no such chat/message/button/action) or 408 (a wait timed out).
@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.standin.faults import Fault
-from bot.standin.users import InvalidActionError, NotFoundError
+from standin.faults import Fault
+from standin.users import InvalidActionError, NotFoundError
 
 if TYPE_CHECKING:
-    from bot.standin.server import StandIn
+    from standin.server import StandIn
 
 JsonDict = dict[str, Any]
 Args = Mapping[str, Any]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.standin import content, errors
-from bot.standin.errors import bad_request
-from bot.standin.params import Params
-from bot.standin.records import ChatMessage, ChatRecord
-from bot.standin.registry import Call, Handler
-from bot.standin.world import ChatAction, World
+from standin import content, errors
+from standin.errors import bad_request
+from standin.params import Params
+from standin.records import ChatMessage, ChatRecord
+from standin.registry import Call, Handler
+from standin.world import ChatAction, World
 
 CHAT_ACTIONS = frozenset(
     {

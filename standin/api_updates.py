@@ -9,9 +9,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bot.standin import errors
-from bot.standin.errors import bad_request, conflict
-from bot.standin.registry import Call, Handler
+from standin import errors
+from standin.errors import bad_request, conflict
+from standin.registry import Call, Handler
 
 MAX_POLL_TIMEOUT = 50.0
 

@@ -10,13 +10,13 @@ import struct
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from bot.standin import content, errors
-from bot.standin.api_messages import new_bot_message
-from bot.standin.errors import bad_request
-from bot.standin.params import FilePart
-from bot.standin.records import StoredFile
-from bot.standin.registry import Call, Handler
-from bot.standin.world import World
+from standin import content, errors
+from standin.api_messages import new_bot_message
+from standin.errors import bad_request
+from standin.params import FilePart
+from standin.records import StoredFile
+from standin.registry import Call, Handler
+from standin.world import World
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.standin import errors
-from bot.standin.errors import bad_request, forbidden
-from bot.standin.params import Params
-from bot.standin.records import (
+from standin import errors
+from standin.errors import bad_request, forbidden
+from standin.params import Params
+from standin.records import (
     BotIdentity,
     CallbackQueryRecord,
     ChatMessage,
@@ -25,7 +25,7 @@ from bot.standin.records import (
     StoredFile,
     UserRecord,
 )
-from bot.standin.updates import ChangeSignal, UpdateQueue
+from standin.updates import ChangeSignal, UpdateQueue
 
 JsonDict = dict[str, Any]
 

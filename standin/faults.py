@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bot.standin.errors import ApiError, bad_gateway, internal_server_error, too_many_requests
+from standin.errors import ApiError, bad_gateway, internal_server_error, too_many_requests
 
 JsonDict = dict[str, Any]
 FaultKind = Literal["error", "delay", "drop"]

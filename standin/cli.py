@@ -1,4 +1,4 @@
-"""Run the stand-in in the foreground: ``python -m bot.standin --port 8081`` (or ``springboard standin``)."""
+"""Run the stand-in in the foreground: ``python -m standin --port 8081`` (or ``springboard standin``)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from bot.standin.control import ACTIONS
-from bot.standin.server import StandIn
+from standin.control import ACTIONS
+from standin.server import StandIn
 
 DEFAULT_PORT = 8081
 

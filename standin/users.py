@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.standin.records import CallbackQueryRecord, ChatMessage, ChatRecord, SentUpdate
-from bot.standin.world import World
+from standin.records import CallbackQueryRecord, ChatMessage, ChatRecord, SentUpdate
+from standin.world import World
 
 JsonDict = dict[str, Any]
 

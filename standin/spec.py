@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.standin.params import FilePart
+from standin.params import FilePart
 
 _INTEGER_TEXT = re.compile(r"-?\d+")
 _BOOLEAN_TEXTS = frozenset({"true", "false", "1", "0"})

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.standin import content
-from bot.standin.errors import bad_request
-from bot.standin.registry import Call, Handler
+from standin import content
+from standin.errors import bad_request
+from standin.registry import Call, Handler
 
 _TEXT_LIMITS = {"description": 512, "short_description": 120, "name": 64}
 

@@ -8,7 +8,7 @@ Usage from a test::
         ...
         replies = await standin.wait_for_bot_messages(42, count=1)
 
-The Python methods here and the HTTP endpoints in :mod:`bot.standin.control` are the same
+The Python methods here and the HTTP endpoints in :mod:`standin.control` are the same
 operations; see the package docstring for the endpoint list.
 """
 
@@ -25,18 +25,18 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from bot.standin import api_bot, api_files, api_messages, api_updates, users
-from bot.standin.content import scope_key
-from bot.standin.control import add_control_routes
-from bot.standin.errors import ApiError, not_found, too_many_requests, unauthorized
-from bot.standin.faults import SENDING_METHODS, Fault, FaultPlan, RateLimiter, RateLimits
-from bot.standin.params import Params, read_params
-from bot.standin.records import BotIdentity, CallbackQueryRecord, ChatMessage, SentUpdate
-from bot.standin.registry import Call, MethodTable
-from bot.standin.requestlog import RequestLog, RequestRecord
-from bot.standin.spec import SpecChecker
-from bot.standin.updates import update_type
-from bot.standin.world import DEFAULT_FIRST_UPDATE_ID, ChatAction, World
+from standin import api_bot, api_files, api_messages, api_updates, users
+from standin.content import scope_key
+from standin.control import add_control_routes
+from standin.errors import ApiError, not_found, too_many_requests, unauthorized
+from standin.faults import SENDING_METHODS, Fault, FaultPlan, RateLimiter, RateLimits
+from standin.params import Params, read_params
+from standin.records import BotIdentity, CallbackQueryRecord, ChatMessage, SentUpdate
+from standin.registry import Call, MethodTable
+from standin.requestlog import RequestLog, RequestRecord
+from standin.spec import SpecChecker
+from standin.updates import update_type
+from standin.world import DEFAULT_FIRST_UPDATE_ID, ChatAction, World
 
 JsonDict = dict[str, Any]
 T = TypeVar("T")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.standin.params import decoded_params, loggable
+from standin.params import decoded_params, loggable
 
 JsonDict = dict[str, Any]
 
@@ -15,7 +15,7 @@ class RequestRecord:
     """One request: method (canonical spelling when known), raw parameters, and the answer.
 
     ``params`` holds values as received (strings from a form, native values from a JSON body,
-    :class:`~bot.standin.params.FilePart` for uploads). ``status`` is 0 and ``response`` None when
+    :class:`~standin.params.FilePart` for uploads). ``status`` is 0 and ``response`` None when
     the connection was dropped on purpose.
     """
 

@@ -10,10 +10,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.standin import errors
-from bot.standin.errors import bad_request
-from bot.standin.htmltext import EntityParseError, ParsedText, parse_html, plain_text
-from bot.standin.params import Params
+from standin import errors
+from standin.errors import bad_request
+from standin.htmltext import EntityParseError, ParsedText, parse_html, plain_text
+from standin.params import Params
 
 JsonDict = dict[str, Any]
 

@@ -1,0 +1,105 @@
+"""The delivery side of the storage contract: the inbox, handled update ids (and their pruning), the
+update offset, quarantine and the outbox. Every implementation of ``Storage`` must pass these."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.storage.protocols import Storage
+from tests.conftest import NOW
+
+
+async def test_received_updates_wait_in_the_inbox_until_claimed_and_a_claim_counts_once(storage: Storage) -> None:
+    async with storage.transaction() as tx:
+        await tx.record_updates([(12, 7, '{"b": 1}'), (10, 7, '{"a": 1}')], 13, NOW)
+    async with storage.transaction() as tx:
+        assert await tx.pending_updates() == [(10, '{"a": 1}'), (12, '{"b": 1}')]
+        assert await tx.count_attempt(10) == 1
+        assert await tx.count_attempt(10) == 2
+        assert await tx.claim_update(10, NOW)
+        assert not await tx.claim_update(10, NOW), "a repeat is recognised"
+        assert await tx.pending_updates() == [(12, '{"b": 1}')]
+    async with storage.transaction() as tx:
+        await tx.record_updates([(10, 7, '{"a": 1}')], None, NOW)
+        assert await tx.pending_updates() == [(12, '{"b": 1}')], "an update already handled is not stored again"
+
+
+async def test_a_claim_is_reported_once_after_its_transaction_commits_and_never_after_a_rollback(
+    storage: Storage,
+) -> None:
+    async with storage.transaction() as tx:
+        await tx.claim_update(5, NOW)
+        assert not storage.was_claimed(5), "not before the commit"
+    assert storage.was_claimed(5)
+    assert not storage.was_claimed(5), "reported once"
+    with pytest.raises(RuntimeError):
+        async with storage.transaction() as tx:
+            await tx.claim_update(6, NOW)
+            raise RuntimeError
+    assert not storage.was_claimed(6)
+    async with storage.transaction() as tx:
+        assert await tx.claim_update(6, NOW), "the rolled-back claim left nothing behind"
+
+
+async def test_handled_ids_are_forgotten_after_48_hours_when_the_offset_moves(storage: Storage) -> None:
+    async with storage.transaction() as tx:
+        await tx.claim_update(1, NOW)
+        await tx.claim_update(2, NOW + timedelta(hours=10))
+    async with storage.transaction() as tx:
+        await tx.record_updates([], 3, NOW + timedelta(hours=49))
+    async with storage.transaction() as tx:
+        assert await tx.claim_update(1, NOW), "forgotten: Telegram can no longer send it again"
+        assert not await tx.claim_update(2, NOW), "still recognised: it is younger than 48 hours"
+
+
+async def test_the_offset_only_moves_forward_and_can_be_dropped(storage: Storage) -> None:
+    async with storage.transaction() as tx:
+        assert await tx.next_update_offset() is None and await tx.last_update_seen() is None
+        await tx.record_updates([], 101, NOW)
+        await tx.record_updates([], 51, NOW + timedelta(hours=1))
+        assert await tx.next_update_offset() == 101
+        assert await tx.last_update_seen() == (100, NOW + timedelta(hours=1))
+        await tx.forget_update_offset()
+        assert await tx.next_update_offset() is None
+
+
+async def test_a_quarantined_update_is_kept_once_and_counts_as_handled(storage: Storage) -> None:
+    async with storage.transaction() as tx:
+        await tx.record_updates([(5, 7, "{}")], 6, NOW)
+        assert await tx.quarantine_update(5, 7, "{}", "TypeError: odd", NOW)
+        assert not await tx.quarantine_update(5, 7, "{}", "TypeError: odd", NOW)
+        assert await tx.quarantined_among([4, 5]) == {5}
+        assert await tx.quarantined_among([]) == set()
+        assert await tx.count_quarantined() == 1
+        assert await tx.pending_updates() == []
+        assert not await tx.claim_update(5, NOW)
+
+
+async def test_replies_leave_the_outbox_in_order_once_marked_sent(storage: Storage) -> None:
+    async with storage.transaction() as tx:
+        first = await tx.enqueue_replies(7, ["one", "two"], NOW)
+        other = await tx.enqueue_replies(8, ["elsewhere"], NOW)
+    async with storage.snapshot() as view:
+        assert await view.pending_replies(7) == [(first[0], 7, "one"), (first[1], 7, "two")]
+        assert [payload for _, _, payload in await view.pending_replies()] == ["one", "two", "elsewhere"]
+        assert sorted(await view.chats_with_pending_replies()) == [7, 8]
+    async with storage.transaction() as tx:
+        await tx.mark_replies_sent([first[0], *other])
+    async with storage.snapshot() as view:
+        assert await view.pending_replies() == [(first[1], 7, "two")]
+        assert await view.chats_with_pending_replies() == [7]
+
+
+async def test_forgetting_a_chat_removes_only_what_delivery_kept_for_it(storage: Storage) -> None:
+    async with storage.transaction() as tx:
+        await tx.record_updates([(1, 7, "{}"), (2, 8, "{}")], None, NOW)
+        await tx.enqueue_replies(7, ["mine"], NOW)
+        await tx.enqueue_replies(8, ["theirs"], NOW)
+        await tx.quarantine_update(3, 7, "{}", "why", NOW)
+        await tx.quarantine_update(4, 8, "{}", "why", NOW)
+        await tx.forget_chat(7)
+        assert await tx.pending_updates() == [(2, "{}")]
+        assert [chat for _, chat, _ in await tx.pending_replies()] == [8]
+        assert await tx.quarantined_among([3, 4]) == {4}
