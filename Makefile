@@ -57,6 +57,7 @@ bench: $(DEV)
 	$(BIN)/python -m bench.step_cost
 	$(BIN)/python -m bench.lessons
 	$(BIN)/python -m bench.heavy
+	$(BIN)/python -m bench.load
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

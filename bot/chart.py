@@ -110,22 +110,6 @@ def chart_words(texts: Texts) -> ChartWords:
     )
 
 
-_SHIPPED_WORDS = ChartWords(
-    before="before",
-    after="after",
-    eased="eased",
-    same="same",
-    stronger="stronger",
-    average_before="average before: {{ average }}",
-    average_after="average after: {{ average }}",
-    entries="{{ count }} {% if count == 1 %}entry{% else %}entries{% endif %}"
-    "{% if group %} in groups of {% if about %}about {% endif %}{{ group }}{% endif %}",
-    months=("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
-)
-"""Transitional, until bot/history.py passes ``words=chart_words(texts)`` (issue 15, item 6): the shipped
-texts, so a caller that passes no words draws what it drew before. Remove it then, and make ``words`` required."""
-
-
 @dataclass(frozen=True)
 class FeelingPoint:
     """One completed flow: its local date and the feeling's strength before and after (0..10)."""
@@ -151,7 +135,7 @@ def feelings_chart(
     title: str,
     width: int = 800,
     height: int = 450,
-    words: ChartWords | None = None,
+    words: ChartWords,
 ) -> bytes:
     """A PNG (bytes) of ``width`` x ``height`` pixels showing each entry's feeling before -> after.
 
@@ -171,7 +155,7 @@ def feelings_chart(
     if width < 320 or height < 180:
         raise ValueError(f"chart size {width}x{height} is too small (at least 320x180)")
     ordered = sorted(points, key=lambda point: point.day)
-    return _Chart(ordered, title, width, height, words or _SHIPPED_WORDS).render()
+    return _Chart(ordered, title, width, height, words).render()
 
 
 class _Chart:
@@ -540,7 +524,7 @@ def moods_chart(
     labels: tuple[str, str],
     width: int = 800,
     height: int = _MOOD_HEIGHT,
-    words: ChartWords | None = None,
+    words: ChartWords,
 ) -> bytes:
     """A PNG of check-in moods over time: a line through one dot per check-in, placed by date, on the 1..5 scale
     with ``labels`` (rough, great) at its ends; higher is lighter. Values outside 1..5 are drawn clamped.
@@ -550,7 +534,7 @@ def moods_chart(
     if not points:
         raise ValueError("moods_chart needs at least one point")
     ordered = sorted(points, key=lambda point: point.day)
-    return _mood_image(ordered, title, labels, width, height, (words or _SHIPPED_WORDS).months).tobytes_png()
+    return _mood_image(ordered, title, labels, width, height, words.months).tobytes_png()
 
 
 def history_chart(
@@ -560,7 +544,7 @@ def history_chart(
     title: str,
     moods_title: str,
     moods_labels: tuple[str, str],
-    words: ChartWords | None = None,
+    words: ChartWords,
 ) -> bytes:
     """One PNG for /lessons: the feelings chart (see :func:`feelings_chart`) with the moods chart (see
     :func:`moods_chart`) under it; either may be empty, not both (``ValueError``)."""
@@ -571,7 +555,7 @@ def history_chart(
         parts.append(Image.open(io.BytesIO(feelings_chart(feelings, title=title, words=words))).convert("RGB"))
     if moods:
         ordered = sorted(moods, key=lambda point: point.day)
-        months = (words or _SHIPPED_WORDS).months
+        months = words.months
         parts.append(_mood_image(ordered, moods_title, moods_labels, 800, _MOOD_HEIGHT, months).image)
     canvas = Image.new("RGB", (800, sum(part.height for part in parts)), _BACKGROUND)
     top = 0

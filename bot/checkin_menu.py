@@ -10,6 +10,7 @@ from datetime import datetime, time, timedelta
 from bot import checkins
 from bot.checkins import CheckinSettings, CheckinState
 from bot.effects import Button, Say
+from bot.flows.contract import CHECKIN_FLOW_ID
 from bot.flows.texts import Texts
 from bot.render import render
 from bot.storage.protocols import ConversationStore
@@ -39,12 +40,6 @@ AWAITING_BETTER_ZONE = "timezone:better"
 anything else is read as usual (never "I couldn't find a timezone for 'thanks'")."""
 _ZONE_WAITS = frozenset({AWAITING_ZONE, AWAITING_ZONE_TO_START, AWAITING_BETTER_ZONE})
 MAX_PLACE_BUTTONS = 6
-CHECKIN_FLOW = "checkin"
-
-
-def is_checkin_button(value: str) -> bool:
-    """True for the values of the buttons under /checkin, its offer and the nudges."""
-    return value.startswith(PREFIX)
 
 
 class CheckinMenu:
@@ -163,7 +158,7 @@ class CheckinMenu:
             # The check-in question goes away with it (a snoozed one is asked afresh later), so it never
             # blocks /reframe or takes the next thing typed as an answer.
             active = await self._repository.active_state(user.id)
-            if active is not None and active.flow_id == CHECKIN_FLOW:
+            if active is not None and active.flow_id == CHECKIN_FLOW_ID:
                 await self._repository.save_state(user.id, None, now)
             if action == "snooze":
                 state = checkins.snooze(row.settings, row.state, now)

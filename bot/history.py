@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from bot.effects import Button, Say
 from bot.effects import Erased as Erased
 from bot.effects import SendFile as SendFile
+from bot.flows.contract import CHECKIN_FLOW_ID
 from bot.flows.texts import Texts
 from bot.render import render, render_plain
 from bot.similarity import vocabulary_of
@@ -66,11 +67,6 @@ OUTCOME_TEXT = {
     "not_checked": "outcome_open",
 }
 """The text that words each state of a next step (``summaries.step_state``)."""
-
-
-def is_history_button(value: str) -> bool:
-    """True for the values of the buttons this module puts under its messages."""
-    return value.startswith((f"{LESSONS}:", f"{STEP}:", f"{EDIT}:")) or value in {FORGET_YES, FORGET_NO}
 
 
 def edit_started(value: str) -> tuple[int, str] | None:
@@ -196,10 +192,6 @@ class History:
             return await self._export_files(view, request.user_id, now, zone, scratch)
         return []
 
-    def failed(self, request: HeavyRequest) -> list[HistoryReply]:
-        """What to say when a request could not be built (a chart is simply left out)."""
-        return self.failed_for(self._texts, request)
-
     @staticmethod
     def failed_for(texts: Texts, request: HeavyRequest) -> list[HistoryReply]:
         """What to say when a request could not be built (a chart is simply left out)."""
@@ -222,7 +214,7 @@ class History:
         feelings, with_moods = len(points) >= 2, len(moods) >= 2
         if not feelings and not with_moods:
             return None
-        from bot.chart import FeelingPoint, MoodPoint, history_chart
+        from bot.chart import FeelingPoint, MoodPoint, chart_words, history_chart
 
         texts = self._texts
         png = await asyncio.to_thread(
@@ -232,6 +224,7 @@ class History:
             title=render(texts.chart_title, {}),
             moods_title=render(texts.chart_moods_title, {}),
             moods_labels=(render(texts.chart_moods_low, {}), render(texts.chart_moods_high, {})),
+            words=chart_words(texts),
         )
         caption = render(texts.chart_caption, {"feelings": feelings, "moods": with_moods})
         return SendFile("feelings.png", png, caption, "photo")
@@ -498,7 +491,7 @@ def _markdown_run(run: dict[str, Any]) -> dict[str, Any]:
         "due": run["next_step_due"],
         "lesson_corrected": (run["lesson_corrected_at"] or "")[:10],
         "next_step_corrected": (run["next_step_corrected_at"] or "")[:10],
-        "mood": run["meaning"].get("mood", "") if run["flow_id"] == "checkin" else "",
+        "mood": run["meaning"].get("mood", "") if run["flow_id"] == CHECKIN_FLOW_ID else "",
         "revisits": run["revisits"],
         "answers": [
             {"step": answer["step"], "answer": answer["shown"], "at": answer["answered_at"][11:16]}

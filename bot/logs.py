@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 import re
-import sqlite3
 import sys
 import traceback
 from collections.abc import Mapping
+
+from bot.storage.errors import StorageError
 
 _TOKEN_SHAPE = re.compile(r"\d{3,20}:[A-Za-z0-9_-]{30,64}")
 REDACTED = "<token>"
@@ -25,7 +26,7 @@ OWN_LOGGERS = ("bot", "__main__")
 # never of the input they were handling; other messages (a ValueError quoting a literal, a
 # UnicodeEncodeError carrying the whole string) are withheld.
 _PLAIN_SPOKEN: tuple[type[BaseException], ...] = (
-    sqlite3.Error,
+    StorageError,
     OSError,
     TimeoutError,
     AttributeError,
@@ -129,7 +130,9 @@ def describe_exception(error: BaseException) -> str:
             parts.extend(traceback.format_tb(older.__traceback__))
         kind = type(older)
         name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
-        message = str(older) if _plain_spoken(older) else WITHHELD
+        # The database driver's own error behind a storage error says what the storage error says.
+        driver = isinstance(newer, StorageError) and newer.__cause__ is older
+        message = str(older) if driver or _plain_spoken(older) else WITHHELD
         parts.append(f"{name}: {message}\n" if message else f"{name}\n")
         if newer is not None:
             parts.append(

@@ -7,14 +7,24 @@ import itertools
 import random
 from dataclasses import replace
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from PIL import Image, ImageFont
 
 from bot.chart import EASED, SAME, STRONGER, FeelingPoint, _Chart, chart_words, feelings_chart
-from bot.flows.catalog import Catalog
+from bot.flows.catalog import Catalog, load_catalog
+from tests.conftest import CONVERSATIONS
 
 DAY = date(2025, 3, 14)
+
+WORDS = chart_words(load_catalog(CONVERSATIONS).texts)
+"""The shipped chart words (every chart is drawn with the words of the bot's texts)."""
+
+
+def _drawn(points: list[FeelingPoint], **options: Any) -> bytes:
+    """``feelings_chart`` with the shipped words."""
+    return feelings_chart(points, words=WORDS, **options)
 
 
 def _open(png: bytes) -> Image.Image:
@@ -43,7 +53,7 @@ def _plot_colours(png: bytes) -> set[tuple[int, int, int]]:
 
 @pytest.mark.parametrize("count", [1, 2, 500])
 def test_a_png_of_the_requested_size(count: int) -> None:
-    png = feelings_chart(_points(count), title="Before and after")
+    png = _drawn(_points(count), title="Before and after")
     image = _open(png)
     assert image.format == "PNG"
     assert image.size == (800, 450)
@@ -51,41 +61,41 @@ def test_a_png_of_the_requested_size(count: int) -> None:
 
 
 def test_another_size() -> None:
-    image = _open(feelings_chart(_points(30), title="Square", width=600, height=600))
+    image = _open(_drawn(_points(30), title="Square", width=600, height=600))
     assert image.size == (600, 600)
 
 
 def test_the_same_input_gives_the_same_bytes() -> None:
     points = _points(40)
-    assert feelings_chart(points, title="Again") == feelings_chart(list(points), title="Again")
+    assert _drawn(points, title="Again") == _drawn(list(points), title="Again")
 
 
 def test_entries_are_drawn_in_date_order_whatever_order_they_come_in() -> None:
     points = [FeelingPoint(DAY + timedelta(days=i), p.before, p.after) for i, p in enumerate(_points(25))]
-    assert feelings_chart(points, title="t") == feelings_chart(list(reversed(points)), title="t")
+    assert _drawn(points, title="t") == _drawn(list(reversed(points)), title="t")
 
 
 def test_different_data_gives_a_different_picture() -> None:
-    one = feelings_chart([FeelingPoint(DAY, 8, 3)], title="t")
-    other = feelings_chart([FeelingPoint(DAY, 8, 4)], title="t")
+    one = _drawn([FeelingPoint(DAY, 8, 3)], title="t")
+    other = _drawn([FeelingPoint(DAY, 8, 4)], title="t")
     assert one != other
-    assert feelings_chart([FeelingPoint(DAY, 8, 3)], title="u") != one
+    assert _drawn([FeelingPoint(DAY, 8, 3)], title="u") != one
 
 
 def test_an_eased_entry_is_drawn_in_the_eased_colour() -> None:
-    colours = _plot_colours(feelings_chart([FeelingPoint(DAY, 8, 4)], title="Eased"))
+    colours = _plot_colours(_drawn([FeelingPoint(DAY, 8, 4)], title="Eased"))
     assert EASED in colours
     assert STRONGER not in colours
 
 
 def test_a_stronger_entry_is_amber_and_never_the_eased_colour() -> None:
-    colours = _plot_colours(feelings_chart([FeelingPoint(DAY, 4, 7)], title="Stronger"))
+    colours = _plot_colours(_drawn([FeelingPoint(DAY, 4, 7)], title="Stronger"))
     assert STRONGER in colours
     assert EASED not in colours
 
 
 def test_equal_before_and_after_is_one_neutral_mark() -> None:
-    png = feelings_chart([FeelingPoint(DAY + timedelta(days=i), 5, 5) for i in range(3)], title="Same")
+    png = _drawn([FeelingPoint(DAY + timedelta(days=i), 5, 5) for i in range(3)], title="Same")
     colours = _plot_colours(png)
     assert SAME in colours
     assert EASED not in colours
@@ -93,7 +103,7 @@ def test_equal_before_and_after_is_one_neutral_mark() -> None:
 
 
 def test_nothing_alarming_red() -> None:
-    image = _open(feelings_chart(_points(60), title="Calm")).convert("RGB")
+    image = _open(_drawn(_points(60), title="Calm")).convert("RGB")
     reds = [c for _n, c in image.getcolors(maxcolors=1 << 20) or [] if c[0] > 180 and c[1] < 110 and c[2] < 110]
     assert reds == []
 
@@ -120,12 +130,12 @@ def test_date_labels_never_overlap(catalog: Catalog) -> None:
 
 def test_no_points_is_an_error() -> None:
     with pytest.raises(ValueError, match="at least one point"):
-        feelings_chart([], title="Nothing")
+        _drawn([], title="Nothing")
 
 
 def test_a_tiny_size_is_an_error() -> None:
     with pytest.raises(ValueError, match="too small"):
-        feelings_chart(_points(3), title="t", width=100, height=50)
+        _drawn(_points(3), title="t", width=100, height=50)
 
 
 @pytest.mark.parametrize(
@@ -133,11 +143,11 @@ def test_a_tiny_size_is_an_error() -> None:
     ["🌱 Before → after 😊", "👨‍👩‍👧 family", "Жизнь — 中文 “quotes” café", "", "x" * 400, "\u200d\ufe0f\n\t"],
 )
 def test_any_title_is_drawn_without_crashing(title: str) -> None:
-    assert _open(feelings_chart(_points(5), title=title)).size == (800, 450)
+    assert _open(_drawn(_points(5), title=title)).size == (800, 450)
 
 
 def test_values_off_the_scale_are_clamped_not_fatal() -> None:
-    image = _open(feelings_chart([FeelingPoint(DAY, 14, -3)], title="Off the scale"))
+    image = _open(_drawn([FeelingPoint(DAY, 14, -3)], title="Off the scale"))
     assert image.size == (800, 450)
 
 
@@ -150,7 +160,7 @@ def test_falls_back_to_the_bitmap_font_when_sizes_are_unsupported(monkeypatch: p
         return bitmap
 
     monkeypatch.setattr(ImageFont, "load_default", old_load_default)
-    png = feelings_chart(_points(10), title="Café 😊 → Жизнь")
+    png = _drawn(_points(10), title="Café 😊 → Жизнь")
     assert _open(png).size == (800, 450)
 
 
@@ -161,7 +171,6 @@ def test_the_words_on_the_chart_come_from_the_texts(catalog: Catalog) -> None:
     assert chart._subtitle().startswith("500 entries in groups of")
     assert [label for _kind, label in chart._legend_rows()[0][1]] == ["before", "after", "eased", "same", "stronger"]
     assert chart._legend_rows()[1][1][0][1].startswith("average before: ")
-    # The chart a caller draws without words is the one the shipped texts draw (until history.py passes them).
-    assert feelings_chart(points, title="t", words=words) == feelings_chart(points, title="t")
+    assert feelings_chart(points, title="t", words=replace(words, before="vorher")) != _drawn(points, title="t")
     other = _Chart(points, "t", 800, 450, replace(words, entries="{{ count }} Einträge", months=tuple("ABCDEFGHIJKL")))
     assert other._subtitle() == "500 Einträge · 20 K 2024 - 1 D 2026"

@@ -85,12 +85,6 @@ SQL = re.compile(
 # module of their own) removes each of these. Strike an entry when its import is gone; the test says when.
 KNOWN_DEBTS: frozenset[tuple[str, str]] = frozenset(
     {
-        # bot/tg catches sqlite3 errors (busy, locked, unavailable) instead of storage error types.
-        ("bot/tg/intake.py", "sqlite3"),
-        ("bot/tg/runner.py", "sqlite3"),
-        ("bot/tg/webhook.py", "sqlite3"),
-        # The log filter lists sqlite3.Error among exceptions whose messages never quote a person's words.
-        ("bot/logs.py", "sqlite3"),
         # The summaries (pure) take their record types from the repository module, and so import aiosqlite.
         ("bot/summaries.py", "bot.storage"),
     }

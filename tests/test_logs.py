@@ -84,3 +84,20 @@ def test_a_chain_of_exceptions_is_shown_in_order() -> None:
         text = describe_exception(error)
     assert text.index("KeyError") < text.index("direct cause") < text.index("RuntimeError")
     assert WORDS not in text
+
+
+def test_a_storage_error_and_the_driver_error_behind_it_keep_their_messages() -> None:
+    import sqlite3
+
+    from bot.storage.database import storage_error
+
+    try:
+        try:
+            raise sqlite3.OperationalError("database is locked")
+        except sqlite3.Error as trouble:
+            raise storage_error(trouble) from trouble
+    except Exception as error:
+        text = describe_exception(error)
+    assert "sqlite3.OperationalError: database is locked" in text
+    assert "SqliteStorageBusy: database is locked" in text
+    assert WITHHELD not in text

@@ -6,10 +6,10 @@ next step went (done, partly, not yet), how a lesson brought back has held (yes,
 day's mood on a 1..5 scale. A flow that breaks this would load and run but silently record nothing (or
 something /lessons cannot show), so the loader checks it and reports ``file:line: what is wrong``.
 
-The code that keeps the other side of the contract: ``bot/conversation.py`` (``_nudge`` passes the inputs,
-``_after_run`` reads the outcome and the revisit answer), ``bot/checkin_menu.py`` (``CHECKIN_FLOW``),
-``bot/storage/repository.py`` (``checkin_moods``, ``lessons_that_held``) and ``bot/history.py``
-(``OUTCOME_TEXT``).
+The code that keeps the other side of the contract: ``bot/features/checkins.py`` (``nudge`` passes the
+inputs, ``_after_run`` reads the outcome and the revisit answer), ``bot/storage/repository.py``
+(``checkin_moods``, ``lessons_that_held``) and ``bot/history.py`` (``OUTCOME_TEXT``); the rest finds the
+check-in by ``CHECKIN_FLOW_ID``.
 """
 
 from __future__ import annotations

@@ -39,6 +39,7 @@ async def open_database(path: Path | str, now: datetime) -> aiosqlite.Connection
         connection = await aiosqlite.connect(str(path), isolation_level=None)
     except sqlite3.Error as trouble:
         raise storage_error(trouble) from trouble
+    connection.row_factory = sqlite3.Row  # rows are read by column name
     try:
         await connection.execute("PRAGMA journal_mode = WAL")
         await connection.execute("PRAGMA synchronous = FULL")
@@ -63,12 +64,18 @@ async def open_reader(path: Path | str) -> aiosqlite.Connection | None:
     """
     if str(path) == ":memory:":
         return None
-    connection = await aiosqlite.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+    try:
+        connection = await aiosqlite.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+    except sqlite3.Error as trouble:
+        raise storage_error(trouble) from trouble
+    connection.row_factory = sqlite3.Row
     try:
         await connection.execute("PRAGMA query_only = ON")
         await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    except BaseException:
+    except BaseException as trouble:
         await connection.close()
+        if isinstance(trouble, sqlite3.Error) and not isinstance(trouble, StorageError):
+            raise storage_error(trouble) from trouble
         raise
     return connection
 

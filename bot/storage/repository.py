@@ -203,16 +203,17 @@ class Repository:
 
     async def _one(self, sql: str, parameters: Iterable[Any] = ()) -> sqlite3.Row | None:
         """The first row ``sql`` returns (read by column name), or None."""
-        async with self._db.execute(sql, parameters) as cursor:
-            cursor.row_factory = sqlite3.Row
-            row: sqlite3.Row | None = await cursor.fetchone()
-        return row
+        rows = await self._all(sql, parameters)
+        return rows[0] if rows else None
 
     async def _all(self, sql: str, parameters: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        """Every row ``sql`` returns (read by column name)."""
-        async with self._db.execute(sql, parameters) as cursor:
-            cursor.row_factory = sqlite3.Row
-            return list(await cursor.fetchall())
+        """Every row ``sql`` returns (read by column name).
+
+        One trip to the connection's thread (execute and fetch together): each trip is a hand-off between
+        the event loop and aiosqlite's thread, which is most of what a query costs here.
+        """
+        rows = await self._db.execute_fetchall(sql, list(parameters))
+        return list(rows)  # sqlite3.Row: the connections are opened with it as their row factory
 
     async def user(self, external_id: str, now: datetime) -> User:
         """The user with this external id, created on first sight."""

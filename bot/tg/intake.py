@@ -28,7 +28,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,6 +38,7 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, Tel
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes
 
 from bot.storage.database import DatabaseFile
+from bot.storage.errors import StorageError
 from bot.storage.repository import Repository
 from bot.tg.app import ALLOWED_UPDATES, POLL_TIMEOUT_S
 from bot.tg.handlers import Gatekeeper, impersonates
@@ -147,8 +147,8 @@ def reason(error: BaseException) -> str:
 
 
 def is_database_trouble(error: BaseException | None) -> bool:
-    """True for failures of the database itself (disk full, read-only, locked, I/O), worth retrying."""
-    return isinstance(error, sqlite3.OperationalError)
+    """True for failures of the storage itself (busy, full, unavailable), worth retrying."""
+    return isinstance(error, StorageError)
 
 
 def seconds(period: float | timedelta) -> float:
@@ -240,7 +240,7 @@ class Intake:
         """Store admissible updates durably, then start handling every one of them.
 
         Updates from groups or from people outside the allowlist are not stored: they only get a reply.
-        Raises ``sqlite3.Error`` when the batch could not be stored (then nothing of it is handled).
+        Raises ``StorageError`` when the batch could not be stored (then nothing of it is handled).
         """
         await self.take([Arrival(update.update_id, update.to_json(), update) for update in updates])
 
@@ -249,7 +249,7 @@ class Intake:
 
         Refused, and neither stored nor handled: updates in a private chat from someone else, and, when
         ``untrusted`` (a webhook), ids far above the highest seen. Groups and strangers are not stored
-        but handled (they get a polite word). Raises ``sqlite3.Error`` when the batch could not be stored
+        but handled (they get a polite word). Raises ``StorageError`` when the batch could not be stored
         (then nothing of it is handled) and ``DatabaseGone`` when the database file is no longer there.
         """
         if not arrivals:
@@ -398,7 +398,7 @@ class Intake:
         try:
             async with self._repository.transaction() as repository:
                 await repository.claim_update(update_id, self._clock())
-        except sqlite3.Error as trouble:
+        except StorageError as trouble:
             log.warning("could not mark update %s handled (%s); marking it with the next batch", update_id, trouble)
             self._unsettled.add(update_id)
 
@@ -411,7 +411,7 @@ class Intake:
                     arrival.update_id, arrival.chat_id, arrival.payload, reason(failure), self._clock()
                 )
                 count = await repository.count_quarantined()
-        except sqlite3.Error as trouble:
+        except StorageError as trouble:
             log.warning(
                 "could not quarantine update %s (%s); marking it handled with the next batch",
                 arrival.update_id,
@@ -484,7 +484,7 @@ class Intake:
                             log.info("no update for a week or more; polling without the old offset")
                             offset = None
                     known = True
-                except sqlite3.Error as trouble:
+                except StorageError as trouble:
                     # Safe to poll without it: Telegram then resends what it has not seen confirmed, and
                     # anything already stored or handled is recognised by its id.
                     log.error("cannot read the update offset (%s); asking Telegram without it", trouble)
@@ -544,7 +544,7 @@ class Intake:
             arrivals = self.parse(items)
             try:
                 await self.take(arrivals)
-            except sqlite3.OperationalError as trouble:
+            except StorageError as trouble:
                 store_failures += 1
                 wait = FIRST_DATABASE_RETRY_S * 2 ** (store_failures - 1)
                 if store_failures < STORE_ATTEMPTS:

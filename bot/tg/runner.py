@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -19,6 +18,7 @@ from bot.config import Settings
 from bot.conversation import Conversations
 from bot.flows.catalog import Catalog
 from bot.storage.database import DatabaseFile, DatabaseGone, open_database, open_reader
+from bot.storage.errors import StorageError
 from bot.storage.repository import Repository
 from bot.tg.app import build_application, menu_commands
 from bot.tg.handlers import Gatekeeper
@@ -56,7 +56,7 @@ async def run_bot(settings: Settings, catalog: Catalog, token: str) -> int:
         return 2
     try:
         connection = await open_database(settings.database_path, _now())
-    except (sqlite3.Error, OSError) as trouble:
+    except (StorageError, OSError) as trouble:
         log.error("cannot open the database %s: %s", settings.database_path, trouble)
         return 1
     try:
@@ -97,7 +97,7 @@ async def run_bot(settings: Settings, catalog: Catalog, token: str) -> int:
         try:
             log.info("signed in as @%s", application.bot.username)
             return await _serve(settings, conversations, application, sender, intake, stop)
-        except sqlite3.Error as trouble:
+        except StorageError as trouble:
             # Only start-up reads and writes get here (the replay of the inbox); later ones are retried.
             log.error("the database %s failed: %s", settings.database_path, trouble)
             return 1

@@ -33,6 +33,8 @@ PER_CHAT_PER_SECOND = 1.0
 PER_CHAT_BURST = 3
 MARGIN = 0.1
 """The share of the overall limit left unused, for jitter between our clock and Telegram's."""
+OVERALL_CATCH_UP = 3
+"""Sends that may go back to back after the schedule fell behind (27 a second + 3 stays within 30)."""
 CHATS_FOR_A_GLOBAL_PAUSE = 2
 """429s for this many different chats within ``GLOBAL_WINDOW_S`` pause every chat, not just theirs."""
 GLOBAL_WINDOW_S = 1.0
@@ -96,7 +98,11 @@ class Pacer:
 
     def record(self, chat_id: int, now: float) -> None:
         """Count a message to ``chat_id`` as sent now."""
-        self.next_slot = max(self.next_slot, now) + self.interval
+        # The schedule, not the moment a late wake-up happened, sets the next slot: a send that went a little
+        # late lets the next ones catch up (at most OVERALL_CATCH_UP of them at once), so the rate holds on a
+        # busy event loop. Any second still has at most overall × (1 − margin) + OVERALL_CATCH_UP sends.
+        earliest = now - (OVERALL_CATCH_UP - 1) * self.interval
+        self.next_slot = max(self.next_slot, earliest) + self.interval
         if self.per_chat > 0:
             bucket = self.chats.get(chat_id)
             tokens = self._tokens(chat_id, now) - 1.0

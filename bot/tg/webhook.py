@@ -14,7 +14,6 @@ import contextlib
 import hmac
 import json
 import logging
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +22,7 @@ from telegram.ext import Application
 
 from bot.config import Settings
 from bot.storage.database import DatabaseGone
+from bot.storage.errors import StorageError
 from bot.tg.app import ALLOWED_UPDATES
 from bot.tg.intake import MAX_NESTING, Intake, nesting_depth, update_id_of
 
@@ -138,7 +138,7 @@ async def serve_webhook(
                 gone.append(str(vanished))
                 stop.set()
             return web.Response(status=503)
-        except sqlite3.Error as trouble:
+        except StorageError as trouble:
             # Not stored, so not confirmed: Telegram delivers it again later.
             log.warning("could not store update %s (%s); Telegram will send it again", item["update_id"], trouble)
             return web.Response(status=503)
