@@ -254,6 +254,20 @@ async def test_the_offer_is_taken_by_typing_yes(bot: Bot, typed: str) -> None:
     assert await answers(bot) == {"what_happened": "I had an awful day at work"}
 
 
+async def test_the_offers_own_command_takes_it_up_with_the_words_kept(bot: Bot) -> None:
+    await bot.send("i failed my driving test again")
+    started = await bot.send("/reframe")
+    assert bot.question(started).step_id == "feeling"
+    assert await answers(bot) == {"what_happened": "i failed my driving test again"}
+
+
+async def test_another_flows_command_after_the_offer_starts_it_afresh(bot: Bot) -> None:
+    await bot.send("i failed my driving test again")
+    started = await bot.send("/quick")
+    assert bot.question(started).step_id == "what_happened"
+    assert await answers(bot) == {}
+
+
 async def test_not_now_keeps_nothing_and_a_later_yes_starts_nothing(bot: Bot) -> None:
     await bot.send("my exam went badly, i failed it")
     declined = await bot.text_of("not now")

@@ -234,7 +234,12 @@ async def _flow_command(turn: Turn, at: At, command: Command) -> Outcome:
         busy = turn.say(texts.busy_with_other_flow, {"title": flow.title, "requested": requested.title})
         return state, [busy, engine.current_question(flow, state, texts)]
     # "/reframe I missed the deadline": the words after the command answer its first question.
-    return start_with(turn, requested, now, command.argument)
+    words = command.argument
+    story = story_flow(turn)
+    offered = at.awaiting.menu is not None and at.awaiting.menu.has(STORY_YES)
+    if words is None and offered and story is not None and story.id == requested.id:
+        words = at.awaiting.take()  # the offer's own command right after it: a yes, with the words it kept
+    return start_with(turn, requested, now, words)
 
 
 async def _plan_next_step(turn: Turn, user: User, run_id: int, run: CompletedRun, now: datetime) -> list[Say]:
