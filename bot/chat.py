@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.checkin_menu import PREFIX as CHECKIN_PREFIX
+from bot.config import Settings
 from bot.conversation import ButtonPress, Command, Conversations, Incoming, Reply, Resume, Text
 from bot.engine import CONTINUE_VALUE, DONE_VALUE, SKIP_VALUE, Say, Stale
 from bot.flows.catalog import Catalog
 from bot.flows.texts import Texts
 from bot.history import Erased, SendFile
 from bot.render import html_to_plain, render
-from bot.storage.database import open_database, open_reader
-from bot.storage.repository import Repository
+from bot.storage.opening import open_storage
 from bot.timezones import ZoneMatch, is_fixed_offset, parse_timezone
 
 SPECIAL_VALUES = {SKIP_VALUE, DONE_VALUE, CONTINUE_VALUE}
@@ -253,20 +253,17 @@ def machine_zone(environ: Mapping[str, str] = os.environ, etc: Path = Path("/etc
     return None
 
 
-async def run_chat(catalog: Catalog, database: Path, user: str, zone_name: str, helpline_country: str = "US") -> int:
-    """Chat on stdin/stdout as ``user`` with the database at ``database``; returns the exit code."""
-    from zoneinfo import ZoneInfo
-
-    connection = await open_database(database, datetime.now(UTC))
-    reader = None
+async def run_chat(catalog: Catalog, settings: Settings, user: str, database: Path | None = None) -> int:
+    """Chat on stdin/stdout as ``user`` with the database the settings name (the SQLite file ``database``
+    when given); returns the exit code."""
+    opened = await open_storage(settings, datetime.now(UTC), database_path=database)
     try:
-        reader = await open_reader(database)
         conversations = Conversations(
             catalog,
-            Repository(connection, reader),
+            opened.storage,
             lambda: datetime.now(UTC),
-            ZoneInfo(zone_name),
-            helpline_country,
+            settings.zone,
+            settings.helpline_country,
             here=machine_zone(),
         )
         # Text that is not valid UTF-8 is read with replacement characters rather than crashing later.
@@ -283,12 +280,10 @@ async def run_chat(catalog: Catalog, database: Path, user: str, zone_name: str, 
             f"cli:{user}",
             sys.stdout,
             echo=not interactive,
-            files_dir=Path(database).parent / "files" / _safe_name(user),
+            files_dir=opened.terminal_files / _safe_name(user),
             texts=catalog.texts,
         )
         await chat.run(LineReader(sys.stdin), interactive)
     finally:
-        if reader is not None:
-            await reader.close()
-        await connection.close()
+        await opened.close()
     return 0

@@ -1,4 +1,4 @@
-"""``springboard`` commands: chat, check, run, screen-eval, standin."""
+"""``springboard`` commands: chat, check, migrate, run, screen-eval, standin."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="springboard", description="A bot for learning from setbacks.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     chat = commands.add_parser("chat", help="talk to the bot in this terminal (no Telegram needed)")
-    chat.add_argument("--db", type=Path, help="SQLite file (default: DATABASE_PATH or data/springboard.sqlite3)")
+    chat.add_argument(
+        "--db", type=Path, help="SQLite file (default: DATABASE_URL, else DATABASE_PATH or data/springboard.sqlite3)"
+    )
     chat.add_argument("--user", help="whose conversation this is (default: your login name)")
     chat.add_argument("--flows", type=Path, help="conversations folder (default: FLOWS_DIR or conversations/)")
     check = commands.add_parser("check", help="check flow files and report every problem as file:line")
@@ -38,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     screen.add_argument("file", type=Path)
     screen.add_argument("--flows", type=Path, help="conversations folder (default: FLOWS_DIR or conversations/)")
+    commands.add_parser(
+        "migrate",
+        help="bring the database schema up to date (SQLite, or PostgreSQL with DATABASE_URL); print what was applied",
+    )
     standin = commands.add_parser("standin", help="run a local Telegram Bot API stand-in for trying the bot offline")
     standin.add_argument("--host", default="127.0.0.1")
     standin.add_argument("--port", type=int, default=8081)
@@ -102,6 +108,27 @@ def screen_eval(file: Path, flows: Path) -> int:
     return 0
 
 
+async def migrate(settings: Settings) -> int:
+    """Apply the migrations the database lacks and print what was applied (exit 1 if it cannot be done)."""
+    from datetime import UTC, datetime
+
+    from bot.storage.errors import StorageError
+    from bot.storage.opening import migrate_storage
+
+    try:
+        report = await migrate_storage(settings, datetime.now(UTC))
+    except (StorageError, OSError) as trouble:
+        print(f"springboard: cannot migrate the database: {trouble}", file=sys.stderr)
+        return 1
+    if report.applied:
+        numbers = ", ".join(str(number) for number in report.applied)
+        print(f"{report.where}: applied migration{'s' if len(report.applied) != 1 else ''} {numbers}")
+    else:
+        print(f"{report.where}: already up to date, nothing applied")
+    print(f"{report.where}: the schema is at version {report.version}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one springboard command; returns its exit code."""
     args = _parser().parse_args(argv)
@@ -112,6 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return check(args.path or settings.flows_dir)
     if args.command == "screen-eval":
         return screen_eval(args.file, args.flows or settings.flows_dir)
+    if args.command == "migrate":
+        return asyncio.run(migrate(settings))
     if args.command == "standin":
         from standin.cli import serve_forever
 
@@ -148,11 +177,7 @@ def _chat(catalog: Catalog, settings: Settings, database: Path | None, user: str
 
     name = user or getpass.getuser() or "me"
     try:
-        return asyncio.run(
-            run_chat(
-                catalog, database or settings.database_path, name, settings.default_timezone, settings.helpline_country
-            )
-        )
+        return asyncio.run(run_chat(catalog, settings, name, database))
     except KeyboardInterrupt:
         from bot.chat import say_plain
 

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
     database_path: Path = Path("data/springboard.sqlite3")
+    database_url: str | None = None
+    files_dir: Path = Path("data/files")
     flows_dir: Path = Path("conversations")
     default_timezone: str = "UTC"
     allowed_user_ids: Annotated[frozenset[int], NoDecode] = Field(default_factory=frozenset)
@@ -44,6 +46,18 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"'{value}' is not a timezone name such as Europe/Berlin or UTC") from None
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.strip().startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "must be a PostgreSQL URL such as postgresql://user:password@host:5432/springboard "
+                "(leave it empty to use the SQLite file at DATABASE_PATH)"
+            )
+        return value.strip()
 
     @field_validator("allowed_user_ids", mode="before")
     @classmethod

@@ -33,6 +33,31 @@ async def open_database(path: Path | str, now: datetime) -> aiosqlite.Connection
 
     The caller must close the connection (aiosqlite's worker thread otherwise keeps the process alive).
     """
+    connection = await open_unmigrated(path)
+    try:
+        await migrate(connection, now)
+    except BaseException as trouble:
+        await connection.close()
+        if isinstance(trouble, sqlite3.Error) and not isinstance(trouble, StorageError):
+            raise storage_error(trouble) from trouble
+        raise
+    return connection
+
+
+async def migrate_database(path: Path | str, now: datetime) -> list[int]:
+    """Open the database at ``path``, apply every migration it lacks, close it; returns their numbers."""
+    connection = await open_unmigrated(path)
+    try:
+        return await migrate(connection, now)
+    except sqlite3.Error as trouble:
+        raise storage_error(trouble) from trouble
+    finally:
+        await connection.close()
+
+
+async def open_unmigrated(path: Path | str) -> aiosqlite.Connection:
+    """Open (creating if needed) the database at ``path`` and set it up, leaving its schema as it is
+    (``springboard migrate`` migrates it and reports what it applied)."""
     if str(path) != ":memory:":
         _create_private_file(Path(path))
     try:
@@ -47,7 +72,6 @@ async def open_database(path: Path | str, now: datetime) -> aiosqlite.Connection
         # Deleted rows are overwritten with zeros, so /forget really removes what people wrote.
         await connection.execute("PRAGMA secure_delete = ON")
         await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        await migrate(connection, now)
     except BaseException as trouble:
         await connection.close()
         if isinstance(trouble, sqlite3.Error) and not isinstance(trouble, StorageError):

@@ -25,8 +25,8 @@ from zoneinfo import ZoneInfo
 from bot.conversation import Conversations, Reply
 from bot.flows.catalog import Catalog, load_catalog
 from bot.logs import configure_logging
-from bot.storage.database import open_reader
-from bot.storage.repository import HeavyRequest, Repository
+from bot.storage.opening import open_snapshot_storage
+from bot.storage.records import HeavyRequest
 from bot.tg.identity import chat_of
 from bot.tg.nudges import nudge_outbox
 from bot.tg.payloads import parse_payload
@@ -55,6 +55,8 @@ class WorkerSetup:
     zone: str
     helpline_country: str
     log_level: str
+    database_url: str | None = None
+    """PostgreSQL's URL when ``DATABASE_URL`` is set (then ``database`` is not used)."""
 
 
 class ProcessBuilder:
@@ -118,16 +120,14 @@ def _build_in_worker(request: HeavyRequest, scratch: Path) -> list[Reply]:
 async def _build(request: HeavyRequest, scratch: Path) -> list[Reply]:
     setup, catalog = _worker_setup, _worker_catalog
     assert setup is not None and catalog is not None, "a worker runs _start_worker first"
-    reader = await open_reader(setup.database)
-    assert reader is not None, "workers need a database file"
+    opened = await open_snapshot_storage(setup.database, setup.database_url, datetime.now(UTC))
     try:
-        repository = Repository(reader, reader)
         conversations = Conversations(
-            catalog, repository, lambda: datetime.now(UTC), ZoneInfo(setup.zone), setup.helpline_country
+            catalog, opened.storage, lambda: datetime.now(UTC), ZoneInfo(setup.zone), setup.helpline_country
         )
         return await conversations.build_heavy(request, scratch)
     finally:
-        await reader.close()
+        await opened.close()
 
 
 def scratch_folder(sender: Sender) -> Path:

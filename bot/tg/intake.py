@@ -39,7 +39,7 @@ from telegram.ext import Application, ApplicationHandlerStop, ContextTypes
 
 from bot.storage.database import DatabaseFile
 from bot.storage.errors import StorageError
-from bot.storage.repository import Repository
+from bot.storage.protocols import Storage
 from bot.tg.app import ALLOWED_UPDATES, POLL_TIMEOUT_S
 from bot.tg.handlers import Gatekeeper, impersonates
 
@@ -162,7 +162,7 @@ class Intake:
     def __init__(
         self,
         application: Application,  # type: ignore[type-arg]
-        repository: Repository,
+        repository: Storage,
         gatekeeper: Gatekeeper,
         clock: Callable[[], datetime],
         database_file: DatabaseFile | None = None,

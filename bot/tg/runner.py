@@ -17,9 +17,9 @@ from telegram.ext import Application
 from bot.config import Settings
 from bot.conversation import Conversations
 from bot.flows.catalog import Catalog
-from bot.storage.database import DatabaseFile, DatabaseGone, open_database, open_reader
+from bot.storage.database import DatabaseGone
 from bot.storage.errors import StorageError
-from bot.storage.repository import Repository
+from bot.storage.opening import open_storage, redacted
 from bot.tg.app import build_application, menu_commands
 from bot.tg.handlers import Gatekeeper
 from bot.tg.heavy import WorkerSetup, run_heavy_job
@@ -55,34 +55,26 @@ async def run_bot(settings: Settings, catalog: Catalog, token: str) -> int:
         log.error("%s", settings.webhook_problem)
         return 2
     try:
-        connection = await open_database(settings.database_path, _now())
+        opened = await open_storage(settings, _now())
     except (StorageError, OSError) as trouble:
-        log.error("cannot open the database %s: %s", settings.database_path, trouble)
-        return 1
-    try:
-        # Which file was opened, to notice if it is deleted or replaced while the bot runs.
-        database_file = None if str(settings.database_path) == ":memory:" else DatabaseFile(settings.database_path)
-    except OSError as trouble:
-        await connection.close()
-        log.error("cannot open the database %s: %s", settings.database_path, trouble)
+        where = redacted(settings.database_url) if settings.database_url else settings.database_path
+        log.error("cannot open the database %s: %s", where, trouble)
         return 1
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
-    reader = None
     try:
-        reader = await open_reader(settings.database_path)
-        repository = Repository(connection, reader)
+        repository = opened.storage
         conversations = Conversations(catalog, repository, _now, settings.zone, settings.helpline_country)
         throttle = Throttle(settings.send_limit_per_second, settings.send_limit_per_chat_per_second)
-        # Files waiting to be sent live beside the database (data/springboard.sqlite3.files/), private to it.
-        spool = Spool(settings.database_path.with_name(settings.database_path.name + ".files"))
+        # Files waiting to be sent: beside a SQLite file (data/springboard.sqlite3.files/), else in FILES_DIR.
+        spool = Spool(opened.spool)
         application, sender = build_application(
             token, settings.telegram_api_url, conversations, settings.allowed_user_ids, spool, throttle=throttle
         )
-        intake = Intake(application, repository, Gatekeeper(settings.allowed_user_ids), _now, database_file)
+        intake = Intake(application, repository, Gatekeeper(settings.allowed_user_ids), _now, opened.database_file)
         try:
             await _until_reachable(application.initialize, stop, "signing in")
         except InvalidToken:
@@ -99,15 +91,13 @@ async def run_bot(settings: Settings, catalog: Catalog, token: str) -> int:
             return await _serve(settings, conversations, application, sender, intake, stop)
         except StorageError as trouble:
             # Only start-up reads and writes get here (the replay of the inbox); later ones are retried.
-            log.error("the database %s failed: %s", settings.database_path, trouble)
+            log.error("the database %s failed: %s", opened.where, trouble)
             return 1
         finally:
             await intake.close(SHUTDOWN_GRACE_S)
             await application.shutdown()
     finally:
-        if reader is not None:
-            await reader.close()
-        await connection.close()
+        await opened.close()
         log.info("stopped")
 
 
@@ -173,7 +163,7 @@ async def _serve(
 
 def _worker_setup(settings: Settings) -> WorkerSetup | None:
     """How exports and charts are built: in worker processes, unless the database lives only in memory."""
-    if str(settings.database_path) == ":memory:":
+    if settings.database_url is None and str(settings.database_path) == ":memory:":
         return None
     return WorkerSetup(
         settings.flows_dir,
@@ -181,6 +171,7 @@ def _worker_setup(settings: Settings) -> WorkerSetup | None:
         settings.default_timezone,
         settings.helpline_country,
         settings.log_level,
+        settings.database_url,
     )
 
 

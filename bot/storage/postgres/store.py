@@ -210,6 +210,24 @@ async def open_postgres(
     return PostgresStorage(pool)
 
 
+async def migrate_postgres(url: str, now: datetime) -> tuple[list[int], int]:
+    """``springboard migrate``: apply every migration the database at ``url`` lacks, under the advisory lock;
+    returns their numbers and the version the schema is at now."""
+    try:
+        connection = await asyncpg.connect(url)
+    except DRIVER_ERRORS as trouble:
+        raise storage_error(trouble) from trouble
+    try:
+        applied = await migrate(connection, now)
+        return applied, await schema_version(connection)
+    except StorageError:
+        raise
+    except DRIVER_ERRORS as trouble:
+        raise storage_error(trouble) from trouble
+    finally:
+        await connection.close()
+
+
 @translating
 class PostgresTransaction:
     """Reads and writes inside one transaction on one connection (``bot.storage.protocols.Transaction``)."""
