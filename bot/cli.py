@@ -1,4 +1,4 @@
-"""``springboard`` commands: chat, check, migrate, run, screen-eval, standin."""
+"""``springboard`` commands: chat, check, migrate, run, screen-eval, set-webhook, standin."""
 
 from __future__ import annotations
 
@@ -43,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "migrate",
         help="bring the database schema up to date (SQLite, or PostgreSQL with DATABASE_URL); print what was applied",
+    )
+    commands.add_parser(
+        "set-webhook",
+        help="ask Telegram to deliver updates to WEBHOOK_URL with WEBHOOK_SECRET (a deploy step, before `run`)",
     )
     standin = commands.add_parser("standin", help="run a local Telegram Bot API stand-in for trying the bot offline")
     standin.add_argument("--host", default="127.0.0.1")
@@ -129,6 +133,27 @@ async def migrate(settings: Settings) -> int:
     return 0
 
 
+async def set_webhook(settings: Settings) -> int:
+    """Register the webhook the settings describe with Telegram (exit 2 on missing settings, 1 if refused)."""
+    from bot.tg.registration import set_webhook_once
+
+    if settings.telegram_bot_token is None:
+        print("springboard: set-webhook needs TELEGRAM_BOT_TOKEN (from @BotFather)", file=sys.stderr)
+        return 2
+    if not settings.webhook_url:
+        print("springboard: set-webhook needs WEBHOOK_URL (the public HTTPS address of the bot)", file=sys.stderr)
+        return 2
+    if settings.webhook_problem:
+        print(f"springboard: {settings.webhook_problem}", file=sys.stderr)
+        return 2
+    problem = await set_webhook_once(settings, settings.telegram_bot_token.get_secret_value().strip())
+    if problem:
+        print(f"springboard: Telegram did not set the webhook: {problem}", file=sys.stderr)
+        return 1
+    print(f"webhook set: Telegram delivers updates to {settings.webhook_url}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one springboard command; returns its exit code."""
     args = _parser().parse_args(argv)
@@ -141,6 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return screen_eval(args.file, args.flows or settings.flows_dir)
     if args.command == "migrate":
         return asyncio.run(migrate(settings))
+    if args.command == "set-webhook":
+        return asyncio.run(set_webhook(settings))
     if args.command == "standin":
         from standin.cli import serve_forever
 

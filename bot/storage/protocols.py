@@ -16,7 +16,16 @@ from typing import Any, Protocol
 
 from bot.checkins import PastLesson, PlannedStep
 from bot.engine import CompletedRun, State
-from bot.storage.records import CheckinRow, HeavyRequest, HeldLesson, LessonEntry, LessonOverview, Revisit, User
+from bot.storage.records import (
+    CheckinRow,
+    DeliveryLag,
+    HeavyRequest,
+    HeldLesson,
+    LessonEntry,
+    LessonOverview,
+    Revisit,
+    User,
+)
 
 
 class PeopleStore(Protocol):
@@ -303,6 +312,10 @@ class DeliveryStore(Protocol):
 
     async def forget_chat(self, chat_id: int) -> None:
         """Delete what delivery keeps for a chat: its queued updates, unsent replies and quarantined updates."""
+        ...
+
+    async def delivery_lag(self) -> DeliveryLag:
+        """How many updates wait in the inbox and replies in the outbox, and when the oldest of each arrived."""
         ...
 
 

@@ -100,3 +100,14 @@ class Revisit:
     lesson: str
     kind: str
     answer: str | None
+
+
+@dataclass(frozen=True)
+class DeliveryLag:
+    """How far delivery is behind: updates stored but not handled, replies committed but not sent, and when
+    the oldest of each arrived (None when there is none)."""
+
+    inbox_pending: int
+    inbox_oldest: datetime | None
+    outbox_pending: int
+    outbox_oldest: datetime | None

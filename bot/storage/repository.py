@@ -27,11 +27,11 @@ from bot.storage.errors import StorageError
 
 # Re-exported: callers written before the records had a module of their own import them from here.
 from bot.storage.records import CheckinRow as CheckinRow
+from bot.storage.records import DeliveryLag, Revisit
 from bot.storage.records import HeavyRequest as HeavyRequest
 from bot.storage.records import HeldLesson as HeldLesson
 from bot.storage.records import LessonEntry as LessonEntry
 from bot.storage.records import LessonOverview as LessonOverview
-from bot.storage.records import Revisit
 from bot.storage.records import User as User
 from bot.storage.timestamps import from_db, to_db
 
@@ -976,6 +976,22 @@ class Repository:
     async def mark_replies_sent(self, outbox_ids: list[int]) -> None:
         """Remove replies from the outbox once Telegram has them (or will never take them)."""
         await self._db.executemany("DELETE FROM outbox WHERE id = ?", [(outbox_id,) for outbox_id in outbox_ids])
+
+    async def delivery_lag(self) -> DeliveryLag:
+        """How many updates wait in the inbox and replies in the outbox, and when the oldest of each arrived."""
+        row = await self._one(
+            "SELECT (SELECT count(*) FROM inbox) AS inbox_pending,"
+            " (SELECT min(received_at) FROM inbox) AS inbox_oldest,"
+            " (SELECT count(*) FROM outbox) AS outbox_pending,"
+            " (SELECT min(created_at) FROM outbox) AS outbox_oldest"
+        )
+        assert row is not None
+        return DeliveryLag(
+            int(row["inbox_pending"]),
+            None if row["inbox_oldest"] is None else from_db(str(row["inbox_oldest"])),
+            int(row["outbox_pending"]),
+            None if row["outbox_oldest"] is None else from_db(str(row["outbox_oldest"])),
+        )
 
 
 def _date_or_none(text: str | None) -> date | None:

@@ -20,6 +20,7 @@ from bot.flows.catalog import Catalog
 from bot.storage.database import DatabaseGone
 from bot.storage.errors import StorageError
 from bot.storage.opening import open_storage, redacted
+from bot.storage.protocols import Storage
 from bot.tg.app import build_application, menu_commands
 from bot.tg.handlers import Gatekeeper
 from bot.tg.heavy import WorkerSetup, run_heavy_job
@@ -88,7 +89,7 @@ async def run_bot(settings: Settings, catalog: Catalog, token: str) -> int:
             return 1
         try:
             log.info("signed in as @%s", application.bot.username)
-            return await _serve(settings, conversations, application, sender, intake, stop)
+            return await _serve(settings, conversations, application, sender, intake, repository, stop)
         except StorageError as trouble:
             # Only start-up reads and writes get here (the replay of the inbox); later ones are retried.
             log.error("the database %s failed: %s", opened.where, trouble)
@@ -107,6 +108,7 @@ async def _serve(
     application: Application,  # type: ignore[type-arg]
     sender: Sender,
     intake: Intake,
+    storage: Storage,
     stop: asyncio.Event,
 ) -> int:
     """Replay what a crash left, then receive updates until ``stop``; returns the exit code."""
@@ -127,7 +129,7 @@ async def _serve(
         if settings.webhook_url:
             from bot.tg.webhook import serve_webhook  # polling starts without importing the HTTP server
 
-            gone = await serve_webhook(settings, application, intake, stop)
+            gone = await serve_webhook(settings, application, intake, storage, stop)
             vanished.extend([gone] if gone else [])
         else:
             await _until_reachable(application.bot.delete_webhook, stop, "turning off a webhook")

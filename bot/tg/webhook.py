@@ -5,6 +5,11 @@ matches, and little after: a body must be one JSON object with a whole-number ``
 else gets 400, never a 500 and a traceback), it must arrive in full within the read timeout, and only a
 capped number of connections are served at once (the rest get 503 at once). Updates then go through the
 intake like polled ones, with the stricter webhook rules (see ``bot.tg.intake``).
+
+The same server answers ``GET /healthz`` without the secret: whether the database answers, and how far the
+inbox and the outbox are behind (counts and the oldest one's age), never anything about a person. The
+webhook itself is registered with Telegram by ``springboard set-webhook`` (``register_webhook``), a deploy
+step; a start only checks that it points here.
 """
 
 from __future__ import annotations
@@ -15,14 +20,19 @@ import hmac
 import json
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
+from telegram import Bot
+from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.config import Settings
 from bot.storage.database import DatabaseGone
 from bot.storage.errors import StorageError
+from bot.storage.protocols import Storage
+from bot.storage.records import DeliveryLag
 from bot.tg.app import ALLOWED_UPDATES
 from bot.tg.intake import MAX_NESTING, Intake, nesting_depth, update_id_of
 
@@ -31,6 +41,9 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name, not a secret)
 # A Telegram update is a few kilobytes; a message with a long text and its entities stays far below this.
 MAX_BODY_BYTES = 1024 * 1024
+HEALTH_PATH = "/healthz"
+# How long /healthz waits for the database before calling it unreachable.
+HEALTH_DATABASE_TIMEOUT_S = 5.0
 # A connection over the cap gets this and is closed; Telegram retries the update later.
 OVERLOADED = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\nRetry-After: 1\r\n\r\n"
 
@@ -46,6 +59,65 @@ def update_object(body: bytes) -> dict[str, Any] | None:
         return None
     assert isinstance(value, dict)
     return value
+
+
+def health_report(lag: DeliveryLag, now: datetime) -> dict[str, Any]:
+    """What ``/healthz`` says about delivery: counts and the oldest item's age in whole seconds (0 when none)."""
+
+    def age(oldest: datetime | None) -> int:
+        return 0 if oldest is None else max(0, int((now - oldest).total_seconds()))
+
+    return {
+        "database": "ok",
+        "inbox": {"pending": lag.inbox_pending, "oldest_age_seconds": age(lag.inbox_oldest)},
+        "outbox": {"pending": lag.outbox_pending, "oldest_age_seconds": age(lag.outbox_oldest)},
+    }
+
+
+def health_handler(
+    storage: Storage, check_file: Callable[[], None], clock: Callable[[], datetime]
+) -> Callable[[web.Request], Any]:
+    """The ``/healthz`` handler: 200 and the delivery lag, or 503 when the database does not answer in time
+    (or its file vanished). It reads only counts and times, so it needs no secret."""
+
+    async def healthz(request: web.Request) -> web.StreamResponse:
+        try:
+            check_file()
+            async with asyncio.timeout(HEALTH_DATABASE_TIMEOUT_S):
+                async with storage.snapshot() as view:
+                    lag = await view.delivery_lag()
+        except (DatabaseGone, StorageError, OSError, TimeoutError) as trouble:
+            log.warning("healthz: the database is unreachable (%s)", type(trouble).__name__)
+            return web.json_response({"database": "unreachable"}, status=503)
+        return web.json_response(health_report(lag, clock()))
+
+    return healthz
+
+
+async def register_webhook(settings: Settings, bot: Bot) -> None:
+    """Ask Telegram to deliver updates to ``WEBHOOK_URL`` with ``WEBHOOK_SECRET`` (``springboard set-webhook``)."""
+    assert settings.webhook_url is not None and settings.webhook_secret is not None
+    await bot.set_webhook(
+        settings.webhook_url,
+        secret_token=settings.webhook_secret.get_secret_value(),
+        allowed_updates=ALLOWED_UPDATES,
+        max_connections=settings.webhook_max_connections,
+    )
+
+
+async def check_registration(settings: Settings, bot: Bot) -> None:
+    """Warn, on start, when Telegram does not deliver to ``WEBHOOK_URL`` (the deploy step was skipped)."""
+    try:
+        info = await bot.get_webhook_info()
+    except TelegramError as fault:
+        log.warning("could not check the webhook with Telegram: %s", fault.message)
+        return
+    if info.url != settings.webhook_url:
+        log.warning(
+            "Telegram does not deliver updates to WEBHOOK_URL (its webhook is %s); run `springboard set-webhook` "
+            "once as a deploy step, and again whenever WEBHOOK_URL, WEBHOOK_SECRET or WEBHOOK_MAX_CONNECTIONS change",
+            "not set" if not info.url else "another address",
+        )
 
 
 class ConnectionCap:
@@ -104,6 +176,7 @@ async def serve_webhook(
     settings: Settings,
     application: Application,  # type: ignore[type-arg]
     intake: Intake,
+    storage: Storage,
     stop: asyncio.Event,
 ) -> str | None:
     """Receive updates by webhook until ``stop``; returns why it stopped on its own (the database file
@@ -146,6 +219,7 @@ async def serve_webhook(
 
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app.router.add_post(path, receive)
+    app.router.add_get(HEALTH_PATH, health_handler(storage, intake.check_database, lambda: datetime.now(UTC)))
     # keepalive_timeout also closes a connection whose request head has not arrived in that time.
     runner = web.AppRunner(app, access_log=None, keepalive_timeout=read_timeout)
     await runner.setup()
@@ -154,12 +228,7 @@ async def serve_webhook(
     cap = ConnectionCap(settings.webhook_max_connections, runner.server)
     server = await asyncio.get_running_loop().create_server(cap, host or "127.0.0.1", int(port))
     try:
-        await application.bot.set_webhook(
-            settings.webhook_url,
-            secret_token=secret.decode(),
-            allowed_updates=ALLOWED_UPDATES,
-            max_connections=settings.webhook_max_connections,
-        )
+        await check_registration(settings, application.bot)
         log.info("webhook listening on %s%s", settings.webhook_listen, path)
         await stop.wait()
     finally:

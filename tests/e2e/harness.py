@@ -88,6 +88,23 @@ class BotProcess:
                 raise AssertionError(f"the bot did not start polling; its log:\n{self.log()[-3000:]}")
             await asyncio.sleep(0.05)
 
+    async def set_webhook(self) -> tuple[int, str]:
+        """Run ``springboard set-webhook`` with this process's settings (the deploy step); its exit code and
+        combined output."""
+        command = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "set-webhook",
+            cwd=self.workdir,
+            env=self.env(),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await asyncio.wait_for(command.communicate(), REPLY_CEILING_S)
+        assert command.returncode is not None
+        return command.returncode, output.decode()
+
     async def kill(self) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)

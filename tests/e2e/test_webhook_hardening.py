@@ -47,6 +47,8 @@ class Webhook:
 
     async def start(self, **env: str) -> None:
         self.bot.extra_env.update(env)
+        code, output = await self.bot.set_webhook()  # the deploy step, before the bot starts
+        assert code == 0, output
         await self.bot.start(ready="webhook listening")
 
     async def post(self, body: bytes | Any) -> int:

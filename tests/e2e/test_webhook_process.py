@@ -2,6 +2,8 @@
 
 The stand-in plays Telegram's Bot API (setWebhook, sendMessage…); the test plays Telegram's side of the
 webhook: it takes the update the stand-in queued for a user and POSTs it to the bot with the secret header.
+``springboard set-webhook`` registers the webhook as a deploy step (``BotProcess.set_webhook``); ``run`` only
+checks it.
 """
 
 from __future__ import annotations
@@ -11,13 +13,15 @@ from typing import Any
 import aiohttp
 
 from standin.server import StandIn
+from tests.e2e.harness import REPLY_CEILING_S, BotProcess, free_port
 from tests.e2e.harness import WEBHOOK_HEADER as HEADER
 from tests.e2e.harness import WEBHOOK_PATH as PATH
 from tests.e2e.harness import WEBHOOK_SECRET as SECRET
-from tests.e2e.harness import BotProcess, free_port
+
+NOT_SET_WARNING = "run `springboard set-webhook`"
 
 
-async def _start_webhook_bot(bot_process: BotProcess, port: int, timeout: float = 60) -> None:
+def _webhook_env(bot_process: BotProcess, port: int) -> None:
     bot_process.extra_env.update(
         {
             "WEBHOOK_URL": f"https://bot.example.test{PATH}",
@@ -25,6 +29,14 @@ async def _start_webhook_bot(bot_process: BotProcess, port: int, timeout: float 
             "WEBHOOK_SECRET": SECRET,
         }
     )
+
+
+async def _start_webhook_bot(bot_process: BotProcess, port: int, timeout: float = 60) -> None:
+    """Register the webhook as a deploy does, then start the bot in webhook mode."""
+    _webhook_env(bot_process, port)
+    code, output = await bot_process.set_webhook()
+    assert code == 0, output
+    assert SECRET not in output
     await bot_process.start(ready="webhook listening", timeout=timeout)
 
 
@@ -37,6 +49,8 @@ async def test_updates_by_webhook_are_stored_before_200_and_answered(standin: St
     await _start_webhook_bot(bot_process, port)
     registered = standin.state()["webhook"]
     assert registered is not None and registered["url"] == f"https://bot.example.test{PATH}"
+    assert registered["max_connections"] == 40
+    assert NOT_SET_WARNING not in bot_process.log(), "a registered webhook is not reported missing"
     url = f"http://127.0.0.1:{port}{PATH}"
 
     sent = standin.user_sends_text(601, "/help")
@@ -79,3 +93,51 @@ async def test_updates_by_webhook_are_stored_before_200_and_answered(standin: St
     assert bot_process.rows("SELECT count(*) FROM handled_updates WHERE update_id = ?", sent.update_id) == [(1,)]
     assert await bot_process.stop(timeout=30) == 0
     assert SECRET not in bot_process.log()
+
+
+async def test_a_start_does_not_register_the_webhook_but_says_how_to(standin: StandIn, bot_process: BotProcess) -> None:
+    port = free_port()
+    _webhook_env(bot_process, port)
+    await bot_process.start(ready="webhook listening")
+    assert standin.state()["webhook"] is None, "only `springboard set-webhook` registers it"
+    assert NOT_SET_WARNING in bot_process.log()
+    assert await bot_process.stop(timeout=30) == 0
+
+    code, output = await bot_process.set_webhook()
+    assert code == 0 and "webhook set" in output, output
+    registered = standin.state()["webhook"]
+    assert registered is not None and registered["url"] == f"https://bot.example.test{PATH}"
+    # Without a secret the command refuses, as the bot does, and registers nothing new.
+    bot_process.extra_env["WEBHOOK_SECRET"] = ""
+    code, output = await bot_process.set_webhook()
+    assert code == 2 and "WEBHOOK_SECRET" in output, output
+
+
+async def test_healthz_reports_the_database_and_delivery_lag_without_a_secret(
+    standin: StandIn, bot_process: BotProcess
+) -> None:
+    port = free_port()
+    await _start_webhook_bot(bot_process, port)
+    url = f"http://127.0.0.1:{port}/healthz"
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url) as answer:
+            assert answer.status == 200
+            assert answer.content_type == "application/json"
+            health = await answer.json()
+        assert health == {
+            "database": "ok",
+            "inbox": {"pending": 0, "oldest_age_seconds": 0},
+            "outbox": {"pending": 0, "oldest_age_seconds": 0},
+        }
+        # A person's conversation leaves nothing personal in it: only counts and ages.
+        sent = standin.user_sends_text(602, "I failed my exam")
+        async with session.post(
+            f"http://127.0.0.1:{port}{PATH}", json=_update_for(standin, sent.update_id), headers={HEADER: SECRET}
+        ) as accepted:
+            assert accepted.status == 200
+        await standin.wait_for_bot_messages(602, timeout=REPLY_CEILING_S)
+        async with session.get(url) as again:
+            assert again.status == 200
+            text = await again.text()
+    assert "exam" not in text and "602" not in text and SECRET not in text
+    assert await bot_process.stop(timeout=30) == 0

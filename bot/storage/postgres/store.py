@@ -27,7 +27,16 @@ from bot.engine import CompletedRun, State
 from bot.storage.errors import StorageError
 from bot.storage.postgres.errors import DRIVER_ERRORS, storage_error, translating
 from bot.storage.postgres.migrations import latest_version, migrate, refuse_newer, schema_version
-from bot.storage.records import CheckinRow, HeavyRequest, HeldLesson, LessonEntry, LessonOverview, Revisit, User
+from bot.storage.records import (
+    CheckinRow,
+    DeliveryLag,
+    HeavyRequest,
+    HeldLesson,
+    LessonEntry,
+    LessonOverview,
+    Revisit,
+    User,
+)
 from bot.storage.timestamps import from_db, to_db
 
 HANDLED_KEPT = timedelta(hours=48)
@@ -1021,3 +1030,19 @@ class PostgresTransaction:
         await self._run("DELETE FROM inbox WHERE chat_id = $1", chat_id)
         await self._run("DELETE FROM outbox WHERE chat_id = $1", chat_id)
         await self._run("DELETE FROM dead_letters WHERE chat_id = $1", chat_id)
+
+    async def delivery_lag(self) -> DeliveryLag:
+        """How many updates wait in the inbox and replies in the outbox, and when the oldest of each arrived."""
+        row = await self._one(
+            "SELECT (SELECT count(*) FROM inbox) AS inbox_pending,"
+            " (SELECT min(received_at) FROM inbox) AS inbox_oldest,"
+            " (SELECT count(*) FROM outbox) AS outbox_pending,"
+            " (SELECT min(created_at) FROM outbox) AS outbox_oldest"
+        )
+        assert row is not None
+        return DeliveryLag(
+            int(row["inbox_pending"]),
+            None if row["inbox_oldest"] is None else _utc(row["inbox_oldest"]),
+            int(row["outbox_pending"]),
+            None if row["outbox_oldest"] is None else _utc(row["outbox_oldest"]),
+        )

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from bot.storage.protocols import Storage
+from bot.storage.records import DeliveryLag
 from tests.conftest import NOW
 
 
@@ -103,3 +104,14 @@ async def test_forgetting_a_chat_removes_only_what_delivery_kept_for_it(storage:
         assert await tx.pending_updates() == [(2, "{}")]
         assert [chat for _, chat, _ in await tx.pending_replies()] == [8]
         assert await tx.quarantined_among([3, 4]) == {4}
+
+
+async def test_delivery_lag_counts_what_waits_and_dates_the_oldest_of_each(storage: Storage) -> None:
+    async with storage.snapshot() as view:
+        assert await view.delivery_lag() == DeliveryLag(0, None, 0, None)
+    async with storage.transaction() as tx:
+        await tx.record_updates([(1, 7, "{}")], None, NOW)
+        await tx.record_updates([(2, 8, "{}")], None, NOW + timedelta(seconds=30))
+        await tx.enqueue_replies(7, ["later"], NOW + timedelta(minutes=2))
+    async with storage.snapshot() as view:
+        assert await view.delivery_lag() == DeliveryLag(2, NOW, 1, NOW + timedelta(minutes=2))
