@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import sqlite3
 import statistics
@@ -30,6 +29,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.botenv import bot_env
 from bot.storage.database import open_database
 from standin.server import StandIn
 
@@ -89,24 +89,6 @@ def seed(path: Path, heavy: int, entries: int, light: int) -> None:
 async def _create(path: Path) -> None:
     connection = await open_database(path, NOW)
     await connection.close()
-
-
-def _env(standin_url: str, database: Path) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("TELEGRAM_", "DATABASE_"))}
-    env.update(
-        {
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_API_URL": standin_url,
-            "DATABASE_PATH": str(database),
-            "FLOWS_DIR": str(ROOT / "conversations"),
-            "LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(ROOT),
-            # Telegram's pacing would measure the limiter, not the bot: both phases run unpaced.
-            "SEND_LIMIT_PER_SECOND": "0",
-            "SEND_LIMIT_PER_CHAT_PER_SECOND": "0",
-        }
-    )
-    return env
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -170,7 +152,8 @@ async def run(args: argparse.Namespace, database: Path) -> None:
             "-m",
             "bot",
             "run",
-            env=_env(standin.url, database),
+            # Telegram's pacing would measure the limiter, not the bot: unpaced in both phases.
+            env=bot_env(TOKEN, standin.url, database, SEND_LIMIT_PER_SECOND="0", SEND_LIMIT_PER_CHAT_PER_SECOND="0"),
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

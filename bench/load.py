@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.botenv import bot_env
 from bot.storage.database import open_database
 from standin.server import StandIn
 from standin.users import user_chat
@@ -71,23 +72,6 @@ SMOKE = Scale(4, (5,), 1, 10, 5, 1, 20, 2, (20, 40), 200, 1)
 # --- processes ------------------------------------------------------------------------------------------
 
 
-def _env(standin_url: str, database: Path, limit: int) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("TELEGRAM_", "DATABASE_"))}
-    env.update(
-        {
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_API_URL": standin_url,
-            "DATABASE_PATH": str(database),
-            "FLOWS_DIR": str(ROOT / "conversations"),
-            "LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(ROOT),
-            "SEND_LIMIT_PER_SECOND": str(limit),
-            "CHECKIN_POLL_SECONDS": "1",
-        }
-    )
-    return env
-
-
 @dataclass
 class BotUnderTest:
     """One bot process: Springboard (``springboard``) or the echo bot (``echo``)."""
@@ -106,7 +90,9 @@ class BotUnderTest:
         started = time.perf_counter()
         self.process = await asyncio.create_subprocess_exec(
             *args,
-            env=_env(self.standin.url, self.database, self.limit),
+            env=bot_env(
+                TOKEN, self.standin.url, self.database, SEND_LIMIT_PER_SECOND=str(self.limit), CHECKIN_POLL_SECONDS="1"
+            ),
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
 import signal
 import sqlite3
@@ -23,25 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.botenv import bot_env
 from standin.server import StandIn
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456789:BENCH-startup-token-abcdefghijklmnop"
-
-
-def _env(standin_url: str, database: Path) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("TELEGRAM_", "DATABASE_"))}
-    env.update(
-        {
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_API_URL": standin_url,
-            "DATABASE_PATH": str(database),
-            "FLOWS_DIR": str(ROOT / "conversations"),
-            "LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(ROOT),
-        }
-    )
-    return env
 
 
 async def _one_start(standin: StandIn, database: Path) -> float:
@@ -53,7 +38,7 @@ async def _one_start(standin: StandIn, database: Path) -> float:
         "-m",
         "bot",
         "run",
-        env=_env(standin.url, database),
+        env=bot_env(TOKEN, standin.url, database),
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -60,24 +60,15 @@ async def open_unmigrated(path: Path | str) -> aiosqlite.Connection:
     (``springboard migrate`` migrates it and reports what it applied)."""
     if str(path) != ":memory:":
         _create_private_file(Path(path))
-    try:
-        connection = await aiosqlite.connect(str(path), isolation_level=None)
-    except sqlite3.Error as trouble:
-        raise storage_error(trouble) from trouble
-    connection.row_factory = sqlite3.Row  # rows are read by column name
-    try:
-        await connection.execute("PRAGMA journal_mode = WAL")
-        await connection.execute("PRAGMA synchronous = FULL")
-        await connection.execute("PRAGMA foreign_keys = ON")
+    return await _connect(
+        str(path),
+        "PRAGMA journal_mode = WAL",
+        "PRAGMA synchronous = FULL",
+        "PRAGMA foreign_keys = ON",
         # Deleted rows are overwritten with zeros, so /forget really removes what people wrote.
-        await connection.execute("PRAGMA secure_delete = ON")
-        await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    except BaseException as trouble:
-        await connection.close()
-        if isinstance(trouble, sqlite3.Error) and not isinstance(trouble, StorageError):
-            raise storage_error(trouble) from trouble
-        raise
-    return connection
+        "PRAGMA secure_delete = ON",
+        f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
+    )
 
 
 async def open_reader(path: Path | str) -> aiosqlite.Connection | None:
@@ -88,14 +79,21 @@ async def open_reader(path: Path | str) -> aiosqlite.Connection | None:
     """
     if str(path) == ":memory:":
         return None
+    read_only = f"{Path(path).resolve().as_uri()}?mode=ro"
+    return await _connect(read_only, "PRAGMA query_only = ON", f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}", uri=True)
+
+
+async def _connect(database: str, *pragmas: str, uri: bool = False) -> aiosqlite.Connection:
+    """A connection with rows read by column name and ``pragmas`` applied; closed again, and the failure
+    raised as a storage error, when any step fails."""
     try:
-        connection = await aiosqlite.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+        connection = await aiosqlite.connect(database, uri=uri, isolation_level=None)
     except sqlite3.Error as trouble:
         raise storage_error(trouble) from trouble
     connection.row_factory = sqlite3.Row
     try:
-        await connection.execute("PRAGMA query_only = ON")
-        await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        for pragma in pragmas:
+            await connection.execute(pragma)
     except BaseException as trouble:
         await connection.close()
         if isinstance(trouble, sqlite3.Error) and not isinstance(trouble, StorageError):
