@@ -7,6 +7,15 @@ one keeps the original ``sqlite3`` class as a second base, so its message and co
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import ParamSpec, TypeVar
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_C = TypeVar("_C", bound=type)
+
 
 class StorageError(Exception):
     """The storage could not do what was asked; nothing of the transaction under way was kept."""
@@ -22,3 +31,30 @@ class StorageFull(StorageError):
 
 class StorageUnavailable(StorageError):
     """The database cannot be read or written at all: an I/O error, read-only, closed, damaged, gone."""
+
+
+def translating(
+    driver_errors: tuple[type[BaseException], ...], translate: Callable[[BaseException], StorageError]
+) -> Callable[[_C], _C]:
+    """A class decorator: every public coroutine method raises storage errors (``translate`` of the driver's
+    own ``driver_errors``) instead of the driver's; a storage error already raised passes through."""
+
+    def wrap(method: Callable[_P, Awaitable[_R]]) -> Callable[_P, Awaitable[_R]]:
+        @functools.wraps(method)
+        async def translated(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            try:
+                return await method(*args, **kwargs)
+            except StorageError:
+                raise
+            except driver_errors as trouble:
+                raise translate(trouble) from trouble
+
+        return translated
+
+    def decorate(cls: _C) -> _C:
+        for name, member in list(vars(cls).items()):
+            if not name.startswith("_") and inspect.iscoroutinefunction(member):
+                setattr(cls, name, wrap(member))
+        return cls
+
+    return decorate

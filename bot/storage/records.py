@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from bot.checkins import CheckinSettings, CheckinState
+from bot.storage.timestamps import to_db
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,17 @@ class CheckinRow:
     place: str | None = None
     """The place the person gave for their timezone, shown back to them; '' shows the zone's own city; None
     until they choose a timezone (the bot's default is then in use, and turning check-ins on asks for one)."""
+
+    def exported(self) -> dict[str, Any]:
+        """The settings and schedule as /export writes them (JSON-ready), the same for every storage."""
+        return {
+            "enabled": self.settings.enabled,
+            "local_time": self.settings.local_time.strftime("%H:%M"),
+            "timezone": self.settings.timezone,
+            "place": self.place or None,
+            "next_due_at": to_db(self.state.due_at) if self.state.due_at else None,
+            "unanswered_in_a_row": self.state.unanswered,
+        }
 
 
 @dataclass(frozen=True)

@@ -9,21 +9,19 @@ always visible in the code. Failures of the database come out as ``bot.storage.e
 from __future__ import annotations
 
 import asyncio
-import functools
-import inspect
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import date, datetime, time, timedelta
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import aiosqlite
 
 from bot.checkins import CheckinSettings, CheckinState, PastLesson, PlannedStep
 from bot.engine import CompletedRun, State
 from bot.storage.database import storage_error, write_transaction
-from bot.storage.errors import StorageError
+from bot.storage.errors import StorageError, translating
 
 # Re-exported: callers written before the records had a module of their own import them from here.
 from bot.storage.records import CheckinRow as CheckinRow
@@ -80,35 +78,13 @@ _EXPORTED_BEFORE = (
 
 _CLAIMED_KEPT = 10_000
 
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-_C = TypeVar("_C", bound=type)
+
+def _from_sqlite(trouble: BaseException) -> StorageError:
+    assert isinstance(trouble, sqlite3.Error)  # only sqlite3 errors are translated (see the decorator below)
+    return storage_error(trouble)
 
 
-def _storage_errors(method: Callable[_P, Awaitable[_R]]) -> Callable[_P, Awaitable[_R]]:
-    """``method`` raising ``bot.storage.errors`` types instead of ``sqlite3`` ones."""
-
-    @functools.wraps(method)
-    async def translated(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        try:
-            return await method(*args, **kwargs)
-        except sqlite3.Error as trouble:
-            if isinstance(trouble, StorageError):
-                raise
-            raise storage_error(trouble) from trouble
-
-    return translated
-
-
-def _translating(cls: _C) -> _C:
-    """Every public coroutine method of ``cls`` wrapped by ``_storage_errors``."""
-    for name, member in list(vars(cls).items()):
-        if not name.startswith("_") and inspect.iscoroutinefunction(member):
-            setattr(cls, name, _storage_errors(member))
-    return cls
-
-
-@_translating
+@translating((sqlite3.Error,), _from_sqlite)
 class Repository:
     """Reads and writes on one open connection (and an optional read-only one for snapshots).
 
@@ -532,11 +508,12 @@ class Repository:
         user = await self._one("SELECT external_id, created_at, onboarded_at FROM users WHERE id = ?", (user_id,))
         state = await self.active_state(user_id)
         aside = await self.set_aside_state(user_id)
+        checkin = await self.checkin(user_id)
         return {
             "user": {"created_at": user["created_at"], "onboarded_at": user["onboarded_at"]} if user else None,
             "in_progress": state.to_json() if state else None,
             "set_aside": aside.to_json() if aside else None,
-            "checkin": await self._checkin_export(user_id),
+            "checkin": checkin.exported() if checkin else None,
         }
 
     async def export_runs(
@@ -607,19 +584,6 @@ class Repository:
         while page := await self.export_runs(user_id, (runs[-1]["finished_at"], runs[-1]["id"]) if runs else None):
             runs.extend(page)
         return {**await self.export_person(user_id), "runs": runs}
-
-    async def _checkin_export(self, user_id: int) -> dict[str, Any] | None:
-        row = await self.checkin(user_id)
-        if row is None:
-            return None
-        return {
-            "enabled": row.settings.enabled,
-            "local_time": row.settings.local_time.strftime("%H:%M"),
-            "timezone": row.settings.timezone,
-            "place": row.place or None,
-            "next_due_at": to_db(row.state.due_at) if row.state.due_at else None,
-            "unanswered_in_a_row": row.state.unanswered,
-        }
 
     async def run_answers(self, run_id: int) -> dict[str, Any]:
         """Every stored answer of one run, by step id (values decoded from JSON)."""

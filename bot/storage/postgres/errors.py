@@ -7,14 +7,11 @@ The driver's exception is kept as ``__cause__`` and its SQLSTATE as ``sqlstate``
 from __future__ import annotations
 
 import asyncio
-import functools
-import inspect
-from collections.abc import Awaitable, Callable
-from typing import ParamSpec, TypeVar
 
 import asyncpg
 
 from bot.storage.errors import StorageBusy, StorageError, StorageFull, StorageUnavailable
+from bot.storage.errors import translating as translating_errors
 
 _BUSY_STATES = frozenset(
     {
@@ -60,27 +57,5 @@ DRIVER_ERRORS: tuple[type[BaseException], ...] = (
 )
 """What asyncpg and the network raise for a failure of the database itself."""
 
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-_C = TypeVar("_C", bound=type)
-
-
-def _translated(method: Callable[_P, Awaitable[_R]]) -> Callable[_P, Awaitable[_R]]:
-    @functools.wraps(method)
-    async def calling(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        try:
-            return await method(*args, **kwargs)
-        except StorageError:
-            raise
-        except DRIVER_ERRORS as trouble:
-            raise storage_error(trouble) from trouble
-
-    return calling
-
-
-def translating(cls: _C) -> _C:
-    """Every public coroutine method of ``cls`` raising ``bot.storage.errors`` types instead of driver ones."""
-    for name, member in list(vars(cls).items()):
-        if not name.startswith("_") and inspect.iscoroutinefunction(member):
-            setattr(cls, name, _translated(member))
-    return cls
+translating = translating_errors(DRIVER_ERRORS, storage_error)
+"""A class decorator: every public coroutine method raises storage errors, never asyncpg's or the socket's."""

@@ -324,13 +324,14 @@ class PostgresTransaction:
         user = await self._one("SELECT created_at, onboarded_at FROM users WHERE id = $1", user_id)
         state = await self.active_state(user_id)
         aside = await self.set_aside_state(user_id)
+        checkin = await self.checkin(user_id)
         return {
             "user": {"created_at": _text(user["created_at"]), "onboarded_at": _text(user["onboarded_at"])}
             if user
             else None,
             "in_progress": state.to_json() if state else None,
             "set_aside": aside.to_json() if aside else None,
-            "checkin": await self._checkin_export(user_id),
+            "checkin": checkin.exported() if checkin else None,
         }
 
     # --- flows -----------------------------------------------------------------------------------------
@@ -651,19 +652,6 @@ class PostgresTransaction:
         while page := await self.export_runs(user_id, (runs[-1]["finished_at"], runs[-1]["id"]) if runs else None):
             runs.extend(page)
         return {**await self.export_person(user_id), "runs": runs}
-
-    async def _checkin_export(self, user_id: int) -> dict[str, Any] | None:
-        row = await self.checkin(user_id)
-        if row is None:
-            return None
-        return {
-            "enabled": row.settings.enabled,
-            "local_time": row.settings.local_time.strftime("%H:%M"),
-            "timezone": row.settings.timezone,
-            "place": row.place or None,
-            "next_due_at": to_db(row.state.due_at) if row.state.due_at else None,
-            "unanswered_in_a_row": row.state.unanswered,
-        }
 
     # --- check-ins -------------------------------------------------------------------------------------
 
