@@ -1,4 +1,5 @@
-"""How long the crisis screen takes per message: patterns alone, the detector alone, and both (as the bot runs).
+"""How long the crisis screen takes per message: patterns, the n-gram detector, the encoder, and all of it as
+the bot runs; and how much memory the encoder adds.
 
 Every message of the corpus (all splits) is screened one at a time, plus long pasted paragraphs (the corpus
 messages joined up to Telegram's 4,096 characters). Prints p50, p99 and the worst case in milliseconds.
@@ -23,7 +24,7 @@ def texts() -> tuple[list[str], list[str]]:
     """Every corpus message, and 200 long ones built from them (up to 4,096 characters)."""
     found = [
         json.loads(line)["text"]
-        for split in ("train", "dev", "test")
+        for split in ("train", "dev", "test", "blind")
         for line in (CORPUS / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]
@@ -46,15 +47,31 @@ def timed(action, items: list[str]) -> list[float]:  # type: ignore[no-untyped-d
     return samples
 
 
+def rss_mb() -> float:
+    """This process's resident memory now, in MB (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def main() -> None:
     safety = load_safety(Path("conversations"))
     detector = safety.detector
     assert detector is not None, "no detector model in bot/safety/model"
     typical, long = texts()
+    before = rss_mb()
+    started = time.perf_counter()
+    assert safety.wait_ready(120), "no encoder model in bot/safety/model"
+    loaded = time.perf_counter() - started
+    encoder = safety.encoder
+    assert encoder is not None
+    print(f"encoder: loaded in {loaded:.2f} s, resident memory {before:.0f} → {rss_mb():.0f} MB")
     cases = {
         "patterns (normalise + every tier)": lambda text: safety.screen.verdict(text),
-        "detector (normalise + score)": lambda text: detector.probability(safety.screen.normal(text)),
-        "both, as the bot runs (assess)": safety.assess,
+        "n-gram detector (normalise + score)": lambda text: detector.probability(safety.screen.normal(text)),
+        "encoder (normalise + score)": lambda text: encoder.probability(safety.screen.normal(text)),
+        "all of it, as the bot runs (assess)": safety.assess,
     }
     print(f"crisis screen, one message at a time: {len(typical)} corpus messages, then {len(long)} pastes of ~4,096")
     print(f"{'case':<36} {'p50':>7} {'p99':>7} {'max':>8} | {'paste p50':>9} {'p99':>7}")

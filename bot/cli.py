@@ -17,6 +17,9 @@ from bot.flows.catalog import Catalog, load_catalog
 from bot.flows.errors import FlowLoadError
 from bot.flows.loader import display_path, load_flows
 
+# How long screen-eval waits for the crisis screen's encoder to load (well under a second when it is idle).
+ENCODER_WAIT_SECONDS = 60.0
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="springboard", description="A bot for learning from setbacks.")
@@ -108,6 +111,8 @@ def screen_eval(file: Path, flows: Path) -> int:
         for error in problem.errors:
             print(error, file=sys.stderr)
         return 1
+    if not safety.wait_ready(ENCODER_WAIT_SECONDS):
+        print("springboard: the screen's encoder could not be loaded; measuring without it", file=sys.stderr)
     print(evaluate(messages, safety.assess).report())
     return 0
 
@@ -187,6 +192,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     catalog = _catalog(getattr(args, "flows", None) or settings.flows_dir)
     if catalog is None:
         return 1
+    # The crisis screen's encoder loads while the bot starts; the patterns and the small detector screen
+    # whatever arrives before it is ready.
+    catalog.safety.warm_up()
     if args.command == "run" and settings.telegram_bot_token is not None:
         from bot.logs import configure_logging
         from bot.tg.runner import run_bot

@@ -36,6 +36,7 @@ CORE = frozenset(
         "bot.safety.screen",
         "bot.safety.normal",
         "bot.safety.detector",
+        "bot.safety.encoder",
     }
 )
 """The pure core: functions of their arguments (``now`` and settings passed in), no network, database or process."""

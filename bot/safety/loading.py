@@ -15,7 +15,8 @@ from bot.flows.model import _Strict
 from bot.flows.yaml_source import YamlDocument, YamlSyntaxError, load_yaml
 from bot.safety.assessment import Assessment, Level
 from bot.safety.book import Helpline, HelplineBook
-from bot.safety.detector import Detector, load_detector
+from bot.safety.detector import MODEL_DIR, Detector, load_detector
+from bot.safety.encoder import Encoder, load_encoder
 from bot.safety.normal import normalise
 from bot.safety.screen import CompiledRules, CrisisScreen, ScreenRules
 
@@ -28,7 +29,12 @@ HELPLINES_FILE = FsPath("safety") / "helplines.yaml"
 
 @dataclass
 class Safety:
-    """The crisis screen (patterns and, once loaded, the learned detector) and the helplines."""
+    """The crisis screen (patterns and a learned reader) and the helplines.
+
+    Two learned readers can raise a message to the question tier: the fine-tuned encoder
+    (:mod:`bot.safety.encoder`), loaded in the background by :meth:`warm_up`, and until it is ready the small
+    n-gram detector (:mod:`bot.safety.detector`), read on first use. Screening never waits for the encoder.
+    """
 
     screen: CrisisScreen
     helplines: HelplineBook
@@ -36,33 +42,63 @@ class Safety:
     _detector: Detector | None = field(default=None, repr=False)
     _loaded: bool = field(default=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _encoder: Encoder | None = field(default=None, repr=False)
+    _encoder_started: bool = field(default=False, repr=False)
+    _encoder_done: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
     def detector(self) -> Detector | None:
-        """The learned detector, read from disk on first use (None if its files are missing)."""
+        """The n-gram detector, read from disk on first use (None if its files are missing)."""
         if not self._loaded:
             with self._lock:
                 if not self._loaded:
-                    self._detector = load_detector(self.model_folder) if self.model_folder else load_detector()
+                    self._detector = load_detector(self.model_folder or MODEL_DIR)
                     self._loaded = True
         return self._detector
 
-    def assess(self, text: str) -> Assessment:
-        """The screen's decision on one message: patterns first, then the detector can raise it to the question.
+    @property
+    def encoder(self) -> Encoder | None:
+        """The encoder once :meth:`warm_up` has loaded it; None before, or when it cannot be had."""
+        return self._encoder
 
-        The detector alone never sends the full crisis reply: a score is a guess about phrasing no one wrote a
-        pattern for, and a gentle question costs the person one tap where a wrong crisis reply costs trust.
+    def warm_up(self) -> None:
+        """Start loading the encoder in a background thread (once); until it is ready the detector reads."""
+        with self._lock:
+            if self._encoder_started:
+                return
+            self._encoder_started = True
+        threading.Thread(target=self._load_encoder, name="screen-encoder", daemon=True).start()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for :meth:`warm_up` to finish; True when the encoder is in use."""
+        self.warm_up()
+        self._encoder_done.wait(timeout)
+        return self._encoder is not None
+
+    def _load_encoder(self) -> None:
+        try:
+            self._encoder = load_encoder(self.model_folder or MODEL_DIR)
+        finally:
+            self._encoder_done.set()
+
+    def assess(self, text: str) -> Assessment:
+        """The screen's decision on one message: patterns first, then a learned reader can raise it to the question.
+
+        A learned reader alone never sends the full crisis reply: its score is a guess about phrasing no one
+        wrote a pattern for, and a gentle question costs the person one tap where a wrong crisis reply costs
+        trust.
         """
         verdict = self.screen.verdict(text)
         level = verdict.level
         score = None
         normal = self.screen.normal(text)
         words = sum(1 for token in normal.split() if any(ch.isalnum() for ch in token))
-        detector = self.detector if words >= DETECTOR_MIN_WORDS else None
-        if detector is not None:
-            score = detector.probability(normal)
-            if score >= detector.possible:
-                level = max(level, Level.POSSIBLE)
+        if words >= DETECTOR_MIN_WORDS:
+            reader: Encoder | Detector | None = self._encoder or self.detector
+            if reader is not None:
+                score = reader.probability(normal)
+                if score >= reader.possible:
+                    level = max(level, Level.POSSIBLE)
         return Assessment(level, verdict.topics, verdict.language, score)
 
     def lines_for(self, country: str | None, topics: frozenset[str] = frozenset()) -> list[Helpline]:
