@@ -192,15 +192,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     catalog = _catalog(getattr(args, "flows", None) or settings.flows_dir)
     if catalog is None:
         return 1
-    # The crisis screen's encoder loads while the bot starts; the patterns and the small detector screen
-    # whatever arrives before it is ready.
-    catalog.safety.warm_up()
     if args.command == "run" and settings.telegram_bot_token is not None:
         from bot.logs import configure_logging
         from bot.tg.runner import run_bot
 
         token = settings.telegram_bot_token.get_secret_value().strip()
         configure_logging(settings.log_level, secrets=(token,))
+        catalog.safety.warm_up()
         return asyncio.run(run_bot(settings, catalog, token))
     if args.command == "run":
         print("No TELEGRAM_BOT_TOKEN set, so here is the terminal chat instead.\n", file=sys.stderr)
@@ -210,6 +208,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _chat(catalog: Catalog, settings: Settings, database: Path | None, user: str | None) -> int:
     from bot.chat import run_chat
 
+    # The crisis screen's encoder loads while the bot starts; the patterns and the small detector screen
+    # whatever arrives before it is ready.
+    catalog.safety.warm_up()
     name = user or getpass.getuser() or "me"
     try:
         return asyncio.run(run_chat(catalog, settings, name, database))

@@ -1,11 +1,13 @@
-"""Train the crisis screen's learned detector on the train and dev splits (thresholds by cross-validation).
+"""Train the crisis screen's n-gram detector on the train split; choose C and its threshold on the dev split.
 
     python -m tools.train_screen            # writes bot/safety/model/, prints dev figures
 
-The test split is never read here: ``springboard screen-eval tests/safety/corpus/test.jsonl`` (and
-``make test``) measure the shipped model on it afterwards. Needs the dev extras (scikit-learn, SciPy).
+Run it before ``tools.tune_screen``, which blends this detector's score with the encoder's on dev (so both
+must have been trained without dev). The test split and the blind set are never read here:
+``springboard screen-eval tests/safety/corpus/test.jsonl`` (and ``make test``) measure the shipped screen on
+it afterwards. Needs the ``train`` extras (scikit-learn, SciPy).
 
-The threshold, on out-of-fold scores of benign messages the patterns do not already flag: the lowest
+The threshold, on dev scores of benign messages the patterns do not already flag: the lowest
 probability at which at most ``QUESTION_BENIGN_BUDGET`` of them would get the gentle question (below the
 10 % target, to leave room for the patterns' own). The detector never sends the full reply on its own.
 """
@@ -55,18 +57,6 @@ def threshold(scores: list[float], budget: float) -> float:
     return ordered[allowed] + 1e-6 if allowed < len(ordered) else 0.5
 
 
-def cross_scores(x: csr_matrix, y: np.ndarray, c: float, folds: int = 5) -> np.ndarray:
-    """Out-of-fold probabilities: each message scored by a model that never saw it."""
-    scores = np.zeros(len(y))
-    order = np.arange(len(y))
-    for fold in range(folds):
-        held = order % folds == fold
-        model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
-        model.fit(x[~held], y[~held])
-        scores[held] = model.predict_proba(x[held])[:, 1]
-    return scores
-
-
 def choose(rows: list[dict[str, str]], scores: np.ndarray, patterns: list[Level]) -> tuple[float, float, float]:
     """Thresholds within the benign budgets, and the worst-category and overall recall they give."""
     # Two budgets: look-alikes ("this deadline is killing me") may get the question now and then; the everyday
@@ -98,41 +88,38 @@ def detector_recall(rows: list[dict[str, str]], scores: np.ndarray) -> float:
 
 
 def main() -> None:
-    """Pick C and thresholds by 5-fold cross-validation on train + dev, then fit on all of it."""
+    """Fit on train for each C, choose C and the threshold on dev, keep the best."""
     screen = load_safety(Path("conversations")).screen
     spec = FeatureSpec()
-    rows = read("train") + read("dev")
+    rows, dev = read("train"), read("dev")
     x = matrix(spec, [screen.normal(row["text"]) for row in rows])
     y = np.array([row["label"] == "risk" for row in rows])
-    patterns = [screen.verdict(row["text"]).level for row in rows]
-    best: tuple[float, float, float, float] | None = None
+    x_dev = matrix(spec, [screen.normal(row["text"]) for row in dev])
+    patterns = [screen.verdict(row["text"]).level for row in dev]
+    best: tuple[float, float, float, float, LogisticRegression] | None = None
     for c in C_VALUES:
-        scores = cross_scores(x, y, c)
-        possible, worst, overall = choose(rows, scores, patterns)
-        print(
-            f"C={c}: cross-validated recall worst category {worst:.3f}, overall {overall:.3f} "
-            f"(question when ≥ {possible:.3f})"
-        )
+        model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000).fit(x, y)
+        scores = model.predict_proba(x_dev)[:, 1]
+        possible, _worst, overall = choose(dev, scores, patterns)
         # The patterns were written from these same messages, so recall with them says little about new
         # phrasings: C is chosen by what the detector catches alone at the benign budget.
-        alone = detector_recall(rows, scores)
-        print(f"      the detector alone catches {alone:.3f} of risk at {QUESTION_BENIGN_BUDGET:.0%} of benign")
+        alone = detector_recall(dev, scores)
+        print(f"C={c}: on dev the detector alone catches {alone:.3f} of risk at {QUESTION_BENIGN_BUDGET:.0%} of benign")
         if best is None or alone > best[1]:
-            best = (possible, alone, overall, c)
+            best = (possible, alone, overall, c, model)
     assert best is not None
-    possible, alone, overall, c = best
-    model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000).fit(x, y)
+    possible, alone, overall, c, model = best
     coefficients = model.coef_[0]
     weights = {int(bucket): float(coefficients[bucket]) for bucket in np.flatnonzero(np.abs(coefficients) > 1e-4)}
     detector = Detector(spec, weights, float(model.intercept_[0]), possible)
     about = {
-        "trained_on": f"{CORPUS}/train.jsonl + dev.jsonl ({len(rows)} messages)",
+        "trained_on": f"{CORPUS}/train.jsonl ({len(rows)} messages); C and the threshold chosen on dev.jsonl "
+        f"({len(dev)} messages)",
         "labels": dict(Counter(row["label"] for row in rows)),
-        "method": "logistic regression on hashed character 2-5-grams and word 1-2-grams; C and thresholds by "
-        "5-fold cross-validation; the test split is never read",
+        "method": "logistic regression on hashed character 2-5-grams and word 1-2-grams; the test split is never read",
         "C": c,
-        "cv_recall_with_patterns": round(overall, 4),
-        "cv_recall_detector_alone": round(alone, 4),
+        "dev_recall_with_patterns": round(overall, 4),
+        "dev_recall_detector_alone": round(alone, 4),
     }
     save_detector(MODEL_DIR, detector, about)
     print(f"saved {len(weights)} weights to {MODEL_DIR} (C={c}, question when ≥ {possible:.3f})")

