@@ -25,6 +25,7 @@ from sklearn.linear_model import LogisticRegression
 
 from bot.safety import Level, load_safety
 from bot.safety.detector import MODEL_DIR, Detector, FeatureSpec, save_detector
+from bot.safety.loading import NGRAM_MIN_WORDS, word_count
 
 CORPUS = Path("tests/safety/corpus")
 QUESTION_BENIGN_BUDGET = 0.06
@@ -91,7 +92,9 @@ def main() -> None:
     """Fit on train for each C, choose C and the threshold on dev, keep the best."""
     screen = load_safety(Path("conversations")).screen
     spec = FeatureSpec()
-    rows, dev = read("train"), read("dev")
+    rows = read("train")
+    # Thresholds on what the detector will judge: messages of NGRAM_MIN_WORDS words or more.
+    dev = [row for row in read("dev") if word_count(screen.normal(row["text"])) >= NGRAM_MIN_WORDS]
     x = matrix(spec, [screen.normal(row["text"]) for row in rows])
     y = np.array([row["label"] == "risk" for row in rows])
     x_dev = matrix(spec, [screen.normal(row["text"]) for row in dev])

@@ -34,7 +34,7 @@ from transformers import BertModel, BertTokenizerFast
 from bot.safety import Level, load_safety
 from bot.safety.detector import MODEL_DIR
 from bot.safety.encoder import ENCODER_FILE, LIMITS_FILE, Encoder, load_encoder, passages, quantise
-from bot.safety.loading import DETECTOR_MIN_WORDS, word_count
+from bot.safety.loading import DETECTOR_MIN_WORDS, NGRAM_MIN_WORDS, word_count
 
 CORPUS = Path("tests/safety/corpus")
 LAYERS = int(os.environ.get("TUNE_LAYERS", "3"))
@@ -231,6 +231,8 @@ def main() -> None:
     verdicts = [screen.verdict(row["text"]) for row in dev]
     flagged = [verdict.level is not Level.NONE for verdict in verdicts]
     judged = [word_count(text) >= DETECTOR_MIN_WORDS for text in dev_normal]
+    # The detector reads only longer messages: below its minimum it never raises anything.
+    ngram = [n if word_count(text) >= NGRAM_MIN_WORDS else 0.0 for n, text in zip(ngram, dev_normal, strict=True)]
     possible, detector_possible = thresholds(dev, scores, ngram, flagged, judged)
     demote_below = demotion(dev, scores, verdicts, judged)
     write_limits(

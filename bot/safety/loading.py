@@ -6,7 +6,6 @@ import logging
 import re
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 
@@ -28,6 +27,8 @@ SCREEN_FILE = FsPath("safety") / "screen.yaml"
 # Shorter replies ("yes", "idk", "7", a button's label) carry too few features for the detector to judge;
 # the patterns alone screen them (they catch the short risk statements: "kms", "i want to die").
 DETECTOR_MIN_WORDS = 4
+# The n-gram detector needs more: on four or five words ("I did not finish") its few n-grams mislead it.
+NGRAM_MIN_WORDS = 6
 HELPLINES_FILE = FsPath("safety") / "helplines.yaml"
 
 
@@ -49,7 +50,6 @@ class Safety:
     _encoder: Encoder | None = field(default=None, repr=False)
     _encoder_started: bool = field(default=False, repr=False)
     _encoder_done: threading.Event = field(default_factory=threading.Event, repr=False)
-    _reading: ThreadPoolExecutor | None = field(default=None, repr=False)
 
     @property
     def detector(self) -> Detector | None:
@@ -83,10 +83,7 @@ class Safety:
     def _load_encoder(self) -> None:
         started = time.monotonic()
         try:
-            encoder = load_encoder(self.model_folder or MODEL_DIR)
-            if encoder is not None:
-                self._reading = ThreadPoolExecutor(max_workers=1, thread_name_prefix="screen-reading")
-            self._encoder = encoder
+            self._encoder = load_encoder(self.model_folder or MODEL_DIR)
         finally:
             self._encoder_done.set()
         if self._encoder is None:
@@ -103,15 +100,16 @@ class Safety:
         it reads the message as plainly harmless; it never lowers anything below the question.
         """
         normal = self.screen.normal(text)
-        judged = word_count(normal) >= DETECTOR_MIN_WORDS
-        encoder, reading = self._encoder, self._reading
-        # The encoder's matrix products release the GIL: it reads on its own thread while the patterns run here.
-        pending = reading.submit(encoder.probability, normal) if judged and encoder and reading else None
+        words = word_count(normal)
+        judged = words >= DETECTOR_MIN_WORDS
         verdict = self.screen.verdict(text)
         level = verdict.level
         score = None
-        if judged:
-            score, raised = self.learned_score(normal, pending.result() if pending else None)
+        encoder = self._encoder
+        # The learned readers only matter where they can change the outcome: raising a message the patterns
+        # leave alone, or turning an English pattern's full reply into the question.
+        if judged and (level is Level.NONE or (level is Level.CLEAR and verdict.language is None and encoder)):
+            score, raised = self.learned_score(normal, words)
             if raised:
                 level = max(level, Level.POSSIBLE)
             if (
@@ -127,17 +125,18 @@ class Safety:
                 level = Level.POSSIBLE
         return Assessment(level, verdict.topics, verdict.language, score)
 
-    def learned_score(self, normal: str, read: float | None = None) -> tuple[float | None, bool]:
+    def learned_score(self, normal: str, words: int) -> tuple[float | None, bool]:
         """The learned readers' score for ``normal`` text, and whether they raise it to the question.
 
         With the encoder loaded, either reader can raise a message, each at its own threshold chosen on dev
         (the encoder reads meaning in English; the n-gram detector's character n-grams also carry the other
-        languages); the score is the encoder's (``read``, when it was already computed). Before that, the
-        detector alone decides.
+        languages); the score is the encoder's. Before it is loaded, the detector alone decides. The detector
+        reads only messages of :data:`NGRAM_MIN_WORDS` ``words`` or more.
         """
-        encoder, detector = self._encoder, self.detector
+        encoder = self._encoder
+        detector = self.detector if words >= NGRAM_MIN_WORDS else None
         if encoder is not None:
-            score = encoder.probability(normal) if read is None else read
+            score = encoder.probability(normal)
             raised = score >= encoder.possible or (
                 detector is not None and detector.probability(normal) >= encoder.detector_possible
             )

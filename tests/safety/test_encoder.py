@@ -19,6 +19,7 @@ from bot.safety.encoder import (
     passages,
     quantise,
 )
+from bot.safety.loading import word_count
 
 CONVERSATIONS = Path(__file__).resolve().parents[2] / "conversations"
 
@@ -59,7 +60,8 @@ def warm() -> Safety:
 
 def learned_level(safety: Safety, text: str) -> Level:
     """What the learned readers alone make of ``text`` (the patterns left out)."""
-    _, raised = safety.learned_score(safety.screen.normal(text))
+    normal = safety.screen.normal(text)
+    _, raised = safety.learned_score(normal, word_count(normal))
     return Level.POSSIBLE if raised else Level.NONE
 
 
@@ -114,7 +116,7 @@ def test_a_missing_or_broken_file_means_no_encoder(tmp_path: Path) -> None:
 
 
 def test_the_screen_uses_the_encoder_once_warmed_up_and_never_waits_for_it() -> None:
-    text = "i keep thinking everyone would be fine without me around"
+    text = "been putting a few tablets aside every week. nearly enough now"  # no pattern matches it
     safety = load_safety(CONVERSATIONS)
     assert safety.encoder is None
     detector = safety.detector

@@ -21,13 +21,19 @@ from bot.safety.evaluation import Evaluation, evaluate, read_labelled
 CORPUS = Path(__file__).parent / "corpus"
 ROOT = Path(__file__).resolve().parents[2]
 # The targets are 95 % per category, 3 % and 10 %. Measured on this split (see corpus/README.md) the
-# screen does not reach them yet; these floors hold it to what it does reach, so a change that makes it
-# worse fails here. Raise them as the screen improves; never lower them to make a change pass.
-MIN_RECALL_PER_CATEGORY = 0.50
-MIN_RECALL_OVERALL = 0.74
-MIN_RECALL_PER_LANGUAGE = 0.50
-MAX_BENIGN_FULL_REPLY = 0.04
-MAX_BENIGN_QUESTION = 0.06
+# screen meets the full-reply one and not yet the others; these floors hold it to what it does reach (74.8 %
+# worst category, 87.6 % of all risk, 2.2 % and 11.1 %), so a change that makes it worse fails here. Raise
+# them as the screen improves; never lower them to make a change pass.
+MIN_RECALL_PER_CATEGORY = 0.74
+MIN_RECALL_OVERALL = 0.87
+MIN_RECALL_PER_LANGUAGE = 0.60
+MAX_BENIGN_FULL_REPLY = 0.03
+MAX_BENIGN_QUESTION = 0.112
+# The blind set, a writer in no split (measured: 80.0 % worst category, 89.6 % of all risk, 3.4 %, 13.4 %).
+BLIND_MIN_RECALL_PER_CATEGORY = 0.80
+BLIND_MIN_RECALL_OVERALL = 0.89
+BLIND_MAX_BENIGN_FULL_REPLY = 0.035
+BLIND_MAX_BENIGN_QUESTION = 0.135
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +74,24 @@ def test_every_risk_category_reaches_the_question_or_the_reply(held_out: Evaluat
 def test_few_benign_messages_get_the_full_reply_or_the_question(held_out: Evaluation) -> None:
     assert held_out.benign_share(Level.CLEAR) <= MAX_BENIGN_FULL_REPLY
     assert held_out.benign_share(Level.POSSIBLE) <= MAX_BENIGN_QUESTION
+
+
+def test_a_writer_the_screen_never_saw_is_screened_as_well(blind: Evaluation) -> None:
+    print("\n" + blind.report())
+    assert blind.worst_risk_recall() >= BLIND_MIN_RECALL_PER_CATEGORY
+    risk = [r for r in blind.categories.values() if r.label == "risk"]
+    assert sum(r.clear + r.possible for r in risk) / sum(r.total for r in risk) >= BLIND_MIN_RECALL_OVERALL
+    assert blind.benign_share(Level.CLEAR) <= BLIND_MAX_BENIGN_FULL_REPLY
+    assert blind.benign_share(Level.POSSIBLE) <= BLIND_MAX_BENIGN_QUESTION
+
+
+def test_the_blind_set_shares_only_everyday_replies_with_the_splits() -> None:
+    blind = {row.text.casefold(): row for row in read_labelled(CORPUS / "blind.jsonl")}
+    seen = {row.text.casefold() for split in ("train", "dev") for row in read_labelled(CORPUS / f"{split}.jsonl")}
+    shared = [blind[text] for text in blind.keys() & seen]
+    # Writers who never saw each other's work still both write "idk" and "7"; nothing else may be shared.
+    assert all(row.label == "benign" for row in shared), shared
+    assert len(shared) <= 0.015 * len(blind), shared
 
 
 @pytest.mark.parametrize("language", ["de", "es", "fr", "pt", "ru"])
