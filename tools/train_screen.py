@@ -14,7 +14,6 @@ probability at which at most ``QUESTION_BENIGN_BUDGET`` of them would get the ge
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -26,18 +25,10 @@ from sklearn.linear_model import LogisticRegression
 from bot.safety import Level, load_safety
 from bot.safety.detector import MODEL_DIR, Detector, FeatureSpec, save_detector
 from bot.safety.loading import NGRAM_MIN_WORDS, word_count
+from tools.screen_corpus import CORPUS, EVERYDAY, EVERYDAY_BUDGET, read, threshold
 
-CORPUS = Path("tests/safety/corpus")
 QUESTION_BENIGN_BUDGET = 0.06
-EVERYDAY = "flow_answers"
-EVERYDAY_BUDGET = 0.01
 C_VALUES = (2.0, 8.0, 16.0, 32.0)
-
-
-def read(split: str) -> list[dict[str, str]]:
-    """One split of the corpus."""
-    lines = (CORPUS / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
 
 
 def matrix(spec: FeatureSpec, normals: list[str]) -> csr_matrix:
@@ -49,13 +40,6 @@ def matrix(spec: FeatureSpec, normals: list[str]) -> csr_matrix:
             cols.append(bucket)
             values.append(value)
     return csr_matrix((values, (rows, cols)), shape=(len(normals), spec.buckets), dtype=np.float64)
-
-
-def threshold(scores: list[float], budget: float) -> float:
-    """The lowest threshold that flags at most ``budget`` of ``scores`` (benign messages)."""
-    ordered = sorted(scores, reverse=True)
-    allowed = int(budget * len(ordered))
-    return ordered[allowed] + 1e-6 if allowed < len(ordered) else 0.5
 
 
 def choose(rows: list[dict[str, str]], scores: np.ndarray, patterns: list[Level]) -> tuple[float, float, float]:

@@ -20,7 +20,8 @@ class Assessment:
 
     ``topics`` names what the words point to beyond suicide and self-harm (``abuse``, ``eating``), so the
     reply can add the right helplines; ``language`` is set when a pattern in another language matched.
-    ``score`` is the learned detector's probability (None when it was not consulted).
+    ``score`` is the learned readers' probability: the encoder's once it is loaded, else the n-gram
+    detector's (None when neither was consulted).
     """
 
     level: Level

@@ -24,9 +24,9 @@ from bot.safety.screen import CompiledRules, CrisisScreen, ScreenRules
 
 logger = logging.getLogger(__name__)
 SCREEN_FILE = FsPath("safety") / "screen.yaml"
-# Shorter replies ("yes", "idk", "7", a button's label) carry too few features for the detector to judge;
+# Shorter replies ("yes", "idk", "7", a button's label) carry too little for the learned readers to judge;
 # the patterns alone screen them (they catch the short risk statements: "kms", "i want to die").
-DETECTOR_MIN_WORDS = 4
+ENCODER_MIN_WORDS = 4
 # The n-gram detector needs more: on four or five words ("I did not finish") its few n-grams mislead it.
 NGRAM_MIN_WORDS = 6
 HELPLINES_FILE = FsPath("safety") / "helplines.yaml"
@@ -101,7 +101,7 @@ class Safety:
         """
         normal = self.screen.normal(text)
         words = word_count(normal)
-        judged = words >= DETECTOR_MIN_WORDS
+        judged = words >= ENCODER_MIN_WORDS
         verdict = self.screen.verdict(text)
         level = verdict.level
         score = None
