@@ -201,6 +201,7 @@ class Conversations:
         """
         now = self._clock()
         async with self.repository.transaction() as tx:
+            await tx.lock_person(external_id)  # another process's update or check-in for them waits, or we do
             if update_id is not None and not await tx.claim_update(update_id, now):
                 return Handled([], duplicate=True)
             turn = Turn(self, tx)
@@ -309,6 +310,10 @@ class Conversations:
         self, user_id: int, external_id: str, now: datetime, outbox: NudgeWriter | None
     ) -> list[Reply]:
         async with self.repository.transaction() as tx:
+            # The person's lock first, as an update takes it, so the two never wait on each other in a circle.
+            await tx.lock_person(external_id)
+            if not await tx.claim_checkin(user_id):
+                return []  # another scheduler is nudging them right now
             replies = await checkins.nudge(Turn(self, tx), user_id, external_id, now)
             if replies and outbox is not None:
                 target = outbox(external_id, replies)

@@ -38,7 +38,7 @@ PASSAGE = 126
 STRIDE = 96
 # What the model was trained on at most (word pieces with [CLS] and [SEP]).
 WINDOW = 256
-_SENTENCE_END = re.compile(r"(?<=[.!?…\n])\s+|\n+")
+SENTENCE_END = re.compile(r"(?<=[.!?…\n])\s+|\n+")
 _MAX_WORD = 100  # BERT's own limit: a longer "word" is one unknown piece
 
 
@@ -208,7 +208,7 @@ def passages(pieces: WordPieces, text: str) -> list[list[int]]:
     """
     found: list[list[int]] = []
     current: list[int] = []
-    for sentence in _SENTENCE_END.split(text):
+    for sentence in SENTENCE_END.split(text):
         ids = pieces.encode(sentence)
         if not ids:
             continue

@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.config import Settings
 from bot.storage.database import DatabaseFile, migrate_database, open_database, open_reader
 from bot.storage.errors import StorageError
+from bot.storage.leadership import Leadership, SoleLeader
 from bot.storage.migrations import latest_version as sqlite_latest
 from bot.storage.protocols import Storage
 from bot.storage.repository import Repository
@@ -30,6 +31,8 @@ class OpenedStorage:
     """The SQLite file opened, to notice it being deleted or replaced (None for PostgreSQL or memory)."""
     terminal_files: Path = field(default=Path("data/files"))
     """Where the terminal chat writes the files it would send (one folder per person below)."""
+    leadership: Leadership = field(default_factory=SoleLeader)
+    """Whether this process sends and schedules for the deployment (always, with SQLite)."""
 
     async def close(self) -> None:
         """Close every connection (in reverse order of opening)."""
@@ -64,6 +67,7 @@ async def open_storage(
     (``springboard migrate`` brings it up to date). ``database_path`` forces that SQLite file."""
     url = settings.database_url if database_path is None else None
     if url:
+        from bot.storage.postgres.leadership import PostgresLeadership
         from bot.storage.postgres.store import open_postgres
 
         postgres = await open_postgres(url, now, apply_migrations=migrate)
@@ -73,6 +77,7 @@ async def open_storage(
             redacted(url),
             settings.files_dir,
             terminal_files=settings.files_dir / "terminal",
+            leadership=PostgresLeadership(url),
         )
     path = database_path or settings.database_path
     connection = await open_database(path, now)

@@ -63,6 +63,11 @@ class PeopleStore(Protocol):
         """What an export holds besides the runs, as JSON-ready data: the person, a flow in progress, check-ins."""
         ...
 
+    async def lock_person(self, external_id: str) -> None:
+        """Hold this person's lock until the transaction ends, so their updates and check-ins apply one at a
+        time even from several processes (a database with one writer at a time needs nothing more)."""
+        ...
+
 
 class FlowStore(Protocol):
     """Where each person is in a flow: the active one, one set aside, and completed runs."""
@@ -177,6 +182,11 @@ class CheckinStore(Protocol):
         """Store the person's check-in settings and schedule (wake_at is indexed for the periodic job)."""
         ...
 
+    async def claim_checkin(self, user_id: int) -> bool:
+        """Take the person's check-in row for this transaction; False when another transaction holds it (it
+        is nudging them now), so two schedulers never nudge the same person at once."""
+        ...
+
     async def due_checkins(
         self, now: datetime, limit: int = 500, after: tuple[str, int] | None = None
     ) -> list[tuple[int, str, str]]:
@@ -267,8 +277,13 @@ class DeliveryStore(Protocol):
         version recorded the offset without the time)."""
         ...
 
-    async def pending_updates(self) -> list[tuple[int, str]]:
-        """Stored updates not handled yet, oldest first: (update id, JSON)."""
+    async def pending_updates(self, chat_id: int | None = None) -> list[tuple[int, str]]:
+        """Stored updates not handled yet, oldest first: (update id, JSON); with ``chat_id`` only that chat's
+        (0 for updates that belong to no chat)."""
+        ...
+
+    async def chats_with_pending_updates(self, received_before: datetime) -> list[int]:
+        """The chats with updates stored before ``received_before`` and not handled yet (0: no chat)."""
         ...
 
     async def claim_update(self, update_id: int, now: datetime) -> bool:

@@ -503,6 +503,9 @@ class Repository:
         self._checkpoint_after_commit = True
         return runs
 
+    async def lock_person(self, external_id: str) -> None:
+        """Nothing to take: a write transaction here (BEGIN IMMEDIATE) already excludes every other writer."""
+
     async def export_person(self, user_id: int) -> dict[str, Any]:
         """What an export holds besides the runs, as JSON-ready data: the person, a flow in progress, check-ins."""
         user = await self._one("SELECT external_id, created_at, onboarded_at FROM users WHERE id = ?", (user_id,))
@@ -651,6 +654,10 @@ class Repository:
             held_date=_date_or_none(row["held_date"]),
         )
         return CheckinRow(settings, state, bool(row["offered"]), row["awaiting"], row["place"])
+
+    async def claim_checkin(self, user_id: int) -> bool:
+        """Always True: with one writer at a time no other transaction can be nudging them."""
+        return True
 
     async def save_checkin(self, user_id: int, row: CheckinRow) -> None:
         """Store the person's check-in settings and schedule (wake_at is indexed for the periodic job)."""
@@ -882,10 +889,23 @@ class Repository:
         row = await self._one("SELECT count(*) AS kept FROM dead_letters")
         return int(row["kept"]) if row else 0
 
-    async def pending_updates(self) -> list[tuple[int, str]]:
-        """Stored updates not handled yet, oldest first: (update id, JSON)."""
-        rows = await self._all("SELECT update_id, payload FROM inbox ORDER BY update_id")
+    async def pending_updates(self, chat_id: int | None = None) -> list[tuple[int, str]]:
+        """Stored updates not handled yet, oldest first: (update id, JSON); with ``chat_id`` only that chat's
+        (0 for updates that belong to no chat)."""
+        if chat_id is None:
+            rows = await self._all("SELECT update_id, payload FROM inbox ORDER BY update_id")
+        else:
+            rows = await self._all(
+                "SELECT update_id, payload FROM inbox WHERE coalesce(chat_id, 0) = ? ORDER BY update_id", (chat_id,)
+            )
         return [(int(row["update_id"]), str(row["payload"])) for row in rows]
+
+    async def chats_with_pending_updates(self, received_before: datetime) -> list[int]:
+        """The chats with updates stored before ``received_before`` and not handled yet (0: no chat)."""
+        rows = await self._all(
+            "SELECT DISTINCT coalesce(chat_id, 0) AS chat FROM inbox WHERE received_at < ?", (to_db(received_before),)
+        )
+        return sorted(int(row["chat"]) for row in rows)
 
     async def claim_update(self, update_id: int, now: datetime) -> bool:
         """Mark an update handled; False when it already was (a duplicate to ignore)."""

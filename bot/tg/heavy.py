@@ -158,7 +158,8 @@ async def run_heavy_job(
         while not stop.is_set():
             wake.clear()
             try:
-                waiting = await conversations.heavy_requests()
+                # Built where they are sent: by the replica that leads (the others leave the queue to it).
+                waiting = await conversations.heavy_requests() if sender.leading else []
             except Exception:  # the queue is read again shortly; the job must outlive any one failure
                 log.exception("reading the export and chart queue failed")
                 waiting = []

@@ -65,6 +65,10 @@ MAX_UPDATE_ID = 2**53 - 1
 UPDATE_ID_WINDOW = 1_000_000
 # …except after a week without updates, when Telegram starts again from a random id.
 UPDATE_ID_RESET_AFTER = timedelta(days=7)
+# Webhook mode: how often to look for updates stored but left unhandled (their replica died), and how old
+# they must be (younger ones are being handled by whoever stored them).
+SWEEP_EVERY_S = 2.0
+SWEEP_OLDER_S = 2.0
 # No real update nests deeper (update → message → reply → keyboard → row → button is 7).
 MAX_NESTING = 32
 
@@ -189,8 +193,15 @@ class Intake:
         gatekeeper: Gatekeeper,
         clock: Callable[[], datetime],
         database_file: DatabaseFile | None = None,
+        *,
+        drain_by_chat: bool = False,
     ) -> None:
         self._application = application
+        # Webhook mode: what was stored is handled from the inbox, a chat at a time (see _wake), so that
+        # replicas sharing the database apply each person's updates in order whoever received them.
+        self._drain_by_chat = drain_by_chat
+        self._draining: set[int] = set()
+        self._woken: set[int] = set()
         self._repository = repository
         self._gatekeeper = gatekeeper
         self._clock = clock
@@ -327,7 +338,7 @@ class Intake:
         self.check_database()
         for arrival in kept:
             if arrival.update is not None and arrival.update_id not in spent:
-                self._spawn(arrival.update)
+                self._start(arrival.update)
 
     async def replay_pending(self) -> int:
         """Handle every stored update left unhandled by a crash; returns how many there were.
@@ -352,11 +363,73 @@ class Intake:
                 await self._application.process_error(update, stopper)
                 await self._quarantine(Arrival(update_id, payload, update), stopper)
                 continue
-            self._spawn(update)
+            self._start(update)
         return len(pending)
 
+    def _start(self, update: Update) -> None:
+        """Begin handling a stored update: at once in arrival order, or (webhook) by draining its chat."""
+        if self._drain_by_chat:
+            self._wake(_chat_of(update))
+        else:
+            self._spawn(update)
+
+    def _wake(self, chat_id: int) -> None:
+        """Make sure the chat's stored updates are handled: start draining it, or have its drain look again."""
+        self._woken.add(chat_id)
+        if chat_id in self._draining:
+            return
+        self._draining.add(chat_id)
+        task = asyncio.create_task(self._drain(chat_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _drain(self, chat_id: int) -> None:
+        """Handle the chat's stored updates oldest first until none is left that this drain was woken for.
+
+        An update is applied only after every older one of its chat was (here or by another process: the
+        claim in its transaction then finds it handled and does nothing), so order holds across replicas.
+        """
+        try:
+            while chat_id in self._woken:
+                self._woken.discard(chat_id)
+                async with self._repository.snapshot() as view:
+                    pending = await view.pending_updates(chat_id)
+                bot = self._application.bot
+                for update_id, payload in pending:
+                    try:
+                        update = Update.de_json(json.loads(payload), bot)
+                    except Exception as error:  # stored by an older version that read it differently
+                        await self._quarantine(Arrival(update_id, payload, None, error), error)
+                        continue
+                    await self._process(update)
+        except StorageError as trouble:
+            # Nothing is lost: the updates stay in the inbox and the next sweep wakes this chat again.
+            log.warning("could not read the inbox of a chat (%s); it is looked at again shortly", trouble)
+        finally:
+            self._draining.discard(chat_id)
+
+    async def sweep(self, stop: asyncio.Event, every: float = SWEEP_EVERY_S, older: float = SWEEP_OLDER_S) -> None:
+        """Until ``stop``: every few seconds, drain the chats with updates stored a while ago and not handled.
+
+        Another replica stored them and died (or a drain gave up on the database): with webhooks nobody
+        would send them again. Draining a chat another replica is draining too is safe, only wasted work.
+        """
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=every)
+            if stop.is_set():
+                return
+            try:
+                async with self._repository.snapshot() as view:
+                    chats = await view.chats_with_pending_updates(self._clock() - timedelta(seconds=older))
+            except StorageError as trouble:
+                log.warning("could not look for updates left in the inbox (%s)", trouble)
+                continue
+            for chat_id in chats:
+                self._wake(chat_id)
+
     def _spawn(self, update: Update) -> None:
-        chat_id = update.effective_chat.id if update.effective_chat else 0
+        chat_id = _chat_of(update)
         lock = self._chat_locks.setdefault(chat_id, asyncio.Lock())
         self._chat_load[chat_id] = self._chat_load.get(chat_id, 0) + 1
         task = asyncio.create_task(self._handle(update, chat_id, lock))
@@ -365,34 +438,38 @@ class Intake:
 
     async def _handle(self, update: Update, chat_id: int, lock: asyncio.Lock) -> None:
         # Locks are fair (FIFO), and tasks are created in update order: a chat's updates apply in order.
-        update_id = update.update_id
         try:
             async with lock:
-                failure: BaseException | None = None
-                self._in_hand.add(update_id)
-                try:
-                    await self._apply(update)
-                except Exception as error:  # PTB reports handler failures itself; this is one outside any handler
-                    log.exception("update %s could not be processed; letting it go", update_id)
-                    failure = error
-                finally:
-                    self._in_hand.discard(update_id)
-                    failure = self._broken.pop(update_id, None) or failure
-                # Handled, ignored by design, or failed and told the person: done. Claiming is idempotent.
-                # Cancelled (shutting down) skips this: the update stays in the inbox for the next start.
-                if failure is None:
-                    await self._settle(update_id)
-                else:
-                    await self._quarantine(Arrival(update_id, update.to_json(), update), failure)
+                await self._process(update)
         finally:
             self._chat_load[chat_id] -= 1
             if not self._chat_load[chat_id]:
                 del self._chat_load[chat_id]
                 del self._chat_locks[chat_id]
+
+    async def _process(self, update: Update) -> None:
+        """Apply one update and mark it handled, or quarantine it if handling failed for good."""
+        update_id = update.update_id
+        failure: BaseException | None = None
+        self._in_hand.add(update_id)
+        try:
+            await self._apply(update)
+        except Exception as error:  # PTB reports handler failures itself; this is one outside any handler
+            log.exception("update %s could not be processed; letting it go", update_id)
+            failure = error
+        finally:
+            self._in_hand.discard(update_id)
+            failure = self._broken.pop(update_id, None) or failure
             self._since_marks_dropped += 1
             if self._since_marks_dropped >= DROP_PERSISTENCE_MARKS_EVERY:
                 self._since_marks_dropped = 0
                 drop_persistence_marks(self._application)
+        # Handled, ignored by design, or failed and told the person: done. Claiming is idempotent.
+        # Cancelled (shutting down) skips this: the update stays in the inbox for the next start.
+        if failure is None:
+            await self._settle(update_id)
+        else:
+            await self._quarantine(Arrival(update_id, update.to_json(), update), failure)
 
     async def _apply(self, update: Update) -> None:
         """Process one update, retrying quietly while the database fails (a bounded number of times)."""
@@ -590,6 +667,11 @@ class Intake:
         for arrival in arrivals:
             if arrival.update is not None and self._gatekeeper.admits(arrival.update):
                 await self._application.process_error(arrival.update, trouble)
+
+
+def _chat_of(update: Update) -> int:
+    """The chat an update belongs to (0 for one that belongs to none), as the inbox files it."""
+    return update.effective_chat.id if update.effective_chat else 0
 
 
 async def _sleep_or_stop(stop: asyncio.Event, wait: float) -> None:

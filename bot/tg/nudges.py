@@ -58,10 +58,12 @@ async def send_due_checkins(conversations: Conversations, sender: Sender) -> int
 async def run_checkin_job(
     conversations: Conversations, sender: Sender, stop: asyncio.Event, every: float = CHECK_EVERY_S
 ) -> None:
-    """Until ``stop``: send due check-ins, then wait ``every`` seconds. A failure is logged, never fatal."""
+    """Until ``stop``: send due check-ins (while this process leads the deployment, see ``Sender.leading``),
+    then wait ``every`` seconds. A failure is logged, never fatal."""
     while not stop.is_set():
         try:
-            await send_due_checkins(conversations, sender)
+            if sender.leading:
+                await send_due_checkins(conversations, sender)
         except Exception:  # one bad pass must not end the job for everyone
             log.exception("sending check-ins failed; trying again in %.0f s", every)
         with contextlib.suppress(TimeoutError):

@@ -19,6 +19,7 @@ from bot.conversation import Conversations
 from bot.flows.catalog import Catalog
 from bot.storage.database import DatabaseGone
 from bot.storage.errors import StorageError
+from bot.storage.leadership import Leadership
 from bot.storage.opening import open_storage, redacted
 from bot.storage.protocols import Storage
 from bot.tg.app import build_application, menu_commands
@@ -75,7 +76,14 @@ async def run_bot(settings: Settings, catalog: Catalog, token: str) -> int:
         application, sender = build_application(
             token, settings.telegram_api_url, conversations, settings.allowed_user_ids, spool, throttle=throttle
         )
-        intake = Intake(application, repository, Gatekeeper(settings.allowed_user_ids), _now, opened.database_file)
+        intake = Intake(
+            application,
+            repository,
+            Gatekeeper(settings.allowed_user_ids),
+            _now,
+            opened.database_file,
+            drain_by_chat=settings.webhook_url is not None,
+        )
         try:
             await _until_reachable(application.initialize, stop, "signing in")
         except InvalidToken:
@@ -89,7 +97,9 @@ async def run_bot(settings: Settings, catalog: Catalog, token: str) -> int:
             return 1
         try:
             log.info("signed in as @%s", application.bot.username)
-            return await _serve(settings, conversations, application, sender, intake, repository, stop)
+            return await _serve(
+                settings, conversations, application, sender, intake, repository, opened.leadership, stop
+            )
         except StorageError as trouble:
             # Only start-up reads and writes get here (the replay of the inbox); later ones are retried.
             log.error("the database %s failed: %s", opened.where, trouble)
@@ -109,21 +119,28 @@ async def _serve(
     sender: Sender,
     intake: Intake,
     storage: Storage,
+    leadership: Leadership,
     stop: asyncio.Event,
 ) -> int:
     """Replay what a crash left, then receive updates until ``stop``; returns the exit code."""
+    sender.leading = leadership.leading  # a replica sends nothing before it wins the campaign (SQLite: at once)
     replayed = await intake.replay_pending()
     if replayed:
         log.info("handling %d update(s) received before the last stop", replayed)
     vanished: list[str] = []
+    took_over = asyncio.Event()
     # Replies committed but not sent before the last stop go out first thing, then every few seconds;
     # check-ins that are due go out every few seconds too; and the database file is watched all along.
+    # Sending and scheduling happen only while this process leads (always, with SQLite).
     background = [
-        asyncio.create_task(_retry_outbox(sender, stop)),
+        asyncio.create_task(_lead(leadership, sender, stop, took_over)),
+        asyncio.create_task(_retry_outbox(sender, stop, took_over)),
         asyncio.create_task(run_checkin_job(conversations, sender, stop, settings.checkin_poll_seconds)),
         asyncio.create_task(run_heavy_job(conversations, sender, stop, _worker_setup(settings))),
         asyncio.create_task(_watch_database(intake, stop, vanished)),
     ]
+    if settings.webhook_url:
+        background.append(asyncio.create_task(intake.sweep(stop)))
     try:
         await _register_commands(application.bot, conversations.catalog, stop)
         if settings.webhook_url:
@@ -238,17 +255,52 @@ async def _watch_database(intake: Intake, stop: asyncio.Event, vanished: list[st
             await asyncio.wait_for(stop.wait(), timeout=DATABASE_WATCH_PERIOD_S)
 
 
-async def _retry_outbox(sender: Sender, stop: asyncio.Event) -> None:
-    """Send replies that could not be delivered earlier: at once, then every few seconds. First, files left by
-    a crash that no reply needs any more are removed."""
+async def _lead(leadership: Leadership, sender: Sender, stop: asyncio.Event, took_over: asyncio.Event) -> None:
+    """Campaign for the leadership until ``stop``: the sender sends only while this process leads, and while it
+    does, replies committed by any replica are sent as soon as the database says so."""
+    sending: set[asyncio.Task[bool]] = set()
+
+    def on_leading(leading: bool) -> None:
+        sender.leading = leading
+        if leading:
+            took_over.set()  # send what the last leader left, at once
+
+    def on_replies(chat_id: int) -> None:
+        task = asyncio.create_task(sender.flush(chat_id))
+        sending.add(task)
+        task.add_done_callback(_finished_sending(sending))
+
+    try:
+        await leadership.campaign(stop, on_leading, on_replies)
+    finally:
+        await asyncio.gather(*sending, return_exceptions=True)
+
+
+def _finished_sending(sending: set[asyncio.Task[bool]]) -> Callable[[asyncio.Task[bool]], None]:
+    def finished(task: asyncio.Task[bool]) -> None:
+        sending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # Left in the outbox: the retry loop sends it.
+            log.warning("sending new replies failed (%s); retrying shortly", type(task.exception()).__name__)
+
+    return finished
+
+
+async def _retry_outbox(sender: Sender, stop: asyncio.Event, took_over: asyncio.Event) -> None:
+    """Send replies that could not be delivered earlier: at once, then every few seconds, and at once when
+    this process takes the leadership over. First, files left by a crash that no reply needs any more are
+    removed."""
     try:
         await sender.sweep_files()
     except Exception:  # tidying must never keep the bot from sending
         log.exception("removing leftover spooled files failed")
     while not stop.is_set():
+        took_over.clear()
         try:
             await sender.flush_all()
         except Exception:  # a retry loop must outlive any single failure (Telegram's or the database's)
             log.exception("retrying the outbox failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=RETRY_PERIOD_S)
+        waits = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(took_over.wait())}
+        await asyncio.wait(waits, timeout=RETRY_PERIOD_S, return_when=asyncio.FIRST_COMPLETED)
+        for waiting in waits:
+            waiting.cancel()

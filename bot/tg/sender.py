@@ -63,15 +63,21 @@ class Sender:
         self._chat_locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}
         self._replies_waiting: dict[int, int] = {}
+        # False while another replica leads the deployment (bot.storage.leadership): it sends everything, woken
+        # by the database when replies commit here, so Telegram's limits hold for the whole deployment.
+        self.leading = True
 
     async def flush(self, chat_id: int, urgent: bool = True) -> bool:
-        """Send every pending reply of one chat, in order; True when the chat's outbox is empty afterwards.
+        """Send every pending reply of one chat, in order; True when the chat's outbox is empty afterwards (False
+        at once, sending nothing, while another replica leads).
 
         ``urgent`` for replies to someone who just wrote (they go before bulk sends); False for check-ins,
         exports and retries. Rows are read without the write lock and marked sent together, in one write
         transaction, once the batch is through (or stopped): a crash in between sends them again after a
         restart, never loses them.
         """
+        if not self.leading:
+            return False  # committed, so not lost: the leader sends it
         self._users[chat_id] = self._users.get(chat_id, 0) + 1
         if urgent:
             self._replies_waiting[chat_id] = self._replies_waiting.get(chat_id, 0) + 1
@@ -146,7 +152,10 @@ class Sender:
             log.info("removed %d spooled file(s) no reply needs any more", removed)
 
     async def flush_all(self) -> None:
-        """Send what every chat has pending (after a restart, or after Telegram was unreachable)."""
+        """Send what every chat has pending (after a restart, or after Telegram was unreachable); nothing while
+        another replica leads."""
+        if not self.leading:
+            return
         async with self._repository.snapshot() as view:
             chats = sorted(await view.chats_with_pending_replies())
         await asyncio.gather(*(self.flush(chat_id, urgent=False) for chat_id in chats))

@@ -46,3 +46,16 @@ async def fresh_schema(server: PostgresServer, prefix: str = "test") -> str:
     finally:
         await admin.close()
     return schema
+
+
+async def fresh_database(server: PostgresServer, prefix: str = "test") -> str:
+    """Create an empty database of its own (advisory locks, unlike tables, are per database); its name."""
+    import asyncpg
+
+    database = f"{prefix}_{next(_schemas)}"
+    admin = await asyncpg.connect(server.url())
+    try:
+        await admin.execute(f"CREATE DATABASE {database}")
+    finally:
+        await admin.close()
+    return database

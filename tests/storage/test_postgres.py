@@ -6,14 +6,14 @@ and driver failures surfacing as the storage's own error types. Runs on the sess
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from bot.storage.errors import StorageBusy, StorageError, StorageFull, StorageUnavailable
 from tests.conftest import NOW
 from tests.postgres_server import PostgresServer
-from tests.storage.conftest import POSTGRES_GROUP, fresh_schema
+from tests.storage.conftest import POSTGRES_GROUP, fresh_database, fresh_schema
 
 pytestmark = pytest.mark.xdist_group(POSTGRES_GROUP)
 
@@ -144,3 +144,67 @@ def test_driver_errors_map_to_the_storage_kinds(error: str, kind: type[StorageEr
     assert type(translated) is kind and translated.__cause__ is driver_error
     assert storage_error(TimeoutError()).__class__ is StorageBusy
     assert storage_error(ConnectionResetError()).__class__ is StorageUnavailable
+
+
+async def test_a_check_in_row_another_transaction_holds_is_skipped_not_waited_for(store: PostgresStorage) -> None:
+    from datetime import time
+
+    from bot.checkins import CheckinSettings, CheckinState
+    from bot.storage.records import CheckinRow
+
+    async with store.transaction() as tx:
+        ana = await tx.user("tg:5", NOW)
+        row = CheckinRow(CheckinSettings(True, time(20, 0), "UTC"), CheckinState(due_at=NOW), True, None, None)
+        await tx.save_checkin(ana.id, row)
+    async with store.transaction() as holder:
+        assert await holder.claim_checkin(ana.id)
+        async with store.transaction() as other:
+            assert not await asyncio.wait_for(other.claim_checkin(ana.id), 10), "skipped (SKIP LOCKED), not waited for"
+
+
+async def test_one_replica_leads_and_another_takes_over_within_seconds_when_it_dies(
+    postgres_server: PostgresServer,
+) -> None:
+    from bot.storage.postgres.leadership import PostgresLeadership
+
+    database = await fresh_database(postgres_server, "leaders")
+    url = postgres_server.url(database)
+    replicas = [PostgresLeadership(url, period=0.1) for _ in range(2)]
+    stops = [asyncio.Event() for _ in replicas]
+    heard: list[list[int]] = [[], []]
+    changes: list[tuple[int, bool]] = []
+    campaigns = [
+        asyncio.create_task(
+            replica.campaign(stop, lambda leading, n=n: changes.append((n, leading)), heard[n].append)
+        )
+        for n, (replica, stop) in enumerate(zip(replicas, stops, strict=True))
+    ]
+    try:
+        await _until(lambda: any(replica.leading for replica in replicas))
+        await asyncio.sleep(0.5)  # several campaign rounds: the other never leads as well
+        assert sum(replica.leading for replica in replicas) == 1
+        leader = next(n for n, replica in enumerate(replicas) if replica.leading)
+        # Replies committed by anyone wake the leader with their chat.
+        store = await open_postgres(url, NOW, max_size=2)
+        try:
+            async with store.transaction() as tx:
+                await tx.enqueue_replies(42, ['{"kind": "text"}'], NOW)
+            await _until(lambda: heard[leader] == [42])
+        finally:
+            await store.close()
+        assert heard[1 - leader] == []
+        stops[leader].set()  # the leader goes: its session ends and the lock with it
+        await campaigns[leader]
+        await _until(lambda: replicas[1 - leader].leading, timeout=10)
+        assert changes[-1] == (1 - leader, True) and (leader, False) in changes
+    finally:
+        for stop in stops:
+            stop.set()
+        await asyncio.gather(*campaigns, return_exceptions=True)
+
+
+async def _until(condition: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "not within the ceiling"
+        await asyncio.sleep(0.02)

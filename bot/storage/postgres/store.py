@@ -44,6 +44,10 @@ HANDLED_KEPT = timedelta(hours=48)
 
 _CLAIMED_KEPT = 10_000
 
+PERSON_LOCKS = 0x5B0A  # the first key of every person's advisory lock (the second is a hash of their id)
+OUTBOX_CHANNEL = "springboard_outbox"
+"""Notified with the chat id whenever replies are committed to the outbox."""
+
 _ENTRY_COLUMNS = (
     "id, flow_id, flow_title, finished_at, lesson, next_step, feeling, feeling_before, feeling_after, "
     "next_step_outcome, next_step_due, next_step_let_go_at"
@@ -318,6 +322,11 @@ class PostgresTransaction:
         runs = await self.count_runs(user_id)
         await self._run("DELETE FROM users WHERE id = $1", user_id)
         return runs
+
+    async def lock_person(self, external_id: str) -> None:
+        """Take the person's advisory lock until the transaction ends (another replica's transaction for them
+        waits here): their updates and check-ins apply one at a time across the deployment."""
+        await self._db.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", PERSON_LOCKS, external_id)
 
     async def export_person(self, user_id: int) -> dict[str, Any]:
         """What an export holds besides the runs, as JSON-ready data: the person, a flow in progress, check-ins."""
@@ -676,6 +685,13 @@ class PostgresTransaction:
         )
         return CheckinRow(settings, state, bool(row["offered"]), row["awaiting"], row["place"])
 
+    async def claim_checkin(self, user_id: int) -> bool:
+        """Lock the person's check-in row (``FOR UPDATE SKIP LOCKED``); False when another transaction holds it."""
+        claimed = await self._db.fetchval(
+            "SELECT user_id FROM checkins WHERE user_id = $1 FOR UPDATE SKIP LOCKED", user_id
+        )
+        return claimed is not None
+
     async def save_checkin(self, user_id: int, row: CheckinRow) -> None:
         """Store the person's check-in settings and schedule (wake_at is indexed for the periodic job)."""
         state, settings = row.state, row.settings
@@ -927,10 +943,23 @@ class PostgresTransaction:
             return None
         return int(values["update_offset"]) - 1, from_db(values["update_seen_at"])
 
-    async def pending_updates(self) -> list[tuple[int, str]]:
-        """Stored updates not handled yet, oldest first: (update id, JSON)."""
-        rows = await self._all("SELECT update_id, payload FROM inbox ORDER BY update_id")
+    async def pending_updates(self, chat_id: int | None = None) -> list[tuple[int, str]]:
+        """Stored updates not handled yet, oldest first: (update id, JSON); with ``chat_id`` only that chat's
+        (0 for updates that belong to no chat)."""
+        if chat_id is None:
+            rows = await self._all("SELECT update_id, payload FROM inbox ORDER BY update_id")
+        else:
+            rows = await self._all(
+                "SELECT update_id, payload FROM inbox WHERE coalesce(chat_id, 0) = $1 ORDER BY update_id", chat_id
+            )
         return [(int(row["update_id"]), str(row["payload"])) for row in rows]
+
+    async def chats_with_pending_updates(self, received_before: datetime) -> list[int]:
+        """The chats with updates stored before ``received_before`` and not handled yet (0: no chat)."""
+        rows = await self._all(
+            "SELECT DISTINCT coalesce(chat_id, 0) AS chat FROM inbox WHERE received_at < $1", _at(received_before)
+        )
+        return sorted(int(row["chat"]) for row in rows)
 
     async def claim_update(self, update_id: int, now: datetime) -> bool:
         """Mark an update handled; False when it already was (a duplicate to ignore). Two transactions claiming
@@ -993,6 +1022,8 @@ class PostgresTransaction:
             payloads,
             _at(now),
         )
+        # Wakes the replica that sends (it LISTENs, see bot.storage.postgres.leadership) once this commits.
+        await self._db.execute("SELECT pg_notify($1, $2)", OUTBOX_CHANNEL, str(chat_id))
         return sorted(int(row["id"]) for row in rows)  # identities are drawn in the order the rows are inserted
 
     async def pending_replies(self, chat_id: int | None = None) -> list[tuple[int, int, str]]:

@@ -219,3 +219,36 @@ async def _find(storage: Storage, external_id: str) -> User:
 async def _missing(storage: Storage, external_id: str) -> bool:
     async with storage.snapshot() as view:
         return await view.find_user(external_id) is None
+
+
+async def test_a_persons_transactions_apply_one_after_the_other(storage: Storage) -> None:
+    import asyncio
+
+    order: list[str] = []
+    first_holds = asyncio.Event()
+
+    async def first() -> None:
+        async with storage.transaction() as tx:
+            await tx.lock_person("tg:1")
+            first_holds.set()
+            await asyncio.sleep(0.2)
+            order.append("first commits")
+
+    async def second() -> None:
+        await first_holds.wait()
+        async with storage.transaction() as tx:
+            await tx.lock_person("tg:1")
+            order.append("second holds the lock")
+
+    await asyncio.wait_for(asyncio.gather(first(), second()), 30)
+    assert order == ["first commits", "second holds the lock"]
+
+
+async def test_a_check_in_row_can_be_claimed_by_one_transaction_at_a_time(storage: Storage) -> None:
+    settings = CheckinSettings(True, time(20, 0), "Europe/Berlin")
+    async with storage.transaction() as tx:
+        ana = await tx.user("cli:ana", NOW)
+        await tx.save_checkin(ana.id, CheckinRow(settings, CheckinState(due_at=NOW), True, None, None))
+        assert await tx.claim_checkin(ana.id)
+    async with storage.transaction() as tx:
+        assert await tx.claim_checkin(ana.id), "free again once the transaction that held it ended"

@@ -115,3 +115,21 @@ async def test_delivery_lag_counts_what_waits_and_dates_the_oldest_of_each(stora
         await tx.enqueue_replies(7, ["later"], NOW + timedelta(minutes=2))
     async with storage.snapshot() as view:
         assert await view.delivery_lag() == DeliveryLag(2, NOW, 1, NOW + timedelta(minutes=2))
+
+
+async def test_a_chats_pending_updates_come_alone_and_chats_with_old_ones_are_found(storage: Storage) -> None:
+    async with storage.transaction() as tx:
+        await tx.record_updates([(21, 7, '{"a": 1}'), (20, 8, '{"b": 1}'), (23, 7, '{"c": 1}')], None, NOW)
+        await tx.record_updates([(22, None, '{"d": 1}')], None, NOW + timedelta(seconds=5))
+    async with storage.snapshot() as view:
+        assert await view.pending_updates(7) == [(21, '{"a": 1}'), (23, '{"c": 1}')]
+        assert await view.pending_updates(0) == [(22, '{"d": 1}')], "0 stands for updates without a chat"
+        assert await view.pending_updates(9) == []
+        assert await view.chats_with_pending_updates(NOW + timedelta(seconds=1)) == [7, 8]
+        assert await view.chats_with_pending_updates(NOW + timedelta(seconds=6)) == [0, 7, 8]
+        assert await view.chats_with_pending_updates(NOW) == [], "only those stored before the moment"
+    async with storage.transaction() as tx:
+        await tx.claim_update(21, NOW)
+        await tx.claim_update(23, NOW)
+    async with storage.snapshot() as view:
+        assert await view.chats_with_pending_updates(NOW + timedelta(seconds=6)) == [0, 8]

@@ -1,0 +1,97 @@
+"""The leadership of a PostgreSQL deployment: a session-level advisory lock on a connection of its own.
+
+Every replica campaigns: once a second it asks ``pg_try_advisory_lock``; the one that gets it leads and
+LISTENs on the outbox channel (``enqueue_replies`` notifies it with the chat id when replies commit). The
+leader checks its connection every second; when it cannot, it stops leading at once (it may no longer hold
+the lock). When a leader dies, its session ends, PostgreSQL releases the lock, and the next replica to ask
+gets it: a takeover within about a second of the server noticing (at once for a killed process, whose
+socket the operating system closes; within the keepalive probes below for a machine that vanished).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import asyncpg
+
+from bot.storage.leadership import OnLeading, OnReplies
+from bot.storage.postgres.errors import DRIVER_ERRORS
+from bot.storage.postgres.store import OUTBOX_CHANNEL
+
+log = logging.getLogger(__name__)
+
+LEADER_LOCK = (0x5B0B, 1)
+"""The advisory lock whose holder leads (two keys, apart from the people's locks)."""
+_TROUBLE: tuple[type[BaseException], ...] = (*DRIVER_ERRORS, OSError, TimeoutError)
+CAMPAIGN_PERIOD_S = 1.0
+CALL_TIMEOUT_S = 5.0
+# The server probes an idle leader's connection: a leader whose machine vanished loses the lock in ~15 s.
+KEEPALIVE = {"tcp_keepalives_idle": "5", "tcp_keepalives_interval": "2", "tcp_keepalives_count": "5"}
+
+
+class PostgresLeadership:
+    """One replica's campaign for the leadership of the deployment (``bot.storage.leadership.Leadership``)."""
+
+    def __init__(self, url: str, period: float = CAMPAIGN_PERIOD_S) -> None:
+        self._url = url
+        self._period = period
+        self._connection: asyncpg.Connection[Any] | None = None
+        self._leading = False
+
+    @property
+    def leading(self) -> bool:
+        """True while this replica holds the leader's lock (as of its last check, at most a period ago)."""
+        return self._leading
+
+    async def campaign(self, stop: asyncio.Event, on_leading: OnLeading, on_replies: OnReplies) -> None:
+        """Seek and keep the leadership until ``stop``; on return the lock is released (the session closed)."""
+
+        def heard(_connection: object, _pid: int, _channel: str, payload: str) -> None:
+            with contextlib.suppress(ValueError):
+                on_replies(int(payload))
+
+        try:
+            while not stop.is_set():
+                try:
+                    await self._round(on_leading, heard)
+                except _TROUBLE as trouble:
+                    if self._leading:
+                        log.warning("lost the connection that holds the leadership (%s)", type(trouble).__name__)
+                    await self._step_down(on_leading)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self._period)
+        finally:
+            await self._step_down(on_leading)
+
+    async def _round(self, on_leading: OnLeading, heard: Any) -> None:
+        connection = self._connection
+        if connection is None or connection.is_closed():
+            connection = await asyncio.wait_for(asyncpg.connect(self._url, server_settings=KEEPALIVE), CALL_TIMEOUT_S)
+            self._connection = connection
+        assert connection is not None
+        if self._leading:
+            await asyncio.wait_for(connection.fetchval("SELECT 1"), CALL_TIMEOUT_S)
+            return
+        won = await asyncio.wait_for(
+            connection.fetchval("SELECT pg_try_advisory_lock($1, $2)", *LEADER_LOCK), CALL_TIMEOUT_S
+        )
+        if won:
+            await connection.add_listener(OUTBOX_CHANNEL, heard)
+            self._leading = True
+            log.info("this replica leads now: it sends the replies and the check-ins of the deployment")
+            on_leading(True)
+
+    async def _step_down(self, on_leading: OnLeading) -> None:
+        """Stop leading and close the connection (which releases the lock, if the server still has it)."""
+        connection, self._connection = self._connection, None
+        if self._leading:
+            self._leading = False
+            on_leading(False)
+        if connection is not None and not connection.is_closed():
+            try:
+                await asyncio.wait_for(connection.close(), CALL_TIMEOUT_S)
+            except Exception:  # closing a broken connection: cut it instead
+                connection.terminate()
