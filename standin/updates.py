@@ -113,6 +113,11 @@ class UpdateQueue:
             self._confirmed_below = max(self._confirmed_below, offset)
         self._signal.fire()
 
+    def acknowledge(self, update_id: int) -> None:
+        """Forget one delivered update (a webhook answered 200 for it), whatever its place in the queue."""
+        self._pending = [update for update in self._pending if update["update_id"] != update_id]
+        self._signal.fire()
+
     def is_confirmed(self, update_id: int) -> bool:
         """True once the bot has confirmed (asked past) the update with this id."""
         return update_id < self._confirmed_below

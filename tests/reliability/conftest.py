@@ -13,6 +13,7 @@ import pytest
 
 from standin.server import StandIn
 from tests.e2e.harness import BotProcess
+from tests.storage.conftest import postgres_server as postgres_server  # the replica tests share its server
 
 
 @pytest.fixture(autouse=True)

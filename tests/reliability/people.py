@@ -171,12 +171,14 @@ class Person:
         return any(expected in message.shown_text for message in standin.bot_messages(self.user_id))
 
 
-def check_database(rows: Any, people: list[Person]) -> None:
+def check_database(rows: Any, people: list[Person], *, sqlite: bool = True) -> None:
     """Every person has exactly one completed setback run holding exactly their answers; nothing is pending.
 
-    ``rows(query, *params)`` runs a query on the bot's SQLite file.
+    ``rows(query, *params)`` runs a query (``?`` for parameters) on the bot's database: its SQLite file
+    (whose integrity is checked too), or PostgreSQL with ``sqlite`` False.
     """
-    assert rows("PRAGMA integrity_check") == [("ok",)]
+    if sqlite:
+        assert rows("PRAGMA integrity_check") == [("ok",)]
     assert rows("SELECT count(*) FROM active_runs") == [(0,)], "a flow was left in progress"
     assert rows("SELECT count(*) FROM inbox") == [(0,)], "a received update was never handled"
     assert rows("SELECT count(*) FROM outbox") == [(0,)], "a committed reply was never sent"
@@ -202,5 +204,16 @@ def check_every_question_shown(standin: StandIn, people: list[Person]) -> None:
         for question in person.questions():
             assert any(question in text for text in shown), f"user {person.user_id} was never asked {question!r}"
         assert not any("Traceback" in text or "went wrong" in text for text in shown), standin.transcript(
+            person.user_id
+        )
+
+
+def check_replies_in_order(standin: StandIn, people: list[Person]) -> None:
+    """Each person was first asked each question in the flow's order (a reply sent again after a crash may
+    repeat an earlier one; none may come before the one it follows)."""
+    for person in people:
+        shown = [message.shown_text for message in standin.bot_messages(person.user_id)]
+        firsts = [next(n for n, text in enumerate(shown) if question in text) for question in person.questions()]
+        assert firsts == sorted(firsts), f"user {person.user_id} saw questions out of order:\n" + standin.transcript(
             person.user_id
         )

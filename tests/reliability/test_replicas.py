@@ -1,0 +1,359 @@
+"""Two bot processes on one PostgreSQL database behind a webhook, killed with SIGKILL again and again while
+50 people work through a setback: every answer applied exactly once, every person's replies in order.
+
+Telegram's side is the stand-in's ``WebhookCourier``: it POSTs each update to either replica (a load
+balancer's random choice) until one answers 200, so a person's consecutive messages land on both. Nobody
+re-sends anything by hand: an update a replica stored is handled by whichever replica drains that chat (or
+by the other's sweep, if the one that stored it died); a reply committed but not sent goes out from the
+replica that leads next.
+
+Kills wait for moments in the replicas' lives, not the wall clock (a slow machine would outrun a schedule):
+
+- ``either``: some time after a replica (chosen at random) began listening;
+- ``leader``: while the leading replica's sendMessage is in flight (Telegram has it, the outbox not yet
+  marked), so the leadership moves with replies half sent.
+
+Budgets are multiples of the start-up time measured in this run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import random
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from standin import Fault
+from standin.courier import WebhookCourier
+from standin.server import StandIn
+from standin.users import user_chat
+from tests.e2e.harness import WEBHOOK_PATH, WEBHOOK_SECRET, free_port
+from tests.postgres_server import PostgresServer
+from tests.reliability.conftest import KillableBot
+from tests.reliability.people import Person, check_database, check_every_question_shown, check_replies_in_order
+from tests.storage.conftest import POSTGRES_GROUP, fresh_database
+
+asyncpg = pytest.importorskip("asyncpg")
+
+PEOPLE = 50
+MIN_KILLS = 12
+PLANNED_KILLS = 16
+MAX_KILLS = 40
+MIN_PER_KIND = 4
+SEED = 20261130
+MOVES_PER_PERSON = 11
+SEND_HELD_S = 0.5
+CHECKIN_PEOPLE = 30
+CHECKIN_PACE = 5  # messages a second the leader sends
+LISTENING = "webhook listening"
+LEADS = "this replica leads now"
+
+
+class Replica(KillableBot):
+    """One ``springboard run`` in webhook mode on the shared database, listening on its own port."""
+
+    def __init__(self, standin: StandIn, workdir: Path, url: str) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        super().__init__(standin, workdir)
+        self.port = free_port()
+        self.extra_env.update(
+            {
+                "DATABASE_URL": url,
+                "WEBHOOK_URL": f"https://bot.example.test{WEBHOOK_PATH}",
+                "WEBHOOK_LISTEN": f"127.0.0.1:{self.port}",
+                "WEBHOOK_SECRET": WEBHOOK_SECRET,
+                "FILES_DIR": str(workdir / "files"),
+            }
+        )
+
+    @property
+    def hook(self) -> str:
+        return f"http://127.0.0.1:{self.port}{WEBHOOK_PATH}"
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.returncode is None
+
+    def this_start(self) -> str:
+        return self.log()[self.log_mark :]
+
+    def listening(self) -> bool:
+        return self.alive and LISTENING in self.this_start()
+
+    def leads(self) -> bool:
+        return self.alive and LEADS in self.this_start()
+
+
+def postgres_rows(url: str) -> Any:
+    """``rows(query, *params)`` for ``check_database``: the query (``?`` placeholders) run on PostgreSQL."""
+
+    def rows(query: str, *params: Any) -> list[tuple[Any, ...]]:
+        parts = query.split("?")
+        numbered = parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], start=1))
+
+        async def fetch() -> list[tuple[Any, ...]]:
+            connection = await asyncpg.connect(url)
+            try:
+                return [tuple(row) for row in await connection.fetch(numbered, *params)]
+            finally:
+                await connection.close()
+
+        with ThreadPoolExecutor(1) as worker:  # a loop of its own: the test's loop is busy waiting on this
+            return worker.submit(asyncio.run, fetch()).result()
+
+    return rows
+
+
+async def _migrate(replica: Replica) -> None:
+    """``springboard migrate``, the deploy step before the replicas start."""
+    command = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "migrate",
+        cwd=replica.workdir,
+        env=replica.env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(command.communicate(), 120)
+    assert command.returncode == 0, output.decode()
+
+
+@pytest.mark.xdist_group(POSTGRES_GROUP)
+async def test_fifty_people_finish_exactly_once_while_either_of_two_replicas_is_killed(
+    standin: StandIn, postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    rng = random.Random(SEED)
+    url = postgres_server.url(await fresh_database(postgres_server, "replicas"))
+    replicas = [Replica(standin, tmp_path / name, url) for name in ("a", "b")]
+    await _migrate(replicas[0])
+    rows = postgres_rows(url)
+    courier = WebhookCourier(standin, [replica.hook for replica in replicas], WEBHOOK_SECRET, seed=SEED)
+    started = time.monotonic()
+    for replica in replicas:
+        await replica.spawn()
+    await _wait_for(lambda: all(r.listening() for r in replicas), 120, "both replicas listening")
+    startup = time.monotonic() - started
+    await _wait_for(lambda: any(r.leads() for r in replicas), 60, "a leader")
+    courier.start()
+
+    cycle = startup + 1.0
+    think = cycle * PLANNED_KILLS / MOVES_PER_PERSON / 2
+    ceiling = max(30.0, 10 * cycle)
+    people = [Person.make(9000 + n, n, rng, think=(0.3 * think, 1.7 * think)) for n in range(PEOPLE)]
+    kills: Counter[str] = Counter()
+    takeovers: list[float] = []
+
+    def all_done() -> bool:
+        return all(person.done for person in people)
+
+    async def moment(found: Any) -> bool:
+        """Wait for ``found()`` or for everyone to finish; True when the moment came first."""
+        try:
+            await _wait_for(lambda: found() or all_done(), ceiling, "a moment to kill")
+        except TimeoutError:
+            return False
+        return not all_done()
+
+    async def killer() -> None:
+        kinds = [kind for _ in range(MAX_KILLS // 2) for kind in rng.sample(["either", "leader"], 2)]
+        for kind in kinds:
+            if all_done():
+                return
+            if kind == "either":
+                target = rng.choice(replicas)
+                if not await moment(target.listening):
+                    return
+                await asyncio.sleep(rng.uniform(0.2, 1.5) * startup)
+            else:
+                standin.inject_fault("sendMessage", Fault.delay(SEND_HELD_S))
+                sending = functools.partial(_leader_sending, standin, replicas, standin.arrived("sendMessage"))
+                if not await moment(sending):
+                    return
+                target = next(r for r in replicas if r.leads())
+            if all_done():
+                return
+            await target.kill_now()
+            kills[kind] += 1
+            killed_at = time.monotonic()
+            await target.spawn()
+            if kind == "leader" and await moment(lambda: any(r.leads() for r in replicas)):
+                takeovers.append(time.monotonic() - killed_at)
+
+    kill_task = asyncio.create_task(killer())
+    walks = [
+        asyncio.create_task(person.walk(standin, random.Random(SEED + person.user_id), ceiling)) for person in people
+    ]
+    try:
+        await asyncio.wait_for(asyncio.gather(*walks), MOVES_PER_PERSON * (1.7 * think + ceiling) + 60)
+    finally:
+        for walk in walks:
+            walk.cancel()
+        await asyncio.gather(*walks, return_exceptions=True)
+        kill_task.cancel()
+        await asyncio.gather(kill_task, return_exceptions=True)
+    finished = time.monotonic() - started
+
+    total = sum(kills.values())
+    assert total >= MIN_KILLS, f"only {total} kills happened while people were mid-flow ({dict(kills)})"
+    assert all(kills[kind] >= MIN_PER_KIND for kind in ("either", "leader")), dict(kills)
+    standin.clear_faults()
+    await _wait_for(lambda: all(r.listening() for r in replicas), ceiling, "both replicas listening")
+    await standin.wait_until(lambda: not standin.pending_updates(), timeout=ceiling, what="every update delivered")
+    await _until_empty(rows, ceiling)
+    await courier.close()
+    codes = [await replica.stop(timeout=ceiling) for replica in replicas]
+    assert codes == [0, 0], [replica.log()[-3000:] for replica in replicas]
+    check_database(rows, people, sqlite=False)
+    check_every_question_shown(standin, people)
+    check_replies_in_order(standin, people)
+    print(
+        f"\n{total} kills ({dict(kills)}) in {finished:.1f} s; start-up {startup:.2f} s; "
+        f"{sum(r.starts for r in replicas)} starts; leadership taken over in "
+        f"{max(takeovers, default=0):.1f} s at most; {courier.failed_attempts} webhook attempts failed"
+    )
+
+
+async def _wait_for(condition: Any, timeout: float, what: str) -> None:
+    """Look every 20 ms until ``condition()`` (logs change without the stand-in noticing); TimeoutError after
+    ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not within {timeout:g} s")
+        await asyncio.sleep(0.02)
+
+
+def _leader_sending(standin: StandIn, replicas: list[Replica], sends_before: int) -> bool:
+    """A sendMessage began after ``sends_before`` had, and a replica leads (only the leader sends)."""
+    return standin.arrived("sendMessage") > sends_before and any(replica.leads() for replica in replicas)
+
+
+async def _until_empty(rows: Any, ceiling: float) -> None:
+    """Wait until no update waits in the inbox and no reply in the outbox."""
+    deadline = time.monotonic() + ceiling
+    while rows("SELECT (SELECT count(*) FROM inbox) + (SELECT count(*) FROM outbox)") != [(0,)]:
+        assert time.monotonic() < deadline, "the inbox or the outbox never emptied"
+        await asyncio.sleep(0.2)
+
+
+async def _two_replicas(
+    standin: StandIn, postgres_server: PostgresServer, tmp_path: Path, name: str, **settings: str
+) -> tuple[list[Replica], str]:
+    """Two replicas on a fresh, migrated database, both started and listening; and the database's URL."""
+    url = postgres_server.url(await fresh_database(postgres_server, name))
+    replicas = [Replica(standin, tmp_path / letter, url) for letter in ("a", "b")]
+    for replica in replicas:
+        replica.extra_env.update(settings)
+    await _migrate(replicas[0])
+    for replica in replicas:
+        await replica.spawn()
+    await _wait_for(lambda: all(r.listening() for r in replicas), 120, "both replicas listening")
+    await _wait_for(lambda: any(r.leads() for r in replicas), 60, "a leader")
+    return replicas, url
+
+
+@pytest.mark.xdist_group(POSTGRES_GROUP)
+async def test_an_update_a_dead_replica_stored_is_handled_by_the_live_one(
+    standin: StandIn, postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    replicas, url = await _two_replicas(standin, postgres_server, tmp_path, "orphans")
+    try:
+        # Replica a acknowledged an update (Telegram will never send it again), stored it, and died.
+        await replicas[0].kill_now()
+        sent = standin.user_sends_text(9501, "/help")
+        [update] = [u for u in standin.pending_updates() if u["update_id"] == sent.update_id]
+        standin.world.updates.acknowledge(sent.update_id)
+        connection = await asyncpg.connect(url)
+        try:
+            await connection.execute(
+                "INSERT INTO inbox (update_id, chat_id, payload, received_at) VALUES ($1, $2, $3, now())",
+                sent.update_id,
+                9501,
+                json.dumps(update),
+            )
+        finally:
+            await connection.close()
+        # Nobody restarts it: the live replica's sweep finds the update and answers.
+        replies = await standin.wait_for_bot_messages(9501, timeout=60)
+        assert "/reframe" in replies[0].shown_text
+        assert postgres_rows(url)("SELECT count(*) FROM inbox") == [(0,)]
+        assert await replicas[1].stop(timeout=30) == 0
+    finally:
+        for replica in replicas:
+            if replica.alive:
+                await replica.kill_now()
+
+
+@pytest.mark.xdist_group(POSTGRES_GROUP)
+async def test_check_ins_go_out_once_each_while_the_sending_replica_dies_and_the_other_takes_over(
+    standin: StandIn, postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    people = [9600 + n for n in range(CHECKIN_PEOPLE)]
+    url = postgres_server.url(await fresh_database(postgres_server, "checkins"))
+    await _due_checkins(tmp_path, url, people)
+    for person in people:
+        user_chat(standin.world, person)  # they wrote to the bot once, long ago
+    # Paced at a few messages a second so the leader dies with check-ins still to send.
+    replicas = [Replica(standin, tmp_path / letter, url) for letter in ("a", "b")]
+    for replica in replicas:
+        replica.extra_env.update({"CHECKIN_POLL_SECONDS": "1", "SEND_LIMIT_PER_SECOND": str(CHECKIN_PACE)})
+        await replica.spawn()
+
+    def sent_to() -> Counter[int]:
+        return Counter(
+            int(record.params["chat_id"]) for record in standin.requests_for("sendMessage") if record.status == 200
+        )
+
+    try:
+        await _wait_for(lambda: len(sent_to()) >= CHECKIN_PEOPLE // 3, 120, "the first check-ins")
+        leader = next(r for r in replicas if r.leads())
+        in_flight = standin.in_flight().get("sendMessage", 0)
+        await leader.kill_now()
+        other = replicas[1 - replicas.index(leader)]
+        await _wait_for(other.leads, 30, "the other replica taking the leadership over")
+        await _wait_for(lambda: len(sent_to()) == CHECKIN_PEOPLE, 120, "every check-in")
+        await asyncio.sleep(3 * 1.0 + 1)  # three more check-in passes of the new leader: nothing more goes out
+        counts = sent_to()
+        assert set(counts) == set(people)
+        # A send in flight when the leader died may go out again (at least once); nothing else ever does.
+        assert sum(counts.values()) - len(people) <= in_flight, counts
+        nudges = postgres_rows(url)("SELECT user_id, count(*) FROM nudges GROUP BY user_id")
+        assert len(nudges) == CHECKIN_PEOPLE and all(count == 1 for _, count in nudges), nudges
+        assert await other.stop(timeout=30) == 0
+    finally:
+        for replica in replicas:
+            if replica.alive:
+                await replica.kill_now()
+
+
+async def _due_checkins(tmp_path: Path, url: str, people: list[int]) -> None:
+    """Migrate the database and give every person a check-in due a minute ago."""
+    from datetime import UTC, datetime, time, timedelta
+
+    from bot.checkins import CheckinSettings, CheckinState
+    from bot.storage.postgres.store import open_postgres
+    from bot.storage.records import CheckinRow
+
+    now = datetime.now(UTC)
+    store = await open_postgres(url, now)  # migrates, as `springboard migrate` would
+    try:
+        async with store.transaction() as tx:
+            for person in people:
+                user = await tx.user(f"tg:{person}", now)
+                await tx.mark_onboarded(user.id, now)
+                settings = CheckinSettings(True, time(20, 0), "UTC")
+                await tx.save_checkin(
+                    user.id, CheckinRow(settings, CheckinState(due_at=now - timedelta(minutes=1)), True, None, None)
+                )
+    finally:
+        await store.close()
