@@ -47,6 +47,7 @@ class WebhookCourier:
         timeout: float = 10.0,
         retry_after: float = 0.2,
         seed: int = 0,
+        repeat_share: float = 0.0,
     ) -> None:
         self.standin = standin
         self.targets = targets
@@ -54,6 +55,10 @@ class WebhookCourier:
         self.connections = connections
         self.timeout = timeout
         self.retry_after = retry_after
+        # Telegram sends an update again when the 200 did not reach it: this share of accepted updates is
+        # delivered once more, to any target.
+        self.repeat_share = repeat_share
+        self.repeated = 0
         self._rng = random.Random(seed)  # noqa: S311 - a load balancer's choice, not a secret
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._busy_chats: set[int] = set()
@@ -104,6 +109,9 @@ class WebhookCourier:
         try:
             if await self._post(update):
                 self.accepted[update_id] += 1
+                if self._rng.random() < self.repeat_share:
+                    self.repeated += 1
+                    self.accepted[update_id] += await self._post(update)
                 self.standin.world.updates.acknowledge(update_id)
             else:
                 self.failed_attempts += 1

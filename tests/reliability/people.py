@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from bot.days import day_words, find_day
 from standin.records import ChatMessage
+from standin.requestlog import RequestRecord
 from standin.server import StandIn
 from tests.tg.conftest import shipped_catalog
 
@@ -217,3 +218,36 @@ def check_replies_in_order(standin: StandIn, people: list[Person]) -> None:
         assert firsts == sorted(firsts), f"user {person.user_id} saw questions out of order:\n" + standin.transcript(
             person.user_id
         )
+
+
+def check_retried_patiently(
+    records: list[RequestRecord], stopping: float, methods: tuple[str, ...], backoff: float
+) -> None:
+    """Every refused or dropped request to ``methods`` was tried again, never sooner than Telegram asked
+    (retry_after) or than the bot's first ``backoff``: no hammering a server that is in trouble. Requests in
+    the last 3 s before ``stopping`` (a wall-clock time) are left out: their retry may have been cut short."""
+    for index, record in enumerate(records):
+        if record.status not in (0, 429, 500, 502) or record.method not in methods or record.at > stopping - 3:
+            continue
+        retry = _next_try(records, index)
+        assert retry is not None, f"a failed {record.method} was never tried again"
+        wait = _retry_after(record) if record.status == 429 else backoff
+        assert retry.at - record.at >= wait - 0.05, f"{record.method} retried after {retry.at - record.at:.2f} s"
+
+
+def _chat(record: RequestRecord) -> str | None:
+    value = record.params.get("chat_id")
+    return None if value is None else str(value)
+
+
+def _next_try(records: list[RequestRecord], index: int) -> RequestRecord | None:
+    """The next request to the same method and chat as ``records[index]``."""
+    failed = records[index]
+    for later in records[index + 1 :]:
+        if later.method == failed.method and _chat(later) == _chat(failed):
+            return later
+    return None
+
+
+def _retry_after(record: RequestRecord) -> float:
+    return float(((record.response or {}).get("parameters") or {}).get("retry_after", 0))

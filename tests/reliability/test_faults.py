@@ -18,10 +18,9 @@ import pytest
 
 from standin import Fault
 from standin.records import ChatMessage
-from standin.requestlog import RequestRecord
 from standin.server import StandIn
 from tests.reliability.conftest import KillableBot
-from tests.reliability.people import Person, check_database, check_every_question_shown
+from tests.reliability.people import Person, check_database, check_every_question_shown, check_retried_patiently
 
 PEOPLE = 50
 SEED = 20260302
@@ -32,24 +31,6 @@ UPDATES_SHARE = 0.05  # of getUpdates calls, for each of 500, 502 and a dropped 
 CLIENT_TIMEOUT_S = 5.0  # python-telegram-bot's default read timeout
 SLOW_CALLS = 2
 BACKOFF_S = 0.5  # the bot's first wait after a failed send or poll
-
-
-def _chat(record: RequestRecord) -> str | None:
-    value = record.params.get("chat_id")
-    return None if value is None else str(value)
-
-
-def _next_try(records: list[RequestRecord], index: int) -> RequestRecord | None:
-    """The next request to the same method and chat as ``records[index]``."""
-    failed = records[index]
-    for later in records[index + 1 :]:
-        if later.method == failed.method and _chat(later) == _chat(failed):
-            return later
-    return None
-
-
-def _retry_after(record: RequestRecord) -> float:
-    return float(((record.response or {}).get("parameters") or {}).get("retry_after", 0))
 
 
 @pytest.mark.xdist_group("fifty_people")  # never beside the crash test: both load the CPU
@@ -99,17 +80,7 @@ async def test_fifty_people_finish_exactly_once_while_telegram_misbehaves(standi
     updates_failed = [r for r in records if r.method == "getUpdates" and r.status in (0, 429, 500, 502)]
     assert updates_failed, "getUpdates never failed: the test did not test that"
 
-    # Every refused or dropped request was tried again, never sooner than Telegram asked (retry_after)
-    # or than the bot's first backoff: no hammering a server that is in trouble.
-    for index, record in enumerate(records):
-        if record.status not in (0, 429, 500, 502) or record.method not in ("sendMessage", "getUpdates"):
-            continue
-        if record.at > stopping - 3:
-            continue  # its retry may have been cut short by the stop
-        retry = _next_try(records, index)
-        assert retry is not None, f"a failed {record.method} was never tried again"
-        wait = _retry_after(record) if record.status == 429 else BACKOFF_S
-        assert retry.at - record.at >= wait - 0.05, f"{record.method} retried after {retry.at - record.at:.2f} s"
+    check_retried_patiently(records, stopping, ("sendMessage", "getUpdates"), BACKOFF_S)
     print(
         f"\n{len(records)} requests in {finished:.1f} s; faults: {dict(statuses)}; "
         f"getUpdates failed {len(updates_failed)} times"

@@ -38,7 +38,13 @@ from standin.users import user_chat
 from tests.e2e.harness import WEBHOOK_PATH, WEBHOOK_SECRET, free_port
 from tests.postgres_server import PostgresServer
 from tests.reliability.conftest import KillableBot
-from tests.reliability.people import Person, check_database, check_every_question_shown, check_replies_in_order
+from tests.reliability.people import (
+    Person,
+    check_database,
+    check_every_question_shown,
+    check_replies_in_order,
+    check_retried_patiently,
+)
 from tests.storage.conftest import POSTGRES_GROUP, fresh_database
 
 asyncpg = pytest.importorskip("asyncpg")
@@ -51,6 +57,11 @@ MIN_PER_KIND = 4
 SEED = 20261130
 MOVES_PER_PERSON = 11
 SEND_HELD_S = 0.5
+FAULT_SHARE = 0.03  # of requests, for each of 429, 500, 502 and a dropped connection
+REPEAT_SHARE = 0.1  # of updates, delivered a second time (Telegram never saw the 200)
+FAULTS_STEP_TIMEOUT_S = 60.0
+FAULTS_BUDGET_S = 300.0
+SEND_BACKOFF_S = 0.5  # the bot's first wait after a failed send
 CHECKIN_PEOPLE = 30
 CHECKIN_PACE = 5  # messages a second the leader sends
 LISTENING = "webhook listening"
@@ -357,3 +368,45 @@ async def _due_checkins(tmp_path: Path, url: str, people: list[int]) -> None:
                 )
     finally:
         await store.close()
+
+
+@pytest.mark.xdist_group(POSTGRES_GROUP)
+async def test_fifty_people_finish_exactly_once_on_two_replicas_while_telegram_misbehaves(
+    standin: StandIn, postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    rng = random.Random(SEED + 1)
+    replicas, url = await _two_replicas(standin, postgres_server, tmp_path, "faults")
+    for fault in (Fault.too_many_requests(1), Fault.server_error(), Fault.bad_gateway(), Fault.drop_connection()):
+        standin.set_fault_chance("*", fault, FAULT_SHARE)
+    standin.enable_rate_limit(overall=30, per_chat=1)  # for the whole deployment: only the leader sends
+    courier = WebhookCourier(
+        standin, [replica.hook for replica in replicas], WEBHOOK_SECRET, seed=SEED, repeat_share=REPEAT_SHARE
+    )
+    courier.start()
+    people = [Person.make(9700 + n, n, rng, think=(0.2, 1.0)) for n in range(PEOPLE)]
+    walks = [
+        asyncio.create_task(person.walk(standin, random.Random(SEED + person.user_id), FAULTS_STEP_TIMEOUT_S))
+        for person in people
+    ]
+    try:
+        await asyncio.wait_for(asyncio.gather(*walks), FAULTS_BUDGET_S)
+    finally:
+        for walk in walks:
+            walk.cancel()
+        await asyncio.gather(*walks, return_exceptions=True)
+        await courier.close()
+    standin.clear_faults()
+    standin.disable_rate_limit()
+    stopping = time.time()
+    rows = postgres_rows(url)
+    await _until_empty(rows, FAULTS_STEP_TIMEOUT_S)
+    assert [await replica.stop(timeout=30) for replica in replicas] == [0, 0]
+    check_database(rows, people, sqlite=False)
+    check_every_question_shown(standin, people)
+    check_replies_in_order(standin, people)
+    records = standin.requests
+    statuses = Counter(record.status for record in records)
+    assert statuses[429] and statuses[500] and statuses[502] and statuses[0], statuses
+    assert courier.repeated, "no update was delivered twice: the test did not test that"
+    check_retried_patiently(records, stopping, ("sendMessage",), SEND_BACKOFF_S)
+    print(f"\n{len(records)} requests; faults: {dict(statuses)}; {courier.repeated} updates delivered twice")
