@@ -58,6 +58,7 @@ bench: $(DEV)
 	$(BIN)/python -m bench.lessons
 	$(BIN)/python -m bench.heavy
 	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.replicas
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

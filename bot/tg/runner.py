@@ -288,14 +288,17 @@ def _finished_sending(sending: set[asyncio.Task[bool]]) -> Callable[[asyncio.Tas
 
 async def _retry_outbox(sender: Sender, stop: asyncio.Event, took_over: asyncio.Event) -> None:
     """Send replies that could not be delivered earlier: at once, then every few seconds, and at once when
-    this process takes the leadership over. First, files left by a crash that no reply needs any more are
-    removed."""
-    try:
-        await sender.sweep_files()
-    except Exception:  # tidying must never keep the bot from sending
-        log.exception("removing leftover spooled files failed")
+    this process takes the leadership over. First (once this process leads, as only the leader builds
+    exports), files left by a crash that no reply needs any more are removed."""
+    swept = False
     while not stop.is_set():
         took_over.clear()
+        if sender.leading and not swept:
+            swept = True
+            try:
+                await sender.sweep_files()
+            except Exception:  # tidying must never keep the bot from sending
+                log.exception("removing leftover spooled files failed")
         try:
             await sender.flush_all()
         except Exception:  # a retry loop must outlive any single failure (Telegram's or the database's)
