@@ -63,6 +63,7 @@ class WebhookCourier:
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._busy_chats: set[int] = set()
         self._not_before: dict[int, float] = {}
+        self._chat_waits: dict[int, float] = {}
         self.accepted: Counter[int] = Counter()
         """How many POSTs of each update were answered 200."""
         self.failed_attempts = 0
@@ -97,8 +98,8 @@ class WebhookCourier:
                 chat = chat_of(update)
                 if update_id in self._in_flight or self._not_before.get(update_id, 0.0) > now:
                     continue
-                if chat is not None and chat in self._busy_chats:
-                    continue
+                if chat is not None and (chat in self._busy_chats or self._chat_waits.get(chat, 0.0) > now):
+                    continue  # a chat's updates go one at a time, in order, even after a failed attempt
                 if chat is not None:
                     self._busy_chats.add(chat)
                 self._in_flight[update_id] = asyncio.create_task(self._deliver(update, chat))
@@ -115,7 +116,10 @@ class WebhookCourier:
                 self.standin.world.updates.acknowledge(update_id)
             else:
                 self.failed_attempts += 1
-                self._not_before[update_id] = asyncio.get_running_loop().time() + self.retry_after
+                retry_at = asyncio.get_running_loop().time() + self.retry_after
+                self._not_before[update_id] = retry_at
+                if chat is not None:
+                    self._chat_waits[chat] = retry_at
         finally:
             del self._in_flight[update_id]
             if chat is not None:

@@ -10,13 +10,19 @@ and take over within seconds of its death; replies committed by any replica wake
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 OnLeading = Callable[[bool], None]
 """Told True when this process becomes the leader, False when it stops being it."""
 OnReplies = Callable[[int], None]
 """Told a chat id whenever any process commits replies for that chat (only while leading)."""
+Settle = Callable[[], Awaitable[None]]
+"""Awaited when this process stops leading of its own accord, before it lets the leadership go."""
+
+
+async def nothing_to_settle() -> None:
+    """The default ``Settle``: nothing in progress to wait for."""
 
 
 class Leadership(Protocol):
@@ -27,9 +33,12 @@ class Leadership(Protocol):
         """True while this process holds the leadership."""
         ...
 
-    async def campaign(self, stop: asyncio.Event, on_leading: OnLeading, on_replies: OnReplies) -> None:
+    async def campaign(
+        self, stop: asyncio.Event, on_leading: OnLeading, on_replies: OnReplies, settle: Settle = nothing_to_settle
+    ) -> None:
         """Seek and keep the leadership until ``stop``, calling ``on_leading`` at each change and
-        ``on_replies`` for replies committed elsewhere while leading; gives the leadership up on return."""
+        ``on_replies`` for replies committed elsewhere while leading; on ``stop`` it stops leading, awaits
+        ``settle()`` and only then gives the leadership up."""
         ...
 
 
@@ -41,7 +50,10 @@ class SoleLeader:
         """Always True."""
         return True
 
-    async def campaign(self, stop: asyncio.Event, on_leading: OnLeading, on_replies: OnReplies) -> None:
-        """Lead until ``stop``: nobody else commits replies, so there is no news to pass on."""
+    async def campaign(
+        self, stop: asyncio.Event, on_leading: OnLeading, on_replies: OnReplies, settle: Settle = nothing_to_settle
+    ) -> None:
+        """Lead until ``stop``: nobody else commits replies, so there is no news to pass on, and no successor
+        to wait for."""
         on_leading(True)
         await stop.wait()

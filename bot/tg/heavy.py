@@ -11,9 +11,13 @@ meanwhile is dropped with its files.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
+import os
 import shutil
+import socket
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -39,6 +43,7 @@ AT_ONCE = 2
 STOP_GRACE_S = 2.0
 """How long a stop waits for builds under way before cutting them short (they run again after a restart)."""
 CHECK_EVERY_S = 5.0
+STALE_SCRATCH_S = 3600.0  # no build takes an hour: an older scratch folder is a killed process's
 """How often the queue is read without being woken (requests left by a crash, a missed wake-up)."""
 
 
@@ -131,9 +136,18 @@ async def _build(request: HeavyRequest, scratch: Path) -> list[Reply]:
 
 
 def scratch_folder(sender: Sender) -> Path:
-    """Where export files are written while being built: beside the spool (a rename away from it),
-    in a folder of its own that the spool's sweep leaves alone."""
-    return sender.spool.folder / "building"
+    """Where this process writes export files while building them: beside the spool (a rename away from it),
+    in a folder the spool's sweep leaves alone, one per process (replicas may share ``FILES_DIR``)."""
+    return sender.spool.folder / "building" / f"{socket.gethostname()}-{os.getpid()}"
+
+
+def remove_stale_scratch(scratch: Path, older_than: float = STALE_SCRATCH_S) -> None:
+    """Remove the scratch folders of processes gone long ago (killed mid-build), never a recent one's."""
+    now = time.time()
+    for folder in scratch.parent.glob("*"):
+        with contextlib.suppress(OSError):
+            if folder != scratch and now - folder.stat().st_mtime > older_than:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 async def run_heavy_job(
@@ -151,7 +165,7 @@ async def run_heavy_job(
     builder = ProcessBuilder(setup, conversations, at_once) if setup is not None else None
     build: Build = builder or conversations.build_heavy
     scratch = scratch_folder(sender)
-    shutil.rmtree(scratch, ignore_errors=True)  # half-written files of a build a stop interrupted
+    remove_stale_scratch(scratch)  # half-written files of builds a kill interrupted
     running: dict[int, asyncio.Task[None]] = {}
     wake = conversations.heavy_waiting
     try:
@@ -189,6 +203,8 @@ async def run_heavy_job(
             if builder is not None:
                 builder.close()
             shutil.rmtree(scratch, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                scratch.parent.rmdir()  # when no other process shares it
 
 
 async def _until_something_changes(

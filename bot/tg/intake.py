@@ -68,7 +68,7 @@ UPDATE_ID_RESET_AFTER = timedelta(days=7)
 # Webhook mode: how often to look for updates stored but left unhandled (their replica died), and how old
 # they must be (younger ones are being handled by whoever stored them).
 SWEEP_EVERY_S = 2.0
-SWEEP_OLDER_S = 2.0
+SWEEP_OLDER_S = 5.0
 # No real update nests deeper (update → message → reply → keyboard → row → button is 7).
 MAX_NESTING = 32
 
@@ -336,35 +336,59 @@ class Intake:
             )
         # Written into a file that is no longer there, nothing of this batch must go any further.
         self.check_database()
+        stored_ids = {update_id for update_id, _, _ in stored}
         for arrival in kept:
-            if arrival.update is not None and arrival.update_id not in spent:
+            if arrival.update is None or arrival.update_id in spent:
+                continue
+            if arrival.update_id in stored_ids:
                 self._start(arrival.update)
+            else:
+                self._spawn(arrival.update)  # a group or a stranger: not stored, only a polite word
 
     async def replay_pending(self) -> int:
         """Handle every stored update left unhandled by a crash; returns how many there were.
 
         Each start-up counts one more attempt for each of them; one that was still pending after
         ``MAX_REPLAYS`` starts has crashed the bot every time, and is let go with an apology (and kept
-        in quarantine).
+        in quarantine). In webhook mode their chats are drained instead, which counts each attempt as it
+        starts (a replica starting beside a live one must not count the updates that one is handling).
         """
+        if self._drain_by_chat:
+            # Another replica may be handling some of them right now: attempts are counted as each is
+            # started (see _drain), not here.
+            async with self._repository.snapshot() as view:
+                pending = await view.pending_updates()
+                chats = await view.chats_with_pending_updates(self._clock() + UPDATE_ID_RESET_AFTER)
+            for chat_id in chats:
+                self._wake(chat_id)
+            return len(pending)
         async with self._repository.transaction() as repository:
             pending = await repository.pending_updates()
             attempts = {update_id: await repository.count_attempt(update_id) for update_id, _ in pending}
-        bot = self._application.bot
         for update_id, payload in pending:
-            try:
-                update = Update.de_json(json.loads(payload), bot)
-            except Exception as error:  # stored by an older version that read it differently
-                await self._quarantine(Arrival(update_id, payload, None, error), error)
-                continue
-            if attempts[update_id] > MAX_REPLAYS:
-                log.error("update %s was pending at %d starts in a row; letting it go", update_id, attempts[update_id])
-                stopper = RuntimeError(f"pending at {attempts[update_id]} starts in a row")
-                await self._application.process_error(update, stopper)
-                await self._quarantine(Arrival(update_id, payload, update), stopper)
-                continue
-            self._start(update)
+            update = await self._read_stored(update_id, payload)
+            if update is not None and not await self._let_go_if_stuck(update, payload, attempts[update_id]):
+                self._start(update)
         return len(pending)
+
+    async def _read_stored(self, update_id: int, payload: str) -> Update | None:
+        """A stored update, or None once one that can no longer be read is quarantined."""
+        try:
+            return Update.de_json(json.loads(payload), self._application.bot)
+        except Exception as error:  # stored by an older version that read it differently
+            await self._quarantine(Arrival(update_id, payload, None, error), error)
+            return None
+
+    async def _let_go_if_stuck(self, update: Update, payload: str, attempts: int) -> bool:
+        """True (after an apology, and keeping it in quarantine) for an update started more than
+        ``MAX_REPLAYS`` times without ever finishing: it crashed the bot each time."""
+        if attempts <= MAX_REPLAYS:
+            return False
+        log.error("update %s was started %d times without finishing; letting it go", update.update_id, attempts)
+        stopper = RuntimeError(f"started {attempts} times without finishing")
+        await self._application.process_error(update, stopper)
+        await self._quarantine(Arrival(update.update_id, payload, update), stopper)
+        return True
 
     def _start(self, update: Update) -> None:
         """Begin handling a stored update: at once in arrival order, or (webhook) by draining its chat."""
@@ -394,14 +418,14 @@ class Intake:
                 self._woken.discard(chat_id)
                 async with self._repository.snapshot() as view:
                     pending = await view.pending_updates(chat_id)
-                bot = self._application.bot
                 for update_id, payload in pending:
-                    try:
-                        update = Update.de_json(json.loads(payload), bot)
-                    except Exception as error:  # stored by an older version that read it differently
-                        await self._quarantine(Arrival(update_id, payload, None, error), error)
-                        continue
-                    await self._process(update)
+                    if update_id in self._unsettled:
+                        continue  # let go already; marked handled with the next stored update
+                    async with self._repository.transaction() as repository:
+                        attempts = await repository.count_attempt(update_id)
+                    update = await self._read_stored(update_id, payload)
+                    if update is not None and not await self._let_go_if_stuck(update, payload, attempts):
+                        await self._process(update)
         except StorageError as trouble:
             # Nothing is lost: the updates stay in the inbox and the next sweep wakes this chat again.
             log.warning("could not read the inbox of a chat (%s); it is looked at again shortly", trouble)

@@ -270,8 +270,11 @@ async def _lead(leadership: Leadership, sender: Sender, stop: asyncio.Event, too
         sending.add(task)
         task.add_done_callback(_finished_sending(sending))
 
+    async def settle() -> None:
+        await sender.quiesce(SHUTDOWN_GRACE_S)
+
     try:
-        await leadership.campaign(stop, on_leading, on_replies)
+        await leadership.campaign(stop, on_leading, on_replies, settle)
     finally:
         await asyncio.gather(*sending, return_exceptions=True)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import html
 import logging
 import re
@@ -66,6 +67,8 @@ class Sender:
         # False while another replica leads the deployment (bot.storage.leadership): it sends everything, woken
         # by the database when replies commit here, so Telegram's limits hold for the whole deployment.
         self.leading = True
+        self._idle = asyncio.Event()  # set while no flush is in progress
+        self._idle.set()
 
     async def flush(self, chat_id: int, urgent: bool = True) -> bool:
         """Send every pending reply of one chat, in order; True when the chat's outbox is empty afterwards (False
@@ -79,6 +82,7 @@ class Sender:
         if not self.leading:
             return False  # committed, so not lost: the leader sends it
         self._users[chat_id] = self._users.get(chat_id, 0) + 1
+        self._idle.clear()
         if urgent:
             self._replies_waiting[chat_id] = self._replies_waiting.get(chat_id, 0) + 1
         try:
@@ -96,6 +100,14 @@ class Sender:
         if not self._users[chat_id]:
             del self._users[chat_id]
             del self._chat_locks[chat_id]
+        if not self._users:
+            self._idle.set()
+
+    async def quiesce(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` seconds) until no flush is in progress: after ``leading`` turned False each
+        stops at its next row, leaving the rest in the outbox for the next leader."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), timeout)
 
     async def _flush_locked(self, chat_id: int) -> bool:
         async with self._repository.snapshot() as view:
@@ -104,6 +116,9 @@ class Sender:
         emptied = True
         try:
             for outbox_id, _, payload in pending:
+                if not self.leading:
+                    emptied = False
+                    break  # another replica leads now (or soon): it sends the rest
                 try:
                     delivered = await self._deliver(chat_id, parse_payload(payload))
                 except (KeyError, TypeError, ValueError):
@@ -136,7 +151,10 @@ class Sender:
             self.spool.remove(name)
 
     async def sweep_files(self) -> None:
-        """Remove spooled files no pending outbox row names (after /forget, or a write that rolled back)."""
+        """Remove spooled files no pending outbox row names (after /forget, or a write that rolled back); only
+        while leading, as only the leader spools files (another replica could not tell its new ones apart)."""
+        if not self.leading:
+            return
         async with self._repository.snapshot() as view:
             pending = await view.pending_replies()
         wanted = []
@@ -164,6 +182,8 @@ class Sender:
         """Send one payload, retrying transient faults; False leaves it in the outbox for later."""
         delay = FIRST_BACKOFF_S
         for attempt in range(1, MAX_ATTEMPTS + 1):
+            if attempt > 1 and not self.leading:
+                return False  # left in the outbox for the replica that leads now
             try:
                 await self._send(chat_id, payload)
                 return True

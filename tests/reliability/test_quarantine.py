@@ -135,7 +135,7 @@ async def test_an_update_that_stopped_the_bot_at_every_start_is_quarantined_with
         await session.intake.replay_pending()
         await session.intake.drain(30)
         row = await _dead_letter(session, stuck.update_id)
-        assert row is not None and "starts in a row" in row["reason"]
+        assert row is not None and "without finishing" in row["reason"]
         assert sum(APOLOGY in text for text in session.texts_shown()) == 1
 
 

@@ -62,6 +62,7 @@ REPEAT_SHARE = 0.1  # of updates, delivered a second time (Telegram never saw th
 FAULTS_STEP_TIMEOUT_S = 60.0
 FAULTS_BUDGET_S = 300.0
 SEND_BACKOFF_S = 0.5  # the bot's first wait after a failed send
+BURST_PEOPLE = 30
 CHECKIN_PEOPLE = 30
 CHECKIN_PACE = 5  # messages a second the leader sends
 LISTENING = "webhook listening"
@@ -328,17 +329,20 @@ async def test_check_ins_go_out_once_each_while_the_sending_replica_dies_and_the
     try:
         await _wait_for(lambda: len(sent_to()) >= CHECKIN_PEOPLE // 3, 120, "the first check-ins")
         leader = next(r for r in replicas if r.leads())
-        in_flight = standin.in_flight().get("sendMessage", 0)
         await leader.kill_now()
+        in_flight = standin.in_flight().get("sendMessage", 0)  # what the dead leader had on its way
         other = replicas[1 - replicas.index(leader)]
         await _wait_for(other.leads, 30, "the other replica taking the leadership over")
         await _wait_for(lambda: len(sent_to()) == CHECKIN_PEOPLE, 120, "every check-in")
-        await asyncio.sleep(3 * 1.0 + 1)  # three more check-in passes of the new leader: nothing more goes out
+        # Everything committed has gone out (the outbox is empty), and every nudge is recorded: nothing is left
+        # that could go out again.
+        rows = postgres_rows(url)
+        await _until_empty(rows, 120)
         counts = sent_to()
         assert set(counts) == set(people)
         # A send in flight when the leader died may go out again (at least once); nothing else ever does.
         assert sum(counts.values()) - len(people) <= in_flight, counts
-        nudges = postgres_rows(url)("SELECT user_id, count(*) FROM nudges GROUP BY user_id")
+        nudges = rows("SELECT user_id, count(*) FROM nudges GROUP BY user_id")
         assert len(nudges) == CHECKIN_PEOPLE and all(count == 1 for _, count in nudges), nudges
         assert await other.stop(timeout=30) == 0
     finally:
@@ -410,3 +414,69 @@ async def test_fifty_people_finish_exactly_once_on_two_replicas_while_telegram_m
     assert courier.repeated, "no update was delivered twice: the test did not test that"
     check_retried_patiently(records, stopping, ("sendMessage",), SEND_BACKOFF_S)
     print(f"\n{len(records)} requests; faults: {dict(statuses)}; {courier.repeated} updates delivered twice")
+
+
+@pytest.mark.xdist_group(POSTGRES_GROUP)
+async def test_messages_sent_back_to_back_apply_in_order_whichever_replica_receives_each(
+    standin: StandIn, postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    people = [9800 + n for n in range(BURST_PEOPLE)]
+    url = postgres_server.url(await fresh_database(postgres_server, "bursts"))
+    await _onboarded(url, people)
+    replicas = [Replica(standin, tmp_path / letter, url) for letter in ("a", "b")]
+    for replica in replicas:
+        await replica.spawn()
+    await _wait_for(lambda: all(r.listening() for r in replicas), 120, "both replicas listening")
+    courier = WebhookCourier(standin, [replica.hook for replica in replicas], WEBHOOK_SECRET, seed=SEED)
+    courier.start()
+    try:
+        # Each person types the whole /quick flow without waiting for a question: each update is stored by
+        # whichever replica the balancer picks, the next one often by the other while the first is handled.
+        for person in people:
+            for text in _burst(person):
+                standin.user_sends_text(person, text)
+        rows = postgres_rows(url)
+        await _wait_for(
+            lambda: rows("SELECT count(*) FROM runs") == [(BURST_PEOPLE,)], 120, "every person's run completed"
+        )
+        await _until_empty(rows, 60)
+    finally:
+        await courier.close()
+    for person in people:
+        answers = dict(
+            rows(
+                "SELECT step_id, value::text FROM run_answers JOIN runs ON runs.id = run_answers.run_id "
+                "JOIN users ON users.id = runs.user_id WHERE users.external_id = ?",
+                f"tg:{person}",
+            )
+        )
+        _, happened, lesson, step = _burst(person)
+        expected = {"what_happened": happened, "lesson": lesson, "next_step": step}
+        assert {key: json.loads(answers[key]) for key in expected} == expected, answers
+    assert [await replica.stop(timeout=30) for replica in replicas] == [0, 0]
+
+
+def _burst(person: int) -> tuple[str, str, str, str]:
+    """What a person types, back to back: the command and the /quick flow's three answers."""
+    return (
+        "/quick",
+        f"I missed the grant deadline, person {person}",
+        f"Start two weeks earlier, person {person}",
+        f"Call Dana tomorrow about it, person {person}",
+    )
+
+
+async def _onboarded(url: str, people: list[int]) -> None:
+    """Migrate the database and add these people, onboarded (they have used the bot before)."""
+    from datetime import UTC, datetime
+
+    from bot.storage.postgres.store import open_postgres
+
+    now = datetime.now(UTC)
+    store = await open_postgres(url, now)
+    try:
+        async with store.transaction() as tx:
+            for person in people:
+                await tx.mark_onboarded((await tx.user(f"tg:{person}", now)).id, now)
+    finally:
+        await store.close()

@@ -165,7 +165,7 @@ async def test_a_check_in_row_another_transaction_holds_is_skipped_not_waited_fo
 async def test_one_replica_leads_and_another_takes_over_within_seconds_when_it_dies(
     postgres_server: PostgresServer,
 ) -> None:
-    from bot.storage.postgres.leadership import PostgresLeadership
+    from bot.storage.postgres.leadership import LEADER_LOCK, PostgresLeadership
 
     database = await fresh_database(postgres_server, "leaders")
     url = postgres_server.url(database)
@@ -174,9 +174,7 @@ async def test_one_replica_leads_and_another_takes_over_within_seconds_when_it_d
     heard: list[list[int]] = [[], []]
     changes: list[tuple[int, bool]] = []
     campaigns = [
-        asyncio.create_task(
-            replica.campaign(stop, lambda leading, n=n: changes.append((n, leading)), heard[n].append)
-        )
+        asyncio.create_task(replica.campaign(stop, lambda leading, n=n: changes.append((n, leading)), heard[n].append))
         for n, (replica, stop) in enumerate(zip(replicas, stops, strict=True))
     ]
     try:
@@ -193,6 +191,22 @@ async def test_one_replica_leads_and_another_takes_over_within_seconds_when_it_d
         finally:
             await store.close()
         assert heard[1 - leader] == []
+        # The server ends the leader's session (a restart, a failover, an administrator): the lock goes with it,
+        # the other replica takes it, and the old leader, reconnecting, does not lead any more.
+        admin = await asyncpg.connect(url)
+        try:
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND classid = $1 AND objid = $2",
+                *LEADER_LOCK,
+            )
+        finally:
+            await admin.close()
+        await _until(lambda: replicas[1 - leader].leading and not replicas[leader].leading)
+        for _ in range(10):  # several campaign rounds: still exactly one
+            await asyncio.sleep(0.1)
+            assert [replica.leading for replica in replicas].count(True) == 1
+        leader = 1 - leader
         stops[leader].set()  # the leader goes: its session ends and the lock with it
         await campaigns[leader]
         await _until(lambda: replicas[1 - leader].leading, timeout=10)

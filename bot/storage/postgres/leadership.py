@@ -17,7 +17,7 @@ from typing import Any
 
 import asyncpg
 
-from bot.storage.leadership import OnLeading, OnReplies
+from bot.storage.leadership import OnLeading, OnReplies, Settle, nothing_to_settle
 from bot.storage.postgres.errors import DRIVER_ERRORS
 from bot.storage.postgres.store import OUTBOX_CHANNEL
 
@@ -29,7 +29,18 @@ _TROUBLE: tuple[type[BaseException], ...] = (*DRIVER_ERRORS, OSError, TimeoutErr
 CAMPAIGN_PERIOD_S = 1.0
 CALL_TIMEOUT_S = 5.0
 # The server probes an idle leader's connection: a leader whose machine vanished loses the lock in ~15 s.
-KEEPALIVE = {"tcp_keepalives_idle": "5", "tcp_keepalives_interval": "2", "tcp_keepalives_count": "5"}
+# tcp_user_timeout covers what keepalives do not: data (a NOTIFY) sent and never acknowledged.
+KEEPALIVE = {
+    "tcp_keepalives_idle": "5",
+    "tcp_keepalives_interval": "2",
+    "tcp_keepalives_count": "5",
+    "tcp_user_timeout": "15000",
+}
+# Whether this session still holds the leader's lock (a two-key advisory lock: classid, objid, objsubid 2).
+_STILL_HELD = (
+    "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
+    "AND classid = $1 AND objid = $2 AND objsubid = 2 AND granted"
+)
 
 
 class PostgresLeadership:
@@ -46,8 +57,11 @@ class PostgresLeadership:
         """True while this replica holds the leader's lock (as of its last check, at most a period ago)."""
         return self._leading
 
-    async def campaign(self, stop: asyncio.Event, on_leading: OnLeading, on_replies: OnReplies) -> None:
-        """Seek and keep the leadership until ``stop``; on return the lock is released (the session closed)."""
+    async def campaign(
+        self, stop: asyncio.Event, on_leading: OnLeading, on_replies: OnReplies, settle: Settle = nothing_to_settle
+    ) -> None:
+        """Seek and keep the leadership until ``stop``; on return the lock is released (the session closed),
+        after ``settle()`` (the sends in progress finishing), so no successor sends them again meanwhile."""
 
         def heard(_connection: object, _pid: int, _channel: str, payload: str) -> None:
             with contextlib.suppress(ValueError):
@@ -64,16 +78,25 @@ class PostgresLeadership:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=self._period)
         finally:
+            if self._leading:
+                self._leading = False
+                on_leading(False)
+                await settle()  # still holding the lock: nobody else sends what is on its way now
             await self._step_down(on_leading)
 
     async def _round(self, on_leading: OnLeading, heard: Any) -> None:
         connection = self._connection
         if connection is None or connection.is_closed():
+            # A lock belongs to its session: a connection that closed took the leadership with it.
+            await self._step_down(on_leading)
             connection = await asyncio.wait_for(asyncpg.connect(self._url, server_settings=KEEPALIVE), CALL_TIMEOUT_S)
             self._connection = connection
         assert connection is not None
         if self._leading:
-            await asyncio.wait_for(connection.fetchval("SELECT 1"), CALL_TIMEOUT_S)
+            held = await asyncio.wait_for(connection.fetchval(_STILL_HELD, *LEADER_LOCK), CALL_TIMEOUT_S)
+            if not held:
+                log.warning("the leadership lock is no longer held by this replica; stepping down")
+                await self._step_down(on_leading)
             return
         won = await asyncio.wait_for(
             connection.fetchval("SELECT pg_try_advisory_lock($1, $2)", *LEADER_LOCK), CALL_TIMEOUT_S

@@ -949,9 +949,9 @@ class PostgresTransaction:
         if chat_id is None:
             rows = await self._all("SELECT update_id, payload FROM inbox ORDER BY update_id")
         else:
-            rows = await self._all(
-                "SELECT update_id, payload FROM inbox WHERE coalesce(chat_id, 0) = $1 ORDER BY update_id", chat_id
-            )
+            # Written apart so that a chat's lookup uses the (chat_id, update_id) index.
+            where = "chat_id = $1" if chat_id else "chat_id IS NULL AND $1 = 0"
+            rows = await self._all(f"SELECT update_id, payload FROM inbox WHERE {where} ORDER BY update_id", chat_id)  # noqa: S608
         return [(int(row["update_id"]), str(row["payload"])) for row in rows]
 
     async def chats_with_pending_updates(self, received_before: datetime) -> list[int]:

@@ -226,16 +226,19 @@ async def test_a_persons_transactions_apply_one_after_the_other(storage: Storage
 
     order: list[str] = []
     first_holds = asyncio.Event()
+    second_asks = asyncio.Event()
 
     async def first() -> None:
         async with storage.transaction() as tx:
             await tx.lock_person("tg:1")
             first_holds.set()
-            await asyncio.sleep(0.2)
+            await second_asks.wait()
+            await asyncio.sleep(0.5)  # the second is waiting by now (it would have gone ahead otherwise)
             order.append("first commits")
 
     async def second() -> None:
         await first_holds.wait()
+        second_asks.set()
         async with storage.transaction() as tx:
             await tx.lock_person("tg:1")
             order.append("second holds the lock")
