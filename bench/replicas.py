@@ -46,7 +46,7 @@ class Scale:
     seconds: float
 
 
-FULL = Scale(300, (25, 50, 100), 10.0)
+FULL = Scale(300, (50, 100, 200, 300), 10.0)
 SMOKE = Scale(10, (5,), 1.0)
 
 
