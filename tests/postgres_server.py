@@ -18,6 +18,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,11 +74,13 @@ class PostgresServer:
     port: int
     process: subprocess.Popen[bytes]
     user: str = "springboard"
+    launch: Callable[[int], subprocess.Popen[bytes]] | None = None
+    """Starts the server again on the same folder and a given port (for ``restart``)."""
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{database}"
 
-    def stop(self) -> None:
+    def _shut_down(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)  # fast shutdown: roll back sessions, stop at once
             try:
@@ -85,6 +88,19 @@ class PostgresServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+    def restart(self, down_for: float) -> None:
+        """Shut the server down (every session ends), stay down ``down_for`` seconds, start it again on the
+        same port and data, and return once it accepts connections: an outage as a failover makes one."""
+        assert self.launch is not None
+        self._shut_down()
+        time.sleep(down_for)  # the outage itself, not a wait for an event
+        self.process = self.launch(self.port)
+        if not _wait_ready(self.folder / "data", self.process):
+            raise RuntimeError(f"PostgreSQL did not start again; its log ends:\n{_log_tail(self.folder)}")
+
+    def stop(self) -> None:
+        self._shut_down()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -124,10 +140,10 @@ def start_server(binaries: Path) -> PostgresServer:
         env=env,
         **as_user,  # type: ignore[arg-type]
     )
-    for _attempt in range(3):  # a free port can be taken between choosing and binding it
-        port = _free_port()
-        with open(folder / "server.log", "wb") as log:
-            process = subprocess.Popen(
+
+    def launch(port: int) -> subprocess.Popen[bytes]:
+        with open(folder / "server.log", "ab") as log:
+            return subprocess.Popen(
                 [
                     str(binaries / "postgres"),
                     "-D",
@@ -154,8 +170,11 @@ def start_server(binaries: Path) -> PostgresServer:
                 env=env,
                 **as_user,  # type: ignore[arg-type]
             )
-        server = PostgresServer(folder, port, process)
-        if _wait_ready(data, process):
+
+    for _attempt in range(3):  # a free port can be taken between choosing and binding it
+        port = _free_port()
+        server = PostgresServer(folder, port, launch(port), launch=launch)
+        if _wait_ready(data, server.process):
             return server
         server.process.wait()
     tail = _log_tail(folder)

@@ -429,6 +429,8 @@ class Intake:
         except StorageError as trouble:
             # Nothing is lost: the updates stay in the inbox and the next sweep wakes this chat again.
             log.warning("could not read the inbox of a chat (%s); it is looked at again shortly", trouble)
+        except Exception:  # a drain must never end unheard; what it left is swept up the same way
+            log.exception("draining a chat's inbox failed; it is looked at again shortly")
         finally:
             self._draining.discard(chat_id)
 

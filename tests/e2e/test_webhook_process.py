@@ -149,11 +149,13 @@ async def test_a_group_message_by_webhook_gets_the_private_only_answer_and_is_no
     port = free_port()
     await _start_webhook_bot(bot_process, port)
     sent = standin.user_sends_text(603, "/reframe", chat_type="group", chat_id=-1003)
-    async with aiohttp.ClientSession() as session:
-        async with session.post(
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
             f"http://127.0.0.1:{port}{PATH}", json=_update_for(standin, sent.update_id), headers={HEADER: SECRET}
-        ) as accepted:
-            assert accepted.status == 200
+        ) as accepted,
+    ):
+        assert accepted.status == 200
     replies = await standin.wait_for_bot_messages(-1003, timeout=REPLY_CEILING_S)
     assert "private chats" in replies[0].shown_text
     assert bot_process.rows("SELECT count(*) FROM inbox") == [(0,)]

@@ -36,7 +36,7 @@ from standin.courier import WebhookCourier
 from standin.server import StandIn
 from standin.users import user_chat
 from tests.e2e.harness import WEBHOOK_PATH, WEBHOOK_SECRET, free_port
-from tests.postgres_server import PostgresServer
+from tests.postgres_server import REQUIRED, PostgresServer, find_binaries, start_server
 from tests.reliability.conftest import KillableBot
 from tests.reliability.people import (
     Person,
@@ -62,6 +62,8 @@ REPEAT_SHARE = 0.1  # of updates, delivered a second time (Telegram never saw th
 FAULTS_STEP_TIMEOUT_S = 60.0
 FAULTS_BUDGET_S = 300.0
 SEND_BACKOFF_S = 0.5  # the bot's first wait after a failed send
+OUTAGE_PEOPLE = 20
+OUTAGE_S = 1.0  # how long PostgreSQL stays down each time: a quick failover or restart
 BURST_PEOPLE = 30
 CHECKIN_PEOPLE = 30
 CHECKIN_PACE = 5  # messages a second the leader sends
@@ -480,3 +482,47 @@ async def _onboarded(url: str, people: list[int]) -> None:
                 await tx.mark_onboarded((await tx.user(f"tg:{person}", now)).id, now)
     finally:
         await store.close()
+
+
+@pytest.mark.xdist_group(POSTGRES_GROUP)
+async def test_people_finish_exactly_once_on_two_replicas_while_postgresql_restarts_under_them(
+    standin: StandIn, tmp_path: Path
+) -> None:
+    binaries, why_not = find_binaries()
+    if binaries is None:
+        pytest.fail(why_not) if REQUIRED else pytest.skip(why_not)
+    server = start_server(binaries)  # its own server: this test takes it down
+    try:
+        rng = random.Random(SEED + 2)
+        replicas, url = await _two_replicas(standin, server, tmp_path, "outage")
+        courier = WebhookCourier(standin, [replica.hook for replica in replicas], WEBHOOK_SECRET, seed=SEED)
+        courier.start()
+        people = [Person.make(9900 + n, n, rng, think=(0.2, 1.0)) for n in range(OUTAGE_PEOPLE)]
+        walks = [
+            asyncio.create_task(person.walk(standin, random.Random(SEED + person.user_id), FAULTS_STEP_TIMEOUT_S))
+            for person in people
+        ]
+
+        def messages() -> int:
+            return sum(len(standin.bot_messages(person.user_id)) for person in people)
+
+        try:
+            # Twice, mid-flow: every session ends (the leader's too), nothing answers for a moment, then it is back.
+            for share in (0.3, 0.6):
+                await _wait_for(lambda share=share: messages() >= share * OUTAGE_PEOPLE * 13, 120, "people mid-flow")
+                await asyncio.to_thread(server.restart, OUTAGE_S)
+            await asyncio.wait_for(asyncio.gather(*walks), FAULTS_BUDGET_S)
+        finally:
+            for walk in walks:
+                walk.cancel()
+            await asyncio.gather(*walks, return_exceptions=True)
+            await courier.close()
+        rows = postgres_rows(url)
+        await _until_empty(rows, FAULTS_STEP_TIMEOUT_S)
+        await _wait_for(lambda: any(r.leads() for r in replicas), 30, "a leader after the outages")
+        assert [await replica.stop(timeout=30) for replica in replicas] == [0, 0]
+        check_database(rows, people, sqlite=False)
+        check_every_question_shown(standin, people)
+        check_replies_in_order(standin, people)
+    finally:
+        server.stop()

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.xdist_group(POSTGRES_GROUP)
 
 asyncpg = pytest.importorskip("asyncpg")
 
-from bot.storage.postgres.errors import SchemaNewerThanCode, storage_error  # noqa: E402
+from bot.storage.postgres.errors import DRIVER_ERRORS, SchemaNewerThanCode, storage_error  # noqa: E402
 from bot.storage.postgres.migrations import MIGRATIONS, latest_version  # noqa: E402
 from bot.storage.postgres.store import PostgresStorage, open_postgres  # noqa: E402
 
@@ -144,6 +144,8 @@ def test_driver_errors_map_to_the_storage_kinds(error: str, kind: type[StorageEr
     assert type(translated) is kind and translated.__cause__ is driver_error
     assert storage_error(TimeoutError()).__class__ is StorageBusy
     assert storage_error(ConnectionResetError()).__class__ is StorageUnavailable
+    # Caught wherever the store catches the driver: a connection the server dropped mid-statement raises it.
+    assert isinstance(asyncpg.InternalClientError("cannot switch to state 15"), DRIVER_ERRORS)
 
 
 async def test_a_check_in_row_another_transaction_holds_is_skipped_not_waited_for(store: PostgresStorage) -> None:

@@ -51,6 +51,7 @@ def storage_error(error: BaseException) -> StorageError:
 DRIVER_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # a connection the server dropped mid-statement, found in a confused state
     OSError,  # refused, reset, unreachable (ConnectionError is one)
     TimeoutError,
     asyncio.TimeoutError,
