@@ -80,7 +80,9 @@ async def test_fifty_people_finish_exactly_once_while_the_bot_is_killed_again_an
     # A walk is thinking plus waiting for replies while the bot is down, about half each (measured).
     cycle = startup + 0.6
     think = cycle * PLANNED_KILLS / MOVES_PER_PERSON / 2
-    ceiling = max(20.0, 10 * cycle)  # the longest wait for any one moment, or for any one reply
+    # The longest wait for any one moment or reply: generous, since a wait ends as soon as it comes, and a
+    # person can meet several kills in a row while the machine is busy with other work.
+    ceiling = max(40.0, 10 * cycle)
     people = [Person.make(8000 + n, n, rng, think=(0.3 * think, 1.7 * think)) for n in range(PEOPLE)]
     kills: Counter[str] = Counter()
     replays_killed = 0

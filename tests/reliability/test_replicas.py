@@ -162,7 +162,7 @@ async def test_fifty_people_finish_exactly_once_while_either_of_two_replicas_is_
 
     cycle = startup + 1.0
     think = cycle * PLANNED_KILLS / MOVES_PER_PERSON / 2
-    ceiling = max(30.0, 10 * cycle)
+    ceiling = max(40.0, 10 * cycle)
     people = [Person.make(9000 + n, n, rng, think=(0.3 * think, 1.7 * think)) for n in range(PEOPLE)]
     kills: Counter[str] = Counter()
     takeovers: list[float] = []
