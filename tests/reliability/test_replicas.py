@@ -67,6 +67,7 @@ OUTAGE_S = 1.0  # how long PostgreSQL stays down each time: a quick failover or 
 BURST_PEOPLE = 30
 CHECKIN_PEOPLE = 30
 CHECKIN_PACE = 5  # messages a second the leader sends
+JUST_AROUND_S = 2.0  # a send this close to the kill may not have been marked sent
 LISTENING = "webhook listening"
 LEADS = "this replica leads now"
 
@@ -247,6 +248,15 @@ async def _wait_for(condition: Any, timeout: float, what: str) -> None:
         await asyncio.sleep(0.02)
 
 
+def _send_times(standin: StandIn) -> dict[int, list[float]]:
+    """When Telegram accepted each message, by chat (wall-clock times)."""
+    times: dict[int, list[float]] = {}
+    for record in standin.requests_for("sendMessage"):
+        if record.status == 200:
+            times.setdefault(int(record.params["chat_id"]), []).append(record.at)
+    return {chat: sorted(found) for chat, found in times.items()}
+
+
 def _leader_sending(standin: StandIn, replicas: list[Replica], sends_before: int) -> bool:
     """A sendMessage began after ``sends_before`` had, and a replica leads (only the leader sends)."""
     return standin.arrived("sendMessage") > sends_before and any(replica.leads() for replica in replicas)
@@ -332,7 +342,7 @@ async def test_check_ins_go_out_once_each_while_the_sending_replica_dies_and_the
         await _wait_for(lambda: len(sent_to()) >= CHECKIN_PEOPLE // 3, 120, "the first check-ins")
         leader = next(r for r in replicas if r.leads())
         await leader.kill_now()
-        in_flight = standin.in_flight().get("sendMessage", 0)  # what the dead leader had on its way
+        killed_at = time.time()
         other = replicas[1 - replicas.index(leader)]
         await _wait_for(other.leads, 30, "the other replica taking the leadership over")
         await _wait_for(lambda: len(sent_to()) == CHECKIN_PEOPLE, 120, "every check-in")
@@ -342,8 +352,12 @@ async def test_check_ins_go_out_once_each_while_the_sending_replica_dies_and_the
         await _until_empty(rows, 120)
         counts = sent_to()
         assert set(counts) == set(people)
-        # A send in flight when the leader died may go out again (at least once); nothing else ever does.
-        assert sum(counts.values()) - len(people) <= in_flight, counts
+        # A check-in Telegram took just before the leader died, which it could not mark sent, goes out once more
+        # from the next leader (at least once, never lost); nothing else is ever sent twice.
+        for chat, times in _send_times(standin).items():
+            if len(times) > 1:
+                # (a send in flight at the kill is answered, and so logged, just after it)
+                assert len(times) == 2 and abs(times[0] - killed_at) < JUST_AROUND_S, (chat, times, killed_at)
         nudges = rows("SELECT user_id, count(*) FROM nudges GROUP BY user_id")
         assert len(nudges) == CHECKIN_PEOPLE and all(count == 1 for _, count in nudges), nudges
         assert await other.stop(timeout=30) == 0
