@@ -132,13 +132,7 @@ async def _postgres_database(server: PostgresServer, people: int) -> str:
     """A fresh database, migrated (`springboard migrate`), with ``people`` onboarded people; its URL."""
     import asyncpg
 
-    name = f"bench_{next(_databases)}"
-    admin = await asyncpg.connect(server.url())
-    try:
-        await admin.execute(f"CREATE DATABASE {name}")
-    finally:
-        await admin.close()
-    url = server.url(name)
+    url = server.url(await server.create("DATABASE", f"bench_{next(_databases)}"))
     migrate = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

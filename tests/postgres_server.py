@@ -80,6 +80,17 @@ class PostgresServer:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{database}"
 
+    async def create(self, kind: str, name: str) -> str:
+        """``CREATE SCHEMA`` or ``CREATE DATABASE`` (``kind``) ``name`` on this server; returns ``name``."""
+        import asyncpg
+
+        admin = await asyncpg.connect(self.url())
+        try:
+            await admin.execute(f"CREATE {kind} {name}")
+        finally:
+            await admin.close()
+        return name
+
     def _shut_down(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)  # fast shutdown: roll back sessions, stop at once

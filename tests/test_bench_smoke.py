@@ -14,9 +14,10 @@ CEILING_S = 600
 pytestmark = pytest.mark.process
 
 
-def test_the_load_benchmark_runs_every_phase_and_prints_its_table() -> None:
+def _smoke(module: str) -> str:
+    """Run ``python -m MODULE --smoke``; what it printed (it must succeed)."""
     finished = subprocess.run(
-        [sys.executable, "-m", "bench.load", "--smoke"],
+        [sys.executable, "-m", module, "--smoke"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -24,7 +25,11 @@ def test_the_load_benchmark_runs_every_phase_and_prints_its_table() -> None:
         check=False,
     )
     assert finished.returncode == 0, finished.stderr[-3000:]
-    table = finished.stdout
+    return finished.stdout
+
+
+def test_the_load_benchmark_runs_every_phase_and_prints_its_table() -> None:
+    table = _smoke("bench.load")
     for row in ("bot CPU per update", "updates/s over", "check-ins due at once", "RSS after", "start-up"):
         assert row in table, table
 
@@ -38,14 +43,6 @@ def test_the_replicas_benchmark_runs_every_deployment_and_prints_its_table() -> 
         if REQUIRED:
             pytest.fail(f"SPRINGBOARD_REQUIRE_POSTGRES=1 but {why_not}")
         pytest.skip(why_not)
-    finished = subprocess.run(
-        [sys.executable, "-m", "bench.replicas", "--smoke"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=CEILING_S,
-        check=False,
-    )
-    assert finished.returncode == 0, finished.stderr[-3000:]
+    table = _smoke("bench.replicas")
     for row in ("SQLite, 1 process", "PostgreSQL, 1 replica", "PostgreSQL, 2 replicas", "p99 vs SQLite"):
-        assert row in finished.stdout, finished.stdout
+        assert row in table, table

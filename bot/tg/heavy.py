@@ -43,8 +43,8 @@ AT_ONCE = 2
 STOP_GRACE_S = 2.0
 """How long a stop waits for builds under way before cutting them short (they run again after a restart)."""
 CHECK_EVERY_S = 5.0
-STALE_SCRATCH_S = 3600.0  # no build takes an hour: an older scratch folder is a killed process's
 """How often the queue is read without being woken (requests left by a crash, a missed wake-up)."""
+STALE_SCRATCH_S = 3600.0  # no build takes an hour: an older scratch folder is a killed process's
 
 
 Build = Callable[[HeavyRequest, Path], Awaitable[list[Reply]]]
@@ -142,12 +142,31 @@ def scratch_folder(sender: Sender) -> Path:
 
 
 def remove_stale_scratch(scratch: Path, older_than: float = STALE_SCRATCH_S) -> None:
-    """Remove the scratch folders of processes gone long ago (killed mid-build), never a recent one's."""
-    now = time.time()
-    for folder in scratch.parent.glob("*"):
+    """Remove what processes killed mid-build left beside ``scratch``: at once for a process of this machine
+    that is gone, after ``older_than`` seconds for another machine's (it may still be building)."""
+    host, now = socket.gethostname(), time.time()
+    for left in scratch.parent.glob("*"):
         with contextlib.suppress(OSError):
-            if folder != scratch and now - folder.stat().st_mtime > older_than:
-                shutil.rmtree(folder, ignore_errors=True)
+            if left == scratch:
+                continue
+            owner_host, _, owner_pid = left.name.rpartition("-")
+            gone = owner_host == host and owner_pid.isdigit() and not _alive(int(owner_pid))
+            if gone or now - left.stat().st_mtime > older_than:
+                if left.is_dir():
+                    shutil.rmtree(left, ignore_errors=True)
+                else:
+                    left.unlink()  # a file an older version wrote straight into the folder
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 async def run_heavy_job(

@@ -271,7 +271,7 @@ async def _lead(leadership: Leadership, sender: Sender, stop: asyncio.Event, too
         task.add_done_callback(_finished_sending(sending))
 
     async def settle() -> None:
-        await sender.quiesce(SHUTDOWN_GRACE_S)
+        await sender.quiesce(SHUTDOWN_GRACE_S - 1)  # well within the wait for the background jobs
 
     try:
         await leadership.campaign(stop, on_leading, on_replies, settle)

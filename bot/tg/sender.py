@@ -51,6 +51,10 @@ def keyboard(rows: list[list[dict[str, str]]]) -> InlineKeyboardMarkup | None:
     )
 
 
+class SteppedDown(Exception):
+    """This process stopped leading while a send waited for its turn: the send is left to the new leader."""
+
+
 class Sender:
     """Delivers outbox rows through ``bot``; one chat's rows go out one at a time and in order."""
 
@@ -137,6 +141,13 @@ class Sender:
                     self._forget_file(payload)
         return emptied
 
+    async def _pace(self, chat_id: int) -> None:
+        """Wait for the throttle's go; raise ``SteppedDown`` if meanwhile another replica came to lead (a 429's
+        pause can outlast the leadership), so the next leader alone sends what is left."""
+        await self._throttle.wait(chat_id, self._urgent(chat_id))
+        if not self.leading:
+            raise SteppedDown
+
     def _urgent(self, chat_id: int) -> bool:
         """A send is urgent while a reply to this chat is waiting: a check-in never holds a reply up."""
         return chat_id in self._replies_waiting
@@ -151,10 +162,7 @@ class Sender:
             self.spool.remove(name)
 
     async def sweep_files(self) -> None:
-        """Remove spooled files no pending outbox row names (after /forget, or a write that rolled back); only
-        while leading, as only the leader spools files (another replica could not tell its new ones apart)."""
-        if not self.leading:
-            return
+        """Remove spooled files no pending outbox row names (after /forget, or a write that rolled back)."""
         async with self._repository.snapshot() as view:
             pending = await view.pending_replies()
         wanted = []
@@ -187,6 +195,8 @@ class Sender:
             try:
                 await self._send(chat_id, payload)
                 return True
+            except SteppedDown:
+                return False  # left in the outbox for the replica that leads now
             except RetryAfter as flood:
                 wait = flood.retry_after
                 seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
@@ -238,10 +248,10 @@ class Sender:
 
         if payload["kind"] == "edit":
             if payload.get("html") is None:
-                await self._throttle.wait(chat_id, self._urgent(chat_id))
+                await self._pace(chat_id)
                 await self._bot.edit_message_reply_markup(chat_id, payload["message_id"], reply_markup=markup)
             else:
-                await self._throttle.wait(chat_id, self._urgent(chat_id))
+                await self._pace(chat_id)
                 await self._bot.edit_message_text(
                     shown(payload["html"]), chat_id, payload["message_id"], parse_mode=mode, reply_markup=markup
                 )
@@ -252,7 +262,7 @@ class Sender:
         parts = split_html(payload["html"])
         for number, part in enumerate(parts):
             last = number == len(parts) - 1
-            await self._throttle.wait(chat_id, self._urgent(chat_id))
+            await self._pace(chat_id)
             await self._bot.send_message(chat_id, shown(part), parse_mode=mode, reply_markup=markup if last else None)
 
     async def _send_file(self, chat_id: int, payload: dict[str, Any], caption: str, mode: ParseMode | None) -> None:
@@ -267,12 +277,12 @@ class Sender:
         fits = telegram_length(caption) <= MAX_CAPTION
         with_caption = caption if fits and caption else None
         if payload["kind"] == "photo":
-            await self._throttle.wait(chat_id, self._urgent(chat_id))
+            await self._pace(chat_id)
             await self._bot.send_photo(chat_id, content, caption=with_caption, parse_mode=mode)
         else:
-            await self._throttle.wait(chat_id, self._urgent(chat_id))
+            await self._pace(chat_id)
             await self._bot.send_document(chat_id, content, caption=with_caption, parse_mode=mode)
         if caption and not fits:
             for part in split_html(caption):
-                await self._throttle.wait(chat_id, self._urgent(chat_id))
+                await self._pace(chat_id)
                 await self._bot.send_message(chat_id, part, parse_mode=mode)

@@ -91,11 +91,15 @@ class BotProcess:
     async def set_webhook(self) -> tuple[int, str]:
         """Run ``springboard set-webhook`` with this process's settings (the deploy step); its exit code and
         combined output."""
+        return await self.command("set-webhook")
+
+    async def command(self, name: str) -> tuple[int, str]:
+        """Run ``springboard NAME`` with this process's settings; its exit code and combined output."""
         command = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "bot",
-            "set-webhook",
+            name,
             cwd=self.workdir,
             env=self.env(),
             stdout=asyncio.subprocess.PIPE,

@@ -22,7 +22,6 @@ import asyncio
 import functools
 import json
 import random
-import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -129,18 +128,8 @@ def postgres_rows(url: str) -> Any:
 
 async def _migrate(replica: Replica) -> None:
     """``springboard migrate``, the deploy step before the replicas start."""
-    command = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "migrate",
-        cwd=replica.workdir,
-        env=replica.env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await asyncio.wait_for(command.communicate(), 120)
-    assert command.returncode == 0, output.decode()
+    code, output = await replica.command("migrate")
+    assert code == 0, output
 
 
 @pytest.mark.xdist_group(POSTGRES_GROUP)
@@ -149,14 +138,12 @@ async def test_fifty_people_finish_exactly_once_while_either_of_two_replicas_is_
 ) -> None:
     rng = random.Random(SEED)
     url = postgres_server.url(await fresh_database(postgres_server, "replicas"))
-    replicas = [Replica(standin, tmp_path / name, url) for name in ("a", "b")]
+    replicas = _replicas(standin, tmp_path, url)
     await _migrate(replicas[0])
     rows = postgres_rows(url)
     courier = WebhookCourier(standin, [replica.hook for replica in replicas], WEBHOOK_SECRET, seed=SEED)
     started = time.monotonic()
-    for replica in replicas:
-        await replica.spawn()
-    await _wait_for(lambda: all(r.listening() for r in replicas), 120, "both replicas listening")
+    await _start(replicas)
     startup = time.monotonic() - started
     await _wait_for(lambda: any(r.leads() for r in replicas), 60, "a leader")
     courier.start()
@@ -275,15 +262,26 @@ async def _two_replicas(
 ) -> tuple[list[Replica], str]:
     """Two replicas on a fresh, migrated database, both started and listening; and the database's URL."""
     url = postgres_server.url(await fresh_database(postgres_server, name))
+    replicas = _replicas(standin, tmp_path, url, **settings)
+    await _migrate(replicas[0])
+    await _start(replicas)
+    await _wait_for(lambda: any(r.leads() for r in replicas), 60, "a leader")
+    return replicas, url
+
+
+def _replicas(standin: StandIn, tmp_path: Path, url: str, **settings: str) -> list[Replica]:
+    """Two replicas (not started yet) on the database at ``url``, with extra ``settings``."""
     replicas = [Replica(standin, tmp_path / letter, url) for letter in ("a", "b")]
     for replica in replicas:
         replica.extra_env.update(settings)
-    await _migrate(replicas[0])
+    return replicas
+
+
+async def _start(replicas: list[Replica]) -> None:
+    """Start every replica and wait until each is listening."""
     for replica in replicas:
         await replica.spawn()
-    await _wait_for(lambda: all(r.listening() for r in replicas), 120, "both replicas listening")
-    await _wait_for(lambda: any(r.leads() for r in replicas), 60, "a leader")
-    return replicas, url
+    await _wait_for(lambda: all(r.listening() for r in replicas), 120, "every replica listening")
 
 
 @pytest.mark.xdist_group(POSTGRES_GROUP)
@@ -328,10 +326,8 @@ async def test_check_ins_go_out_once_each_while_the_sending_replica_dies_and_the
     for person in people:
         user_chat(standin.world, person)  # they wrote to the bot once, long ago
     # Paced at a few messages a second so the leader dies with check-ins still to send.
-    replicas = [Replica(standin, tmp_path / letter, url) for letter in ("a", "b")]
-    for replica in replicas:
-        replica.extra_env.update({"CHECKIN_POLL_SECONDS": "1", "SEND_LIMIT_PER_SECOND": str(CHECKIN_PACE)})
-        await replica.spawn()
+    replicas = _replicas(standin, tmp_path, url, CHECKIN_POLL_SECONDS="1", SEND_LIMIT_PER_SECOND=str(CHECKIN_PACE))
+    await _start(replicas)
 
     def sent_to() -> Counter[int]:
         return Counter(
@@ -439,10 +435,8 @@ async def test_messages_sent_back_to_back_apply_in_order_whichever_replica_recei
     people = [9800 + n for n in range(BURST_PEOPLE)]
     url = postgres_server.url(await fresh_database(postgres_server, "bursts"))
     await _onboarded(url, people)
-    replicas = [Replica(standin, tmp_path / letter, url) for letter in ("a", "b")]
-    for replica in replicas:
-        await replica.spawn()
-    await _wait_for(lambda: all(r.listening() for r in replicas), 120, "both replicas listening")
+    replicas = _replicas(standin, tmp_path, url)
+    await _start(replicas)
     courier = WebhookCourier(standin, [replica.hook for replica in replicas], WEBHOOK_SECRET, seed=SEED)
     courier.start()
     try:

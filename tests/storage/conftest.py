@@ -37,25 +37,9 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 async def fresh_schema(server: PostgresServer, prefix: str = "test") -> str:
     """Create an empty schema of its own for one test; its name (use it as the ``search_path``)."""
-    import asyncpg
-
-    schema = f"{prefix}_{next(_schemas)}"
-    admin = await asyncpg.connect(server.url())
-    try:
-        await admin.execute(f"CREATE SCHEMA {schema}")
-    finally:
-        await admin.close()
-    return schema
+    return await server.create("SCHEMA", f"{prefix}_{next(_schemas)}")
 
 
 async def fresh_database(server: PostgresServer, prefix: str = "test") -> str:
     """Create an empty database of its own (advisory locks, unlike tables, are per database); its name."""
-    import asyncpg
-
-    database = f"{prefix}_{next(_schemas)}"
-    admin = await asyncpg.connect(server.url())
-    try:
-        await admin.execute(f"CREATE DATABASE {database}")
-    finally:
-        await admin.close()
-    return database
+    return await server.create("DATABASE", f"{prefix}_{next(_schemas)}")

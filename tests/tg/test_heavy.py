@@ -102,3 +102,26 @@ async def test_an_export_asked_for_before_forget_is_dropped_with_its_files(harne
     assert not await harness.conversations.finish_heavy(request, (71, []))
     assert all(isinstance(reply, SendFile) for reply in replies)
     assert _documents(harness, 71) == []
+
+
+def test_stale_scratch_of_dead_processes_goes_and_a_live_ones_stays(tmp_path: Path) -> None:
+    import os
+    import socket
+
+    from bot.tg.heavy import remove_stale_scratch
+
+    building = tmp_path / "building"
+    mine = building / f"{socket.gethostname()}-{os.getpid()}"
+    dead = building / f"{socket.gethostname()}-999999999"  # no such process
+    elsewhere = building / "another-host-123"  # another machine's: kept until it is old
+    loose = building / "0123abcd"  # a file an older version left in the folder itself
+    for folder in (mine, dead, elsewhere):
+        folder.mkdir(parents=True)
+        (folder / "export.md").write_text("words")
+    loose.write_text("words")
+    os.utime(loose, (0, 0))
+    remove_stale_scratch(mine)
+    assert sorted(p.name for p in building.iterdir()) == sorted([mine.name, elsewhere.name])
+    os.utime(elsewhere, (0, 0))
+    remove_stale_scratch(mine)
+    assert [p.name for p in building.iterdir()] == [mine.name]

@@ -78,11 +78,13 @@ class PostgresLeadership:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=self._period)
         finally:
-            if self._leading:
-                self._leading = False
-                on_leading(False)
-                await settle()  # still holding the lock: nobody else sends what is on its way now
-            await self._step_down(on_leading)
+            try:
+                if self._leading:
+                    self._leading = False
+                    on_leading(False)
+                    await settle()  # still holding the lock: nobody else sends what is on its way now
+            finally:
+                await self._step_down(on_leading)  # even when cancelled while settling
 
     async def _round(self, on_leading: OnLeading, heard: Any) -> None:
         connection = self._connection
