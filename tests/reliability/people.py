@@ -7,8 +7,10 @@ re-sends anything, and gives up with a clear failure after a timeout, so a drive
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -251,3 +253,21 @@ def _next_try(records: list[RequestRecord], index: int) -> RequestRecord | None:
 
 def _retry_after(record: RequestRecord) -> float:
     return float(((record.response or {}).get("parameters") or {}).get("retry_after", 0))
+
+
+@contextlib.asynccontextmanager
+async def walking(
+    standin: StandIn, people: list[Person], seed: int, step_timeout: float
+) -> AsyncIterator[list[asyncio.Task[None]]]:
+    """Every person walks the flow in a task of their own (their pace drawn from ``seed`` and their id); the
+    tasks are cancelled and awaited on leaving, however the test ends."""
+    walks = [
+        asyncio.create_task(person.walk(standin, random.Random(seed + person.user_id), step_timeout))
+        for person in people
+    ]
+    try:
+        yield walks
+    finally:
+        for walk in walks:
+            walk.cancel()
+        await asyncio.gather(*walks, return_exceptions=True)

@@ -32,7 +32,7 @@ import pytest
 from standin import Fault
 from standin.server import StandIn
 from tests.reliability.conftest import KillableBot
-from tests.reliability.people import Person, check_database, check_every_question_shown
+from tests.reliability.people import Person, check_database, check_every_question_shown, walking
 
 PEOPLE = 50
 MIN_KILLS = 20
@@ -135,19 +135,14 @@ async def test_fifty_people_finish_exactly_once_while_the_bot_is_killed_again_an
             await bot.spawn()
 
     kill_task = asyncio.create_task(killer())
-    walks = [
-        asyncio.create_task(person.walk(standin, random.Random(SEED + person.user_id), ceiling)) for person in people
-    ]
     budget = MOVES_PER_PERSON * (1.7 * think + ceiling) + 60
     try:
-        await asyncio.wait_for(asyncio.gather(*walks), budget)
+        async with walking(standin, people, SEED, ceiling) as walks:
+            await asyncio.wait_for(asyncio.gather(*walks), budget)
     except BaseException:
         kill_task.cancel()
         raise
     finally:
-        for walk in walks:
-            walk.cancel()
-        await asyncio.gather(*walks, return_exceptions=True)
         await asyncio.gather(kill_task, return_exceptions=True)
     finished = time.monotonic() - started
 

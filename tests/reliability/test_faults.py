@@ -20,7 +20,13 @@ from standin import Fault
 from standin.records import ChatMessage
 from standin.server import StandIn
 from tests.reliability.conftest import KillableBot
-from tests.reliability.people import Person, check_database, check_every_question_shown, check_retried_patiently
+from tests.reliability.people import (
+    Person,
+    check_database,
+    check_every_question_shown,
+    check_retried_patiently,
+    walking,
+)
 
 PEOPLE = 50
 SEED = 20260302
@@ -55,16 +61,8 @@ async def test_fifty_people_finish_exactly_once_while_telegram_misbehaves(standi
     standin.inject_fault("editMessageText", Fault.delay(CLIENT_TIMEOUT_S + 1), times=SLOW_CALLS)
     standin.inject_fault("answerCallbackQuery", Fault.delay(CLIENT_TIMEOUT_S + 1))
     started = time.monotonic()
-    walks = [
-        asyncio.create_task(person.walk(standin, random.Random(SEED + person.user_id), STEP_TIMEOUT_S))
-        for person in people
-    ]
-    try:
+    async with walking(standin, people, SEED, STEP_TIMEOUT_S) as walks:
         await asyncio.wait_for(asyncio.gather(*walks), TEST_BUDGET_S)
-    finally:
-        for walk in walks:
-            walk.cancel()
-        await asyncio.gather(*walks, return_exceptions=True)
     finished = time.monotonic() - started
     standin.clear_faults()
     standin.disable_rate_limit()

@@ -43,6 +43,7 @@ from tests.reliability.people import (
     check_every_question_shown,
     check_replies_in_order,
     check_retried_patiently,
+    walking,
 )
 from tests.storage.conftest import POSTGRES_GROUP, fresh_database
 
@@ -192,15 +193,10 @@ async def test_fifty_people_finish_exactly_once_while_either_of_two_replicas_is_
                 takeovers.append(time.monotonic() - killed_at)
 
     kill_task = asyncio.create_task(killer())
-    walks = [
-        asyncio.create_task(person.walk(standin, random.Random(SEED + person.user_id), ceiling)) for person in people
-    ]
     try:
-        await asyncio.wait_for(asyncio.gather(*walks), MOVES_PER_PERSON * (1.7 * think + ceiling) + 60)
+        async with walking(standin, people, SEED, ceiling) as walks:
+            await asyncio.wait_for(asyncio.gather(*walks), MOVES_PER_PERSON * (1.7 * think + ceiling) + 60)
     finally:
-        for walk in walks:
-            walk.cancel()
-        await asyncio.gather(*walks, return_exceptions=True)
         kill_task.cancel()
         await asyncio.gather(kill_task, return_exceptions=True)
     finished = time.monotonic() - started
@@ -400,16 +396,10 @@ async def test_fifty_people_finish_exactly_once_on_two_replicas_while_telegram_m
     )
     courier.start()
     people = [Person.make(9700 + n, n, rng, think=(0.2, 1.0)) for n in range(PEOPLE)]
-    walks = [
-        asyncio.create_task(person.walk(standin, random.Random(SEED + person.user_id), FAULTS_STEP_TIMEOUT_S))
-        for person in people
-    ]
     try:
-        await asyncio.wait_for(asyncio.gather(*walks), FAULTS_BUDGET_S)
+        async with walking(standin, people, SEED, FAULTS_STEP_TIMEOUT_S) as walks:
+            await asyncio.wait_for(asyncio.gather(*walks), FAULTS_BUDGET_S)
     finally:
-        for walk in walks:
-            walk.cancel()
-        await asyncio.gather(*walks, return_exceptions=True)
         await courier.close()
     standin.clear_faults()
     standin.disable_rate_limit()
@@ -506,24 +496,21 @@ async def test_people_finish_exactly_once_on_two_replicas_while_postgresql_resta
         courier = WebhookCourier(standin, [replica.hook for replica in replicas], WEBHOOK_SECRET, seed=SEED)
         courier.start()
         people = [Person.make(9900 + n, n, rng, think=(0.2, 1.0)) for n in range(OUTAGE_PEOPLE)]
-        walks = [
-            asyncio.create_task(person.walk(standin, random.Random(SEED + person.user_id), FAULTS_STEP_TIMEOUT_S))
-            for person in people
-        ]
 
         def messages() -> int:
             return sum(len(standin.bot_messages(person.user_id)) for person in people)
 
         try:
-            # Twice, mid-flow: every session ends (the leader's too), nothing answers for a moment, then it is back.
-            for share in (0.3, 0.6):
-                await _wait_for(lambda share=share: messages() >= share * OUTAGE_PEOPLE * 13, 120, "people mid-flow")
-                await asyncio.to_thread(server.restart, OUTAGE_S)
-            await asyncio.wait_for(asyncio.gather(*walks), FAULTS_BUDGET_S)
+            async with walking(standin, people, SEED, FAULTS_STEP_TIMEOUT_S) as walks:
+                # Twice, mid-flow: every session ends (the leader's too), nothing answers for a moment, then it
+                # is back.
+                for share in (0.3, 0.6):
+                    await _wait_for(
+                        lambda share=share: messages() >= share * OUTAGE_PEOPLE * 13, 120, "people mid-flow"
+                    )
+                    await asyncio.to_thread(server.restart, OUTAGE_S)
+                await asyncio.wait_for(asyncio.gather(*walks), FAULTS_BUDGET_S)
         finally:
-            for walk in walks:
-                walk.cancel()
-            await asyncio.gather(*walks, return_exceptions=True)
             await courier.close()
         rows = postgres_rows(url)
         await _until_empty(rows, FAULTS_STEP_TIMEOUT_S)
