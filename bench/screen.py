@@ -1,5 +1,5 @@
-"""How long the crisis screen takes per message: patterns, the n-gram detector, the encoder, and all of it as
-the bot runs; and how much memory the encoder adds.
+"""How long the crisis screen takes per message: patterns, the n-gram detector, the encoder, the multilingual
+reader, and all of it as the bot runs; and how much memory the learned readers add.
 
 Every message of the corpus (all splits) is screened one at a time, plus long pasted paragraphs (the corpus
 messages joined up to Telegram's 4,096 characters). Prints p50, p99 and the worst case in milliseconds.
@@ -62,15 +62,16 @@ def main() -> None:
     typical, long = texts()
     before = rss_mb()
     started = time.perf_counter()
-    assert safety.wait_ready(120), "no encoder model in bot/safety/model"
+    assert safety.wait_ready(120), "the learned readers in bot/safety/model could not be loaded"
     loaded = time.perf_counter() - started
-    encoder = safety.encoder
-    assert encoder is not None
-    print(f"encoder: loaded in {loaded:.2f} s, resident memory {before:.0f} → {rss_mb():.0f} MB")
+    encoder, multilingual = safety.encoder, safety.readers.multilingual
+    assert encoder is not None and multilingual is not None
+    print(f"learned readers: loaded in {loaded:.2f} s, resident memory {before:.0f} → {rss_mb():.0f} MB")
     cases = {
         "patterns (normalise + every tier)": lambda text: safety.screen.verdict(text),
         "n-gram detector (normalise + score)": lambda text: detector.probability(safety.screen.normal(text)),
         "encoder (normalise + score)": lambda text: encoder.probability(safety.screen.normal(text)),
+        "multilingual reader (score)": multilingual.probability,
         "all of it, as the bot runs (assess)": safety.assess,
     }
     print(f"crisis screen, one message at a time: {len(typical)} corpus messages, then {len(long)} pastes of ~4,096")

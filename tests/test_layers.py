@@ -37,6 +37,8 @@ CORE = frozenset(
         "bot.safety.normal",
         "bot.safety.detector",
         "bot.safety.encoder",
+        "bot.safety.blend",
+        "bot.safety.multilingual",
     }
 )
 """The pure core: functions of their arguments (``now`` and settings passed in), no network, database or process."""

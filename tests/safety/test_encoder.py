@@ -61,8 +61,7 @@ def warm() -> Safety:
 def learned_level(safety: Safety, text: str) -> Level:
     """What the learned readers alone make of ``text`` (the patterns left out)."""
     normal = safety.screen.normal(text)
-    _, raised = safety.learned_score(normal, word_count(normal))
-    return Level.POSSIBLE if raised else Level.NONE
+    return safety.learned_level(text, normal, word_count(normal), Level.NONE)[1]
 
 
 def test_risk_reads_higher_than_a_figure_of_speech(warm: Safety) -> None:
@@ -123,9 +122,12 @@ def test_the_screen_uses_the_encoder_once_warmed_up_and_never_waits_for_it() -> 
     assert detector is not None
     assert safety.assess(text).score == pytest.approx(detector.probability(safety.screen.normal(text)))
     assert safety.wait_ready(60)
-    encoder = safety.encoder
-    assert encoder is not None
-    assert safety.assess(text).score == pytest.approx(encoder.probability(safety.screen.normal(text)))
+    blend = safety.readers.blend
+    normal = safety.screen.normal(text)
+    readings = safety.readings(text, normal, word_count(normal), Level.NONE)
+    assert blend is not None and readings is not None
+    assert readings.encoder == pytest.approx(safety.readers.encoder.probability(normal))  # type: ignore[union-attr]
+    assert safety.assess(text).score == pytest.approx(blend.probability(readings))
 
 
 def test_without_its_file_the_screen_goes_on_with_patterns_and_detector(tmp_path: Path) -> None:

