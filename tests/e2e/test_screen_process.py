@@ -19,11 +19,11 @@ def test_only_the_encoder_notices_this_message(catalog: Catalog) -> None:
     assert detector is not None and detector.probability(normal) < detector.possible
 
 
-async def test_the_running_bot_asks_the_gentle_question_once_its_encoder_is_ready(
+async def test_the_running_bot_asks_the_gentle_question_once_its_learned_readers_are_ready(
     standin: StandIn, bot_process: BotProcess
 ) -> None:
     await bot_process.start()
-    await bot_process.wait_for_log("crisis screen: the encoder is ready")
+    await bot_process.wait_for_log("crisis screen: the learned readers are ready")
     chat = Chat(standin, 531)
     await chat.begin("/reframe", expect="What happened?")
     asked = await chat.say(QUIET_RISK, expect="Are you thinking about hurting yourself")
