@@ -15,12 +15,32 @@ from bot.safety.encoder import SENTENCE_END
 CORPUS = Path("tests/safety/corpus")
 EVERYDAY = "flow_answers"  # the category of everyday answers inside a flow, held to the tightest budget
 EVERYDAY_BUDGET = 0.01
+# A pattern's full reply may become the question when a learned reader reads the message as plainly harmless:
+# at most this share of the dev risk messages that pattern tier sends the full reply to may be moved (they
+# still get the question), and never above this probability.
+DEMOTED_RISK_BUDGET = 0.03
+MAX_DEMOTE = 0.5
 
 
 def read(split: str) -> list[dict[str, Any]]:
     """One split of the corpus."""
     lines = (CORPUS / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
+
+
+def demotion_cut(scored: list[tuple[float, bool]], what: str) -> float:
+    """The highest cut (at most :data:`MAX_DEMOTE`) under which at most :data:`DEMOTED_RISK_BUDGET` of the
+    risk messages fall, from ``(score, is_risk)`` pairs of dev messages a pattern sends the full reply to."""
+    risk = sorted(score for score, is_risk in scored if is_risk)
+    allowed = int(DEMOTED_RISK_BUDGET * len(risk))
+    cut = min(MAX_DEMOTE, risk[allowed]) if allowed < len(risk) else MAX_DEMOTE
+    moved = sum(score < cut for score, is_risk in scored if not is_risk)
+    benign = sum(not is_risk for _, is_risk in scored)
+    print(
+        f"  {what}: full reply → question below {cut:.4f}: {moved} of {benign} benign, "
+        f"{allowed} of {len(risk)} risk at most"
+    )
+    return cut
 
 
 def threshold(scores: list[float], budget: float) -> float:

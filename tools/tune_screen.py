@@ -39,7 +39,7 @@ from bot.safety import Level, load_safety
 from bot.safety.detector import MODEL_DIR
 from bot.safety.encoder import ENCODER_FILE, LIMITS_FILE, Encoder, load_encoder, passages, quantise
 from bot.safety.loading import ENCODER_MIN_WORDS, NGRAM_MIN_WORDS, word_count
-from tools.screen_corpus import CORPUS, EVERYDAY, EVERYDAY_BUDGET, composites, read, threshold
+from tools.screen_corpus import CORPUS, EVERYDAY, EVERYDAY_BUDGET, composites, demotion_cut, read, threshold
 
 LAYERS = int(os.environ.get("TUNE_LAYERS", "4"))  # what ships; TUNE_LAYERS to try others
 EPOCHS = 4
@@ -50,8 +50,6 @@ TRAIN_PIECES = 256  # long paragraphs are read whole while training, so their la
 # is killing me") may get it now and then; the everyday answers people give inside a flow almost never.
 QUESTION_BENIGN_BUDGET = 0.05
 DETECTOR_BENIGN_BUDGET = 0.02
-DEMOTED_RISK_BUDGET = 0.03  # share of English full-reply risk on dev that may get the question instead
-MAX_DEMOTE = 0.5
 MAX_READER_GAP = 0.1  # how far (p99) the NumPy reader's probability may be from PyTorch's on dev
 # The trained weights before export, so a later step can be redone without training again (TUNE_REUSE=1).
 CHECKPOINT = Path(tempfile.gettempdir()) / "springboard-tune-screen.pt"
@@ -149,21 +147,15 @@ def thresholds(
 def demotion(dev: list[dict[str, Any]], scores: list[float], verdicts: list[Any], judged: list[bool]) -> float:
     """The encoder probability under which an English pattern's full reply becomes the question.
 
-    The highest cut (at most :data:`MAX_DEMOTE`) that moves at most :data:`DEMOTED_RISK_BUDGET` of the dev
-    risk messages English patterns send the full reply to; they would still get the question.
+    The highest cut that moves at most ``DEMOTED_RISK_BUDGET`` of the dev risk messages English patterns send
+    the full reply to (:func:`tools.screen_corpus.demotion_cut`); they would still get the question.
     """
     clear = [
         (score, row["label"] == "risk")
         for score, row, verdict, judge in zip(scores, dev, verdicts, judged, strict=True)
         if judge and verdict.level is Level.CLEAR and verdict.language is None
     ]
-    risk = sorted(score for score, is_risk in clear if is_risk)
-    allowed = int(DEMOTED_RISK_BUDGET * len(risk))
-    cut = min(MAX_DEMOTE, risk[allowed]) if allowed < len(risk) else MAX_DEMOTE
-    moved = sum(score < cut for score, is_risk in clear if not is_risk)
-    benign = sum(not is_risk for _, is_risk in clear)
-    print(f"  full reply → question below {cut:.4f}: {moved} of {benign} benign, {allowed} of {len(risk)} risk at most")
-    return cut
+    return demotion_cut(clear, "English patterns")
 
 
 def export(model: Classifier, vocabulary: str) -> dict[str, Any]:

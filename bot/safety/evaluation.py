@@ -53,6 +53,12 @@ class Evaluation:
         count = sum(result.clear if level is Level.CLEAR else result.possible for result in benign)
         return count / total if total else 0.0
 
+    def risk_recall(self) -> float:
+        """The share of all risk messages, whatever their category, that got the question or the reply."""
+        risk = [result for result in self.categories.values() if result.label == "risk"]
+        total = sum(result.total for result in risk)
+        return sum(result.clear + result.possible for result in risk) / total if total else 1.0
+
     def worst_risk_recall(self) -> float:
         """The lowest recall of any risk category."""
         return min((r.reached for r in self.categories.values() if r.label == "risk"), default=1.0)
@@ -66,6 +72,7 @@ class Evaluation:
                 f"{result.possible / result.total:>9.1%} {result.reached:>8.1%}"
             )
         lines.append("")
+        lines.append(f"risk, all reached:            {self.risk_recall():.1%}")
         lines.append(f"risk, worst category reached: {self.worst_risk_recall():.1%}")
         lines.append(f"benign given the full reply:  {self.benign_share(Level.CLEAR):.1%}")
         lines.append(f"benign given the question:    {self.benign_share(Level.POSSIBLE):.1%}")

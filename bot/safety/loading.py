@@ -127,8 +127,9 @@ class Safety:
         costs trust. Below the full reply the learned readers decide: they raise a message to the question,
         and, once the blend is loaded, they may also withdraw a pattern's question when all of them read the
         message as plainly harmless ("my phone is dying"). The encoder may turn an English pattern's full
-        reply into the question when it reads the message as plainly harmless; it never lowers that below the
-        question. Messages under :data:`ENCODER_MIN_WORDS` words are left to the patterns.
+        reply into the question when it reads the message as plainly harmless, and the multilingual reader
+        another language's; neither lowers that below the question. Messages under :data:`ENCODER_MIN_WORDS`
+        words are left to the patterns.
         """
         normal = self.screen.normal(text)
         words = word_count(normal)
@@ -144,6 +145,12 @@ class Safety:
                 # reply. Never lower than the question: the message still reaches a person's choice.
                 score = encoder.probability(normal)
                 if score < encoder.demote_below:
+                    level = Level.POSSIBLE
+            elif verdict.language is not None and (multilingual := self._readers.multilingual) is not None:
+                # The same for a pattern in another language ("essa prova vai me matar kkkkk"), read by the
+                # reader that knows the language.
+                score = multilingual.probability(text)
+                if score < multilingual.demote_below:
                     level = Level.POSSIBLE
         return Assessment(level, verdict.topics, verdict.language, score)
 

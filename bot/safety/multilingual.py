@@ -48,6 +48,8 @@ class MultilingualReader:
     embed: Callable[[list[str]], Floats]
     weights: Floats  # (512,)
     bias: float
+    # Under this probability a pattern's full reply in another language becomes the question (chosen on dev).
+    demote_below: float = 0.0
 
     def probabilities(self, texts: Sequence[str]) -> list[float]:
         """The probability of risk of each text read whole, embedded in one batch."""
@@ -98,9 +100,17 @@ def sentence_embedder() -> Callable[[list[str]], Floats] | None:
     return embed
 
 
-def save_head(folder: Path, weights: Sequence[float], bias: float, about: dict[str, object]) -> None:
-    """Write the head and how it was made (used by the training tool)."""
-    stored = {"embedding": EMBEDDING, "bias": bias, "weights": [round(w, 7) for w in weights], "about": about}
+def save_head(
+    folder: Path, weights: Sequence[float], bias: float, demote_below: float, about: dict[str, object]
+) -> None:
+    """Write the head, its demotion cut and how it was made (used by the training tool)."""
+    stored = {
+        "embedding": EMBEDDING,
+        "demote_below": demote_below,
+        "bias": bias,
+        "weights": [round(w, 7) for w in weights],
+        "about": about,
+    }
     (folder / MULTILINGUAL_FILE).write_text(json.dumps(stored, indent=1) + "\n", encoding="utf-8")
 
 
@@ -112,6 +122,7 @@ def load_multilingual(
         stored = json.loads((folder / MULTILINGUAL_FILE).read_text(encoding="utf-8"))
         weights = tuple(float(value) for value in stored["weights"])
         bias = float(stored["bias"])
+        demote_below = float(stored.get("demote_below", 0.0))
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if len(weights) != EMBEDDING_SIZE:
@@ -121,4 +132,4 @@ def load_multilingual(
         return None
     import numpy as np
 
-    return MultilingualReader(embed, np.asarray(weights, dtype=np.float32), bias)
+    return MultilingualReader(embed, np.asarray(weights, dtype=np.float32), bias, demote_below)

@@ -87,13 +87,14 @@ def test_a_missing_wrong_or_uninstalled_head_means_no_reader(tmp_path: Path) -> 
         return np.zeros((len(texts), EMBEDDING_SIZE), dtype=np.float32)
 
     assert load_multilingual(tmp_path, lambda: embed) is None
-    save_head(tmp_path, [0.0] * 3, 0.0, {})
+    save_head(tmp_path, [0.0] * 3, 0.0, 0.0, {})
     assert load_multilingual(tmp_path, lambda: embed) is None  # not 512 weights
-    save_head(tmp_path, [0.0] * EMBEDDING_SIZE, 1.0, {})
+    save_head(tmp_path, [0.0] * EMBEDDING_SIZE, 1.0, 0.25, {})
     assert load_multilingual(tmp_path, lambda: None) is None  # the embedding is not installed
     found = load_multilingual(tmp_path, lambda: embed)
     assert found is not None
     assert found.probability("anything") == pytest.approx(1 / (1 + math.exp(-1.0)))
+    assert found.demote_below == 0.25
     (tmp_path / MULTILINGUAL_FILE).write_text("{not json", encoding="utf-8")
     assert load_multilingual(tmp_path, lambda: embed) is None
 
