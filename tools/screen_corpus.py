@@ -37,8 +37,7 @@ def demotion_cut(scored: list[tuple[float, bool]], what: str) -> float:
     moved = sum(score < cut for score, is_risk in scored if not is_risk)
     benign = sum(not is_risk for _, is_risk in scored)
     print(
-        f"  {what}: full reply → question below {cut:.4f}: {moved} of {benign} benign, "
-        f"{allowed} of {len(risk)} risk at most"
+        f"  {what}: one tier lower below {cut:.4f}: {moved} of {benign} benign, {allowed} of {len(risk)} risk at most"
     )
     return cut
 

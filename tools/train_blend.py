@@ -6,11 +6,12 @@ Run it last, after ``tools.train_screen`` and ``tools.tune_screen``: the blend w
 fitted on dev, which none of the readers was trained on. The head is a logistic regression on the 512-number
 multilingual sentence embedding of each train message (C chosen by its ranking of dev). The blend is a
 logistic regression over the readers' log-odds (:mod:`bot.safety.blend`) on the dev messages it decides
-(four words or more, no pattern's full reply); its threshold is read off cross-validated predictions
+(four words or more that no pattern flagged); its threshold is read off cross-validated predictions
 (five folds of dev, so no message is scored by a model that saw it) as the lowest that keeps, on all of dev
 as the bot screens it, the benign messages given the question within ``QUESTION_BUDGET`` and the everyday
-flow answers within ``EVERYDAY_QUESTION_BUDGET``. The test split and the blind set are never read here. Needs the
-``train`` extras (scikit-learn).
+flow answers within ``EVERYDAY_QUESTION_BUDGET``; the blend shipped is refitted on all of dev and used at
+that threshold. The test split and the blind set are never read here. Needs the ``train`` extras
+(scikit-learn).
 """
 
 from __future__ import annotations
@@ -151,10 +152,15 @@ def main() -> None:
     for name, coefficient in zip(FEATURES, model.coef_[0], strict=True):
         print(f"  {name:<17} {coefficient:+.3f}")
 
+    # A pattern's question is withdrawn only under a cut that lets at most DEMOTED_RISK_BUDGET of the dev risk
+    # messages patterns ask about go (the same rule as a pattern's full reply becoming the question).
+    asked = x[:, FEATURES.index("pattern_question")] == 1.0
+    withdraw_below = demotion_cut(list(zip(held[asked].tolist(), y[asked].tolist(), strict=True)), "pattern questions")
+
     def questions(threshold: float) -> tuple[float, float, dict[str, float]]:
         levels = list(low)
-        for index, probability in zip(decided, held, strict=True):
-            levels[index] = Level.POSSIBLE if probability >= threshold else Level.NONE
+        for index, probability, question in zip(decided, held, asked, strict=True):
+            levels[index] = Level.POSSIBLE if probability >= (withdraw_below if question else threshold) else Level.NONE
         benign = [lvl for lvl, row in zip(levels, dev, strict=True) if row["label"] == "benign"]
         everyday = [lvl for lvl, row in zip(levels, dev, strict=True) if row["category"] == EVERYDAY]
         reached: Counter[str] = Counter()
@@ -167,16 +173,18 @@ def main() -> None:
         daily = sum(lvl is Level.POSSIBLE for lvl in everyday) / max(1, len(everyday))
         return share, daily, {name: reached[name] / totals[name] for name in totals}
 
-    chosen = 1.0
+    chosen = None
     for threshold in sorted(set(held.tolist()), reverse=True):
         share, daily, _ = questions(threshold)
         if share > QUESTION_BUDGET or daily > EVERYDAY_QUESTION_BUDGET:
             break
         chosen = threshold
+    if chosen is None:
+        raise SystemExit("no threshold keeps dev within the budgets: the patterns alone already exceed them")
     share, daily, recall = questions(chosen)
     print(f"  threshold {chosen:.4f}: dev benign given the question {share:.1%}, everyday answers {daily:.1%}")
     print("  dev risk reached (cross-validated): " + ", ".join(f"{k} {v:.1%}" for k, v in sorted(recall.items())))
-    blend = Blend(tuple(float(c) for c in model.coef_[0]), float(model.intercept_[0]), chosen)
+    blend = Blend(tuple(float(c) for c in model.coef_[0]), float(model.intercept_[0]), chosen, withdraw_below)
     # Paragraphs (a short dev message set inside a longer dev story): long messages read passage by passage.
     made = composites(dev, seed=1)
     levels = screened(safety, blend, made)
@@ -190,6 +198,8 @@ def main() -> None:
             "fitted_on": f"tests/safety/corpus/dev.jsonl: the {len(decided)} of {len(dev)} messages it decides",
             "threshold": f"{FOLDS}-fold predictions on dev: at most {QUESTION_BUDGET:.0%} of benign messages and "
             f"{EVERYDAY_QUESTION_BUDGET:.0%} of everyday flow answers get the question",
+            "withdraw_below": f"{FOLDS}-fold predictions on dev: at most {DEMOTED_RISK_BUDGET:.0%} of the risk "
+            "messages patterns ask about fall under it",
             "dev_question_share": round(share, 4),
         },
     )

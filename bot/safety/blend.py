@@ -3,9 +3,12 @@
 Three learned readers score a message: the fine-tuned English encoder, the n-gram detector and the
 multilingual reader. Each is good where the others are weak (meaning in English; spellings and word pieces;
 other languages), and a fixed threshold on each, joined by "or", adds up the false alarms of all three. The
-blend is a logistic model over their scores (as log-odds) and whether a pattern asked for the gentle question;
-fitted on the dev split, which none of the readers was trained on, by
-``tools/train_blend.py``; its threshold chosen on dev by cross-validation within the benign budgets.
+blend is a logistic model over their scores (as log-odds) and whether a pattern asked the gentle question,
+fitted on the dev split, which none of the readers was trained on, by ``tools/train_blend.py``. Two cuts,
+both chosen on dev by cross-validation: ``possible``, from which a message no pattern flagged gets the
+question (within the benign budgets), and ``withdraw_below``, under which a pattern's question is withdrawn
+because every reader reads the message as harmless (at most 3 % of the dev risk messages that patterns ask
+about may fall under it).
 Stored in ``bot/safety/model/blend.json``. Pure apart from :func:`load_blend` reading that file.
 """
 
@@ -26,8 +29,9 @@ _EDGE = 1e-4  # probabilities are clipped here before log-odds, so one sure read
 class Readings:
     """What the patterns and the learned readers made of one message (probabilities in 0..1).
 
-    The message's length is deliberately no input: on the corpus long messages are mostly stories, and a
-    blend that learned "long means harmless" would let a sentence of risk inside a paragraph go by.
+    The message's length is deliberately no input (beyond whether it was long enough for the n-gram
+    detector): on the corpus long messages are mostly stories, and a blend that learned "long means
+    harmless" would let a sentence of risk inside a paragraph go by.
     """
 
     pattern_question: bool
@@ -54,11 +58,13 @@ def log_odds(probability: float) -> float:
 
 @dataclass(frozen=True)
 class Blend:
-    """A logistic model over :class:`Readings`; the gentle question from ``possible`` up."""
+    """A logistic model over :class:`Readings`: the gentle question from ``possible`` up for a message no
+    pattern flagged; a pattern's question withdrawn under ``withdraw_below``."""
 
     coefficients: tuple[float, ...]
     bias: float
     possible: float
+    withdraw_below: float = 0.0
 
     def probability(self, readings: Readings) -> float:
         """The blend's estimate that the message carries risk."""
@@ -67,7 +73,8 @@ class Blend:
 
     def asks(self, readings: Readings) -> bool:
         """True when the message should get the gentle question."""
-        return self.probability(readings) >= self.possible
+        cut = self.withdraw_below if readings.pattern_question else self.possible
+        return self.probability(readings) >= cut
 
 
 def save_blend(folder: Path, blend: Blend, about: dict[str, object]) -> None:
@@ -77,6 +84,7 @@ def save_blend(folder: Path, blend: Blend, about: dict[str, object]) -> None:
         "coefficients": list(blend.coefficients),
         "bias": blend.bias,
         "possible": blend.possible,
+        "withdraw_below": blend.withdraw_below,
         "about": about,
     }
     (folder / BLEND_FILE).write_text(json.dumps(stored, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -89,7 +97,7 @@ def load_blend(folder: Path) -> Blend | None:
         if tuple(stored["features"]) != FEATURES:
             return None
         coefficients = tuple(float(value) for value in stored["coefficients"])
-        blend = Blend(coefficients, float(stored["bias"]), float(stored["possible"]))
+        blend = Blend(coefficients, float(stored["bias"]), float(stored["possible"]), float(stored["withdraw_below"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return blend if len(coefficients) == len(FEATURES) else None

