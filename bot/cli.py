@@ -112,7 +112,11 @@ def screen_eval(file: Path, flows: Path) -> int:
             print(error, file=sys.stderr)
         return 1
     if not safety.wait_ready(ENCODER_WAIT_SECONDS):
-        print("springboard: the screen's encoder could not be loaded; measuring without it", file=sys.stderr)
+        print(
+            "springboard: not every learned reader of the screen could be loaded (see bot/safety/model/); "
+            "measuring the screen as it runs without them",
+            file=sys.stderr,
+        )
     print(evaluate(messages, safety.assess).report())
     return 0
 
