@@ -39,6 +39,7 @@ CORE = frozenset(
         "bot.safety.encoder",
         "bot.safety.blend",
         "bot.safety.multilingual",
+        "bot.safety.logistic",
     }
 )
 """The pure core: functions of their arguments (``now`` and settings passed in), no network, database or process."""

@@ -15,14 +15,14 @@ Stored in ``bot/safety/model/blend.json``. Pure apart from :func:`load_blend` re
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
+
+from bot.safety.logistic import log_odds, logistic
 
 BLEND_FILE = "blend.json"
 # The features, in the order the training tool writes the coefficients.
 FEATURES = ("pattern_question", "encoder", "ngram", "ngram_unread", "multilingual")
-_EDGE = 1e-4  # probabilities are clipped here before log-odds, so one sure reader cannot outvote the rest
 
 
 @dataclass(frozen=True)
@@ -50,12 +50,6 @@ class Readings:
         )
 
 
-def log_odds(probability: float) -> float:
-    """``log(p / (1 - p))``, with ``p`` kept away from 0 and 1."""
-    p = min(1.0 - _EDGE, max(_EDGE, probability))
-    return math.log(p / (1.0 - p))
-
-
 @dataclass(frozen=True)
 class Blend:
     """A logistic model over :class:`Readings`: the gentle question from ``possible`` up for a message no
@@ -69,7 +63,7 @@ class Blend:
     def probability(self, readings: Readings) -> float:
         """The blend's estimate that the message carries risk."""
         score = self.bias + sum(c * f for c, f in zip(self.coefficients, readings.features(), strict=True))
-        return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, score))))
+        return logistic(score)
 
     def asks(self, readings: Readings) -> bool:
         """True when the message should get the gentle question."""

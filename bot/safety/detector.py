@@ -20,6 +20,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.safety.logistic import logistic
+
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 WEIGHTS_FILE = "weights.bin"
 INDEX_FILE = "index.bin"
@@ -73,7 +75,7 @@ class Detector:
         score = self.bias + sum(
             self.weights.get(bucket, 0.0) * value for bucket, value in self.spec.features(normal).items()
         )
-        return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, score))))
+        return logistic(score)
 
 
 def save_detector(folder: Path, detector: Detector, about: dict[str, object]) -> None:

@@ -17,13 +17,13 @@ risk in a story about work would vanish in it.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.safety.encoder import SENTENCE_END
+from bot.safety.logistic import logistic
 
 if TYPE_CHECKING:
     import numpy as np
@@ -60,7 +60,7 @@ class MultilingualReader:
             return []
         vectors = self.embed(list(texts))
         scores = vectors @ self.weights + self.bias
-        return [_sigmoid(float(score)) for score in scores]
+        return [logistic(float(score)) for score in scores]
 
     def probability(self, text: str) -> float:
         """The probability of risk of one message as typed: that of its most worrying passage."""
@@ -90,10 +90,6 @@ def passages(text: str) -> list[str]:
     if current or not found:
         found.append(" ".join(current) if current else text)
     return found
-
-
-def _sigmoid(score: float) -> float:
-    return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, score))))
 
 
 def sentence_embedder() -> Callable[[list[str]], Floats] | None:

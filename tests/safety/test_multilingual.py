@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from bot.safety import Level, Safety, load_safety
-from bot.safety.blend import BLEND_FILE, FEATURES, Blend, Readings, load_blend, log_odds, save_blend
+from bot.safety.blend import BLEND_FILE, FEATURES, Blend, Readings, load_blend, save_blend
 from bot.safety.detector import MODEL_DIR
 from bot.safety.loading import word_count
+from bot.safety.logistic import log_odds
 from bot.safety.multilingual import (
     EMBEDDING_SIZE,
     MULTILINGUAL_FILE,
