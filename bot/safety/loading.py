@@ -22,6 +22,7 @@ from bot.safety.detector import MODEL_DIR, Detector, load_detector
 from bot.safety.encoder import Encoder, load_encoder
 from bot.safety.multilingual import MultilingualReader, load_multilingual
 from bot.safety.normal import normalise
+from bot.safety.prefilter import GuardedPattern, guarded
 from bot.safety.screen import CompiledRules, CrisisScreen, ScreenRules
 
 logger = logging.getLogger(__name__)
@@ -229,11 +230,11 @@ def load_safety(conversations: FsPath, model_folder: FsPath | None = None) -> Sa
         assert isinstance(model, ScreenRules)
         shown = display_path(conversations / SCREEN_FILE)
 
-        def compile_all(sources: list[str], *path: str | int) -> tuple[re.Pattern[str], ...]:
+        def compile_all(sources: list[str], *path: str | int) -> tuple[GuardedPattern, ...]:
             compiled = []
             for index, source in enumerate(sources):
                 try:
-                    compiled.append(re.compile(source))
+                    compiled.append(guarded(re.compile(source)))
                 except re.error as problem:
                     line = document.line_of((*path, index))
                     where = ".".join(str(part) for part in path)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -11,6 +10,7 @@ from pydantic import Field
 from bot.flows.model import _Strict
 from bot.safety.assessment import Level
 from bot.safety.normal import normalise
+from bot.safety.prefilter import GuardedPattern
 
 Pattern = Annotated[str, Field(min_length=1)]
 
@@ -38,9 +38,9 @@ class ScreenRules(_Strict):
 class CompiledRules:
     """One language's compiled patterns."""
 
-    benign: tuple[re.Pattern[str], ...] = ()
-    risk: tuple[re.Pattern[str], ...] = ()
-    possible: tuple[re.Pattern[str], ...] = ()
+    benign: tuple[GuardedPattern, ...] = ()
+    risk: tuple[GuardedPattern, ...] = ()
+    possible: tuple[GuardedPattern, ...] = ()
 
     def level(self, normal: str) -> Level:
         """The tier these patterns give ``normal`` text once benign figures of speech are blanked out."""
@@ -69,7 +69,7 @@ class CrisisScreen:
 
     spellings: dict[str, str]
     english: CompiledRules
-    topics: dict[str, tuple[re.Pattern[str], ...]] = field(default_factory=dict)
+    topics: dict[str, tuple[GuardedPattern, ...]] = field(default_factory=dict)
     languages: dict[str, CompiledRules] = field(default_factory=dict)
 
     def normal(self, text: str) -> str:
