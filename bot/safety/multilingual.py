@@ -5,8 +5,11 @@ The embedding is Google's Universal Sentence Encoder, multilingual v3 (Apache-2.
 SentencePiece tokenizer and a NumPy forward pass. Nothing is downloaded. Its vectors put a sentence and its
 translation close together (it was trained that way for English, German, Spanish, French, Portuguese,
 Russian and ten more), so a head trained mostly on English messages also reads "ich will nicht mehr leben"
-or "я больше не хочу жить": the reader the other languages lacked. The head (512 weights and a bias) is
-trained on the train split by ``tools/train_blend.py`` and stored in ``bot/safety/model/multilingual.json``.
+or "я больше не хочу жить": the reader the other languages lacked. The head (one hidden layer of
+:data:`HIDDEN_SIZE` rectified units, then a logistic output) is trained on the train split by
+``tools/train_blend.py``; its weights are stored in ``bot/safety/model/multilingual.npz`` and its cut and
+provenance in ``multilingual.json``. (A linear head on the same embedding ranked dev's messages worse: AUC
+0.924 against 0.959, 0.901 against 0.962 for the other languages.)
 
 It reads the message as typed (not the screen's normalised form, which drops the accents and the breve of
 ``й`` that the tokenizer knows). Like the encoder, it reads a long message a few sentences at a time and
@@ -34,7 +37,9 @@ else:
     Floats = Any
 
 MULTILINGUAL_FILE = "multilingual.json"
+HEAD_FILE = "multilingual.npz"
 EMBEDDING_SIZE = 512
+HIDDEN_SIZE = 256
 PASSAGE_WORDS = 60  # whole sentences up to about this many words make one passage
 # A longer sentence (a message typed without full stops) is read in overlapping windows of this many words:
 # short, because an embedding is an average, and one clause of risk in a run-on story must not drown in it.
@@ -45,12 +50,29 @@ EMBEDDING = (
 
 
 @dataclass(frozen=True)
+class Head:
+    """A small network from an embedding to the log-odds of risk: one hidden layer of rectified units."""
+
+    hidden_weights: Floats  # (EMBEDDING_SIZE, hidden)
+    hidden_bias: Floats  # (hidden,)
+    out_weights: Floats  # (hidden,)
+    out_bias: float
+
+    def scores(self, vectors: Floats) -> Floats:
+        """The log-odds of risk of each row of ``vectors``."""
+        import numpy as np
+
+        hidden = np.maximum(vectors @ self.hidden_weights + self.hidden_bias, 0.0)
+        scores: Floats = hidden @ self.out_weights + self.out_bias
+        return scores
+
+
+@dataclass(frozen=True)
 class MultilingualReader:
     """``probability(text)``: the head's estimate that a message, in any of the embedding's languages, carries risk."""
 
     embed: Callable[[list[str]], Floats]
-    weights: Floats  # (512,)
-    bias: float
+    head: Head
     # Under this probability a pattern's full reply in another language becomes the question (chosen on dev).
     demote_below: float = 0.0
 
@@ -58,9 +80,7 @@ class MultilingualReader:
         """The probability of risk of each text read whole, embedded in one batch."""
         if not texts:
             return []
-        vectors = self.embed(list(texts))
-        scores = vectors @ self.weights + self.bias
-        return [logistic(float(score)) for score in scores]
+        return [logistic(float(score)) for score in self.head.scores(self.embed(list(texts)))]
 
     def probability(self, text: str) -> float:
         """The probability of risk of one message as typed: that of its most worrying passage."""
@@ -110,36 +130,54 @@ def sentence_embedder() -> Callable[[list[str]], Floats] | None:
     return embed
 
 
-def save_head(
-    folder: Path, weights: Sequence[float], bias: float, demote_below: float, about: dict[str, object]
-) -> None:
-    """Write the head, its demotion cut and how it was made (used by the training tool)."""
-    stored = {
-        "embedding": EMBEDDING,
-        "demote_below": demote_below,
-        "bias": bias,
-        "weights": [round(w, 7) for w in weights],
-        "about": about,
-    }
+def save_head(folder: Path, head: Head, demote_below: float, about: dict[str, object]) -> None:
+    """Write the head's weights, its demotion cut and how it was made (used by the training tool)."""
+    import numpy as np
+
+    np.savez_compressed(
+        folder / HEAD_FILE,
+        hidden_weights=np.asarray(head.hidden_weights, dtype=np.float32),
+        hidden_bias=np.asarray(head.hidden_bias, dtype=np.float32),
+        out_weights=np.asarray(head.out_weights, dtype=np.float32),
+        out_bias=np.asarray([head.out_bias], dtype=np.float32),
+    )
+    stored = {"embedding": EMBEDDING, "weights": HEAD_FILE, "demote_below": demote_below, "about": about}
     (folder / MULTILINGUAL_FILE).write_text(json.dumps(stored, indent=1) + "\n", encoding="utf-8")
+
+
+def load_head(folder: Path) -> Head | None:
+    """The stored head, or None when its file is missing, unreadable or not shaped for the embedding."""
+    import numpy as np
+
+    try:
+        with np.load(folder / HEAD_FILE) as stored:
+            head = Head(
+                stored["hidden_weights"].astype(np.float32),
+                stored["hidden_bias"].astype(np.float32),
+                stored["out_weights"].astype(np.float32),
+                float(stored["out_bias"].reshape(-1)[0]),
+            )
+    except (OSError, ValueError, KeyError, IndexError):
+        return None
+    hidden = head.hidden_bias.shape
+    if head.hidden_weights.shape != (EMBEDDING_SIZE, *hidden) or head.out_weights.shape != hidden or len(hidden) != 1:
+        return None
+    return head
 
 
 def load_multilingual(
     folder: Path, embedder: Callable[[], Callable[[list[str]], Floats] | None] = sentence_embedder
 ) -> MultilingualReader | None:
-    """The shipped reader, or None when the embedding is not installed or the head's file is missing or wrong."""
+    """The shipped reader, or None when the embedding is not installed or the head's files are missing or wrong."""
     try:
         stored = json.loads((folder / MULTILINGUAL_FILE).read_text(encoding="utf-8"))
-        weights = tuple(float(value) for value in stored["weights"])
-        bias = float(stored["bias"])
         demote_below = float(stored.get("demote_below", 0.0))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, TypeError, AttributeError):
         return None
-    if len(weights) != EMBEDDING_SIZE:
+    head = load_head(folder)
+    if head is None:
         return None
     embed = embedder()
     if embed is None:
         return None
-    import numpy as np
-
-    return MultilingualReader(embed, np.asarray(weights, dtype=np.float32), bias, demote_below)
+    return MultilingualReader(embed, head, demote_below)

@@ -17,9 +17,11 @@ from bot.safety.loading import word_count
 from bot.safety.logistic import log_odds
 from bot.safety.multilingual import (
     EMBEDDING_SIZE,
+    HEAD_FILE,
     MULTILINGUAL_FILE,
     PASSAGE_WORDS,
     WINDOW_WORDS,
+    Head,
     MultilingualReader,
     load_multilingual,
     passages,
@@ -87,18 +89,30 @@ def test_passages_keep_whole_sentences_and_every_word() -> None:
 
 def test_a_missing_wrong_or_uninstalled_head_means_no_reader(tmp_path: Path) -> None:
     def embed(texts: list[str]) -> np.ndarray:
-        return np.zeros((len(texts), EMBEDDING_SIZE), dtype=np.float32)
+        return np.ones((len(texts), EMBEDDING_SIZE), dtype=np.float32)
+
+    def head(inputs: int, hidden: int, out_bias: float) -> Head:
+        return Head(
+            np.full((inputs, hidden), 0.01, dtype=np.float32),
+            np.full(hidden, -1.0, dtype=np.float32),
+            np.ones(hidden, dtype=np.float32),
+            out_bias,
+        )
 
     assert load_multilingual(tmp_path, lambda: embed) is None
-    save_head(tmp_path, [0.0] * 3, 0.0, 0.0, {})
-    assert load_multilingual(tmp_path, lambda: embed) is None  # not 512 weights
-    save_head(tmp_path, [0.0] * EMBEDDING_SIZE, 1.0, 0.25, {})
+    save_head(tmp_path, head(3, 4, 0.0), 0.0, {})
+    assert load_multilingual(tmp_path, lambda: embed) is None  # not shaped for the 512-number embedding
+    save_head(tmp_path, head(EMBEDDING_SIZE, 4, 1.0), 0.25, {})
     assert load_multilingual(tmp_path, lambda: None) is None  # the embedding is not installed
     found = load_multilingual(tmp_path, lambda: embed)
     assert found is not None
-    assert found.probability("anything") == pytest.approx(1 / (1 + math.exp(-1.0)))
+    # Each hidden unit: max(0, 512 × 0.01 − 1) = 4.12; four of them and the output's bias of 1.
+    assert found.probability("anything") == pytest.approx(1 / (1 + math.exp(-(4 * 4.12 + 1.0))), rel=1e-5)
     assert found.demote_below == 0.25
     (tmp_path / MULTILINGUAL_FILE).write_text("{not json", encoding="utf-8")
+    assert load_multilingual(tmp_path, lambda: embed) is None
+    save_head(tmp_path, head(EMBEDDING_SIZE, 4, 1.0), 0.25, {})
+    (tmp_path / HEAD_FILE).write_bytes(b"not an archive")
     assert load_multilingual(tmp_path, lambda: embed) is None
 
 
