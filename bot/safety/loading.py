@@ -104,7 +104,6 @@ class Safety:
         folder = self.model_folder or MODEL_DIR
         multilingual = blend = None
         try:
-            _one_numerics_thread()
             encoder = load_encoder(folder)
             # The encoder serves at once, whatever happens to the rest; each later assignment is whole.
             self._readers = Readers(encoder)
@@ -218,18 +217,6 @@ class Safety:
 def word_count(normal: str) -> int:
     """The words of normalised text, as the learned readers' minimum counts them (punctuation is no word)."""
     return sum(1 for token in normal.split() if any(ch.isalnum() for ch in token))
-
-
-def _one_numerics_thread() -> None:
-    """Hold NumPy's matrix library (BLAS) to one thread for the rest of the process.
-
-    The learned readers multiply small matrices one message at a time. On two busy cores a second BLAS
-    thread only waits for the first: the encoder's p99 per passage was several times worse with it."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # the screen works without it, with NumPy's default
-        return
-    threadpool_limits(limits=1, user_api="blas")
 
 
 def load_safety(conversations: FsPath, model_folder: FsPath | None = None) -> Safety:
