@@ -149,9 +149,13 @@ class Encoder:
 
     def probability(self, text: str) -> float:
         """The highest risk probability over the passages of ``text`` (see :func:`passages`)."""
+        return self.read(passages(self.pieces, text))
+
+    def read(self, found: list[list[int]]) -> float:
+        """The highest risk probability over these passages of word pieces (from :func:`passages`)."""
         # One passage at a time: batching them would pad the short ones to the longest, which costs more here
         # (up to half again on long messages) than the few extra matrix products.
-        return max(self.probabilities([passage])[0] for passage in passages(self.pieces, text))
+        return max(self.probabilities([passage])[0] for passage in found)
 
     def probabilities(self, batch: list[list[int]]) -> list[float]:
         """The risk probability of each passage of word pieces ([CLS] and [SEP] added here), in one pass."""

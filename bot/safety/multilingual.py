@@ -84,9 +84,17 @@ class MultilingualReader:
 
     def probability(self, text: str) -> float:
         """The probability of risk of one message as typed: that of its most worrying passage."""
+        return self.worst_passage(text)[0]
+
+    def worst_passage(self, text: str) -> tuple[float, str | None]:
+        """The probability of risk of one message as typed and the passage it comes from (None when the
+        message is read whole, as one passage)."""
         # A lone surrogate (text cut inside an emoji) cannot be tokenised: it becomes U+FFFD.
         readable = text.encode("utf-8", errors="replace").decode("utf-8")
-        return max(self.probabilities(passages(readable)))
+        found = passages(readable)
+        scores = self.probabilities(found)
+        worst = max(range(len(found)), key=scores.__getitem__)
+        return scores[worst], found[worst] if len(found) > 1 else None
 
 
 def passages(text: str) -> list[str]:
