@@ -33,7 +33,7 @@ from bot.safety.blend import FEATURES, Blend, save_blend
 from bot.safety.detector import MODEL_DIR
 from bot.safety.encoder import load_encoder
 from bot.safety.loading import ENCODER_MIN_WORDS, Readers, word_count
-from bot.safety.multilingual import HIDDEN_SIZE, Head, MultilingualReader, save_head, sentence_embedder
+from bot.safety.multilingual import Head, MultilingualReader, save_head, sentence_embedder
 from tools.screen_corpus import DEMOTED_RISK_BUDGET, EVERYDAY, composites, demotion_cut, read
 
 QUESTION_BUDGET = 0.10  # the issue's target for benign messages given the question
@@ -45,6 +45,10 @@ QUESTION_BUDGET = 0.10  # the issue's target for benign messages given the quest
 EVERYDAY_QUESTION_BUDGET = 0.05
 HEAD_ALPHA = (0.001, 0.01, 0.1)  # the head's L2 penalty; on dev 0.01 ranked best, 1.0 fell back to a linear head's
 HEAD_EPOCHS = 300
+HIDDEN_SIZE = 256  # rectified units in each of the head's networks
+# Networks trained from different random starts and averaged: on dev, five ranked a little better than one
+# (AUC 0.9628 against 0.9611) and were less sure of themselves where wrong (log loss 0.282 against 0.300).
+HEAD_MEMBERS = 5
 BLEND_C = 1.0
 FOLDS = 5
 
@@ -66,34 +70,40 @@ def balanced(rows: list[dict[str, Any]]) -> np.ndarray:
     return np.array([share[row.get("lang", "en")] / (2 * counts[row.get("lang", "en"), row["label"]]) for row in rows])
 
 
-def fit_head(x: np.ndarray, y: np.ndarray, weights: np.ndarray, alpha: float) -> MLPClassifier:
-    """One hidden layer of rectified units and a logistic output, trained with the given weight penalty."""
-    network = MLPClassifier((HIDDEN_SIZE,), alpha=alpha, max_iter=HEAD_EPOCHS, random_state=0)
-    return network.fit(x, y, sample_weight=weights)
+def fit_head(x: np.ndarray, y: np.ndarray, weights: np.ndarray, alpha: float) -> Head:
+    """:data:`HEAD_MEMBERS` networks (one hidden layer of rectified units, a logistic output), trained from
+    different starts with the given weight penalty, as one :class:`Head` whose log-odds are their mean."""
+    members = [
+        MLPClassifier((HIDDEN_SIZE,), alpha=alpha, max_iter=HEAD_EPOCHS, random_state=seed).fit(
+            x, y, sample_weight=weights
+        )
+        for seed in range(HEAD_MEMBERS)
+    ]
+    # Side by side, the members' hidden layers are one wider layer; the mean of their outputs is one output.
+    return Head(
+        np.concatenate([member.coefs_[0] for member in members], axis=1).astype(np.float32),
+        np.concatenate([member.intercepts_[0] for member in members]).astype(np.float32),
+        (np.concatenate([member.coefs_[1][:, 0] for member in members]) / HEAD_MEMBERS).astype(np.float32),
+        float(np.mean([member.intercepts_[1][0] for member in members])),
+    )
 
 
 def train_head(embed: Any, train: list[dict[str, Any]], dev: list[dict[str, Any]]) -> Head:
-    """The head: the penalty whose network ranks dev best (weighted as it is trained), that network kept."""
+    """The head: the penalty whose networks rank dev best (weighted as they are trained), those networks kept."""
     train_x = embed([row["text"] for row in train])
     dev_x = embed([row["text"] for row in dev])
     weights = balanced(train)
-    best: tuple[float, float, MLPClassifier] | None = None
+    best: tuple[float, float, Head] | None = None
     for alpha in HEAD_ALPHA:
-        network = fit_head(train_x, labels(train), weights, alpha)
-        auc = float(roc_auc_score(labels(dev), network.predict_proba(dev_x)[:, 1], sample_weight=balanced(dev)))
+        head = fit_head(train_x, labels(train), weights, alpha)
+        auc = float(roc_auc_score(labels(dev), head.scores(dev_x), sample_weight=balanced(dev)))
         print(f"  head alpha={alpha:<6} dev AUC {auc:.4f}")
         if best is None or auc > best[0]:
-            best = (auc, alpha, network)
+            best = (auc, alpha, head)
     assert best is not None
-    auc, alpha, network = best
+    auc, alpha, head = best
     print(f"  head: alpha={alpha} (dev AUC {auc:.4f})")
-    (hidden_weights, out_weights), (hidden_bias, out_bias) = network.coefs_, network.intercepts_
-    return Head(
-        hidden_weights.astype(np.float32),
-        hidden_bias.astype(np.float32),
-        out_weights[:, 0].astype(np.float32),
-        float(out_bias[0]),
-    )
+    return head
 
 
 def screened(safety: Safety, blend: Blend, rows: list[dict[str, Any]]) -> list[Level]:
@@ -147,7 +157,7 @@ def main() -> None:
         demote_below,
         {
             "trained_on": f"tests/safety/corpus/train.jsonl ({len(train)} messages); penalty chosen on dev.jsonl",
-            "head": f"{HIDDEN_SIZE} rectified units, then a logistic output",
+            "head": f"{HEAD_MEMBERS} networks of {HIDDEN_SIZE} rectified units, a logistic output; log-odds averaged",
             "demote_below": f"dev: at most {DEMOTED_RISK_BUDGET:.0%} of the risk other languages' patterns send "
             "the full reply to",
         },

@@ -6,7 +6,7 @@ they ship with the package in ``bot/safety/model/encoder.npz``, as int8 with one
 the float size), and are widened to float32 when read. Nothing is downloaded, and PyTorch is never needed to
 run it: the forward pass is a dozen NumPy matrix products per layer.
 
-A long message is read a few sentences at a time (:func:`passages`, all in one batch) and scored by its most
+A long message is read a few sentences at a time (:func:`passages`, one after another) and scored by its most
 worrying passage, so one sentence of risk in the middle of a long paragraph is not averaged away.
 """
 
@@ -149,13 +149,9 @@ class Encoder:
 
     def probability(self, text: str) -> float:
         """The highest risk probability over the passages of ``text`` (see :func:`passages`)."""
-        return self.read(passages(self.pieces, text))
-
-    def read(self, found: list[list[int]]) -> float:
-        """The highest risk probability over these passages of word pieces (from :func:`passages`)."""
         # One passage at a time: batching them would pad the short ones to the longest, which costs more here
         # (up to half again on long messages) than the few extra matrix products.
-        return max(self.probabilities([passage])[0] for passage in found)
+        return max(self.probabilities([passage])[0] for passage in passages(self.pieces, text))
 
     def probabilities(self, batch: list[list[int]]) -> list[float]:
         """The risk probability of each passage of word pieces ([CLS] and [SEP] added here), in one pass."""

@@ -19,7 +19,7 @@ from bot.safety.assessment import Assessment, Level
 from bot.safety.blend import Blend, Readings, load_blend
 from bot.safety.book import Helpline, HelplineBook
 from bot.safety.detector import MODEL_DIR, Detector, load_detector
-from bot.safety.encoder import Encoder, load_encoder, passages
+from bot.safety.encoder import Encoder, load_encoder
 from bot.safety.multilingual import MultilingualReader, load_multilingual
 from bot.safety.normal import normalise
 from bot.safety.prefilter import GuardedPattern, guarded
@@ -198,17 +198,11 @@ class Safety:
         if readers.encoder is None or readers.multilingual is None or readers.blend is None:
             return None
         detector = self.detector if words >= NGRAM_MIN_WORDS else None
-        multilingual, worst = readers.multilingual.worst_passage(text)
-        encoder_passages = passages(readers.encoder.pieces, normal)
-        if worst is not None and len(encoder_passages) > 1:
-            # A message too long for one of the encoder's passages: the encoder, the costliest reader, reads
-            # only the passage the multilingual reader found most worrying (the other two read all of it).
-            encoder_passages = passages(readers.encoder.pieces, self.screen.normal(worst))
         return Readings(
             pattern_question=pattern is Level.POSSIBLE,
-            encoder=readers.encoder.read(encoder_passages),
+            encoder=readers.encoder.probability(normal),
             ngram=detector.probability(normal) if detector is not None else None,
-            multilingual=multilingual,
+            multilingual=readers.multilingual.probability(text),
         )
 
     def lines_for(self, country: str | None, topics: frozenset[str] = frozenset()) -> list[Helpline]:

@@ -5,11 +5,12 @@ The embedding is Google's Universal Sentence Encoder, multilingual v3 (Apache-2.
 SentencePiece tokenizer and a NumPy forward pass. Nothing is downloaded. Its vectors put a sentence and its
 translation close together (it was trained that way for English, German, Spanish, French, Portuguese,
 Russian and ten more), so a head trained mostly on English messages also reads "ich will nicht mehr leben"
-or "я больше не хочу жить": the reader the other languages lacked. The head (one hidden layer of
-:data:`HIDDEN_SIZE` rectified units, then a logistic output) is trained on the train split by
-``tools/train_blend.py``; its weights are stored in ``bot/safety/model/multilingual.npz`` and its cut and
-provenance in ``multilingual.json``. (A linear head on the same embedding ranked dev's messages worse: AUC
-0.924 against 0.959, 0.901 against 0.962 for the other languages.)
+or "я больше не хочу жить": the reader the other languages lacked. The head (a few small networks of one
+hidden layer of rectified units each, their log-odds averaged, stored as one wider layer: :class:`Head`) is
+trained on the train split by ``tools/train_blend.py``; its weights are stored in
+``bot/safety/model/multilingual.npz``, its cut and provenance in ``multilingual.json``. (A linear head on
+the same embedding ranked dev's messages worse: AUC 0.924 against 0.959, 0.901 against 0.962 for the other
+languages.)
 
 It reads the message as typed (not the screen's normalised form, which drops the accents and the breve of
 ``й`` that the tokenizer knows). Like the encoder, it reads a long message a few sentences at a time and
@@ -20,6 +21,8 @@ risk in a story about work would vanish in it.
 from __future__ import annotations
 
 import json
+import zipfile
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +42,6 @@ else:
 MULTILINGUAL_FILE = "multilingual.json"
 HEAD_FILE = "multilingual.npz"
 EMBEDDING_SIZE = 512
-HIDDEN_SIZE = 256
 PASSAGE_WORDS = 60  # whole sentences up to about this many words make one passage
 # A longer sentence (a message typed without full stops) is read in overlapping windows of this many words:
 # short, because an embedding is an average, and one clause of risk in a run-on story must not drown in it.
@@ -84,17 +86,9 @@ class MultilingualReader:
 
     def probability(self, text: str) -> float:
         """The probability of risk of one message as typed: that of its most worrying passage."""
-        return self.worst_passage(text)[0]
-
-    def worst_passage(self, text: str) -> tuple[float, str | None]:
-        """The probability of risk of one message as typed and the passage it comes from (None when the
-        message is read whole, as one passage)."""
-        # A lone surrogate (text cut inside an emoji) cannot be tokenised: it becomes U+FFFD.
+        # A lone surrogate (text cut inside an emoji) cannot be tokenised: it is replaced first.
         readable = text.encode("utf-8", errors="replace").decode("utf-8")
-        found = passages(readable)
-        scores = self.probabilities(found)
-        worst = max(range(len(found)), key=scores.__getitem__)
-        return scores[worst], found[worst] if len(found) > 1 else None
+        return max(self.probabilities(passages(readable)))
 
 
 def passages(text: str) -> list[str]:
@@ -149,7 +143,7 @@ def save_head(folder: Path, head: Head, demote_below: float, about: dict[str, ob
         out_weights=np.asarray(head.out_weights, dtype=np.float32),
         out_bias=np.asarray([head.out_bias], dtype=np.float32),
     )
-    stored = {"embedding": EMBEDDING, "weights": HEAD_FILE, "demote_below": demote_below, "about": about}
+    stored = {"embedding": EMBEDDING, "demote_below": demote_below, "about": about}
     (folder / MULTILINGUAL_FILE).write_text(json.dumps(stored, indent=1) + "\n", encoding="utf-8")
 
 
@@ -158,14 +152,15 @@ def load_head(folder: Path) -> Head | None:
     import numpy as np
 
     try:
-        with np.load(folder / HEAD_FILE) as stored:
+        # Opened here, so a broken archive cannot leave the file open behind NumPy.
+        with (folder / HEAD_FILE).open("rb") as handle, np.load(handle) as stored:
             head = Head(
                 stored["hidden_weights"].astype(np.float32),
                 stored["hidden_bias"].astype(np.float32),
                 stored["out_weights"].astype(np.float32),
                 float(stored["out_bias"].reshape(-1)[0]),
             )
-    except (OSError, ValueError, KeyError, IndexError):
+    except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile, zlib.error):
         return None
     hidden = head.hidden_bias.shape
     if head.hidden_weights.shape != (EMBEDDING_SIZE, *hidden) or head.out_weights.shape != hidden or len(hidden) != 1:

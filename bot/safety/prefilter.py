@@ -3,7 +3,7 @@
 The screen runs about 1,650 patterns over every message, and a regular expression that starts with ``\\b(``
 is tried at every position of the text: on a long paragraph the patterns alone took 13 ms at p99. Nearly
 every pattern names words one of which any match must contain (``\\b(took|swallowed) (all|every) pills``
-needs ``pills``; ``\\bi (want|wish) to die`` needs ``i want to die`` or ``i wish to die``). Reading those
+needs `` pills``; ``\\b(noose|rope)\\b`` needs ``noose`` or ``rope``). Reading those
 off the parsed pattern, once, and checking them with ``in`` before searching gives the same answers and
 skips most of the work (see bench/RESULTS.md). Where no such words can be read off, the pattern is searched
 as before.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,7 +62,9 @@ def needed_strings(regex: re.Pattern[str]) -> tuple[str, ...] | None:
     if _sre_parse is None or regex.flags & re.IGNORECASE:
         return None
     try:
-        parsed = _sre_parse.parse(regex.pattern, regex.flags)
+        with warnings.catch_warnings():  # the pattern's own warnings were given when it was compiled
+            warnings.simplefilter("ignore")
+            parsed = _sre_parse.parse(regex.pattern, regex.flags)
         found = _in_sequence(list(parsed))
     except (re.error, TypeError, ValueError, AttributeError, RecursionError):
         return None

@@ -13,7 +13,6 @@ import pytest
 from bot.safety import Level, Safety, load_safety
 from bot.safety.blend import BLEND_FILE, FEATURES, Blend, Readings, load_blend, save_blend
 from bot.safety.detector import MODEL_DIR
-from bot.safety.encoder import passages as encoder_passages
 from bot.safety.loading import word_count
 from bot.safety.logistic import log_odds
 from bot.safety.multilingual import (
@@ -115,6 +114,9 @@ def test_a_missing_wrong_or_uninstalled_head_means_no_reader(tmp_path: Path) -> 
     save_head(tmp_path, head(EMBEDDING_SIZE, 4, 1.0), 0.25, {})
     (tmp_path / HEAD_FILE).write_bytes(b"not an archive")
     assert load_multilingual(tmp_path, lambda: embed) is None
+    save_head(tmp_path, head(EMBEDDING_SIZE, 4, 1.0), 0.25, {})
+    (tmp_path / HEAD_FILE).write_bytes((tmp_path / HEAD_FILE).read_bytes()[:100])  # cut short on the way
+    assert load_multilingual(tmp_path, lambda: embed) is None
 
 
 def test_the_blend_is_a_logistic_model_over_log_odds(tmp_path: Path) -> None:
@@ -189,26 +191,3 @@ def test_without_the_multilingual_files_the_encoder_and_detector_screen_as_befor
     assert safety.assess("i want to kill myself").level is Level.CLEAR
     text = "been putting a few tablets aside every week. nearly enough now"
     assert safety.assess(text).score == pytest.approx(safety.encoder.probability(safety.screen.normal(text)))
-
-
-def test_in_a_long_message_the_encoder_reads_the_passage_the_multilingual_reader_found_most_worrying(
-    warm: Safety,
-) -> None:
-    story = "The quarterly review went badly and my manager listed every missed deadline in front of the team. " * 6
-    risk = "I have written the letters and I know where the rope is."
-    long, middling, short = story + risk + " " + story, story[:300] + risk, "the review went badly and i feel useless"
-    multilingual, encoder = warm.readers.multilingual, warm.readers.encoder
-    assert multilingual is not None and encoder is not None
-    assert len(encoder_passages(encoder.pieces, warm.screen.normal(long))) > 1
-    assert len(encoder_passages(encoder.pieces, warm.screen.normal(middling))) == 1 < len(passages(middling))
-    for text in (long, middling, short):
-        normal = warm.screen.normal(text)
-        readings = warm.readings(text, normal, word_count(normal), Level.NONE)
-        assert readings is not None
-        probability, worst = multilingual.worst_passage(text)
-        assert readings.multilingual == probability
-        if text is long:
-            assert worst is not None and "rope" in worst
-            assert readings.encoder == encoder.probability(warm.screen.normal(worst))
-        else:  # one passage for the encoder: it reads the whole message
-            assert readings.encoder == encoder.probability(normal)
