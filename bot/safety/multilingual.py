@@ -8,9 +8,9 @@ Russian and ten more), so a head trained mostly on English messages also reads "
 or "я больше не хочу жить": the reader the other languages lacked. The head (a few small networks of one
 hidden layer of rectified units each, their log-odds averaged, stored as one wider layer: :class:`Head`) is
 trained on the train split by ``tools/train_blend.py``; its weights are stored in
-``bot/safety/model/multilingual.npz``, its cut and provenance in ``multilingual.json``. (A linear head on
-the same embedding ranked dev's messages worse: AUC 0.924 against 0.959, 0.901 against 0.962 for the other
-languages.)
+``bot/safety/model/multilingual.npz``, its cut and provenance in ``multilingual.json``. (A logistic head on
+the same embedding ranked dev's messages clearly worse, most of all in the other languages; the figures are
+in tests/safety/corpus/README.md.)
 
 It reads the message as typed (not the screen's normalised form, which drops the accents and the breve of
 ``й`` that the tokenizer knows). Like the encoder, it reads a long message a few sentences at a time and
