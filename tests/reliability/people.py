@@ -131,13 +131,15 @@ class Person:
     async def walk(self, standin: StandIn, rng: random.Random, step_timeout: float) -> None:
         """Go through the flow: think, act, then wait (at most ``step_timeout`` s) for the next question."""
         loop = asyncio.get_running_loop()
+        asked = ""  # the question this move answers
         for number, move in enumerate(self.moves()):
             await asyncio.sleep(rng.uniform(*self.think))
             if move.kind == "type":
                 standin.user_sends_text(self.user_id, move.value)
             else:
-                target = self._message_with_button(standin, move.value)
+                target = self._message_with_button(standin, move.value, asked)
                 standin.user_presses_button(self.user_id, target.message_id, text=move.value)
+            asked = move.then
             started = loop.time()
             if number == 0:
                 # A newcomer first reads what the bot is and is not, and confirms with its one button.
@@ -164,10 +166,19 @@ class Person:
         cards = [message for message in standin.bot_messages(self.user_id) if message.button_texts]
         return cards[-1] if cards else None
 
-    def _message_with_button(self, standin: StandIn, label: str) -> ChatMessage:
-        for message in reversed(standin.bot_messages(self.user_id)):
-            if label in message.button_texts:
+    def _message_with_button(self, standin: StandIn, label: str, question: str) -> ChatMessage:
+        """The newest message with this button under the question being answered (else the newest with it).
+
+        A person taps under the question they are reading. After kills a chat can hold several copies of
+        a question, and one failing run had a copy of the earlier question (with its own "Skip") arrive
+        after the one being answered; tapping that one was a stale press, which the bot rightly answers
+        by showing the current question again, and this simulated person does not look twice."""
+        with_button = [message for message in standin.bot_messages(self.user_id) if label in message.button_texts]
+        for message in reversed(with_button):
+            if question and question in message.shown_text:
                 return message
+        if with_button:
+            return with_button[-1]
         raise AssertionError(f"user {self.user_id} has no button {label!r}:\n{standin.transcript(self.user_id)}")
 
     def _shown(self, standin: StandIn, expected: str) -> bool:
