@@ -8,6 +8,7 @@ import pytest
 
 from bot.flows.yaml_source import load_yaml
 from bot.safety import Safety, load_safety, normalise
+from bot.safety.assessment import Level
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = load_yaml((Path(__file__).parent / "corpus.yaml").read_text(encoding="utf-8")).value
@@ -81,3 +82,41 @@ def test_helplines_name_988_findahelpline_and_an_emergency_number(safety: Safety
 )
 def test_everyday_answers_to_a_flow_are_never_flagged(safety: Safety, answer: str) -> None:
     assert safety.assess(answer).level.name == "NONE"
+
+
+@pytest.mark.parametrize(
+    "quiet",
+    [
+        "my ex threatened to come and kill us all if i take the kids",
+        "honestly i'm sick of existing",
+        "lost the will to keep going after the layoff",
+        "sometimes i wonder if i deserve to be alive",
+        "death seems peaceful compared to this week",
+        "i don't see myself living past this year",
+        "my teacher noticed my wrists in pe today",
+        "did 200 sit ups because i ate a sandwich",
+        "please take care of my dog for me",
+        "you won't have to worry about me anymore",
+        "ich bin so müde vom leben",
+        "quiero dormir y no despertar nunca",
+        "j'ai pris trop de cachets",
+        "cortei o braço de novo",
+        "я просто обуза",
+    ],
+)
+def test_quiet_signs_get_at_least_the_question_from_the_patterns_alone(safety: Safety, quiet: str) -> None:
+    assert safety.screen.verdict(quiet).level >= Level.POSSIBLE
+
+
+@pytest.mark.parametrize(
+    "everyday",
+    [
+        "i'm tired of living in this tiny flat",
+        "can you take care of my cat for me while i'm in lisbon",
+        "ran 5k on an empty stomach, breakfast after",
+        "death of the author is such a boring essay topic",
+        "he threatened to report us to the landlord",
+    ],
+)
+def test_look_alikes_of_the_quiet_signs_pass(safety: Safety, everyday: str) -> None:
+    assert safety.screen.verdict(everyday).level is Level.NONE
