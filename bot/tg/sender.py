@@ -116,30 +116,24 @@ class Sender:
     async def _flush_locked(self, chat_id: int) -> bool:
         async with self._repository.snapshot() as view:
             pending = await view.pending_replies(chat_id)
-        done: list[tuple[int, str]] = []
-        emptied = True
-        try:
-            for outbox_id, _, payload in pending:
-                if not self.leading:
-                    emptied = False
-                    break  # another replica leads now (or soon): it sends the rest
-                try:
-                    delivered = await self._deliver(chat_id, parse_payload(payload))
-                except (KeyError, TypeError, ValueError):
-                    # A row this code cannot send would block every later reply to this person: drop it.
-                    log.exception("outbox row %s for chat %s cannot be sent; dropping it", outbox_id, chat_id)
-                    delivered = True
-                if not delivered:
-                    emptied = False
-                    break
-                done.append((outbox_id, payload))
-        finally:
-            if done:
-                async with self._repository.transaction() as repository:
-                    await repository.mark_replies_sent([outbox_id for outbox_id, _ in done])
-                for _, payload in done:
-                    self._forget_file(payload)
-        return emptied
+        for outbox_id, _, payload in pending:
+            if not self.leading:
+                return False  # another replica leads now (or soon): it sends the rest
+            try:
+                delivered = await self._deliver(chat_id, parse_payload(payload))
+            except (KeyError, TypeError, ValueError):
+                # A row this code cannot send would block every later reply to this person: drop it.
+                log.exception("outbox row %s for chat %s cannot be sent; dropping it", outbox_id, chat_id)
+                delivered = True
+            if not delivered:
+                return False
+            # Marked before the next one goes: a crash can then repeat only this message, and the repeat goes
+            # out before anything newer. (Marked once per batch, a crash late in a batch sent all of it again,
+            # so an earlier question could land under a newer one.)
+            async with self._repository.transaction() as repository:
+                await repository.mark_replies_sent([outbox_id])
+            self._forget_file(payload)
+        return True
 
     async def _pace(self, chat_id: int) -> None:
         """Wait for the throttle's go; raise ``SteppedDown`` if meanwhile another replica came to lead (a 429's

@@ -171,8 +171,10 @@ class Person:
 
         A person taps under the question they are reading. After kills a chat can hold several copies of
         a question, and one failing run had a copy of the earlier question (with its own "Skip") arrive
-        after the one being answered; tapping that one was a stale press, which the bot rightly answers
-        by showing the current question again, and this simulated person does not look twice."""
+        after the one being answered (the outbox then marked a batch sent only once all of it had gone, so
+        a kill late in a batch sent it all again; it now marks each message as it goes). Tapping that copy
+        is a stale press, which the bot answers with a short notice and nothing else, so this simulated
+        person would wait for a next question that never comes."""
         with_button = [message for message in standin.bot_messages(self.user_id) if label in message.button_texts]
         for message in reversed(with_button):
             if question and question in message.shown_text:

@@ -143,86 +143,89 @@ async def test_fifty_people_finish_exactly_once_while_either_of_two_replicas_is_
     await _migrate(replicas[0])
     rows = postgres_rows(url)
     courier = WebhookCourier(standin, [replica.hook for replica in replicas], WEBHOOK_SECRET, seed=SEED)
-    started = time.monotonic()
-    await _start(replicas)
-    startup = time.monotonic() - started
-    await _wait_for(lambda: any(r.leads() for r in replicas), 60, "a leader")
-    courier.start()
-
-    cycle = startup + 1.0
-    think = cycle * PLANNED_KILLS / MOVES_PER_PERSON / 2
-    ceiling = max(40.0, 10 * cycle)
-    people = [Person.make(9000 + n, n, rng, think=(0.3 * think, 1.7 * think)) for n in range(PEOPLE)]
-    kills: Counter[str] = Counter()
-    takeovers: list[float] = []
-
-    def all_done() -> bool:
-        return all(person.done for person in people)
-
-    async def moment(found: Any) -> bool:
-        """Wait for ``found()`` or for everyone to finish; True when the moment came first."""
-        try:
-            await _wait_for(lambda: found() or all_done(), ceiling, "a moment to kill")
-        except TimeoutError:
-            return False
-        return not all_done()
-
-    async def killer() -> None:
-        kinds = [kind for _ in range(MAX_KILLS // 2) for kind in rng.sample(["either", "leader"], 2)]
-        for kind in kinds:
-            if all_done():
-                return
-            if kind == "either":
-                target = rng.choice(replicas)
-                if not await moment(target.listening):
-                    return
-                await asyncio.sleep(rng.uniform(0.2, 1.5) * startup)
-            else:
-                standin.inject_fault("sendMessage", Fault.delay(SEND_HELD_S))
-                sending = functools.partial(_leader_sending, standin, replicas, standin.arrived("sendMessage"))
-                if not await moment(sending):
-                    return
-                target = next(r for r in replicas if r.leads())
-            if all_done():
-                return
-            await target.kill_now()
-            kills[kind] += 1
-            killed_at = time.monotonic()
-            await target.spawn()
-            if kind == "leader" and await moment(lambda: any(r.leads() for r in replicas)):
-                takeovers.append(time.monotonic() - killed_at)
-
-    kill_task = asyncio.create_task(killer())
     try:
-        async with walking(standin, people, SEED, ceiling) as walks:
-            await asyncio.wait_for(asyncio.gather(*walks), MOVES_PER_PERSON * (1.7 * think + ceiling) + 60)
-    except BaseException:
-        kill_task.cancel()
-        raise
-    finally:
-        # Once everyone is done the killer stops at its next look; cancelled between a kill and the restart,
-        # it left a replica down and the wait for both to listen below ran out (seen once in CI).
-        await asyncio.gather(kill_task, return_exceptions=True)
-    finished = time.monotonic() - started
+        started = time.monotonic()
+        await _start(replicas)
+        startup = time.monotonic() - started
+        await _wait_for(lambda: any(r.leads() for r in replicas), 60, "a leader")
+        courier.start()
 
-    total = sum(kills.values())
-    assert total >= MIN_KILLS, f"only {total} kills happened while people were mid-flow ({dict(kills)})"
-    assert all(kills[kind] >= MIN_PER_KIND for kind in ("either", "leader")), dict(kills)
-    standin.clear_faults()
-    await _wait_for(lambda: all(r.listening() for r in replicas), ceiling, "both replicas listening")
-    await standin.wait_until(lambda: not standin.pending_updates(), timeout=ceiling, what="every update delivered")
-    await _until_empty(rows, ceiling)
-    await courier.close()
-    codes = [await replica.stop(timeout=ceiling) for replica in replicas]
-    assert codes == [0, 0], [replica.log()[-3000:] for replica in replicas]
-    check_database(rows, people, sqlite=False)
-    check_every_question_shown(standin, people)
-    check_replies_in_order(standin, people)
-    print(
-        f"\n{total} kills ({dict(kills)}) in {finished:.1f} s; start-up {startup:.2f} s; "
-        f"{sum(r.starts for r in replicas)} starts; leadership taken over in "
-        f"{max(takeovers, default=0):.1f} s at most; {courier.failed_attempts} webhook attempts failed"
-    )
+        cycle = startup + 1.0
+        think = cycle * PLANNED_KILLS / MOVES_PER_PERSON / 2
+        ceiling = max(40.0, 10 * cycle)
+        people = [Person.make(9000 + n, n, rng, think=(0.3 * think, 1.7 * think)) for n in range(PEOPLE)]
+        kills: Counter[str] = Counter()
+        takeovers: list[float] = []
+
+        def all_done() -> bool:
+            return all(person.done for person in people)
+
+        async def moment(found: Any) -> bool:
+            """Wait for ``found()`` or for everyone to finish; True when the moment came first."""
+            try:
+                await _wait_for(lambda: found() or all_done(), ceiling, "a moment to kill")
+            except TimeoutError:
+                return False
+            return not all_done()
+
+        async def killer() -> None:
+            kinds = [kind for _ in range(MAX_KILLS // 2) for kind in rng.sample(["either", "leader"], 2)]
+            for kind in kinds:
+                if all_done():
+                    return
+                if kind == "either":
+                    target = rng.choice(replicas)
+                    if not await moment(target.listening):
+                        return
+                    await asyncio.sleep(rng.uniform(0.2, 1.5) * startup)
+                else:
+                    standin.inject_fault("sendMessage", Fault.delay(SEND_HELD_S))
+                    sending = functools.partial(_leader_sending, standin, replicas, standin.arrived("sendMessage"))
+                    if not await moment(sending):
+                        return
+                    target = next(r for r in replicas if r.leads())
+                if all_done():
+                    return
+                await target.kill_now()
+                kills[kind] += 1
+                killed_at = time.monotonic()
+                await target.spawn()
+                if kind == "leader" and await moment(lambda: any(r.leads() for r in replicas)):
+                    takeovers.append(time.monotonic() - killed_at)
+
+        kill_task = asyncio.create_task(killer())
+        try:
+            async with walking(standin, people, SEED, ceiling) as walks:
+                await asyncio.wait_for(asyncio.gather(*walks), MOVES_PER_PERSON * (1.7 * think + ceiling) + 60)
+        except BaseException:
+            kill_task.cancel()
+            raise
+        finally:
+            # Once everyone is done the killer stops at its next look; cancelled between a kill and the restart,
+            # it left a replica down and the wait for both to listen below ran out (seen once in CI).
+            await asyncio.gather(kill_task, return_exceptions=True)
+        finished = time.monotonic() - started
+
+        total = sum(kills.values())
+        assert total >= MIN_KILLS, f"only {total} kills happened while people were mid-flow ({dict(kills)})"
+        assert all(kills[kind] >= MIN_PER_KIND for kind in ("either", "leader")), dict(kills)
+        standin.clear_faults()
+        await _wait_for(lambda: all(r.listening() for r in replicas), ceiling, "both replicas listening")
+        await standin.wait_until(lambda: not standin.pending_updates(), timeout=ceiling, what="every update delivered")
+        await _until_empty(rows, ceiling)
+        await courier.close()
+        codes = [await replica.stop(timeout=ceiling) for replica in replicas]
+        assert codes == [0, 0], [replica.log()[-3000:] for replica in replicas]
+        check_database(rows, people, sqlite=False)
+        check_every_question_shown(standin, people)
+        check_replies_in_order(standin, people)
+        print(
+            f"\n{total} kills ({dict(kills)}) in {finished:.1f} s; start-up {startup:.2f} s; "
+            f"{sum(r.starts for r in replicas)} starts; leadership taken over in "
+            f"{max(takeovers, default=0):.1f} s at most; {courier.failed_attempts} webhook attempts failed"
+        )
+    finally:
+        await courier.close()  # closed above when all went well; here too when it did not
 
 
 async def _wait_for(condition: Any, timeout: float, what: str) -> None:

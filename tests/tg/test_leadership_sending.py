@@ -33,3 +33,28 @@ async def test_a_reply_whose_turn_comes_after_the_leadership_moved_stays_for_the
     assert len(harness.request.sent()) == before + 1
     async with harness.repository.snapshot() as view:
         assert await view.pending_replies(42) == []
+
+
+async def test_each_reply_is_marked_sent_before_the_next_one_goes(harness: Harness) -> None:
+    """A process killed mid-batch (no ``finally`` runs) then repeats only the message in flight, before anything
+    newer: an earlier question can never land again under a later one."""
+    await harness.onboard()
+    sender = harness.sender
+    sender.leading = False  # the replies queue up as one batch
+    await harness.send("/help")
+    await harness.send("/help")
+    async with harness.repository.snapshot() as view:
+        queued = [outbox_id for outbox_id, _, _ in await view.pending_replies(42)]
+    assert len(queued) >= 2
+    still_pending_at_each_send: list[list[int]] = []
+    deliver = sender._deliver
+
+    async def looking(chat_id: int, payload: Any) -> bool:
+        async with harness.repository.snapshot() as view:
+            still_pending_at_each_send.append([outbox_id for outbox_id, _, _ in await view.pending_replies(chat_id)])
+        return await deliver(chat_id, payload)
+
+    sender._deliver = looking  # type: ignore[method-assign]
+    sender.leading = True
+    assert await sender.flush(42)
+    assert still_pending_at_each_send == [queued[index:] for index in range(len(queued))]
