@@ -79,9 +79,9 @@ class Sender:
         at once, sending nothing, while another replica leads).
 
         ``urgent`` for replies to someone who just wrote (they go before bulk sends); False for check-ins,
-        exports and retries. Rows are read without the write lock and marked sent together, in one write
-        transaction, once the batch is through (or stopped): a crash in between sends them again after a
-        restart, never loses them.
+        exports and retries. Rows are read without the write lock, and each is marked sent as soon as Telegram
+        takes it, before the next goes: a crash in between sends that one again after a restart (before
+        anything newer), never loses it.
         """
         if not self.leading:
             return False  # committed, so not lost: the leader sends it
@@ -121,7 +121,7 @@ class Sender:
                 return False  # another replica leads now (or soon): it sends the rest
             try:
                 delivered = await self._deliver(chat_id, parse_payload(payload))
-            except (KeyError, TypeError, ValueError):
+            except (KeyError, TypeError, ValueError, AssertionError):
                 # A row this code cannot send would block every later reply to this person: drop it.
                 log.exception("outbox row %s for chat %s cannot be sent; dropping it", outbox_id, chat_id)
                 delivered = True
@@ -130,10 +130,14 @@ class Sender:
             # Marked before the next one goes: a crash can then repeat only this message, and the repeat goes
             # out before anything newer. (Marked once per batch, a crash late in a batch sent all of it again,
             # so an earlier question could land under a newer one.)
-            async with self._repository.transaction() as repository:
-                await repository.mark_replies_sent([outbox_id])
+            # Shielded: a flush cancelled now (a nudge's task at shutdown) still records what Telegram has.
+            await asyncio.shield(self._mark_sent(outbox_id))
             self._forget_file(payload)
         return True
+
+    async def _mark_sent(self, outbox_id: int) -> None:
+        async with self._repository.transaction() as repository:
+            await repository.mark_replies_sent([outbox_id])
 
     async def _pace(self, chat_id: int) -> None:
         """Wait for the throttle's go; raise ``SteppedDown`` if meanwhile another replica came to lead (a 429's
@@ -153,7 +157,10 @@ class Sender:
         except (ValueError, AssertionError):
             return
         if isinstance(name, str):
-            self.spool.remove(name)
+            try:
+                self.spool.remove(name)
+            except OSError:  # the sweep at the next start removes it; the chat's later replies must not wait
+                log.exception("could not remove the sent file %s from the spool", name)
 
     async def sweep_files(self) -> None:
         """Remove spooled files no pending outbox row names (after /forget, or a write that rolled back)."""
