@@ -21,7 +21,8 @@ class Assessment:
     ``topics`` names what the words point to beyond suicide and self-harm (``abuse``, ``eating``), so the
     reply can add the right helplines; ``language`` is set when a pattern in another language matched.
     ``score`` is the learned readers' probability: for a message no pattern flagged, the blend's once every
-    reader is loaded, else the encoder's, else the n-gram detector's; for a pattern's full reply, the reader
+    reader is loaded (the encoder's reading taken as even odds when it was not run because it could not
+    change the answer), else the encoder's, else the n-gram detector's; for a pattern's full reply, the reader
     that knows the language (the encoder for English, the multilingual reader otherwise); None when no
     learned reader was consulted.
     """

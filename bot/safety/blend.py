@@ -70,6 +70,19 @@ class Blend:
         cut = self.withdraw_below if readings.pattern_question else self.possible
         return self.probability(readings) >= cut
 
+    def asks_whatever_the_encoder_reads(
+        self, pattern_question: bool, ngram: float | None, multilingual: float
+    ) -> bool | None:
+        """The answer :meth:`asks` gives for any reading of the encoder, or None when its reading decides.
+
+        The score is linear in the encoder's log-odds, which are bounded (a probability is kept 1e-4 from 0
+        and 1), so when both ends of that range give the same answer, every reading between them does too:
+        the screen then need not run the encoder at all.
+        """
+        lowest = self.asks(Readings(pattern_question, 0.0, ngram, multilingual))
+        highest = self.asks(Readings(pattern_question, 1.0, ngram, multilingual))
+        return lowest if lowest == highest else None
+
 
 def save_blend(folder: Path, blend: Blend, about: dict[str, object]) -> None:
     """Write the blend and how it was made (used by the training tool)."""

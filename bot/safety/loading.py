@@ -33,6 +33,9 @@ ENCODER_MIN_WORDS = 4
 # The n-gram detector needs more: on four or five words ("I did not finish") its few n-grams mislead it.
 NGRAM_MIN_WORDS = 6
 HELPLINES_FILE = FsPath("safety") / "helplines.yaml"
+# The encoder's reading when it was not run because it could not change the blend's answer: even odds, so
+# the score reported is the other readers' alone.
+UNREAD = 0.5
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,9 @@ class Safety:
         harmless, under a cut chosen on dev that lets at most 3 % of such risk go. The encoder may turn an
         English pattern's full reply into the question when it reads the message as plainly harmless, and
         the multilingual reader another language's; neither lowers that below the question. Messages under
-        :data:`ENCODER_MIN_WORDS` words are left to the patterns.
+        :data:`ENCODER_MIN_WORDS` words are left to the patterns. The encoder, the slowest reader, runs only
+        when its reading can change the blend's answer (same answers, a third of the work, see
+        :meth:`Blend.asks_whatever_the_encoder_reads`).
         """
         normal = self.screen.normal(text)
         words = word_count(normal)
@@ -175,7 +180,7 @@ class Safety:
     def _learned_score(
         self, readers: Readers, text: str, normal: str, words: int, pattern: Level
     ) -> tuple[float | None, bool | None]:
-        readings = self._readings(readers, text, normal, words, pattern)
+        readings = self._readings(readers, text, normal, words, pattern, only_if_it_decides=True)
         if readings is not None and readers.blend is not None:
             return readers.blend.probability(readings), readers.blend.asks(readings)
         encoder = readers.encoder
@@ -190,20 +195,30 @@ class Safety:
             return None, None
         return score, True if raised else None
 
-    def readings(self, text: str, normal: str, words: int, pattern: Level) -> Readings | None:
-        """What every learned reader makes of a message, as the blend weighs it; None until all are loaded."""
-        return self._readings(self._readers, text, normal, words, pattern)
+    def readings(
+        self, text: str, normal: str, words: int, pattern: Level, only_if_it_decides: bool = False
+    ) -> Readings | None:
+        """What every learned reader makes of a message, as the blend weighs it; None until all are loaded.
+        With ``only_if_it_decides``, as the screen reads it: the encoder only where it can change the answer."""
+        return self._readings(self._readers, text, normal, words, pattern, only_if_it_decides)
 
-    def _readings(self, readers: Readers, text: str, normal: str, words: int, pattern: Level) -> Readings | None:
+    def _readings(
+        self, readers: Readers, text: str, normal: str, words: int, pattern: Level, only_if_it_decides: bool = False
+    ) -> Readings | None:
+        """The readings; with ``only_if_it_decides``, the encoder (the slowest reader) is run only when its
+        reading can change the blend's answer, and is otherwise given as :data:`UNREAD` (no say either way)."""
         if readers.encoder is None or readers.multilingual is None or readers.blend is None:
             return None
         detector = self.detector if words >= NGRAM_MIN_WORDS else None
-        return Readings(
-            pattern_question=pattern is Level.POSSIBLE,
-            encoder=readers.encoder.probability(normal),
-            ngram=detector.probability(normal) if detector is not None else None,
-            multilingual=readers.multilingual.probability(text),
+        question = pattern is Level.POSSIBLE
+        ngram = detector.probability(normal) if detector is not None else None
+        multilingual = readers.multilingual.probability(text)
+        settled = (
+            only_if_it_decides
+            and readers.blend.asks_whatever_the_encoder_reads(question, ngram, multilingual) is not None
         )
+        encoder = UNREAD if settled else readers.encoder.probability(normal)
+        return Readings(pattern_question=question, encoder=encoder, ngram=ngram, multilingual=multilingual)
 
     def lines_for(self, country: str | None, topics: frozenset[str] = frozenset()) -> list[Helpline]:
         """The helplines to show: the country's own first, then topic lines, then those for everywhere."""

@@ -98,6 +98,7 @@ def test_everyday_answers_to_a_flow_are_never_flagged(safety: Safety, answer: st
         "please take care of my dog for me",
         "you won't have to worry about me anymore",
         "ich bin so müde vom leben",
+        "wozu soll ich morgen überhaupt noch aufstehen",
         "quiero dormir y no despertar nunca",
         "j'ai pris trop de cachets",
         "cortei o braço de novo",

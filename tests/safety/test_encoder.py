@@ -127,7 +127,9 @@ def test_the_screen_uses_the_encoder_once_warmed_up_and_never_waits_for_it() -> 
     readings = safety.readings(text, normal, word_count(normal), Level.NONE)
     assert blend is not None and readings is not None
     assert readings.encoder == pytest.approx(safety.readers.encoder.probability(normal))  # type: ignore[union-attr]
-    assert safety.assess(text).score == pytest.approx(blend.probability(readings))
+    as_screened = safety.readings(text, normal, word_count(normal), Level.NONE, only_if_it_decides=True)
+    assert as_screened is not None
+    assert safety.assess(text).score == pytest.approx(blend.probability(as_screened))
 
 
 def test_without_its_file_the_screen_goes_on_with_patterns_and_detector(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 from bot.safety import Level, Safety, load_safety
 from bot.safety.blend import BLEND_FILE, FEATURES, Blend, Readings, load_blend, save_blend
 from bot.safety.detector import MODEL_DIR
-from bot.safety.loading import word_count
+from bot.safety.loading import ENCODER_MIN_WORDS, word_count
 from bot.safety.logistic import log_odds
 from bot.safety.multilingual import (
     EMBEDDING_SIZE,
@@ -29,6 +29,7 @@ from bot.safety.multilingual import (
 )
 
 CONVERSATIONS = Path(__file__).resolve().parents[2] / "conversations"
+CORPUS = Path(__file__).parent / "corpus"
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +147,7 @@ def test_a_blend_written_for_other_features_is_not_used(tmp_path: Path) -> None:
 def test_the_screen_asks_in_the_other_languages_where_no_pattern_was_written(warm: Safety) -> None:
     # No pattern in screen.yaml matches these (checked below); the multilingual reader carries them.
     for text in (
-        "für wen soll ich morgen überhaupt noch aufstehen",
+        "ich weiß nicht mehr, wofür ich jeden morgen aufstehe",
         "no sé para qué sigo levantándome cada mañana",
         "je ne sais plus pourquoi je me lève le matin",
         "não sei mais por que continuo acordando todo dia",
@@ -162,11 +163,38 @@ def test_the_blend_decides_below_the_full_reply_within_its_two_cuts(warm: Safety
     text = "my phone is dying and the charger is at the office, so i will be quiet tonight"
     normal = warm.screen.normal(text)
     for pattern in (Level.NONE, Level.POSSIBLE):
-        readings = warm.readings(text, normal, word_count(normal), pattern)
+        readings = warm.readings(text, normal, word_count(normal), pattern, only_if_it_decides=True)
         assert readings is not None
         found = warm.learned_score(text, normal, word_count(normal), pattern)
         assert found == (blend.probability(readings), blend.asks(readings))
     assert warm.assess(text).level is (Level.POSSIBLE if found[1] else Level.NONE)
+
+
+def test_the_encoder_is_left_out_only_where_it_cannot_change_the_answer(warm: Safety) -> None:
+    blend = warm.readers.blend
+    assert blend is not None
+    rows = [json.loads(line) for line in (CORPUS / "dev.jsonl").read_text(encoding="utf-8").splitlines()[::7]]
+    left_out = read = 0
+    for row in rows:
+        normal = warm.screen.normal(row["text"])
+        words, pattern = word_count(normal), warm.screen.verdict(row["text"]).level
+        if words < ENCODER_MIN_WORDS or pattern is Level.CLEAR:
+            continue
+        everything = warm.readings(row["text"], normal, words, pattern)
+        assert everything is not None
+        asked = warm.learned_score(row["text"], normal, words, pattern)[1]
+        assert asked == blend.asks(everything), row["text"]
+        settled = blend.asks_whatever_the_encoder_reads(
+            everything.pattern_question, everything.ngram, everything.multilingual
+        )
+        if settled is None:
+            read += 1
+        else:
+            left_out += 1
+            assert settled == asked
+            for reading in (0.0, 0.3, 0.7, 1.0):
+                assert blend.asks(dataclasses.replace(everything, encoder=reading)) == settled
+    assert left_out > 20 and read > 20, (left_out, read)  # both ways taken on a few hundred messages
 
 
 def test_a_long_message_typed_without_full_stops_is_read_in_windows(reader: MultilingualReader) -> None:
