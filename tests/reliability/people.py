@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import json
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -284,3 +284,27 @@ async def walking(
         for walk in walks:
             walk.cancel()
         await asyncio.gather(*walks, return_exceptions=True)
+
+
+async def walk_while(
+    disturbance: Coroutine[Any, Any, None],
+    standin: StandIn,
+    people: list[Person],
+    seed: int,
+    step_timeout: float,
+    budget: float,
+) -> None:
+    """Everyone walks the flow (within ``budget`` seconds in all) while ``disturbance`` runs beside them.
+
+    The disturbance is cancelled only when the walks fail; when they finish it is awaited, so it stops at
+    its next look: cancelled between killing a bot and restarting it, it would leave that bot down.
+    """
+    task = asyncio.create_task(disturbance)
+    try:
+        async with walking(standin, people, seed, step_timeout) as walks:
+            await asyncio.wait_for(asyncio.gather(*walks), budget)
+    except BaseException:
+        task.cancel()
+        raise
+    finally:
+        await asyncio.gather(task, return_exceptions=True)

@@ -32,7 +32,7 @@ import pytest
 from standin import Fault
 from standin.server import StandIn
 from tests.reliability.conftest import KillableBot
-from tests.reliability.people import Person, check_database, check_every_question_shown, walking
+from tests.reliability.people import Person, check_database, check_every_question_shown, walk_while
 
 PEOPLE = 50
 MIN_KILLS = 20
@@ -134,16 +134,8 @@ async def test_fifty_people_finish_exactly_once_while_the_bot_is_killed_again_an
             kills[kind] += 1
             await bot.spawn()
 
-    kill_task = asyncio.create_task(killer())
     budget = MOVES_PER_PERSON * (1.7 * think + ceiling) + 60
-    try:
-        async with walking(standin, people, SEED, ceiling) as walks:
-            await asyncio.wait_for(asyncio.gather(*walks), budget)
-    except BaseException:
-        kill_task.cancel()
-        raise
-    finally:
-        await asyncio.gather(kill_task, return_exceptions=True)
+    await walk_while(killer(), standin, people, SEED, ceiling, budget)
     finished = time.monotonic() - started
 
     total = sum(kills.values())

@@ -43,6 +43,7 @@ from tests.reliability.people import (
     check_every_question_shown,
     check_replies_in_order,
     check_retried_patiently,
+    walk_while,
     walking,
 )
 from tests.storage.conftest import POSTGRES_GROUP, fresh_database
@@ -193,17 +194,10 @@ async def test_fifty_people_finish_exactly_once_while_either_of_two_replicas_is_
                 if kind == "leader" and await moment(lambda: any(r.leads() for r in replicas)):
                     takeovers.append(time.monotonic() - killed_at)
 
-        kill_task = asyncio.create_task(killer())
-        try:
-            async with walking(standin, people, SEED, ceiling) as walks:
-                await asyncio.wait_for(asyncio.gather(*walks), MOVES_PER_PERSON * (1.7 * think + ceiling) + 60)
-        except BaseException:
-            kill_task.cancel()
-            raise
-        finally:
-            # Once everyone is done the killer stops at its next look; cancelled between a kill and the restart,
-            # it left a replica down and the wait for both to listen below ran out (seen once in CI).
-            await asyncio.gather(kill_task, return_exceptions=True)
+        # (Cancelling the killer as soon as everyone was done once left a replica down between a kill and its
+        # restart, and the wait for both to listen below ran out in CI: walk_while awaits it instead.)
+        budget = MOVES_PER_PERSON * (1.7 * think + ceiling) + 60
+        await walk_while(killer(), standin, people, SEED, ceiling, budget)
         finished = time.monotonic() - started
 
         total = sum(kills.values())
