@@ -230,8 +230,16 @@ class Safety:
 
 
 def word_count(normal: str) -> int:
-    """The words of normalised text, as the learned readers' minimum counts them (punctuation is no word)."""
-    return sum(1 for token in normal.split() if any(ch.isalnum() for ch in token))
+    """The words of normalised text, as the learned readers' minimum counts them (punctuation is no word).
+
+    None at all when no word has three letters or digits: letter soup ("a b c d e f", "0:0:0:C:L:N") says
+    nothing the learned readers could read, and they were seen to read it as risk; spaced-out words that
+    matter ("d i e") were joined up by the normaliser before this count.
+    """
+    words = [token for token in normal.split() if any(ch.isalnum() for ch in token)]
+    if not any(sum(ch.isalnum() for ch in word) >= 3 for word in words):
+        return 0
+    return len(words)
 
 
 def load_safety(conversations: FsPath, model_folder: FsPath | None = None) -> Safety:

@@ -121,3 +121,16 @@ def test_quiet_signs_get_at_least_the_question_from_the_patterns_alone(safety: S
 )
 def test_look_alikes_of_the_quiet_signs_pass(safety: Safety, everyday: str) -> None:
     assert safety.screen.verdict(everyday).level is Level.NONE
+
+
+@pytest.mark.parametrize("soup", ["a b c d e f", "0:0:0:C:L:N", "x y z . q r", "1 2 3 4 5 6"])
+def test_letter_soup_is_left_to_the_patterns(warm: Safety, soup: str) -> None:
+    assert warm.assess(soup).level is Level.NONE
+
+
+@pytest.fixture(scope="module")
+def warm() -> Safety:
+    """A screen of its own with every learned reader loaded (the shared one stays cold)."""
+    found = load_safety(Path(__file__).resolve().parents[2] / "conversations")
+    assert found.wait_ready(60)
+    return found
