@@ -46,6 +46,7 @@ from bot.features.safety import SAFE_NO, SAFE_YES, country_of_locale
 from bot.flows.catalog import Catalog
 from bot.matching import Words, words_of
 from bot.render import render
+from bot.safety.assessment import Assessment
 from bot.storage.protocols import ConversationStore, Storage
 from bot.storage.records import HeavyRequest, User
 
@@ -200,12 +201,18 @@ class Conversations:
         person's app uses (e.g. ``pt-br``): without a timezone of theirs it picks whose helplines come first.
         """
         now = self._clock()
+        incoming = _readable(incoming)
+        written = safety.written_in(incoming)
+        # The crisis screen is CPU work (milliseconds, tens for a long message): read before the transaction,
+        # in a worker thread, so neither the event loop nor the write lock waits for it (everyone else's
+        # replies and marks went on hold meanwhile, a backlog after a restart for seconds).
+        screened = {written: await asyncio.to_thread(self.catalog.safety.assess, written)} if written else {}
         async with self.repository.transaction() as tx:
             await tx.lock_person(external_id)  # another process's update or check-in for them waits, or we do
             if update_id is not None and not await tx.claim_update(update_id, now):
                 return Handled([], duplicate=True)
-            turn = Turn(self, tx)
-            replies, moved = await turn.handle(external_id, _readable(incoming), now, locale)
+            turn = Turn(self, tx, screened=screened)
+            replies, moved = await turn.handle(external_id, incoming, now, locale)
             if outbox is not None:
                 chat_id, payloads = outbox(replies, moved)
                 if any(isinstance(reply, Erased) for reply in replies):
@@ -334,8 +341,15 @@ class Turn:
     timezone, a way to read a message afresh); the rules are the features'.
     """
 
-    def __init__(self, service: Conversations, tx: ConversationStore, registry: Registry = REGISTRY) -> None:
+    def __init__(
+        self,
+        service: Conversations,
+        tx: ConversationStore,
+        registry: Registry = REGISTRY,
+        screened: dict[str, Assessment] | None = None,
+    ) -> None:
         self.tx = tx
+        self._screened = screened or {}
         self.catalog = service.catalog
         self.registry = registry
         self.zone = service.zone
@@ -349,6 +363,12 @@ class Turn:
     def texts(self) -> Any:
         """The bot's own texts."""
         return self.catalog.texts
+
+    def assess(self, text: str) -> Assessment:
+        """The crisis screen's reading of ``text``: the one made before this turn's transaction when it is
+        that text (see ``Conversations.handle_update``), else made now."""
+        found = self._screened.get(text)
+        return found if found is not None else self.catalog.safety.assess(text)
 
     @property
     def words(self) -> Words:

@@ -133,7 +133,7 @@ def _safety_choice(incoming: Incoming) -> str | None:
     return _two_way_choice(incoming, (SAFE_YES, SAFETY_YES_WORDS), (SAFE_NO, SAFETY_NO_WORDS), "no ", "nope ", "nah ")
 
 
-def _written(incoming: Incoming) -> str | None:
+def written_in(incoming: Incoming) -> str | None:
     """The text a person wrote in this message, wherever it sits (typed, caption, after a command, edited)."""
     if isinstance(incoming, Text | Edited):
         return incoming.text
@@ -176,8 +176,8 @@ async def _stage_screen(turn: Turn, at: At) -> Outcome | None:
     # pauses (its state is left exactly as it was). Possible risk: one gentle question first, the message
     # kept. /sos always gets the helplines, whatever the screen says.
     user, state, incoming = at.user, at.state, at.incoming
-    written = _written(incoming)
-    found = turn.catalog.safety.assess(written) if written and not at.screened else None
+    written = written_in(incoming)
+    found = turn.assess(written) if written and not at.screened else None
     if isinstance(incoming, Command) and incoming.name == "sos":
         await _hold(turn, user, None)
         return _paused(state), [await _crisis(turn, user, state, found if found and found.flagged else None)]

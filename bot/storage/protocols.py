@@ -290,8 +290,9 @@ class DeliveryStore(Protocol):
         """Mark an update handled; False when it already was (a duplicate to ignore)."""
         ...
 
-    async def count_attempt(self, update_id: int) -> int:
-        """Count one more failed attempt at handling an update; returns the attempts so far."""
+    async def count_attempt(self, update_id: int) -> tuple[int, datetime | None]:
+        """Count one more attempt at handling a stored update; returns the attempts so far and when it was
+        first stored (0 and None once it is no longer in the inbox)."""
         ...
 
     async def quarantine_update(
@@ -318,7 +319,7 @@ class DeliveryStore(Protocol):
         ...
 
     async def chats_with_pending_replies(self) -> list[int]:
-        """The chats that have replies committed but not yet sent."""
+        """The chats that have replies committed but not yet sent, the one whose reply has waited longest first."""
         ...
 
     async def mark_replies_sent(self, outbox_ids: list[int]) -> None:

@@ -925,11 +925,12 @@ class Repository:
             return True
         return False
 
-    async def count_attempt(self, update_id: int) -> int:
-        """Count one more failed attempt at handling an update; returns the attempts so far."""
+    async def count_attempt(self, update_id: int) -> tuple[int, datetime | None]:
+        """Count one more attempt at handling a stored update; returns the attempts so far and when it was
+        first stored (0 and None once it is no longer in the inbox)."""
         await self._db.execute("UPDATE inbox SET attempts = attempts + 1 WHERE update_id = ?", (update_id,))
-        row = await self._one("SELECT attempts FROM inbox WHERE update_id = ?", (update_id,))
-        return int(row["attempts"]) if row else 0
+        row = await self._one("SELECT attempts, received_at FROM inbox WHERE update_id = ?", (update_id,))
+        return (int(row["attempts"]), from_db(row["received_at"])) if row else (0, None)
 
     async def enqueue_replies(self, chat_id: int, payloads: list[str], now: datetime) -> list[int]:
         """Add replies for a chat to the outbox (sent after the transaction commits); returns their ids."""
@@ -953,8 +954,8 @@ class Repository:
         return [(int(row["id"]), int(row["chat_id"]), str(row["payload"])) for row in rows]
 
     async def chats_with_pending_replies(self) -> list[int]:
-        """The chats that have replies committed but not yet sent."""
-        rows = await self._all("SELECT DISTINCT chat_id FROM outbox")
+        """The chats that have replies committed but not yet sent, the one whose reply has waited longest first."""
+        rows = await self._all("SELECT chat_id FROM outbox GROUP BY chat_id ORDER BY min(id)")
         return [int(row["chat_id"]) for row in rows]
 
     async def mark_replies_sent(self, outbox_ids: list[int]) -> None:

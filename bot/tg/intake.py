@@ -54,8 +54,11 @@ STORE_ATTEMPTS = 5
 # getUpdates failing (Telegram down, the network gone): wait 0.5 s, then twice as long each time, up to 15 s.
 FIRST_POLL_RETRY_S = 0.5
 MAX_POLL_RETRY_S = 15.0
-# An update found unhandled at start-up this many times has crashed the bot each time: let it go.
+# An update begun this many times without finishing, and stored this long ago, has crashed the bot each time:
+# let it go. (By count alone, a burst of restarts let go updates that were only waiting their turn behind a
+# backlog: two replicas killed every few seconds began some of them six times in twenty seconds.)
 MAX_REPLAYS = 5
+LET_GO_AFTER = timedelta(minutes=2)
 # How long to wait for getUpdates beyond its long-poll timeout before calling the connection dead.
 POLL_READ_MARGIN_S = 10.0
 # Update ids are whole numbers that JSON carries exactly (Telegram's are far smaller).
@@ -367,7 +370,7 @@ class Intake:
             attempts = {update_id: await repository.count_attempt(update_id) for update_id, _ in pending}
         for update_id, payload in pending:
             update = await self._read_stored(update_id, payload)
-            if update is not None and not await self._let_go_if_stuck(update, payload, attempts[update_id]):
+            if update is not None and not await self._let_go_if_stuck(update, payload, *attempts[update_id]):
                 self._start(update)
         return len(pending)
 
@@ -379,10 +382,11 @@ class Intake:
             await self._quarantine(Arrival(update_id, payload, None, error), error)
             return None
 
-    async def _let_go_if_stuck(self, update: Update, payload: str, attempts: int) -> bool:
+    async def _let_go_if_stuck(self, update: Update, payload: str, attempts: int, received_at: datetime | None) -> bool:
         """True (after an apology, and keeping it in quarantine) for an update started more than
-        ``MAX_REPLAYS`` times without ever finishing: it crashed the bot each time."""
-        if attempts <= MAX_REPLAYS:
+        ``MAX_REPLAYS`` times, over at least ``LET_GO_AFTER``, without ever finishing: it crashed the bot
+        each time."""
+        if attempts <= MAX_REPLAYS or (received_at is not None and self._clock() - received_at < LET_GO_AFTER):
             return False
         log.error("update %s was started %d times without finishing; letting it go", update.update_id, attempts)
         stopper = RuntimeError(f"started {attempts} times without finishing")
@@ -424,7 +428,7 @@ class Intake:
                     async with self._repository.transaction() as repository:
                         attempts = await repository.count_attempt(update_id)
                     update = await self._read_stored(update_id, payload)
-                    if update is not None and not await self._let_go_if_stuck(update, payload, attempts):
+                    if update is not None and not await self._let_go_if_stuck(update, payload, *attempts):
                         await self._process(update)
         except StorageError as trouble:
             # Nothing is lost: the updates stay in the inbox and the next sweep wakes this chat again.

@@ -51,6 +51,47 @@ def keyboard(rows: list[list[dict[str, str]]]) -> InlineKeyboardMarkup | None:
     )
 
 
+class Marks:
+    """Marks sent replies in the outbox, many in one transaction: every send waiting for its mark shares the
+    next commit.
+
+    One transaction per reply made the write lock the bottleneck when many chats were sent to at once (after a
+    restart with a backlog, each mark waited more than a second behind the others: a bot restarted again and
+    again got almost nothing marked, and sent the same messages again at every start).
+    """
+
+    def __init__(self, repository: Storage) -> None:
+        self._repository = repository
+        self._waiting: dict[int, asyncio.Future[None]] = {}
+        self._committing: asyncio.Task[None] | None = None
+
+    async def mark(self, outbox_id: int) -> None:
+        """Return once ``outbox_id`` is marked sent (committed); raises what the database raised.
+
+        A caller cancelled meanwhile leaves the mark to go ahead: Telegram has the message.
+        """
+        marked = asyncio.get_running_loop().create_future()
+        self._waiting[outbox_id] = marked
+        if self._committing is None or self._committing.done():
+            self._committing = asyncio.create_task(self._commit_waiting())
+        await asyncio.shield(marked)
+
+    async def _commit_waiting(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, {}
+            try:
+                async with self._repository.transaction() as repository:
+                    await repository.mark_replies_sent(list(batch))
+            except Exception as trouble:  # each waiting send hears of it, as if it had marked its own
+                for marked in batch.values():
+                    if not marked.done():
+                        marked.set_exception(trouble)
+                continue
+            for marked in batch.values():
+                if not marked.done():
+                    marked.set_result(None)
+
+
 class SteppedDown(Exception):
     """This process stopped leading while a send waited for its turn: the send is left to the new leader."""
 
@@ -73,6 +114,7 @@ class Sender:
         self.leading = True
         self._idle = asyncio.Event()  # set while no flush is in progress
         self._idle.set()
+        self._marks = Marks(repository)
 
     async def flush(self, chat_id: int, urgent: bool = True) -> bool:
         """Send every pending reply of one chat, in order; True when the chat's outbox is empty afterwards (False
@@ -129,15 +171,11 @@ class Sender:
                 return False
             # Marked before the next one goes: a crash can then repeat only this message, and the repeat goes
             # out before anything newer. (Marked once per batch, a crash late in a batch sent all of it again,
-            # so an earlier question could land under a newer one.)
-            # Shielded: a flush cancelled now (a nudge's task at shutdown) still records what Telegram has.
-            await asyncio.shield(self._mark_sent(outbox_id))
+            # so an earlier question could land under a newer one.) The chats being sent to share each commit.
+            await self._marks.mark(outbox_id)
+            log.debug("outbox row %s for chat %s sent", outbox_id, chat_id)
             self._forget_file(payload)
         return True
-
-    async def _mark_sent(self, outbox_id: int) -> None:
-        async with self._repository.transaction() as repository:
-            await repository.mark_replies_sent([outbox_id])
 
     async def _pace(self, chat_id: int) -> None:
         """Wait for the throttle's go; raise ``SteppedDown`` if meanwhile another replica came to lead (a 429's
@@ -180,11 +218,16 @@ class Sender:
 
     async def flush_all(self) -> None:
         """Send what every chat has pending (after a restart, or after Telegram was unreachable); nothing while
-        another replica leads."""
+        another replica leads.
+
+        The chat whose reply has waited longest starts first. (In chat id order, a bot restarted again and
+        again before it got through the backlog served the same low ids every time, and left the others
+        waiting: the crash test saw a person wait 40 s for a question committed long before.)
+        """
         if not self.leading:
             return
         async with self._repository.snapshot() as view:
-            chats = sorted(await view.chats_with_pending_replies())
+            chats = await view.chats_with_pending_replies()
         await asyncio.gather(*(self.flush(chat_id, urgent=False) for chat_id in chats))
 
     async def _deliver(self, chat_id: int, payload: dict[str, Any]) -> bool:

@@ -127,8 +127,9 @@ async def test_an_update_that_stopped_the_bot_at_every_start_is_quarantined_with
     async with rig() as session:
         await session.start_flow("/quick")
         stuck = session.message("This one crashed the bot each time")
+        long_ago = _now() - intake_module.LET_GO_AFTER - timedelta(seconds=1)
         async with session.repository.transaction() as repository:
-            await repository.record_updates([(stuck.update_id, USER, stuck.to_json())], stuck.update_id + 1, _now())
+            await repository.record_updates([(stuck.update_id, USER, stuck.to_json())], stuck.update_id + 1, long_ago)
         await session.connection.execute(
             "UPDATE inbox SET attempts = ? WHERE update_id = ?", (intake_module.MAX_REPLAYS, stuck.update_id)
         )
@@ -137,6 +138,26 @@ async def test_an_update_that_stopped_the_bot_at_every_start_is_quarantined_with
         row = await _dead_letter(session, stuck.update_id)
         assert row is not None and "without finishing" in row["reason"]
         assert sum(APOLOGY in text for text in session.texts_shown()) == 1
+
+
+async def test_an_update_begun_as_often_but_stored_moments_ago_is_handled_not_let_go() -> None:
+    """Restarts in quick succession (a deploy gone wrong, replicas killed every few seconds) begin an update
+    that only waited its turn as often as a poison one: it is handled, with no apology."""
+    async with rig() as session:
+        await session.start_flow("/quick")
+        waiting = session.message("Missed the train and the interview with it")
+        async with session.repository.transaction() as repository:
+            await repository.record_updates(
+                [(waiting.update_id, USER, waiting.to_json())], waiting.update_id + 1, _now()
+            )
+        await session.connection.execute(
+            "UPDATE inbox SET attempts = ? WHERE update_id = ?", (intake_module.MAX_REPLAYS * 2, waiting.update_id)
+        )
+        await session.intake.replay_pending()
+        await session.intake.drain(30)
+        assert await _dead_letter(session, waiting.update_id) is None
+        assert not any(APOLOGY in text for text in session.texts_shown())
+        assert await session.scalar("SELECT count(*) FROM inbox") == 0
 
 
 async def test_forget_removes_the_persons_quarantined_updates() -> None:

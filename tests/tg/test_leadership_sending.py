@@ -3,6 +3,8 @@ comes after the leadership moved stays in the outbox for the new leader, and not
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.tg.conftest import Harness
@@ -58,3 +60,30 @@ async def test_each_reply_is_marked_sent_before_the_next_one_goes(harness: Harne
     sender.leading = True
     assert await sender.flush(42)
     assert still_pending_at_each_send == [queued[index:] for index in range(len(queued))]
+
+
+async def test_after_a_restart_the_reply_that_waited_longest_goes_first_whatever_the_chat_id(
+    harness: Harness,
+) -> None:
+    """A bot restarted again and again before it got through its backlog must not serve the same chats each
+    time (in chat id order, the high ids waited on and on)."""
+    sender = harness.sender
+    now = datetime.now(UTC)
+    async with harness.repository.transaction() as tx:
+        for chat_id in (9001, 12, 500, 9001, 12):
+            await tx.enqueue_replies(
+                chat_id, [json.dumps({"kind": "send", "html": f"to {chat_id}", "buttons": []})], now
+            )
+    first_sent_to: list[int] = []
+    deliver = sender._deliver
+
+    async def noting(chat_id: int, payload: Any) -> bool:
+        if chat_id not in first_sent_to:
+            first_sent_to.append(chat_id)
+        return await deliver(chat_id, payload)
+
+    sender._deliver = noting  # type: ignore[method-assign]
+    await sender.flush_all()
+    assert first_sent_to == [9001, 12, 500]
+    async with harness.repository.snapshot() as view:
+        assert await view.pending_replies() == []

@@ -974,12 +974,13 @@ class PostgresTransaction:
         self._claiming.append(update_id)
         return row is not None
 
-    async def count_attempt(self, update_id: int) -> int:
-        """Count one more failed attempt at handling an update; returns the attempts so far."""
-        attempts = await self._db.fetchval(
-            "UPDATE inbox SET attempts = attempts + 1 WHERE update_id = $1 RETURNING attempts", update_id
+    async def count_attempt(self, update_id: int) -> tuple[int, datetime | None]:
+        """Count one more attempt at handling a stored update; returns the attempts so far and when it was
+        first stored (0 and None once it is no longer in the inbox)."""
+        row = await self._db.fetchrow(
+            "UPDATE inbox SET attempts = attempts + 1 WHERE update_id = $1 RETURNING attempts, received_at", update_id
         )
-        return 0 if attempts is None else int(attempts)
+        return (0, None) if row is None else (int(row["attempts"]), row["received_at"])
 
     async def quarantine_update(
         self, update_id: int, chat_id: int | None, payload: str, reason: str, now: datetime
@@ -1035,8 +1036,8 @@ class PostgresTransaction:
         return [(int(row["id"]), int(row["chat_id"]), str(row["payload"])) for row in rows]
 
     async def chats_with_pending_replies(self) -> list[int]:
-        """The chats that have replies committed but not yet sent."""
-        rows = await self._all("SELECT DISTINCT chat_id FROM outbox")
+        """The chats that have replies committed but not yet sent, the one whose reply has waited longest first."""
+        rows = await self._all("SELECT chat_id FROM outbox GROUP BY chat_id ORDER BY min(id)")
         return [int(row["chat_id"]) for row in rows]
 
     async def mark_replies_sent(self, outbox_ids: list[int]) -> None:

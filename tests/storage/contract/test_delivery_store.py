@@ -17,8 +17,9 @@ async def test_received_updates_wait_in_the_inbox_until_claimed_and_a_claim_coun
         await tx.record_updates([(12, 7, '{"b": 1}'), (10, 7, '{"a": 1}')], 13, NOW)
     async with storage.transaction() as tx:
         assert await tx.pending_updates() == [(10, '{"a": 1}'), (12, '{"b": 1}')]
-        assert await tx.count_attempt(10) == 1
-        assert await tx.count_attempt(10) == 2
+        assert await tx.count_attempt(10) == (1, NOW)
+        assert await tx.count_attempt(10) == (2, NOW)
+        assert await tx.count_attempt(99) == (0, None), "not in the inbox"
         assert await tx.claim_update(10, NOW)
         assert not await tx.claim_update(10, NOW), "a repeat is recognised"
         assert await tx.pending_updates() == [(12, '{"b": 1}')]
@@ -91,6 +92,21 @@ async def test_replies_leave_the_outbox_in_order_once_marked_sent(storage: Stora
     async with storage.snapshot() as view:
         assert await view.pending_replies() == [(first[1], 7, "two")]
         assert await view.chats_with_pending_replies() == [7]
+
+
+async def test_the_chat_whose_reply_waited_longest_comes_first_whatever_its_id(storage: Storage) -> None:
+    async with storage.transaction() as tx:
+        await tx.enqueue_replies(900, ["oldest"], NOW)
+        await tx.enqueue_replies(5, ["newer"], NOW)
+        sent = await tx.enqueue_replies(40, ["newest", "after"], NOW)
+        await tx.enqueue_replies(900, ["later for 900"], NOW)
+    async with storage.snapshot() as view:
+        assert await view.chats_with_pending_replies() == [900, 5, 40]
+    async with storage.transaction() as tx:
+        await tx.mark_replies_sent([sent[0]])
+        await tx.enqueue_replies(5, ["more for 5"], NOW)
+    async with storage.snapshot() as view:
+        assert await view.chats_with_pending_replies() == [900, 5, 40]
 
 
 async def test_forgetting_a_chat_removes_only_what_delivery_kept_for_it(storage: Storage) -> None:
