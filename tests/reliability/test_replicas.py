@@ -24,6 +24,7 @@ import json
 import random
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -68,9 +69,24 @@ OUTAGE_S = 1.0  # how long PostgreSQL stays down each time: a quick failover or 
 BURST_PEOPLE = 30
 CHECKIN_PEOPLE = 30
 CHECKIN_PACE = 5  # messages a second the leader sends
+SCREEN_LOADED = "crisis screen: "  # the log line a start ends with, loaded or not
 JUST_AROUND_S = 2.0  # a send this close to the kill may not have been marked sent
 LISTENING = "webhook listening"
 LEADS = "this replica leads now"
+
+
+_MADE: list[Replica] = []
+
+
+@pytest.fixture(autouse=True)
+async def no_replica_outlives_its_test() -> AsyncIterator[None]:
+    """Kill whatever replica a test left running (a failed test leaves them retrying, loading the machine
+    for every later test)."""
+    yield
+    while _MADE:
+        replica = _MADE.pop()
+        if replica.alive:
+            await replica.kill_now()
 
 
 class Replica(KillableBot):
@@ -79,6 +95,7 @@ class Replica(KillableBot):
     def __init__(self, standin: StandIn, workdir: Path, url: str) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         super().__init__(standin, workdir)
+        _MADE.append(self)
         self.port = free_port()
         self.extra_env.update(
             {
@@ -147,6 +164,9 @@ async def test_fifty_people_finish_exactly_once_while_either_of_two_replicas_is_
     try:
         started = time.monotonic()
         await _start(replicas)
+        # A start is over once the crisis screen's learned readers are loaded too (their load takes the CPU
+        # from the rest for a second or more, longer on a busy machine): every budget below is a multiple of it.
+        await _wait_for(lambda: all(SCREEN_LOADED in r.this_start() for r in replicas), 120, "the screen loaded")
         startup = time.monotonic() - started
         await _wait_for(lambda: any(r.leads() for r in replicas), 60, "a leader")
         courier.start()
