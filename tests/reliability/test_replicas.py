@@ -173,7 +173,9 @@ async def test_fifty_people_finish_exactly_once_while_either_of_two_replicas_is_
 
         cycle = startup + 1.0
         think = cycle * PLANNED_KILLS / MOVES_PER_PERSON / 2
-        ceiling = max(40.0, 10 * cycle)
+        # Generous: a wait ends as soon as its reply comes, and with both replicas killed in turn on a busy
+        # two-core machine a person behind a backlog waited 44 s in one CI run (nothing lost, only slow).
+        ceiling = max(90.0, 20 * cycle)
         people = [Person.make(9000 + n, n, rng, think=(0.3 * think, 1.7 * think)) for n in range(PEOPLE)]
         kills: Counter[str] = Counter()
         takeovers: list[float] = []
