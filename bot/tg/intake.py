@@ -344,6 +344,7 @@ class Intake:
             if arrival.update is None or arrival.update_id in spent:
                 continue
             if arrival.update_id in stored_ids:
+                log.debug("update %s for chat %s stored", arrival.update_id, arrival.chat_id)
                 self._start(arrival.update)
             else:
                 self._spawn(arrival.update)  # a group or a stranger: not stored, only a polite word
@@ -427,6 +428,7 @@ class Intake:
                         continue  # let go already; marked handled with the next stored update
                     async with self._repository.transaction() as repository:
                         attempts = await repository.count_attempt(update_id)
+                    log.debug("update %s for chat %s begun (attempt %d)", update_id, chat_id, attempts[0])
                     update = await self._read_stored(update_id, payload)
                     if update is not None and not await self._let_go_if_stuck(update, payload, *attempts):
                         await self._process(update)
@@ -498,6 +500,7 @@ class Intake:
         # Cancelled (shutting down) skips this: the update stays in the inbox for the next start.
         if failure is None:
             await self._settle(update_id)
+            log.debug("update %s handled", update_id)
         else:
             await self._quarantine(Arrival(update_id, update.to_json(), update), failure)
 

@@ -66,6 +66,8 @@ class Person:
     think: tuple[float, float] = (0.0, 0.0)
     done: bool = False
     waited: list[float] = field(default_factory=list)
+    waiting_since: float | None = None
+    """When (the loop's clock) the person began waiting for the question they wait for now, if any."""
 
     @classmethod
     def make(cls, user_id: int, number: int, rng: random.Random, think: tuple[float, float]) -> Person:
@@ -140,7 +142,7 @@ class Person:
                 target = self._message_with_button(standin, move.value, asked)
                 standin.user_presses_button(self.user_id, target.message_id, text=move.value)
             asked = move.then
-            started = loop.time()
+            started = self.waiting_since = loop.time()
             if number == 0:
                 # A newcomer first reads what the bot is and is not, and confirms with its one button.
                 await standin.wait_until(
@@ -160,6 +162,7 @@ class Person:
                 what=f"user {self.user_id} being asked {move.then!r}",
             )
             self.waited.append(loop.time() - started)
+            self.waiting_since = None
         self.done = True
 
     def _onboarding(self, standin: StandIn) -> ChatMessage | None:
