@@ -103,6 +103,15 @@ def test_everyday_answers_to_a_flow_are_never_flagged(safety: Safety, answer: st
         "j'ai pris trop de cachets",
         "cortei o braço de novo",
         "я просто обуза",
+        "who feeds my rabbit if anything happens to me? need it sorted by the weekend",
+        "wiping my facebook tonight so nobody reads through it after",
+        "planning it for when my parents are on holiday",
+        "finally got all my tablets together in one place",
+        "he keeps saying i'll regret leaving him",
+        "honestly i could lay down and never get up again",
+        "kind of a farewell tour this week, seeing everyone once",
+        "si mañana no respondo más, gracias por todo",
+        "já pensei como vou fazer",
     ],
 )
 def test_quiet_signs_get_at_least_the_question_from_the_patterns_alone(safety: Safety, quiet: str) -> None:
@@ -117,6 +126,9 @@ def test_quiet_signs_get_at_least_the_question_from_the_patterns_alone(safety: S
         "ran 5k on an empty stomach, breakfast after",
         "death of the author is such a boring essay topic",
         "he threatened to report us to the landlord",
+        "deleting my twitter after twelve years, the place changed",
+        "going to take myself out for sushi after this exam",
+        "my boss said i'll regret not taking the course",
     ],
 )
 def test_look_alikes_of_the_quiet_signs_pass(safety: Safety, everyday: str) -> None:
