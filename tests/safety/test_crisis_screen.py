@@ -112,6 +112,11 @@ def test_everyday_answers_to_a_flow_are_never_flagged(safety: Safety, answer: st
         "kind of a farewell tour this week, seeing everyone once",
         "si mañana no respondo más, gracias por todo",
         "já pensei como vou fazer",
+        "ojalá me atropelle un camión mañana",
+        "me tomé todas las pastillas de mi abuela",
+        "ich will einpennen und nie mehr aufwachen",
+        "ya skoro ub'ju sebya",
+        "снова навредил себе вечером",
     ],
 )
 def test_quiet_signs_get_at_least_the_question_from_the_patterns_alone(safety: Safety, quiet: str) -> None:
@@ -129,6 +134,7 @@ def test_quiet_signs_get_at_least_the_question_from_the_patterns_alone(safety: S
         "deleting my twitter after twelve years, the place changed",
         "going to take myself out for sushi after this exam",
         "my boss said i'll regret not taking the course",
+        "me tomé 2 ibuprofenos para la cabeza",
     ],
 )
 def test_look_alikes_of_the_quiet_signs_pass(safety: Safety, everyday: str) -> None:
