@@ -117,6 +117,10 @@ def test_everyday_answers_to_a_flow_are_never_flagged(safety: Safety, answer: st
         "ich will einpennen und nie mehr aufwachen",
         "ya skoro ub'ju sebya",
         "снова навредил себе вечером",
+        "made my cousin the beneficiary on the policy before friday",
+        "labelled all the boxes for whoever has to go through my stuff",
+        "rang my aunt, didn't want to leave with anything unsaid",
+        "my sister can have my records after.",
     ],
 )
 def test_quiet_signs_get_at_least_the_question_from_the_patterns_alone(safety: Safety, quiet: str) -> None:
@@ -135,6 +139,7 @@ def test_quiet_signs_get_at_least_the_question_from_the_patterns_alone(safety: S
         "going to take myself out for sushi after this exam",
         "my boss said i'll regret not taking the course",
         "me tomé 2 ibuprofenos para la cabeza",
+        "whoever has to sort the printer jam next gets a medal",
     ],
 )
 def test_look_alikes_of_the_quiet_signs_pass(safety: Safety, everyday: str) -> None:
