@@ -191,7 +191,7 @@ async def test_fifty_people_finish_exactly_once_while_either_of_two_replicas_is_
 
         # The waits open at the last kill (person → since when). A kill comes only once each of them has ended
         # and both replicas listen again: a CI run on a busy machine, killing on a timer, had both replicas
-        # killed every few seconds with thirty updates to replay at each start and none handled for a minute.
+        # killed every few seconds with thirty updates to replay at each start, and replies took up to a minute.
         # That storm tests nothing the next kill does not; after a recovery every kill meets fresh work.
         open_at_kill: dict[int, float] = {}
 
