@@ -76,6 +76,7 @@ SCREEN_LOADED = "crisis screen: "  # the log line a start ends with, loaded or n
 JUST_AROUND_S = 2.0  # a send this close to the kill may not have been marked sent
 LISTENING = "webhook listening"
 LEADS = "this replica leads now"
+SLOW_SNAPSHOTS = 8  # slow waits described as they happen, at most
 
 
 _MADE: list[Replica] = []
@@ -278,10 +279,13 @@ async def _watch_slow_waits(
     people: list[Person], standin: StandIn, replicas: list[Replica], rows: Any, slow: list[str], after: float = 15.0
 ) -> None:
     """Note, once per wait, what a wait longer than ``after`` seconds looked like at that moment (a long wait
-    that ends well is the same thing as one that fails, caught earlier)."""
+    that ends well is the same thing as one that fails, caught earlier); the first ``SLOW_SNAPSHOTS`` only.
+
+    Each note reads the database and both logs on the test's own event loop, which the stand-in and the courier
+    share: a storm of slow waits noted without a cap would slow the deployment it describes."""
     seen: set[tuple[int, float]] = set()
     loop = asyncio.get_running_loop()
-    while True:
+    while len(slow) < SLOW_SNAPSHOTS:
         await asyncio.sleep(0.5)
         for person in people:
             since = person.waiting_since
