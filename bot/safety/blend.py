@@ -8,7 +8,9 @@ fitted on the dev split, which none of the readers was trained on, by ``tools/tr
 both chosen on dev by cross-validation: ``possible``, from which a message no pattern flagged gets the
 question (within the benign budgets), and ``withdraw_below``, under which a pattern's question is withdrawn
 because every reader reads the message as harmless (at most 3 % of the dev risk messages that patterns ask
-about may fall under it).
+about may fall under it). A third, ``withdraw_demoted_below``, does the same for a pattern's full reply that
+the reader of its language already turned into the question (a film, a friend's crisis, the past, a joke),
+under the same 3 % rule on the dev risk messages so demoted.
 Stored in ``bot/safety/model/blend.json``. Pure apart from :func:`load_blend` reading that file.
 """
 
@@ -53,12 +55,14 @@ class Readings:
 @dataclass(frozen=True)
 class Blend:
     """A logistic model over :class:`Readings`: the gentle question from ``possible`` up for a message no
-    pattern flagged; a pattern's question withdrawn under ``withdraw_below``."""
+    pattern flagged; a pattern's question withdrawn under ``withdraw_below``; a demoted full reply's question
+    withdrawn under ``withdraw_demoted_below``."""
 
     coefficients: tuple[float, ...]
     bias: float
     possible: float
     withdraw_below: float = 0.0
+    withdraw_demoted_below: float = 0.0
 
     def probability(self, readings: Readings) -> float:
         """The blend's estimate that the message carries risk."""
@@ -83,6 +87,11 @@ class Blend:
         highest = self.asks(Readings(pattern_question, 1.0, ngram, multilingual))
         return lowest if lowest == highest else None
 
+    def withdraws_demoted(self, readings: Readings) -> bool:
+        """True when a pattern's full reply, already turned into the question by the reader of its language,
+        should not even ask: ``readings`` (taken as a pattern's question) are under ``withdraw_demoted_below``."""
+        return self.probability(readings) < self.withdraw_demoted_below
+
 
 def save_blend(folder: Path, blend: Blend, about: dict[str, object]) -> None:
     """Write the blend and how it was made (used by the training tool)."""
@@ -92,6 +101,7 @@ def save_blend(folder: Path, blend: Blend, about: dict[str, object]) -> None:
         "bias": blend.bias,
         "possible": blend.possible,
         "withdraw_below": blend.withdraw_below,
+        "withdraw_demoted_below": blend.withdraw_demoted_below,
         "about": about,
     }
     (folder / BLEND_FILE).write_text(json.dumps(stored, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -104,7 +114,13 @@ def load_blend(folder: Path) -> Blend | None:
         if tuple(stored["features"]) != FEATURES:
             return None
         coefficients = tuple(float(value) for value in stored["coefficients"])
-        blend = Blend(coefficients, float(stored["bias"]), float(stored["possible"]), float(stored["withdraw_below"]))
+        blend = Blend(
+            coefficients,
+            float(stored["bias"]),
+            float(stored["possible"]),
+            float(stored["withdraw_below"]),
+            float(stored["withdraw_demoted_below"]),
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return blend if len(coefficients) == len(FEATURES) else None

@@ -137,7 +137,8 @@ class Safety:
         the blend is loaded, they may withdraw a pattern's question when they read the message as plainly
         harmless, under a cut chosen on dev that lets at most 3 % of such risk go. The encoder may turn an
         English pattern's full reply into the question when it reads the message as plainly harmless, and
-        the multilingual reader another language's; neither lowers that below the question. Messages under
+        the multilingual reader another language's; the blend may then withdraw that question too, under a
+        cut of its own chosen on dev by the same 3 % rule (a film, a friend's crisis, the past). Messages under
         :data:`ENCODER_MIN_WORDS` words are left to the patterns. The encoder, the slowest reader, runs only
         when its reading can change the blend's answer (same answers, a third of the work, see
         :meth:`Blend.asks_whatever_the_encoder_reads`).
@@ -162,8 +163,14 @@ class Safety:
                 elif verdict.language is not None and readers.multilingual is not None:
                     score, cut = readers.multilingual.probability(text), readers.multilingual.demote_below
                 if score is not None and score < cut:
-                    level = Level.POSSIBLE
+                    level = Level.NONE if self._withdraws_demoted(readers, text, normal, words) else Level.POSSIBLE
         return Assessment(level, verdict.topics, verdict.language, score)
+
+    def _withdraws_demoted(self, readers: Readers, text: str, normal: str, words: int) -> bool:
+        """True when every reader, weighed by the blend as for a pattern's question, reads a message whose full
+        reply was already demoted as plainly harmless (False until the blend is loaded)."""
+        readings = self._readings(readers, text, normal, words, Level.POSSIBLE)
+        return readings is not None and readers.blend is not None and readers.blend.withdraws_demoted(readings)
 
     def learned_score(self, text: str, normal: str, words: int, pattern: Level) -> tuple[float | None, bool | None]:
         """The learned readers' score for a message the patterns rated ``pattern`` (below the full reply), and

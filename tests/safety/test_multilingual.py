@@ -121,7 +121,7 @@ def test_a_missing_wrong_or_uninstalled_head_means_no_reader(tmp_path: Path) -> 
 
 
 def test_the_blend_is_a_logistic_model_over_log_odds(tmp_path: Path) -> None:
-    blend = Blend(coefficients=(2.0, 1.0, 0.5, -1.0, 1.0), bias=-0.5, possible=0.5, withdraw_below=0.2)
+    blend = Blend((2.0, 1.0, 0.5, -1.0, 1.0), bias=-0.5, possible=0.5, withdraw_below=0.2, withdraw_demoted_below=0.1)
     readings = Readings(pattern_question=True, encoder=0.9, ngram=None, multilingual=0.2)
     score = -0.5 + 2.0 + log_odds(0.9) - 1.0 + log_odds(0.2)
     assert blend.probability(readings) == pytest.approx(1 / (1 + math.exp(-score)))
@@ -168,6 +168,28 @@ def test_the_blend_decides_below_the_full_reply_within_its_two_cuts(warm: Safety
         found = warm.learned_score(text, normal, word_count(normal), pattern)
         assert found == (blend.probability(readings), blend.asks(readings))
     assert warm.assess(text).level is (Level.POSSIBLE if found[1] else Level.NONE)
+
+
+def test_a_demoted_full_reply_is_withdrawn_only_under_its_own_cut(warm: Safety) -> None:
+    blend = warm.readers.blend
+    assert blend is not None
+
+    def with_cut(cut: float) -> Safety:
+        readers = dataclasses.replace(warm.readers, blend=dataclasses.replace(blend, withdraw_demoted_below=cut))
+        return dataclasses.replace(warm, _readers=readers)
+
+    # A pattern sends the full reply; the encoder reads a film essay and demotes it to the question.
+    essay = "we discussed the suicide scene in that film for my media studies essay, it was handled with care"
+    assert warm.screen.verdict(essay).level is Level.CLEAR
+    assert with_cut(0.0).assess(essay).level is Level.POSSIBLE
+    assert with_cut(1.0).assess(essay).level is Level.NONE
+    # A full reply the encoder does not demote is never withdrawn, whatever the cut.
+    plain = "i want to kill myself, i failed the exam again and i have the pills here"
+    assert with_cut(1.0).assess(plain).level is Level.CLEAR
+    normal = warm.screen.normal(essay)
+    readings = warm.readings(essay, normal, word_count(normal), Level.POSSIBLE)
+    assert readings is not None
+    assert blend.withdraws_demoted(readings) is (blend.probability(readings) < blend.withdraw_demoted_below)
 
 
 def test_the_encoder_is_left_out_only_where_it_cannot_change_the_answer(warm: Safety) -> None:
