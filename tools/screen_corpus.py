@@ -30,10 +30,19 @@ def read(split: str) -> list[dict[str, Any]]:
 
 def demotion_cut(scored: list[tuple[float, bool]], what: str) -> float:
     """The highest cut (at most :data:`MAX_DEMOTE`) under which at most :data:`DEMOTED_RISK_BUDGET` of the
-    risk messages fall, from ``(score, is_risk)`` pairs of dev messages a pattern sends the full reply to."""
+    risk messages fall, from ``(score, is_risk)`` pairs of dev messages a pattern sends the full reply to.
+
+    With too few risk messages for the budget to allow even one, the cut would sit right under the lowest
+    of them and promise nothing about the next; it is then half that score, a margin for messages dev did
+    not hold."""
     risk = sorted(score for score, is_risk in scored if is_risk)
     allowed = int(DEMOTED_RISK_BUDGET * len(risk))
-    cut = min(MAX_DEMOTE, risk[allowed]) if allowed < len(risk) else MAX_DEMOTE
+    if not risk:
+        cut = MAX_DEMOTE
+    elif allowed == 0:
+        cut = min(MAX_DEMOTE, risk[0] / 2)
+    else:
+        cut = min(MAX_DEMOTE, risk[allowed]) if allowed < len(risk) else MAX_DEMOTE
     moved = sum(score < cut for score, is_risk in scored if not is_risk)
     benign = sum(not is_risk for _, is_risk in scored)
     print(

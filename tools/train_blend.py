@@ -39,7 +39,8 @@ from bot.safety.multilingual import Head, MultilingualReader, load_multilingual,
 from tools.screen_corpus import DEMOTED_RISK_BUDGET, EVERYDAY, composites, demotion_cut, read
 
 # The target for benign messages given the question is 10 %; the budget on dev keeps a point in hand,
-# because messages the blend never saw come out above dev (a blend held to 10.0 % on dev gave 11.4 % on test).
+# because messages the blend never saw came out above dev (a blend held to 10.0 % on dev gave 11.4 % on test;
+# a margin chosen after seeing that, see corpus/README.md).
 QUESTION_BUDGET = 0.09
 # Everyday answers inside a flow ("idk man, im tired", "kind of empty about the whole thing") are held to a
 # budget of their own, so the question stays rare in the middle of a flow. On dev: at 2 % (the screen before
@@ -266,7 +267,7 @@ def main() -> None:
             "withdraw_below": f"{FOLDS}-fold predictions on dev: at most {DEMOTED_RISK_BUDGET:.0%} of the risk "
             "messages patterns ask about fall under it",
             "withdraw_demoted_below": f"dev: at most {DEMOTED_RISK_BUDGET:.0%} of the risk messages whose full reply "
-            "a reader demoted to the question fall under it",
+            "a reader demoted to the question fall under it (half the lowest one's, when 3% allows none)",
             "dev_question_share": round(share, 4),
         },
     )

@@ -10,7 +10,8 @@ question (within the benign budgets), and ``withdraw_below``, under which a patt
 because every reader reads the message as harmless (at most 3 % of the dev risk messages that patterns ask
 about may fall under it). A third, ``withdraw_demoted_below``, does the same for a pattern's full reply that
 the reader of its language already turned into the question (a film, a friend's crisis, the past, a joke),
-under the same 3 % rule on the dev risk messages so demoted.
+under the same 3 % rule on the dev risk messages so demoted (with a margin when they are too few
+for 3 % to allow one: half the lowest one's probability).
 Stored in ``bot/safety/model/blend.json``. Pure apart from :func:`load_blend` reading that file.
 """
 

@@ -157,7 +157,8 @@ class Safety:
             elif level is Level.CLEAR:
                 # A pattern fired, but the reader that knows the language may read the whole message as
                 # plainly harmless (a story, a study, a friend's crisis, the past, "essa prova vai me matar
-                # kkkkk"): then the gentle question instead of the full reply, never lower.
+                # kkkkk"): then the gentle question instead of the full reply, and nothing only when the
+                # blend, weighing every reader, agrees under its own cut for such messages.
                 if verdict.language is None and readers.encoder is not None:
                     score, cut = readers.encoder.probability(normal), readers.encoder.demote_below
                 elif verdict.language is not None and readers.multilingual is not None:

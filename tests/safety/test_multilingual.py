@@ -186,10 +186,15 @@ def test_a_demoted_full_reply_is_withdrawn_only_under_its_own_cut(warm: Safety) 
     # A full reply the encoder does not demote is never withdrawn, whatever the cut.
     plain = "i want to kill myself, i failed the exam again and i have the pills here"
     assert with_cut(1.0).assess(plain).level is Level.CLEAR
+    # The shipped cut decides by the blend's reading of the message as a pattern's question.
     normal = warm.screen.normal(essay)
     readings = warm.readings(essay, normal, word_count(normal), Level.POSSIBLE)
     assert readings is not None
-    assert blend.withdraws_demoted(readings) is (blend.probability(readings) < blend.withdraw_demoted_below)
+    withdrawn = blend.probability(readings) < blend.withdraw_demoted_below
+    assert warm.assess(essay).level is (Level.NONE if withdrawn else Level.POSSIBLE)
+    # Before the blend is loaded, a demoted full reply keeps its question.
+    unblended = dataclasses.replace(warm, _readers=dataclasses.replace(warm.readers, blend=None))
+    assert unblended.assess(essay).level is Level.POSSIBLE
 
 
 def test_the_encoder_is_left_out_only_where_it_cannot_change_the_answer(warm: Safety) -> None:
