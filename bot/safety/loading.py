@@ -164,13 +164,16 @@ class Safety:
                 elif verdict.language is not None and readers.multilingual is not None:
                     score, cut = readers.multilingual.probability(text), readers.multilingual.demote_below
                 if score is not None and score < cut:
-                    level = Level.NONE if self._withdraws_demoted(readers, text, normal, words) else Level.POSSIBLE
+                    # The reader that demoted it has read the message already: its reading is not redone.
+                    known = {"encoder" if verdict.language is None else "multilingual": score}
+                    withdrawn = self._withdraws_demoted(readers, text, normal, words, known)
+                    level = Level.NONE if withdrawn else Level.POSSIBLE
         return Assessment(level, verdict.topics, verdict.language, score)
 
-    def _withdraws_demoted(self, readers: Readers, text: str, normal: str, words: int) -> bool:
+    def _withdraws_demoted(self, readers: Readers, text: str, normal: str, words: int, known: dict[str, float]) -> bool:
         """True when every reader, weighed by the blend as for a pattern's question, reads a message whose full
         reply was already demoted as plainly harmless (False until the blend is loaded)."""
-        readings = self._readings(readers, text, normal, words, Level.POSSIBLE)
+        readings = self._readings(readers, text, normal, words, Level.POSSIBLE, known=known)
         return readings is not None and readers.blend is not None and readers.blend.withdraws_demoted(readings)
 
     def learned_score(self, text: str, normal: str, words: int, pattern: Level) -> tuple[float | None, bool | None]:
@@ -211,21 +214,33 @@ class Safety:
         return self._readings(self._readers, text, normal, words, pattern, only_if_it_decides)
 
     def _readings(
-        self, readers: Readers, text: str, normal: str, words: int, pattern: Level, only_if_it_decides: bool = False
+        self,
+        readers: Readers,
+        text: str,
+        normal: str,
+        words: int,
+        pattern: Level,
+        only_if_it_decides: bool = False,
+        known: dict[str, float] | None = None,
     ) -> Readings | None:
         """The readings; with ``only_if_it_decides``, the encoder (the slowest reader) is run only when its
-        reading can change the blend's answer, and is otherwise given as :data:`UNREAD` (no say either way)."""
+        reading can change the blend's answer, and is otherwise given as :data:`UNREAD` (no say either way).
+        ``known`` holds readings already taken of this message (by reader: "encoder", "multilingual"), not
+        taken again."""
+        known = known or {}
         if readers.encoder is None or readers.multilingual is None or readers.blend is None:
             return None
         detector = self.detector if words >= NGRAM_MIN_WORDS else None
         question = pattern is Level.POSSIBLE
         ngram = detector.probability(normal) if detector is not None else None
-        multilingual = readers.multilingual.probability(text)
+        multilingual = known["multilingual"] if "multilingual" in known else readers.multilingual.probability(text)
         settled = (
             only_if_it_decides
             and readers.blend.asks_whatever_the_encoder_reads(question, ngram, multilingual) is not None
         )
-        encoder = UNREAD if settled else readers.encoder.probability(normal)
+        if settled:
+            known = {**known, "encoder": UNREAD}
+        encoder = known["encoder"] if "encoder" in known else readers.encoder.probability(normal)
         return Readings(pattern_question=question, encoder=encoder, ngram=ngram, multilingual=multilingual)
 
     def lines_for(self, country: str | None, topics: frozenset[str] = frozenset()) -> list[Helpline]:
