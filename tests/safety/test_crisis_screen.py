@@ -121,6 +121,16 @@ def test_everyday_answers_to_a_flow_are_never_flagged(safety: Safety, answer: st
         "labelled all the boxes for whoever has to go through my stuff",
         "rang my aunt, didn't want to leave with anything unsaid",
         "my sister can have my records after.",
+        "nine months clean till last night, blew it over a stupid text",
+        "three weeks clean and i relapsed in the bathroom at work",
+        "was clean since january. lost my streak tonight",
+        "what honestly is the point anymore",
+        "can't see the point of me carrying on after this",
+        "keep picturing getting run over on the walk home and it feels like a relief",
+        "half hoping i get knocked down by a lorry tomorrow",
+        "the fear foods list got longer again this week",
+        "ana voice won again, skipped dinner",
+        "my dad kicked my little brother so hard he couldnt stand",
     ],
 )
 def test_quiet_signs_get_at_least_the_question_from_the_patterns_alone(safety: Safety, quiet: str) -> None:
@@ -140,6 +150,13 @@ def test_quiet_signs_get_at_least_the_question_from_the_patterns_alone(safety: S
         "my boss said i'll regret not taking the course",
         "me tomé 2 ibuprofenos para la cabeza",
         "whoever has to sort the printer jam next gets a medal",
+        "four years clean from cutting and proud of it",
+        "two years clean, the urges are mostly gone",
+        "what is the point of this meeting honestly",
+        "no point in carrying on with the old branch, let's rebase",
+        "i hope i don't get hit by a car cycling in this rain",
+        "imagine getting hit by a mere 5 points deduction for formatting",
+        "he hit the ball so hard it cleared the fence",
     ],
 )
 def test_look_alikes_of_the_quiet_signs_pass(safety: Safety, everyday: str) -> None:
