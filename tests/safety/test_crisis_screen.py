@@ -131,6 +131,19 @@ def test_everyday_answers_to_a_flow_are_never_flagged(safety: Safety, answer: st
         "the fear foods list got longer again this week",
         "ana voice won again, skipped dinner",
         "my dad kicked my little brother so hard he couldnt stand",
+        "bauch ist noch nicht flach genug, also weiterhin hungern bis freitag",
+        "mon beau-père a dit que si je raconte quoi que ce soit il me tue",
+        "le prof de guitare m'a coincée après le cours, personne ne me croira",
+        "le pont près de la gare, la nuit il n'y a personne",
+        "vendi a moto pro vizinho, nao vou mais usar",
+        "tô escondendo os comprimidos da minha mãe, dois por dia, ninguém sabe",
+        "o telhado do prédio da faculdade, ninguém sobe lá de noite",
+        "el puente de la autopista, de madrugada no pasa nadie",
+        "going to do it while my parents are on holiday next week",
+        "kept blacking out at training and told coach it was the heat",
+        "hiding how thin i am under two jumpers",
+        "water fast day 12, two weeks tomorrow, so dizzy i can barely stand",
+        "my ex has been tracking my phone since i moved out",
     ],
 )
 def test_quiet_signs_get_at_least_the_question_from_the_patterns_alone(safety: Safety, quiet: str) -> None:
@@ -157,6 +170,13 @@ def test_quiet_signs_get_at_least_the_question_from_the_patterns_alone(safety: S
         "i hope i don't get hit by a car cycling in this rain",
         "imagine getting hit by a mere 5 points deduction for formatting",
         "he hit the ball so hard it cleared the fence",
+        "ça m'a touchée, ce que tu as dit hier",
+        "heute abend weiter lernen, hungern muss ich nicht, pizza ist bestellt",
+        "guardo os remédios na gaveta da cozinha",
+        "no hay nadie en la oficina hoy, qué paz",
+        "i'll do it when i get home, the washing up can wait",
+        "passed out on the sofa at 9 watching the match",
+        "the app is tracking my steps and my sleep now",
     ],
 )
 def test_look_alikes_of_the_quiet_signs_pass(safety: Safety, everyday: str) -> None:
