@@ -23,7 +23,8 @@ class Assessment:
     ``score`` is the learned readers' probability: for a message no pattern flagged, the blend's once every
     reader is loaded (the encoder's reading taken as even odds when it was not run because it could not
     change the answer), else the encoder's, else the n-gram detector's; for a pattern's full reply, the reader
-    that knows the language (the encoder for English, the multilingual reader otherwise); None when no
+    that knows the language (the encoder for English, the multilingual reader otherwise), unless that reader
+    demoted it and the blend then weighed whether to withdraw the question: the blend's; None when no
     learned reader was consulted.
     """
 

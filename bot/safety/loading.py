@@ -166,15 +166,13 @@ class Safety:
                 if score is not None and score < cut:
                     # The reader that demoted it has read the message already: its reading is not redone.
                     known = {"encoder" if verdict.language is None else "multilingual": score}
-                    withdrawn = self._withdraws_demoted(readers, text, normal, words, known)
-                    level = Level.NONE if withdrawn else Level.POSSIBLE
+                    readings = self._readings(readers, text, normal, words, Level.POSSIBLE, known=known)
+                    level = Level.POSSIBLE
+                    if readings is not None and readers.blend is not None:
+                        # The blend has the last word, so its probability is the score reported.
+                        score = readers.blend.probability(readings)
+                        level = Level.NONE if readers.blend.withdraws_demoted(readings) else Level.POSSIBLE
         return Assessment(level, verdict.topics, verdict.language, score)
-
-    def _withdraws_demoted(self, readers: Readers, text: str, normal: str, words: int, known: dict[str, float]) -> bool:
-        """True when every reader, weighed by the blend as for a pattern's question, reads a message whose full
-        reply was already demoted as plainly harmless (False until the blend is loaded)."""
-        readings = self._readings(readers, text, normal, words, Level.POSSIBLE, known=known)
-        return readings is not None and readers.blend is not None and readers.blend.withdraws_demoted(readings)
 
     def learned_score(self, text: str, normal: str, words: int, pattern: Level) -> tuple[float | None, bool | None]:
         """The learned readers' score for a message the patterns rated ``pattern`` (below the full reply), and

@@ -192,6 +192,10 @@ def test_a_demoted_full_reply_is_withdrawn_only_under_its_own_cut(warm: Safety) 
     assert readings is not None
     withdrawn = blend.probability(readings) < blend.withdraw_demoted_below
     assert warm.assess(essay).level is (Level.NONE if withdrawn else Level.POSSIBLE)
+    # The score reported is the one that decided: the blend's, not the demoting reader's.
+    assert warm.assess(essay).score == pytest.approx(blend.probability(readings))
+    assert warm.encoder is not None
+    assert warm.assess(essay).score != pytest.approx(warm.encoder.probability(normal))
     # Before the blend is loaded, a demoted full reply keeps its question.
     unblended = dataclasses.replace(warm, _readers=dataclasses.replace(warm.readers, blend=None))
     assert unblended.assess(essay).level is Level.POSSIBLE
