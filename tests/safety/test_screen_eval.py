@@ -22,8 +22,8 @@ CORPUS = Path(__file__).parent / "corpus"
 ROOT = Path(__file__).resolve().parents[2]
 # The targets are 95 % per category, 3 % and 10 %. Measured on this split (see corpus/README.md) the
 # screen meets the full-reply and question ones and not yet 95 % in every category; these floors hold it to
-# what it does reach (92.4 % worst category, 94.5 % of all risk, 91.1 % in the weakest other language, 1.0 %
-# and 9.6 %), so a change that makes it worse fails here. Raise them as the screen improves; never lower one to
+# what it does reach (92.4 % worst category, 94.6 % of all risk, 91.1 % in the weakest other language, 1.0 %
+# and 9.7 %), so a change that makes it worse fails here. Raise them as the screen improves; never lower one to
 # make a change pass, unless the change is a trade written down in corpus/README.md with what it gained.
 MIN_RECALL_PER_CATEGORY = 0.92
 MIN_RECALL_OVERALL = 0.94
