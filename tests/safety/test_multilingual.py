@@ -194,8 +194,11 @@ def test_a_demoted_full_reply_is_withdrawn_only_under_its_own_cut(warm: Safety) 
     assert warm.assess(essay).level is (Level.NONE if withdrawn else Level.POSSIBLE)
     # The score reported is the one that decided: the blend's, not the demoting reader's.
     assert warm.assess(essay).score == pytest.approx(blend.probability(readings))
-    assert warm.encoder is not None
-    assert warm.assess(essay).score != pytest.approx(warm.encoder.probability(normal))
+    # A blend that leans the other way moves the score with it; the demoting reader's reading stays put.
+    shifted = dataclasses.replace(blend, bias=blend.bias + 2.0)
+    moved = dataclasses.replace(warm, _readers=dataclasses.replace(warm.readers, blend=shifted)).assess(essay)
+    assert moved.score == pytest.approx(shifted.probability(readings))
+    assert moved.score != pytest.approx(warm.assess(essay).score)
     # Before the blend is loaded, a demoted full reply keeps its question.
     unblended = dataclasses.replace(warm, _readers=dataclasses.replace(warm.readers, blend=None))
     assert unblended.assess(essay).level is Level.POSSIBLE
