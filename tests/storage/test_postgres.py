@@ -219,6 +219,41 @@ async def test_one_replica_leads_and_another_takes_over_within_seconds_when_it_d
         await asyncio.gather(*campaigns, return_exceptions=True)
 
 
+async def test_a_lone_replica_whose_session_was_cut_stands_back_a_few_rounds_then_leads_again(
+    postgres_server: PostgresServer,
+) -> None:
+    from bot.storage.postgres.leadership import LEADER_LOCK, PostgresLeadership
+
+    database = await fresh_database(postgres_server, "lone")
+    url = postgres_server.url(database)
+    period = 0.2
+    replica = PostgresLeadership(url, period=period)
+    stop = asyncio.Event()
+    changes: list[tuple[float, bool]] = []
+    loop = asyncio.get_running_loop()
+    on_leading = lambda leading: changes.append((loop.time(), leading))  # noqa: E731
+    campaign = asyncio.create_task(replica.campaign(stop, on_leading, lambda _chat: None))
+    try:
+        await _until(lambda: replica.leading)
+        admin = await asyncpg.connect(url)
+        try:
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND classid = $1 AND objid = $2",
+                *LEADER_LOCK,
+            )
+        finally:
+            await admin.close()
+        await _until(lambda: len(changes) >= 3)  # led, lost, leads again: with nobody else, it comes back
+        (_, first), (lost_at, lost), (again_at, again) = changes[:3]
+        assert (first, lost, again) == (True, False, True)
+        # It gave the others their rounds first: asking again at the next round would come a period or so later.
+        assert again_at - lost_at >= 2.5 * period
+    finally:
+        stop.set()
+        await campaign
+
+
 async def _until(condition: Callable[[], bool], timeout: float = 30) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not condition():

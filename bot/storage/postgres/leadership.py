@@ -5,7 +5,9 @@ LISTENs on the outbox channel (``enqueue_replies`` notifies it with the chat id 
 leader checks its connection every second; when it cannot, it stops leading at once (it may no longer hold
 the lock). When a leader dies, its session ends, PostgreSQL releases the lock, and the next replica to ask
 gets it: a takeover within about a second of the server noticing (at once for a killed process, whose
-socket the operating system closes; within the keepalive probes below for a machine that vanished).
+socket the operating system closes; within the keepalive probes below for a machine that vanished). A
+replica that lost the lock lets a few rounds pass before asking again, so one still connected takes over; alone,
+it leads again after those rounds.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ LEADER_LOCK = (0x5B0B, 1)
 """The advisory lock whose holder leads (two keys, apart from the people's locks)."""
 _TROUBLE: tuple[type[BaseException], ...] = (*DRIVER_ERRORS, OSError, TimeoutError)
 CAMPAIGN_PERIOD_S = 1.0
+STAND_BACK_PERIODS = 3
+"""Campaign rounds a replica that lost the leadership lets pass before asking again: the others, still
+connected, ask every round, so a healthy one takes over rather than the one whose session was just cut."""
 CALL_TIMEOUT_S = 5.0
 # The server probes an idle leader's connection: a leader whose machine vanished loses the lock in ~15 s.
 # tcp_user_timeout covers what keepalives do not: data (a NOTIFY) sent and never acknowledged.
@@ -51,6 +56,7 @@ class PostgresLeadership:
         self._period = period
         self._connection: asyncpg.Connection[Any] | None = None
         self._leading = False
+        self._ask_again_at = 0.0  # event-loop time before which this replica does not ask for the lock
 
     @property
     def leading(self) -> bool:
@@ -100,6 +106,8 @@ class PostgresLeadership:
                 log.warning("the leadership lock is no longer held by this replica; stepping down")
                 await self._step_down(on_leading)
             return
+        if asyncio.get_running_loop().time() < self._ask_again_at:
+            return
         won = await asyncio.wait_for(
             connection.fetchval("SELECT pg_try_advisory_lock($1, $2)", *LEADER_LOCK), CALL_TIMEOUT_S
         )
@@ -114,6 +122,7 @@ class PostgresLeadership:
         connection, self._connection = self._connection, None
         if self._leading:
             self._leading = False
+            self._ask_again_at = asyncio.get_running_loop().time() + STAND_BACK_PERIODS * self._period
             on_leading(False)
         if connection is not None and not connection.is_closed():
             try:
