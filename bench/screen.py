@@ -1,7 +1,7 @@
 """How long the crisis screen takes per message: patterns, the n-gram detector, the encoder, the multilingual
 reader, and all of it as the bot runs, beside all of it with the encoder read for every message (as before
-the screen learned to leave it out where it cannot change the answer); and how much memory the learned
-readers add.
+the screen learned to leave it out where it cannot change the answer) and with the encoder's layers on NumPy
+instead of ONNX Runtime; and how much memory the learned readers add.
 
 Every message of the corpus (all splits) is screened one at a time, plus long pasted paragraphs (the corpus
 messages joined up to Telegram's 4,096 characters). Prints p50, p99 and the worst case in milliseconds.
@@ -83,12 +83,20 @@ def main() -> None:
     blend = always.readers.blend
     assert blend is not None
     always._readers = dataclasses.replace(always.readers, blend=EncoderAlwaysRead(**dataclasses.asdict(blend)))
+    # The same screen with the encoder's layers on NumPy, as it runs where ONNX Runtime is not installed.
+    on_numpy = load_safety(Path("conversations"))
+    assert on_numpy.wait_ready(120)
+    numpy_encoder = dataclasses.replace(encoder, runner=None)
+    on_numpy._readers = dataclasses.replace(on_numpy.readers, encoder=numpy_encoder)
+    print(f"encoder layers on {'ONNX Runtime' if encoder.runner is not None else 'NumPy (ONNX Runtime missing)'}")
     cases = {
         "patterns (normalise + every tier)": lambda text: safety.screen.verdict(text),
         "n-gram detector (normalise + score)": lambda text: detector.probability(safety.screen.normal(text)),
-        "encoder (normalise + score)": lambda text: encoder.probability(safety.screen.normal(text)),
+        "encoder, NumPy (normalise + score)": lambda text: numpy_encoder.probability(safety.screen.normal(text)),
+        "encoder, ONNX Runtime (the same)": lambda text: encoder.probability(safety.screen.normal(text)),
         "multilingual reader (score)": multilingual.probability,
         "all of it, encoder always read": always.assess,
+        "all of it, encoder on NumPy (assess)": on_numpy.assess,
         "all of it, as the bot runs (assess)": safety.assess,
     }
     print(f"crisis screen, one message at a time: {len(typical)} corpus messages, then {len(long)} pastes of ~4,096")

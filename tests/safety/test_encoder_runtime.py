@@ -1,0 +1,65 @@
+"""The encoder's layers on ONNX Runtime: the same answers as NumPy, and NumPy whenever the runtime cannot serve."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import sys
+
+import pytest
+
+from bot.safety.detector import MODEL_DIR
+from bot.safety.encoder import Encoder, load_encoder, passages
+from bot.safety.encoder_runtime import onnx_runner
+
+MESSAGES = [
+    "failed the bar exam again. honestly i dont see the point of any of it anymore",
+    "lol the presentation died on stage, i wanted the floor to swallow me",
+    "ok",
+    # Long enough for several passages, and one sentence longer than a passage (overlapping windows).
+    " ".join(["The quarterly review went badly and my manager said the numbers were mine to fix."] * 12)
+    + " I have been saving my pills for a while now and tonight feels like the night."
+    + " and then " * 140,
+]
+
+
+@pytest.fixture(scope="module")
+def pair() -> tuple[Encoder, Encoder]:
+    on_numpy, on_onnx = load_encoder(MODEL_DIR, onnx=False), load_encoder(MODEL_DIR)
+    assert on_numpy is not None and on_onnx is not None
+    assert on_numpy.runner is None and on_onnx.runner is not None, "ONNX Runtime is installed but did not serve"
+    return on_numpy, on_onnx
+
+
+def test_the_runtime_reads_every_message_as_numpy_does(pair: tuple[Encoder, Encoder]) -> None:
+    on_numpy, on_onnx = pair
+    assert len(passages(on_numpy.pieces, MESSAGES[-1])) > 3
+    for text in MESSAGES:
+        assert on_onnx.probability(text) == pytest.approx(on_numpy.probability(text), abs=1e-5)
+
+
+def test_a_padded_batch_reads_each_passage_as_if_alone(pair: tuple[Encoder, Encoder]) -> None:
+    on_numpy, on_onnx = pair
+    batch = [ids for text in MESSAGES for ids in passages(on_numpy.pieces, text)][:6]
+    assert len({len(ids) for ids in batch}) > 1  # padding is exercised
+    together = on_onnx.probabilities(batch)
+    alone = [on_numpy.probabilities([ids])[0] for ids in batch]
+    assert together == pytest.approx(alone, abs=1e-5)
+
+
+def test_without_onnx_runtime_the_encoder_runs_on_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # makes ``import onnxruntime`` fail
+    encoder = load_encoder(MODEL_DIR)
+    assert encoder is not None and encoder.runner is None
+    assert 0.0 <= encoder.probability(MESSAGES[0]) <= 1.0
+
+
+def test_a_graph_the_runtime_refuses_leaves_numpy_in_charge_and_says_so(
+    pair: tuple[Encoder, Encoder], caplog: pytest.LogCaptureFixture
+) -> None:
+    on_numpy, _ = pair
+    layer = on_numpy.layers[0]
+    broken = dataclasses.replace(layer, output=(layer.output[0][:, :7], layer.output[1]))  # shapes that cannot chain
+    with caplog.at_level(logging.WARNING, logger="bot.safety.encoder_runtime"):
+        assert onnx_runner([broken], on_numpy.heads) is None
+    assert "runs on NumPy" in caplog.text
