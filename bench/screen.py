@@ -20,6 +20,8 @@ from pathlib import Path
 
 from bot.safety import load_safety
 from bot.safety.blend import Blend
+from bot.safety.detector import MODEL_DIR
+from bot.safety.encoder import load_encoder
 
 CORPUS = Path("tests/safety/corpus")
 
@@ -86,7 +88,8 @@ def main() -> None:
     # The same screen with the encoder's layers on NumPy, as it runs where ONNX Runtime is not installed.
     on_numpy = load_safety(Path("conversations"))
     assert on_numpy.wait_ready(120)
-    numpy_encoder = dataclasses.replace(encoder, runner=None)
+    numpy_encoder = load_encoder(MODEL_DIR, onnx=False)
+    assert numpy_encoder is not None
     on_numpy._readers = dataclasses.replace(on_numpy.readers, encoder=numpy_encoder)
     print(f"encoder layers on {'ONNX Runtime' if encoder.runner is not None else 'NumPy (ONNX Runtime missing)'}")
     cases = {

@@ -150,7 +150,8 @@ class Encoder:
     detector_possible: float = 1.0
     demote_below: float = 0.0
     runner: LayersRunner | None = None
-    """The layers on ONNX Runtime (:mod:`bot.safety.encoder_runtime`), or None to run them with NumPy."""
+    """The layers on ONNX Runtime (:mod:`bot.safety.encoder_runtime`; ``layers`` is then empty), or None to run
+    ``layers`` with NumPy."""
 
     def probability(self, text: str) -> float:
         """The highest risk probability over the passages of ``text`` (see :func:`passages`)."""
@@ -269,6 +270,21 @@ def load_encoder(folder: Path, onnx: bool = True) -> Encoder | None:
 
     Its layers run on ONNX Runtime where it is installed and ``onnx`` is true, on NumPy otherwise.
     """
+    encoder = _read_encoder(folder)
+    if encoder is None or not onnx:
+        return encoder
+    from bot.safety.encoder_runtime import give_back_freed_memory, onnx_runner
+
+    runner = onnx_runner(encoder.layers, encoder.heads)
+    if runner is None:
+        return encoder
+    # The runtime holds its own copy of the layers: NumPy's (28 MB) would only be dead weight.
+    encoder = replace(encoder, runner=runner, layers=())
+    give_back_freed_memory()
+    return encoder
+
+
+def _read_encoder(folder: Path) -> Encoder | None:
     try:
         import numpy as np
     except ImportError:
@@ -280,14 +296,9 @@ def load_encoder(folder: Path, onnx: bool = True) -> Encoder | None:
     except (OSError, ValueError):
         return None
     try:
-        encoder = _assemble(arrays, limits)
+        return _assemble(arrays, limits)
     except (KeyError, ValueError, TypeError):
         return None
-    if not onnx:
-        return encoder
-    from bot.safety.encoder_runtime import onnx_runner
-
-    return replace(encoder, runner=onnx_runner(encoder.layers, encoder.heads))
 
 
 def _assemble(arrays: Mapping[str, Any], limits: Mapping[str, Any]) -> Encoder:
