@@ -273,15 +273,23 @@ def load_encoder(folder: Path, onnx: bool = True) -> Encoder | None:
     encoder = _read_encoder(folder)
     if encoder is None or not onnx:
         return encoder
-    from bot.safety.encoder_runtime import give_back_freed_memory, onnx_runner
+    from bot.safety.encoder_runtime import give_back_freed_memory
 
-    runner = onnx_runner(encoder.layers, encoder.heads)
-    if runner is None:
-        return encoder
-    # The runtime holds its own copy of the layers: NumPy's (28 MB) would only be dead weight.
-    encoder = replace(encoder, runner=runner, layers=())
+    encoder = on_onnx_runtime(encoder)  # the NumPy one, no longer referenced, is freed here
     give_back_freed_memory()
     return encoder
+
+
+def on_onnx_runtime(encoder: Encoder) -> Encoder:
+    """``encoder`` with its layers on ONNX Runtime, or ``encoder`` itself where the runtime cannot serve.
+
+    The runtime holds its own copy of the layers, so the returned encoder drops NumPy's (28 MB); once the
+    caller lets go of ``encoder``, :func:`bot.safety.encoder_runtime.give_back_freed_memory` returns it.
+    """
+    from bot.safety.encoder_runtime import onnx_runner
+
+    runner = onnx_runner(encoder.layers, encoder.heads) if encoder.runner is None else None
+    return encoder if runner is None else replace(encoder, runner=runner, layers=())
 
 
 def _read_encoder(folder: Path) -> Encoder | None:

@@ -19,7 +19,8 @@ from bot.safety.assessment import Assessment, Level
 from bot.safety.blend import Blend, Readings, load_blend
 from bot.safety.book import Helpline, HelplineBook
 from bot.safety.detector import MODEL_DIR, Detector, load_detector
-from bot.safety.encoder import Encoder, load_encoder
+from bot.safety.encoder import Encoder, load_encoder, on_onnx_runtime
+from bot.safety.encoder_runtime import give_back_freed_memory
 from bot.safety.multilingual import MultilingualReader, load_multilingual
 from bot.safety.normal import normalise
 from bot.safety.prefilter import GuardedPattern, guarded
@@ -107,8 +108,9 @@ class Safety:
         folder = self.model_folder or MODEL_DIR
         multilingual = blend = None
         try:
-            encoder = load_encoder(folder)
-            # The encoder serves at once, whatever happens to the rest; each later assignment is whole.
+            # NumPy first: every reader serves as soon as it can, and ONNX Runtime (a faster encoder, a
+            # second or so to set up) takes over afterwards. Each assignment is whole.
+            encoder = load_encoder(folder, onnx=False)
             self._readers = Readers(encoder)
             try:
                 multilingual = load_multilingual(folder)
@@ -116,6 +118,10 @@ class Safety:
             except Exception:  # a broken optional reader must not take the encoder with it
                 logger.exception("crisis screen: loading the multilingual reader failed")
             self._readers = Readers(encoder, multilingual, blend)
+            if encoder is not None:
+                self._readers = Readers(on_onnx_runtime(encoder), multilingual, blend)
+                encoder = self._readers.encoder
+                give_back_freed_memory()  # NumPy's layers, once the messages still reading them are done
         finally:
             self._readers_done.set()
         if encoder is None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sys
+from pathlib import Path
 
 import pytest
 
+from bot.safety import load_safety
 from bot.safety.detector import MODEL_DIR
 from bot.safety.encoder import Encoder, load_encoder, passages
 from bot.safety.encoder_runtime import onnx_runner
@@ -63,3 +65,11 @@ def test_a_graph_the_runtime_refuses_leaves_numpy_in_charge_and_says_so(
     with caplog.at_level(logging.WARNING, logger="bot.safety.encoder_runtime"):
         assert onnx_runner([broken], on_numpy.heads) is None
     assert "runs on NumPy" in caplog.text
+
+
+def test_the_warmed_up_screen_reads_with_the_runtime_and_keeps_no_numpy_copy_of_the_layers() -> None:
+    safety = load_safety(Path(__file__).resolve().parents[2] / "conversations")
+    assert safety.wait_ready(120)
+    encoder = safety.encoder
+    assert encoder is not None and encoder.runner is not None and encoder.layers == ()
+    assert safety.assess(MESSAGES[0]).score is not None
