@@ -247,6 +247,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "handled update ids are forgotten after 48 hours (Telegram resends nothing older): looked up by age",
         ("CREATE INDEX IF NOT EXISTS handled_updates_by_age ON handled_updates(handled_at)",),
     ),
+    Migration(
+        14,
+        "when a stored update's last counted attempt began: processes beginning it at once count one attempt",
+        ("ALTER TABLE inbox ADD COLUMN attempted_at TEXT",),
+    ),
 )
 
 

@@ -11,7 +11,7 @@ snapshots; code that must share a transaction is given it as an argument. Failur
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from bot.checkins import PastLesson, PlannedStep
@@ -290,9 +290,10 @@ class DeliveryStore(Protocol):
         """Mark an update handled; False when it already was (a duplicate to ignore)."""
         ...
 
-    async def count_attempt(self, update_id: int) -> tuple[int, datetime | None]:
-        """Count one more attempt at handling a stored update; returns the attempts so far and when it was
-        first stored (0 and None once it is no longer in the inbox)."""
+    async def count_attempt(self, update_id: int, now: datetime, apart: timedelta) -> tuple[int, datetime | None]:
+        """Count one more attempt at handling a stored update, begun ``now``, unless the last one counted began
+        less than ``apart`` before (another process beginning it at the same time, not a new try); returns the
+        attempts so far and when it was first stored (0 and None once it is no longer in the inbox)."""
         ...
 
     async def quarantine_update(

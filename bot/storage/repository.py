@@ -925,12 +925,20 @@ class Repository:
             return True
         return False
 
-    async def count_attempt(self, update_id: int) -> tuple[int, datetime | None]:
-        """Count one more attempt at handling a stored update; returns the attempts so far and when it was
-        first stored (0 and None once it is no longer in the inbox)."""
-        await self._db.execute("UPDATE inbox SET attempts = attempts + 1 WHERE update_id = ?", (update_id,))
-        row = await self._one("SELECT attempts, received_at FROM inbox WHERE update_id = ?", (update_id,))
-        return (int(row["attempts"]), from_db(row["received_at"])) if row else (0, None)
+    async def count_attempt(self, update_id: int, now: datetime, apart: timedelta) -> tuple[int, datetime | None]:
+        """Count one more attempt at handling a stored update, begun ``now``, unless the last one counted began
+        less than ``apart`` before (another process beginning it at the same time, not a new try); returns the
+        attempts so far and when it was first stored (0 and None once it is no longer in the inbox)."""
+        row = await self._one("SELECT attempts, received_at, attempted_at FROM inbox WHERE update_id = ?", (update_id,))
+        if row is None:
+            return 0, None
+        attempts = int(row["attempts"])
+        if row["attempted_at"] is None or now - from_db(row["attempted_at"]) >= apart:
+            attempts += 1
+            await self._db.execute(
+                "UPDATE inbox SET attempts = ?, attempted_at = ? WHERE update_id = ?", (attempts, to_db(now), update_id)
+            )
+        return attempts, from_db(row["received_at"])
 
     async def enqueue_replies(self, chat_id: int, payloads: list[str], now: datetime) -> list[int]:
         """Add replies for a chat to the outbox (sent after the transaction commits); returns their ids."""

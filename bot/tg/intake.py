@@ -59,6 +59,10 @@ MAX_POLL_RETRY_S = 15.0
 # backlog: two replicas killed every few seconds began some of them six times in twenty seconds.)
 MAX_REPLAYS = 5
 LET_GO_AFTER = timedelta(minutes=2)
+# Begins of one update closer together than this count as one attempt: two replicas draining the same chat
+# (one woken by its webhook, one sweeping) begin it within a second or two, and only one of them handles it.
+# A crash loop still counts once per window, so a poison update is let go all the same.
+ATTEMPTS_APART = timedelta(seconds=5)
 # How long to wait for getUpdates beyond its long-poll timeout before calling the connection dead.
 POLL_READ_MARGIN_S = 10.0
 # Update ids are whole numbers that JSON carries exactly (Telegram's are far smaller).
@@ -368,7 +372,10 @@ class Intake:
             return len(pending)
         async with self._repository.transaction() as repository:
             pending = await repository.pending_updates()
-            attempts = {update_id: await repository.count_attempt(update_id) for update_id, _ in pending}
+            now = self._clock()
+            attempts = {
+                update_id: await repository.count_attempt(update_id, now, ATTEMPTS_APART) for update_id, _ in pending
+            }
         for update_id, payload in pending:
             update = await self._read_stored(update_id, payload)
             if update is not None and not await self._let_go_if_stuck(update, payload, *attempts[update_id]):
@@ -427,7 +434,7 @@ class Intake:
                     if update_id in self._unsettled:
                         continue  # let go already; marked handled with the next stored update
                     async with self._repository.transaction() as repository:
-                        attempts = await repository.count_attempt(update_id)
+                        attempts = await repository.count_attempt(update_id, self._clock(), ATTEMPTS_APART)
                     log.debug("update %s for chat %s begun (attempt %d)", update_id, chat_id, attempts[0])
                     update = await self._read_stored(update_id, payload)
                     if update is not None and not await self._let_go_if_stuck(update, payload, *attempts):

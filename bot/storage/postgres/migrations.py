@@ -176,6 +176,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        2,
+        "when a stored update's last counted attempt began (SQLite's 14): replicas beginning it at once count one",
+        ("ALTER TABLE inbox ADD COLUMN attempted_at timestamptz",),
+    ),
 )
 
 MIGRATION_LOCK = 0x5B_0017

@@ -974,11 +974,20 @@ class PostgresTransaction:
         self._claiming.append(update_id)
         return row is not None
 
-    async def count_attempt(self, update_id: int) -> tuple[int, datetime | None]:
-        """Count one more attempt at handling a stored update; returns the attempts so far and when it was
-        first stored (0 and None once it is no longer in the inbox)."""
+    async def count_attempt(self, update_id: int, now: datetime, apart: timedelta) -> tuple[int, datetime | None]:
+        """Count one more attempt at handling a stored update, begun ``now``, unless the last one counted began
+        less than ``apart`` before (another process beginning it at the same time, not a new try); returns the
+        attempts so far and when it was first stored (0 and None once it is no longer in the inbox)."""
+        # One statement on the row's own values (both SETs read the row as it was): a process beginning the
+        # update at the same moment waits on the row, then reads the count this one left.
+        due = "attempted_at IS NULL OR attempted_at <= $3"
         row = await self._db.fetchrow(
-            "UPDATE inbox SET attempts = attempts + 1 WHERE update_id = $1 RETURNING attempts, received_at", update_id
+            f"UPDATE inbox SET attempts = attempts + CASE WHEN {due} THEN 1 ELSE 0 END, "  # noqa: S608
+            f"attempted_at = CASE WHEN {due} THEN $2 ELSE attempted_at END "
+            "WHERE update_id = $1 RETURNING attempts, received_at",
+            update_id,
+            _at(now),
+            _at(now - apart),
         )
         return (0, None) if row is None else (int(row["attempts"]), row["received_at"])
 

@@ -12,14 +12,31 @@ from bot.storage.records import DeliveryLag
 from tests.conftest import NOW
 
 
+async def test_begins_of_an_update_closer_together_than_apart_count_as_one_attempt(storage: Storage) -> None:
+    apart = timedelta(seconds=5)
+    async with storage.transaction() as tx:
+        await tx.record_updates([(20, 7, '{"c": 1}')], 21, NOW)
+    begins = [NOW, NOW + timedelta(seconds=1), NOW + timedelta(seconds=4.9), NOW + timedelta(seconds=5)]
+    counted = []
+    for begun in begins:
+        async with storage.transaction() as tx:
+            counted.append(await tx.count_attempt(20, begun, apart))
+    # Measured from the last attempt counted, not the last begin: begins every second still count every 5 s.
+    assert counted == [(1, NOW), (1, NOW), (1, NOW), (2, NOW)]
+    async with storage.transaction() as tx:
+        assert await tx.count_attempt(20, NOW + timedelta(seconds=9), apart) == (2, NOW)
+        assert await tx.count_attempt(20, NOW + timedelta(seconds=10), apart) == (3, NOW)
+
+
 async def test_received_updates_wait_in_the_inbox_until_claimed_and_a_claim_counts_once(storage: Storage) -> None:
     async with storage.transaction() as tx:
         await tx.record_updates([(12, 7, '{"b": 1}'), (10, 7, '{"a": 1}')], 13, NOW)
     async with storage.transaction() as tx:
         assert await tx.pending_updates() == [(10, '{"a": 1}'), (12, '{"b": 1}')]
-        assert await tx.count_attempt(10) == (1, NOW)
-        assert await tx.count_attempt(10) == (2, NOW)
-        assert await tx.count_attempt(99) == (0, None), "not in the inbox"
+        apart = timedelta(seconds=5)
+        assert await tx.count_attempt(10, NOW, apart) == (1, NOW)
+        assert await tx.count_attempt(10, NOW + timedelta(seconds=5), apart) == (2, NOW)
+        assert await tx.count_attempt(99, NOW, apart) == (0, None), "not in the inbox"
         assert await tx.claim_update(10, NOW)
         assert not await tx.claim_update(10, NOW), "a repeat is recognised"
         assert await tx.pending_updates() == [(12, '{"b": 1}')]
