@@ -5,7 +5,7 @@ The screen's second reader. Its weights start from all-MiniLM-L6-v2 (Apache-2.0,
 they ship with the package in ``bot/safety/model/encoder.npz``, as int8 with one scale per row (a quarter of
 the float size), and are widened to float32 when read. Nothing is downloaded, and PyTorch is never needed to
 run it: the forward pass is a dozen matrix products per layer, written here in NumPy and handed, where ONNX
-Runtime is installed, to it (:mod:`bot.safety.encoder_runtime`: the same answers, about three times faster).
+Runtime is installed, to it (:mod:`bot.safety.encoder_runtime`: the same answers, in about half the time).
 
 A long message is read a few sentences at a time (:func:`passages`, one after another) and scored by its most
 worrying passage, so one sentence of risk in the middle of a long paragraph is not averaged away.
@@ -14,6 +14,7 @@ worrying passage, so one sentence of risk in the middle of a long paragraph is n
 from __future__ import annotations
 
 import json
+import logging
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     Floats = NDArray[np.float32]
 else:
     Floats = Any
+
+log = logging.getLogger(__name__)
 
 ENCODER_FILE = "encoder.npz"
 # The thresholds chosen on dev, and how the weights were made: apart, so choosing them again leaves the
@@ -176,14 +179,16 @@ class Encoder:
         hidden = _norm(hidden, self.embedding_norm)
         # Padding is never attended to: a large negative score before the softmax.
         hide = ((mask - np.float32(1.0)) * np.float32(1e4))[:, None, None, :]
-        if self.runner is not None:
-            hidden = self.runner(hidden, hide)
-        else:
-            for layer in self.layers:
-                hidden = self._layer(hidden, layer, hide)
+        hidden = self.runner(hidden, hide) if self.runner is not None else self.through_layers(hidden, hide)
         pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
         logits = np.clip(pooled @ self.head[0][0] + self.head[1][0], -40.0, 40.0)
         return [float(value) for value in 1.0 / (1.0 + np.exp(-logits))]
+
+    def through_layers(self, hidden: Floats, hide: Floats) -> Floats:
+        """``hidden`` through every layer with NumPy (``hide`` as in :data:`LayersRunner`)."""
+        for layer in self.layers:
+            hidden = self._layer(hidden, layer, hide)
+        return hidden
 
     def _layer(self, hidden: Floats, layer: Layer, hide: Floats) -> Floats:
         import numpy as np
@@ -275,21 +280,40 @@ def load_encoder(folder: Path, onnx: bool = True) -> Encoder | None:
         return encoder
     from bot.safety.encoder_runtime import give_back_freed_memory
 
-    encoder = on_onnx_runtime(encoder)  # the NumPy one, no longer referenced, is freed here
+    encoder = on_onnx_runtime(encoder, folder)  # the NumPy one, no longer referenced, is freed here
     give_back_freed_memory()
     return encoder
 
 
-def on_onnx_runtime(encoder: Encoder) -> Encoder:
-    """``encoder`` with its layers on ONNX Runtime, or ``encoder`` itself where the runtime cannot serve.
+def on_onnx_runtime(encoder: Encoder, folder: Path) -> Encoder:
+    """``encoder`` (read from ``folder``) with its layers on ONNX Runtime, or ``encoder`` itself where the
+    runtime cannot serve.
 
     The runtime holds its own copy of the layers, so the returned encoder drops NumPy's (28 MB); once the
-    caller lets go of ``encoder``, :func:`bot.safety.encoder_runtime.give_back_freed_memory` returns it.
+    caller lets go of ``encoder``, :func:`bot.safety.encoder_runtime.give_back_freed_memory` returns it. Should
+    the runtime ever fail to read a message, the layers are read again from ``folder`` and NumPy takes over
+    for good: the message is read all the same.
     """
     from bot.safety.encoder_runtime import onnx_runner
 
-    runner = onnx_runner(encoder.layers, encoder.heads) if encoder.runner is None else None
-    return encoder if runner is None else replace(encoder, runner=runner, layers=())
+    fast = onnx_runner(encoder.layers, encoder.heads) if encoder.runner is None else None
+    if fast is None:
+        return encoder
+    taken_over: list[Encoder] = []
+
+    def run(hidden: Floats, hide: Floats) -> Floats:
+        if not taken_over:
+            try:
+                return fast(hidden, hide)
+            except Exception:
+                log.exception("the encoder's ONNX Runtime failed on a message; NumPy reads from now on")
+                on_numpy = _read_encoder(folder)
+                if on_numpy is None:
+                    raise
+                taken_over.append(on_numpy)
+        return taken_over[0].through_layers(hidden, hide)
+
+    return replace(encoder, runner=run, layers=())
 
 
 def _read_encoder(folder: Path) -> Encoder | None:

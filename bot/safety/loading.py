@@ -24,7 +24,7 @@ from bot.safety.encoder_runtime import give_back_freed_memory
 from bot.safety.multilingual import MultilingualReader, load_multilingual
 from bot.safety.normal import normalise
 from bot.safety.prefilter import GuardedPattern, guarded
-from bot.safety.screen import CompiledRules, CrisisScreen, ScreenRules
+from bot.safety.screen import CompiledRules, CrisisScreen, PatternVerdict, ScreenRules
 
 logger = logging.getLogger(__name__)
 SCREEN_FILE = FsPath("safety") / "screen.yaml"
@@ -119,9 +119,11 @@ class Safety:
                 logger.exception("crisis screen: loading the multilingual reader failed")
             self._readers = Readers(encoder, multilingual, blend)
             if encoder is not None:
-                self._readers = Readers(on_onnx_runtime(encoder), multilingual, blend)
+                self._readers = Readers(on_onnx_runtime(encoder, folder), multilingual, blend)
                 encoder = self._readers.encoder
-                give_back_freed_memory()  # NumPy's layers, once the messages still reading them are done
+                # NumPy's layers go back to the system, unless a message was reading them just now (then
+                # they are freed when it is done, and stay in the heap for later use).
+                give_back_freed_memory()
         finally:
             self._readers_done.set()
         if encoder is None:
@@ -149,9 +151,18 @@ class Safety:
         when its reading can change the blend's answer (same answers, a third of the work, see
         :meth:`Blend.asks_whatever_the_encoder_reads`).
         """
+        verdict = self.screen.verdict(text)
+        try:
+            level, score = self._weigh(verdict, text)
+        except Exception:  # a learned reader's fault must never cost the message its patterns' verdict
+            logger.exception("crisis screen: a learned reader failed; the patterns' verdict stands for this message")
+            level, score = verdict.level, None
+        return Assessment(level, verdict.topics, verdict.language, score)
+
+    def _weigh(self, verdict: PatternVerdict, text: str) -> tuple[Level, float | None]:
+        """The level the learned readers settle on for a message the patterns gave ``verdict``, and its score."""
         normal = self.screen.normal(text)
         words = word_count(normal)
-        verdict = self.screen.verdict(text)
         level = verdict.level
         score, cut = None, 0.0
         readers = self._readers  # one set of readers for the whole message, even if loading finishes meanwhile
@@ -178,7 +189,7 @@ class Safety:
                         # The blend has the last word, so its probability is the score reported.
                         score = readers.blend.probability(readings)
                         level = Level.NONE if readers.blend.withdraws_demoted(readings) else Level.POSSIBLE
-        return Assessment(level, verdict.topics, verdict.language, score)
+        return level, score
 
     def learned_score(self, text: str, normal: str, words: int, pattern: Level) -> tuple[float | None, bool | None]:
         """The learned readers' score for a message the patterns rated ``pattern`` (below the full reply), and

@@ -7,11 +7,12 @@ import logging
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.safety import load_safety
 from bot.safety.detector import MODEL_DIR
-from bot.safety.encoder import Encoder, load_encoder, passages
+from bot.safety.encoder import Encoder, load_encoder, on_onnx_runtime, passages
 from bot.safety.encoder_runtime import onnx_runner
 
 MESSAGES = [
@@ -31,6 +32,18 @@ def pair() -> tuple[Encoder, Encoder]:
     assert on_numpy is not None and on_onnx is not None
     assert on_numpy.runner is None and on_onnx.runner is not None, "ONNX Runtime is installed but did not serve"
     return on_numpy, on_onnx
+
+
+def test_the_runtime_computes_the_hidden_states_numpy_does(pair: tuple[Encoder, Encoder]) -> None:
+    on_numpy, on_onnx = pair
+    assert on_onnx.runner is not None
+    rng = np.random.default_rng(3)
+    for length in (3, 40, 128):
+        hidden = rng.standard_normal((2, length, 384)).astype(np.float32)
+        hide = np.zeros((2, 1, 1, length), dtype=np.float32)
+        hide[1, ..., length // 2 :] = -1e4  # the second row's tail is padding
+        expected = on_numpy.through_layers(hidden, hide)
+        assert np.abs(on_onnx.runner(hidden, hide) - expected).max() < 1e-3 * np.abs(expected).max()
 
 
 def test_the_runtime_reads_every_message_as_numpy_does(pair: tuple[Encoder, Encoder]) -> None:
@@ -73,3 +86,44 @@ def test_the_warmed_up_screen_reads_with_the_runtime_and_keeps_no_numpy_copy_of_
     encoder = safety.encoder
     assert encoder is not None and encoder.runner is not None and encoder.layers == ()
     assert safety.assess(MESSAGES[0]).score is not None
+
+
+def test_should_the_runtime_fail_on_a_message_numpy_reads_it_and_every_later_one(
+    pair: tuple[Encoder, Encoder], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    on_numpy, _ = pair
+    calls: list[int] = []
+
+    def failing(layers: object, heads: int) -> object:
+        def run(hidden: object, hide: object) -> object:
+            calls.append(1)
+            raise RuntimeError("the runtime broke")
+
+        return run
+
+    monkeypatch.setattr("bot.safety.encoder_runtime.onnx_runner", failing)
+    encoder = on_onnx_runtime(on_numpy, MODEL_DIR)
+    assert encoder.layers == () and encoder.runner is not None
+    with caplog.at_level(logging.ERROR, logger="bot.safety.encoder"):
+        for text in MESSAGES[:3]:
+            assert encoder.probability(text) == pytest.approx(on_numpy.probability(text), abs=1e-6)
+    assert calls == [1], "after the first failure the runtime is not asked again"
+    assert "NumPy reads from now on" in caplog.text
+
+
+def test_an_onnx_runtime_that_is_installed_but_broken_leaves_numpy_in_charge(
+    pair: tuple[Encoder, Encoder], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def importing(name: str, *args: object, **kwargs: object) -> object:
+        if name == "onnxruntime":
+            raise AttributeError("_ARRAY_API not found")  # a wheel built for another NumPy
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", importing)
+    with caplog.at_level(logging.WARNING, logger="bot.safety.encoder_runtime"):
+        assert onnx_runner(pair[0].layers, pair[0].heads) is None
+    assert "could not be imported" in caplog.text

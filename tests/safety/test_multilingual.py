@@ -253,3 +253,33 @@ def test_without_the_multilingual_files_the_encoder_and_detector_screen_as_befor
     assert safety.assess("i want to kill myself").level is Level.CLEAR
     text = "been putting a few tablets aside every week. nearly enough now"
     assert safety.assess(text).score == pytest.approx(safety.encoder.probability(safety.screen.normal(text)))
+
+
+class _BrokenReader:
+    """A learned reader that fails on every message (a corrupt model, a runtime fault)."""
+
+    demote_below = 0.5
+
+    def probability(self, text: str) -> float:
+        raise RuntimeError("the reader broke")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i swallowed every one of my sleeping pills about an hour ago",  # a pattern's full reply
+        "i dont want to be here anymore after failing that exam again",  # a pattern's question or a reader's
+        "der prüfungsstress bringt mich um, ich will nicht mehr leben",  # another language's pattern
+        "the exam went badly but i will study harder for the next one",  # nothing
+    ],
+)
+def test_a_reader_that_fails_leaves_the_patterns_verdict_standing(text: str, caplog: pytest.LogCaptureFixture) -> None:
+    safety = load_safety(CONVERSATIONS)
+    assert safety.wait_ready(120)
+    patterns = safety.screen.verdict(text).level
+    broken = _BrokenReader()
+    safety._readers = dataclasses.replace(safety.readers, encoder=broken, multilingual=broken)  # type: ignore[arg-type]
+    with caplog.at_level("ERROR", logger="bot.safety.loading"):
+        assessed = safety.assess(text)
+    assert assessed.level is patterns and assessed.score is None
+    assert "the patterns' verdict stands" in caplog.text

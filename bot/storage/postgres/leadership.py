@@ -29,7 +29,7 @@ LEADER_LOCK = (0x5B0B, 1)
 """The advisory lock whose holder leads (two keys, apart from the people's locks)."""
 _TROUBLE: tuple[type[BaseException], ...] = (*DRIVER_ERRORS, OSError, TimeoutError)
 CAMPAIGN_PERIOD_S = 1.0
-STAND_BACK_PERIODS = 3
+STAND_BACK_PERIODS = 2
 """Campaign rounds a replica that lost the leadership lets pass before asking again: the others, still
 connected, ask every round, so a healthy one takes over rather than the one whose session was just cut."""
 CALL_TIMEOUT_S = 5.0
