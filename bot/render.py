@@ -64,17 +64,23 @@ FIRST_SENTENCE_LIMIT = 100
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=\S)|\n+")
 
 
-def first_sentence(text: Any, limit: int = FIRST_SENTENCE_LIMIT) -> str:
+def first_sentence(text: Any, limit: int = FIRST_SENTENCE_LIMIT, *, show_more: bool = False) -> str:
     """The first sentence of ``text`` (up to its ``.``, ``!``, ``?`` or line break), at most about ``limit``
     characters: a longer one is cut at a word and ends with "…". Short answers come back whole; a
-    skipped one (None) as nothing."""
+    skipped one (None) as nothing. With ``show_more``, a first sentence that ends with its own full stop but
+    is not the whole text ends with " …" too (where the bot says it kept what was written, so the rest is
+    not taken for lost)."""
     if text is None:
         return ""
     whole = " ".join(str(text).split())
     first = _SENTENCE_END.split(str(text).strip(), maxsplit=1)[0]
     first = " ".join(first.split())
     if len(first) <= limit:
-        return first if first == whole else first.rstrip(",;:") + ("" if first[-1:] in ".!?…" else " …")
+        if first == whole:
+            return first
+        if show_more:
+            return first.rstrip(",;:.") + " …"
+        return first.rstrip(",;:") + ("" if first[-1:] in ".!?…" else " …")
     cut = first[: limit + 1].rsplit(" ", 1)[0] if " " in first[: limit + 1] else first[:limit]
     return cut.rstrip(",;:.!? ") + "…"
 

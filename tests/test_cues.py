@@ -125,6 +125,19 @@ def test_the_first_sentence_is_what_is_quoted_back(answer: str | None, quoted: s
     assert first_sentence(answer) == quoted
 
 
+@pytest.mark.parametrize(
+    ("answer", "quoted"),
+    [
+        ("i faild my chem exam today. like really bombed it", "i faild my chem exam today …"),
+        ("why me?! everyone else passed", "why me?! …"),
+        ("lost the match", "lost the match"),
+        ("lost the match.", "lost the match."),
+    ],
+)
+def test_where_the_bot_says_it_kept_the_words_a_quote_shows_that_more_follows(answer: str, quoted: str) -> None:
+    assert first_sentence(answer, show_more=True) == quoted
+
+
 def test_a_long_first_sentence_is_cut_at_a_word_near_the_limit() -> None:
     answer = (
         "I never get anything right and I keep letting everyone down at work and at home and my family "
