@@ -35,6 +35,29 @@ TIME_BUTTON = f"{CHECKIN_PREFIX}at:"
 QUIT_COMMANDS = {"quit", "exit"}
 
 
+# The bot's words are written for Telegram's buttons ("Tap one, or type a day"); the terminal has numbered
+# options instead, so a line that offers a tap or typing keeps only the typing, and "then choose Done" (a
+# button the terminal does not show) goes. Each rule is a form of sentence, not one text.
+_WHAT_IS_TAPPED = r"(?:“[^”]{1,60}”|[^,.;()“]{1,60}?)"  # a quoted label (commas and all), or a few words
+_TERMINAL_WORDING: tuple[tuple[re.Pattern[str], str], ...] = (
+    # "Tap Yes or No (or type yes or no)", "then tap “I understand, let's begin” (or type yes)"
+    (re.compile(rf"\b([Tt])ap {_WHAT_IS_TAPPED} \(or type ([^)]*)\)"), r"\1ype \2"),
+    # "Tap one, or type a day", "tap them, or type their numbers", "tap “Delete” or type yes"
+    (re.compile(rf"\b([Tt])ap {_WHAT_IS_TAPPED},? or type\b"), r"\1ype"),
+    # "Tap below to pick it up": below are numbered options here
+    (re.compile(r"\b([Tt])ap below\b"), r"\1ype its number"),
+    (re.compile(r",? then choose Done\b"), ""),
+)
+"""Each rule and what it leaves; "Tap" becomes "Type" and "tap" "type" (the first letter is kept)."""
+
+
+def for_the_terminal(text: str) -> str:
+    """``text`` (a reply in plain text) with Telegram's taps reworded as typing (see :data:`_TERMINAL_WORDING`)."""
+    for pattern, replacement in _TERMINAL_WORDING:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def say_plain(template: str, context: Mapping[str, Any] | None = None) -> str:
     """One of the bot's texts (``conversations/texts/``) rendered for the terminal, as plain text."""
     return html_to_plain(render(template, context or {}))
@@ -45,7 +68,7 @@ def format_reply(reply: Say | Stale, texts: Texts) -> str:
     (the hints around them are ``texts.terminal_*``)."""
     if isinstance(reply, Stale):
         return say_plain(texts.terminal_stale)
-    lines = [html_to_plain(reply.html)]
+    lines = [for_the_terminal(html_to_plain(reply.html))]
     options = [button for row in reply.buttons for button in row if button.value not in SPECIAL_VALUES]
     if options and all(button.value.lstrip("-").isdigit() for button in options):
         lines.append("  " + say_plain(texts.terminal_scale, {"min": options[0].label, "max": options[-1].label}))

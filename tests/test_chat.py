@@ -196,3 +196,40 @@ def test_the_computers_own_timezone_is_read_from_tz_or_etc(tmp_path: Path) -> No
     assert machine_zone({}, etc) == "America/Chicago"
     assert machine_zone({"TZ": ":Asia/Calcutta"}, etc) == "Asia/Kolkata"
     assert machine_zone({"TZ": "CET-1CEST"}, etc) == "America/Chicago"  # a POSIX rule names no place
+
+
+def _strings(value: object) -> list[str]:
+    """Every string inside a loaded YAML document."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return []
+
+
+def test_no_text_of_the_bot_asks_the_terminal_to_tap_or_to_choose_a_done_it_does_not_show() -> None:
+    import re
+
+    import yaml
+
+    from bot.chat import for_the_terminal
+
+    folder = REPO_ROOT / "conversations"
+    texts = [
+        text
+        for path in [*folder.glob("*.yaml"), *(folder / "texts").glob("*.yaml")]
+        for text in _strings(yaml.safe_load(path.read_text(encoding="utf-8")))
+    ]
+    tapping = [text for text in texts if re.search(r"\btap\b", text, re.IGNORECASE)]
+    assert len(tapping) >= 10, "the texts offer taps in many places"
+    for text in tapping:
+        shown = for_the_terminal(" ".join(text.split()))
+        assert not re.search(r"\btap\b|choose Done", shown, re.IGNORECASE), shown
+        assert re.search(r"\btype\b", shown, re.IGNORECASE), f"the way to answer was lost: {shown}"
+
+
+def test_a_reply_offering_taps_reads_as_typing_in_the_terminal(catalog: Catalog) -> None:
+    reply = Say("Did it help? Tap one, or type a word.", ((Button("Yes", "yes"), Button("No", "no")),), seq=1)
+    assert format_reply(reply, catalog.texts).splitlines() == ["Did it help? Type a word.", "  1. Yes", "  2. No"]
