@@ -376,3 +376,22 @@ async def test_words_after_a_flow_command_answer_its_first_question(bot: Bot) ->
     await bot.send("/cancel")
     replies = await bot.send(Command("quick", "no"))  # too short for the question: it is asked as usual
     assert bot.question(replies).step_id == "what_happened"
+
+
+async def test_back_with_nothing_open_the_person_is_told_what_can_be_started(
+    db_path: Path, catalog: Catalog, clock: FakeClock
+) -> None:
+    before = await start_bot(db_path, catalog, clock)
+    try:
+        await before.send("/reframe")
+        await before.send("/cancel")
+    finally:
+        await before.connection.close()
+    after = await start_bot(db_path, catalog, clock)
+    try:
+        (greeting,) = await after.send(Resume())
+        assert isinstance(greeting, Say)
+        assert greeting.html.startswith("I'm here whenever you want to work through something.")
+        assert "/reframe" in greeting.html and "/quick" in greeting.html
+    finally:
+        await after.connection.close()

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.conversation import ONBOARD_OK, ButtonPress, Command, Conversations, Text
+from bot.conversation import ONBOARD_OK, ButtonPress, Command, Conversations, Resume, Text
 from bot.engine import Say
 from bot.flows.catalog import Catalog
 from bot.render import html_to_plain
@@ -150,3 +150,16 @@ async def test_a_setback_typed_at_the_card_is_kept_not_taken_as_a_confirmation(c
     assert "kept what you wrote" in kept
     started = _plain(await conversations.handle("tg:12", Text("I understand")))
     assert "I failed, I understand nothing" in started
+
+
+async def test_back_in_a_new_terminal_session_before_confirming_the_card_comes_again(
+    conversations: Conversations,
+) -> None:
+    await conversations.handle("cli:ana", Command("quick"))
+    await conversations.handle("cli:ana", Text("my boss shouted at me"))
+    back = await conversations.handle("cli:ana", Resume())
+    text = _plain(back)
+    assert "not a therapist" in text and "note above" not in text, "the note itself, not a pointer to it"
+    assert "kept what you wrote" in text
+    started = await conversations.handle("cli:ana", Text("yes"))
+    assert "my boss shouted at me" in _plain(started)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from bot import engine
 from bot.effects import Button, Say, Stale
 from bot.features import checkins, flows
-from bot.features.base import At, ButtonPress, Command, Feature, Outcome, Text
+from bot.features.base import At, ButtonPress, Command, Feature, Outcome, Resume, Text
 from bot.matching import Choice, Mode, Picked, Reading, read_choice, reads_like_setback, word_list
 from bot.render import render
 
@@ -56,7 +56,9 @@ async def _stage_onboarding(turn: Turn, at: At) -> Outcome | None:
     if isinstance(incoming, Text) and awaiting.words is None and reads_like_setback(incoming.text, turn.words):
         awaiting.keep(incoming.text, now)
     shown = awaiting.menu is not None and awaiting.menu.has(ONBOARD_OK)
-    if shown and not (isinstance(incoming, Command) and incoming.name == "start"):
+    # Back in a new terminal session, the card is no longer on screen: it comes again, not "the note above".
+    again = isinstance(incoming, Resume) or (isinstance(incoming, Command) and incoming.name == "start")
+    if shown and not again:
         return None, [_reminder(turn, kept=awaiting.words is not None)]
     return None, [_card(turn, kept=awaiting.words is not None)]
 
