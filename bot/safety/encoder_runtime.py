@@ -10,7 +10,9 @@ encoder runs on NumPy as before: this is a speed-up, never a condition for scree
 
 from __future__ import annotations
 
+import atexit
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -24,12 +26,33 @@ LayersRunner = Callable[["Floats", "Floats"], "Floats"]
 ``hide`` (batch × 1 × 1 × length) added to the attention scores (0 for a word piece, -1e4 for padding)."""
 
 _OPSET = 17  # LayerNormalization arrived in opset 17
+# A process that exits while ONNX Runtime is building a session in the background loader's (daemon) thread
+# is aborted by the C++ runtime ("terminate called without an active exception"): exiting waits for a build
+# under way (a second or so) and no build starts once the process is exiting.
+_BUILDING = threading.Lock()
+_EXITING = threading.Event()
+_BUILD_WAIT_AT_EXIT_S = 30.0
+
+
+@atexit.register
+def _let_a_build_finish_before_exit() -> None:
+    _EXITING.set()
+    if _BUILDING.acquire(timeout=_BUILD_WAIT_AT_EXIT_S):
+        _BUILDING.release()
+
+
 _GELU_CUBE = 0.044715
 _GELU_SCALE = 0.7978845608
 
 
 def onnx_runner(layers: Sequence[Layer], heads: int) -> LayersRunner | None:
-    """A runner for ``layers`` on ONNX Runtime, or None when it is not installed or cannot take the graph."""
+    """A runner for ``layers`` on ONNX Runtime, or None when it is not installed or cannot take the graph (or
+    the process is exiting)."""
+    with _BUILDING:
+        return None if _EXITING.is_set() else _build_runner(layers, heads)
+
+
+def _build_runner(layers: Sequence[Layer], heads: int) -> LayersRunner | None:
     try:
         import onnxruntime
     except ImportError:

@@ -127,3 +127,34 @@ def test_an_onnx_runtime_that_is_installed_but_broken_leaves_numpy_in_charge(
     with caplog.at_level(logging.WARNING, logger="bot.safety.encoder_runtime"):
         assert onnx_runner(pair[0].layers, pair[0].heads) is None
     assert "could not be imported" in caplog.text
+
+
+def test_a_process_exiting_while_the_runtime_builds_in_the_background_exits_cleanly() -> None:
+    import subprocess
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import sys, threading
+        import onnxruntime
+        from bot.safety.detector import MODEL_DIR
+        from bot.safety.encoder import load_encoder
+        from bot.safety.encoder_runtime import onnx_runner
+
+        building = threading.Event()
+
+        class Session(onnxruntime.InferenceSession):
+            def __init__(self, *args, **kwargs):
+                building.set()  # the C++ runtime is about to build the session in the daemon thread
+                super().__init__(*args, **kwargs)
+
+        onnxruntime.InferenceSession = Session
+        encoder = load_encoder(MODEL_DIR, onnx=False)
+        threading.Thread(target=onnx_runner, args=(encoder.layers, encoder.heads), daemon=True).start()
+        assert building.wait(60)
+        sys.exit(0)
+        """
+    )
+    finished = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr[-500:]
+    assert "terminate called" not in finished.stderr
