@@ -37,16 +37,19 @@ QUIT_COMMANDS = {"quit", "exit"}
 
 # The bot's words are written for Telegram's buttons ("Tap one, or type a day"); the terminal has numbered
 # options instead, so a line that offers a tap or typing keeps only the typing, and "then choose Done" (a
-# button the terminal does not show) goes. Each rule is a form of sentence, not one text.
-_WHAT_IS_TAPPED = r"(?:“[^”]{1,60}”|[^,.;()“]{1,60}?)"  # a quoted label (commas and all), or a few words
+# button the terminal does not show) goes. Each rule is one of the bot's own forms of sentence, narrow
+# enough that a person's words quoted back ("I had to tap my card, or type the PIN") are left alone.
+_WHAT_IS_TAPPED = r"(?:one|it|them|“[^”]{1,60}”|Yes or No|Continue)"  # a pronoun, or a button's label
 _TERMINAL_WORDING: tuple[tuple[re.Pattern[str], str], ...] = (
     # "Tap Yes or No (or type yes or no)", "then tap “I understand, let's begin” (or type yes)"
     (re.compile(rf"\b([Tt])ap {_WHAT_IS_TAPPED} \(or type ([^)]*)\)"), r"\1ype \2"),
+    # "Tap its number, or type it": both are typing here
+    (re.compile(r"\b([Tt])ap its number, or type it\b"), r"\1ype its number or its name"),
     # "Tap one, or type a day", "tap them, or type their numbers", "tap “Delete” or type yes"
     (re.compile(rf"\b([Tt])ap {_WHAT_IS_TAPPED},? or type\b"), r"\1ype"),
     # "Tap below to pick it up": below are numbered options here
-    (re.compile(r"\b([Tt])ap below\b"), r"\1ype its number"),
-    (re.compile(r",? then choose Done\b"), ""),
+    (re.compile(r"\b([Tt])ap below to\b"), r"\1ype its number to"),
+    (re.compile(r",? then choose Done(?=\.)"), ""),
 )
 """Each rule and what it leaves; "Tap" becomes "Type" and "tap" "type" (the first letter is kept)."""
 

@@ -225,7 +225,7 @@ def test_no_text_of_the_bot_asks_the_terminal_to_tap_or_to_choose_a_done_it_does
     tapping = [text for text in texts if re.search(r"\btap\b", text, re.IGNORECASE)]
     assert len(tapping) >= 10, "the texts offer taps in many places"
     for text in tapping:
-        shown = for_the_terminal(" ".join(text.split()))
+        shown = for_the_terminal(text)
         assert not re.search(r"\btap\b|choose Done", shown, re.IGNORECASE), shown
         assert re.search(r"\btype\b", shown, re.IGNORECASE), f"the way to answer was lost: {shown}"
 
@@ -233,3 +233,12 @@ def test_no_text_of_the_bot_asks_the_terminal_to_tap_or_to_choose_a_done_it_does
 def test_a_reply_offering_taps_reads_as_typing_in_the_terminal(catalog: Catalog) -> None:
     reply = Say("Did it help? Tap one, or type a word.", ((Button("Yes", "yes"), Button("No", "no")),), seq=1)
     assert format_reply(reply, catalog.texts).splitlines() == ["Did it help? Type a word.", "  1. Yes", "  2. No"]
+
+
+@pytest.mark.parametrize(
+    "words", ["I had to tap my card, or type the PIN", "tap below the knee hurts", "then choose Done-ish later"]
+)
+def test_a_persons_own_words_quoted_back_are_not_reworded_for_the_terminal(words: str) -> None:
+    from bot.chat import for_the_terminal
+
+    assert for_the_terminal(f"You wrote: {words}") == f"You wrote: {words}"

@@ -20,6 +20,7 @@ from bot.features.base import (
     Incoming,
     NotText,
     Outcome,
+    Resume,
     Text,
     normal_word,
 )
@@ -204,7 +205,9 @@ async def _stage_held(turn: Turn, at: At) -> Outcome | None:
     if held is not None:
         held_incoming, held_found, asked_at = held
         choice = _safety_choice(incoming)
-        if choice is not None or not isinstance(incoming, Text | NotText):
+        # Typing on, or coming back to the terminal, is no answer: the question stays until it has one.
+        unanswered = isinstance(incoming, Text | NotText | Resume)
+        if choice is not None or not unanswered:
             await _hold(turn, user, None)
         if choice == SAFE_YES:
             return _paused(state), [await _crisis(turn, user, state, held_found)]
@@ -219,7 +222,7 @@ async def _stage_held(turn: Turn, at: At) -> Outcome | None:
             # The held message is taken as what it was meant to be, and is not asked about again.
             calm = replace(user, safety_hold=None)
             return await turn.dispatch(calm, state, held_incoming, now, screened=True, awaiting=at.awaiting)
-        if choice is None and isinstance(incoming, Text | NotText):
+        if choice is None and unanswered:
             return state, [_safety_question(turn, turn.texts.safety_question_again, state)]
     elif isinstance(incoming, ButtonPress) and incoming.value in {SAFE_YES, SAFE_NO}:
         return state, [Stale()]
@@ -237,7 +240,7 @@ async def _stage_crisis_pause(turn: Turn, at: At) -> Outcome | None:
         if choice == SOS_CONTINUE:
             resumed = replace(state, paused=False)
             return resumed, [engine.current_question(flow, resumed, turn.texts)]
-        if isinstance(incoming, Text | NotText):
+        if isinstance(incoming, Text | NotText | Resume):  # coming back is no "continue" either
             return state, [_crisis_buttons(turn, turn.say(turn.texts.crisis_paused), state)]
         at.state = replace(state, paused=False)
     elif isinstance(incoming, ButtonPress) and incoming.value in {SOS_CONTINUE, SOS_STOP}:

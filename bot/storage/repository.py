@@ -933,7 +933,8 @@ class Repository:
         if row is None:
             return 0, None
         attempts = int(row["attempts"])
-        if row["attempted_at"] is None or now - from_db(row["attempted_at"]) >= apart:
+        last = None if row["attempted_at"] is None else from_db(row["attempted_at"])
+        if last is None or now - last >= apart or last > now:  # a stamp "in the future" does not stop counting
             attempts += 1
             await self._db.execute(
                 "UPDATE inbox SET attempts = ?, attempted_at = ? WHERE update_id = ?", (attempts, to_db(now), update_id)

@@ -25,6 +25,7 @@ from bot.conversation import (
     Edited,
     NotText,
     Reply,
+    Resume,
     Text,
     country_of_locale,
 )
@@ -99,6 +100,30 @@ async def test_other_words_at_the_question_ask_again_and_keep_the_message(servic
     assert "Tap Yes or No" in again
     await service.handle("tg:1", Text("no, carry on"))
     assert (await answers(service))["what_happened"] == "TIER-MAYBE it all went wrong"
+
+
+@pytest.mark.parametrize("inside_a_flow", [True, False], ids=["in-a-flow", "outside-a-flow"])
+async def test_coming_back_to_the_chat_asks_the_question_again_and_keeps_the_message(
+    service: Conversations, inside_a_flow: bool
+) -> None:
+    if inside_a_flow:
+        await service.handle("tg:1", Command("quick"))
+    await service.handle("tg:1", Text("TIER-MAYBE it all went wrong"))
+    back = plain(await service.handle("tg:1", Resume()))
+    assert QUESTION in back
+    assert "Welcome back" not in back and "I'm here whenever" not in back
+    await service.handle("tg:1", Text("no, carry on"))
+    if inside_a_flow:
+        assert (await answers(service))["what_happened"] == "TIER-MAYBE it all went wrong"
+
+
+async def test_coming_back_to_the_chat_while_paused_keeps_the_pause(service: Conversations) -> None:
+    await service.handle("tg:1", Command("quick"))
+    await service.handle("tg:1", Text("TIER-CLEAR"))
+    back = plain(await service.handle("tg:1", Resume()))
+    assert "We're paused" in back and "Welcome back" not in back
+    assert "We're paused" in plain(await service.handle("tg:1", Text("my exam went badly")))
+    assert await answers(service) == {}
 
 
 @pytest.mark.parametrize(

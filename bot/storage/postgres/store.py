@@ -980,7 +980,8 @@ class PostgresTransaction:
         attempts so far and when it was first stored (0 and None once it is no longer in the inbox)."""
         # One statement on the row's own values (both SETs read the row as it was): a process beginning the
         # update at the same moment waits on the row, then reads the count this one left.
-        due = "attempted_at IS NULL OR attempted_at <= $3"
+        # (One stamped "in the future" by a replica whose clock ran ahead does not stop the counting.)
+        due = "attempted_at IS NULL OR attempted_at <= $3 OR attempted_at > $2"
         row = await self._db.fetchrow(
             f"UPDATE inbox SET attempts = attempts + CASE WHEN {due} THEN 1 ELSE 0 END, "  # noqa: S608
             f"attempted_at = CASE WHEN {due} THEN $2 ELSE attempted_at END "

@@ -26,6 +26,8 @@ async def test_begins_of_an_update_closer_together_than_apart_count_as_one_attem
     async with storage.transaction() as tx:
         assert await tx.count_attempt(20, NOW + timedelta(seconds=9), apart) == (2, NOW)
         assert await tx.count_attempt(20, NOW + timedelta(seconds=10), apart) == (3, NOW)
+        # A clock that went back (or a replica's that ran ahead) does not stop the counting.
+        assert await tx.count_attempt(20, NOW + timedelta(seconds=2), apart) == (4, NOW)
 
 
 async def test_received_updates_wait_in_the_inbox_until_claimed_and_a_claim_counts_once(storage: Storage) -> None:
