@@ -167,7 +167,7 @@ async def test_a_check_in_row_another_transaction_holds_is_skipped_not_waited_fo
 async def test_one_replica_leads_and_another_takes_over_within_seconds_when_it_dies(
     postgres_server: PostgresServer,
 ) -> None:
-    from bot.storage.postgres.leadership import LEADER_LOCK, PostgresLeadership
+    from bot.storage.postgres.leadership import PostgresLeadership
 
     database = await fresh_database(postgres_server, "leaders")
     url = postgres_server.url(database)
@@ -195,15 +195,7 @@ async def test_one_replica_leads_and_another_takes_over_within_seconds_when_it_d
         assert heard[1 - leader] == []
         # The server ends the leader's session (a restart, a failover, an administrator): the lock goes with it,
         # the other replica takes it, and the old leader, reconnecting, does not lead any more.
-        admin = await asyncpg.connect(url)
-        try:
-            await admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                "AND classid = $1 AND objid = $2",
-                *LEADER_LOCK,
-            )
-        finally:
-            await admin.close()
+        await _end_the_leaders_session(url)
         await _until(lambda: replicas[1 - leader].leading and not replicas[leader].leading)
         for _ in range(10):  # several campaign rounds: still exactly one
             await asyncio.sleep(0.1)
@@ -222,7 +214,7 @@ async def test_one_replica_leads_and_another_takes_over_within_seconds_when_it_d
 async def test_a_lone_replica_whose_session_was_cut_stands_back_a_few_rounds_then_leads_again(
     postgres_server: PostgresServer,
 ) -> None:
-    from bot.storage.postgres.leadership import LEADER_LOCK, PostgresLeadership
+    from bot.storage.postgres.leadership import PostgresLeadership
 
     database = await fresh_database(postgres_server, "lone")
     url = postgres_server.url(database)
@@ -235,15 +227,7 @@ async def test_a_lone_replica_whose_session_was_cut_stands_back_a_few_rounds_the
     campaign = asyncio.create_task(replica.campaign(stop, on_leading, lambda _chat: None))
     try:
         await _until(lambda: replica.leading)
-        admin = await asyncpg.connect(url)
-        try:
-            await admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                "AND classid = $1 AND objid = $2",
-                *LEADER_LOCK,
-            )
-        finally:
-            await admin.close()
+        await _end_the_leaders_session(url)
         await _until(lambda: len(changes) >= 3)  # led, lost, leads again: with nobody else, it comes back
         (_, first), (lost_at, lost), (again_at, again) = changes[:3]
         assert (first, lost, again) == (True, False, True)
@@ -252,6 +236,21 @@ async def test_a_lone_replica_whose_session_was_cut_stands_back_a_few_rounds_the
     finally:
         stop.set()
         await campaign
+
+
+async def _end_the_leaders_session(url: str) -> None:
+    """What a server restart, a failover or an administrator does to the leader: its session ends."""
+    from bot.storage.postgres.leadership import LEADER_LOCK
+
+    admin = await asyncpg.connect(url)
+    try:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND classid = $1 AND objid = $2",
+            *LEADER_LOCK,
+        )
+    finally:
+        await admin.close()
 
 
 async def _until(condition: Callable[[], bool], timeout: float = 30) -> None:
