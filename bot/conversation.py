@@ -110,6 +110,7 @@ PRECEDENCE: tuple[tuple[str, str], ...] = (
     ("menus", "typed"),  # typed text read as a button last shown
     ("checkins", "setting"),  # typed text read as the time or place /checkin asked for
     ("menus", "question_waits"),  # a question waits for its buttons: a hint naming them
+    ("menus", "back_again"),  # the terminal chat starting again outside a flow: the bot's question unanswered
     ("flows", "back_again"),  # the terminal chat starting again: the question on screen, again
     ("router", "commands"),  # /commands, to the feature owning each
     ("checkins", "later"),  # "later" or "skip today" typed at the check-in's question

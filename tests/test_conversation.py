@@ -395,3 +395,51 @@ async def test_back_with_nothing_open_the_person_is_told_what_can_be_started(
         assert "/reframe" in greeting.html and "/quick" in greeting.html
     finally:
         await after.connection.close()
+
+
+async def test_back_with_the_bots_question_unanswered_it_is_shown_again_and_still_answers(
+    db_path: Path, catalog: Catalog, clock: FakeClock
+) -> None:
+    before = await start_bot(db_path, catalog, clock)
+    try:
+        (offer,) = await before.send("ugh i totally bombed the job interview this morning")
+        assert isinstance(offer, Say) and offer.buttons  # "want to work through it?" with Yes / No
+    finally:
+        await before.connection.close()
+    after = await start_bot(db_path, catalog, clock)
+    try:
+        lead, again = await after.send(Resume())
+        assert isinstance(lead, Say) and isinstance(again, Say)
+        assert lead.html == render(catalog.texts.welcome_back_waiting, {"kept": True, "options": []})
+        assert not lead.buttons
+        assert (again.html, again.buttons) == (offer.html, offer.buttons)
+        # Shown again, it answers as before, and the words written before the restart were kept.
+        replies = await after.send("yes")
+        assert after.question(replies).step_id == "feeling"
+        assert await answers(after) == {"what_happened": "ugh i totally bombed the job interview this morning"}
+    finally:
+        await after.connection.close()
+
+
+async def test_back_to_buttons_kept_without_their_message_they_are_named(
+    db_path: Path, catalog: Catalog, clock: FakeClock
+) -> None:
+    """A menu stored before its message was kept still comes back: its buttons, named in the lead."""
+    before = await start_bot(db_path, catalog, clock)
+    try:
+        (offer,) = await before.send("i got dumped over text and i can't focus on anything")
+        assert isinstance(offer, Say)
+        await before.connection.execute("UPDATE users SET awaiting = json_remove(awaiting, '$.menu.html')")
+        await before.connection.commit()
+    finally:
+        await before.connection.close()
+    after = await start_bot(db_path, catalog, clock)
+    try:
+        (lead,) = await after.send(Resume())
+        assert isinstance(lead, Say)
+        labels = [button.label for row in offer.buttons for button in row]
+        assert lead.html == render(catalog.texts.welcome_back_waiting, {"kept": False, "options": labels})
+        assert lead.buttons == offer.buttons
+        assert all(label in html_to_plain(lead.html) for label in labels)
+    finally:
+        await after.connection.close()

@@ -90,6 +90,8 @@ class Menu:
     rows: list[list[tuple[str, str]]]
     """Each row's buttons as (value, label)."""
     at: datetime
+    html: str = ""
+    """The message the buttons came with, to show it again to someone coming back ("" where not kept)."""
 
     @property
     def options(self) -> list[tuple[str, str]]:
@@ -126,7 +128,8 @@ class Awaiting:
             if isinstance(data.get("menu"), dict):
                 at = datetime.fromisoformat(data["menu"]["at"])
                 rows = [[(str(value), str(label)) for value, label in row] for row in data["menu"]["rows"]]
-                menu = Menu(rows, at) if now - at <= MENU_LIFETIME else None
+                html = str(data["menu"].get("html", ""))
+                menu = Menu(rows, at, html) if now - at <= MENU_LIFETIME else None
             words, words_at = data.get("words"), data.get("words_at")
             kept_at = datetime.fromisoformat(words_at) if isinstance(words, str) and words_at else None
             edit = data.get("editing")
@@ -142,7 +145,7 @@ class Awaiting:
         """The JSON to store, or None when nothing is awaited."""
         data: dict[str, Any] = {}
         if self.menu is not None:
-            data["menu"] = {"at": self.menu.at.isoformat(), "rows": self.menu.rows}
+            data["menu"] = {"at": self.menu.at.isoformat(), "rows": self.menu.rows, "html": self.menu.html}
         if self.words is not None and self.words_at is not None:
             data["words"], data["words_at"] = self.words, self.words_at.isoformat()
         if self.editing is not None:

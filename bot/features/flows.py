@@ -177,9 +177,9 @@ async def _stage_back_again(turn: Turn, at: At) -> Outcome | None:
     state, flow = at.state, at.flow
     if isinstance(at.incoming, Resume):
         if state is None or flow is None:
-            # Back with nothing open or waiting for an answer: what can be started, not a silent prompt.
-            # (A question still waiting, such as /forget's, keeps its place: a reply now would take it.)
-            return state, [turn.say(turn.texts.no_active_flow)] if at.awaiting.menu is None else []
+            # Back with nothing open or waiting for an answer (the menus' stage shows one waiting): what can be
+            # started, not a silent prompt.
+            return state, [turn.say(turn.texts.no_active_flow)]
         return step(turn, flow, state, engine.Repeat(), at.now, lead=turn.texts.welcome_back)
     return None
 

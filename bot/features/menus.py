@@ -8,11 +8,12 @@ come from the features that own them (``Registry.menu_words``, ``Registry.kind``
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.effects import Button, Say, SendFile
-from bot.features.base import At, Awaiting, ButtonPress, Feature, Kind, Menu, Outcome, Reply, Text
+from bot.features.base import At, Awaiting, ButtonPress, Feature, Kind, Menu, Outcome, Reply, Resume, Text
 from bot.matching import Choice, Mode, NoMatch, Picked, Reading, read_choice, reads_like_setback
 from bot.render import render
 from bot.storage.records import User
@@ -54,6 +55,21 @@ async def _stage_question_waits(turn: Turn, at: At) -> Outcome | None:
     return at.state, [_menu_hint(turn, menu)]
 
 
+async def _stage_back_again(turn: Turn, at: At) -> Outcome | None:
+    """Someone coming back (the terminal chat started again) with no flow open but the bot's own question
+    unanswered (a check-in offer, /forget's confirmation): that question again, with its buttons, so a reply
+    now is not to something they can no longer see."""
+    menu = at.awaiting.menu
+    if not isinstance(at.incoming, Resume) or menu is None or (at.state is not None and at.flow is not None):
+        return None
+    buttons = _buttons(menu)
+    options = [label for _, label in menu.options]
+    lead = turn.say(turn.texts.welcome_back_waiting, {"kept": bool(menu.html), "options": options})
+    if not menu.html:  # kept before the message was: the buttons alone, named in the lead
+        return at.state, [replace(lead, buttons=buttons, seq=0)]
+    return at.state, [lead, Say(menu.html, buttons, seq=0)]
+
+
 def _read_menu(turn: Turn, menu: Menu, text: str, in_flow: bool) -> Reading:
     """Which of the menu's buttons ``text`` names. Deleting needs an unambiguous yes, and an offer (daily
     check-ins, working through what was written) a whole yes or no ("I'm fine, just tired" is no yes).
@@ -77,8 +93,11 @@ def _menu_hint(turn: Turn, menu: Menu) -> Say:
     """The menu again, with a hint naming its buttons (and, before deleting, what would delete)."""
     confirm = next((label for value, label in menu.options if Kind.DESTRUCTIVE in turn.registry.kind(value)), "")
     html = render(turn.texts.hint_menu, {"options": [label for _, label in menu.options], "confirm": confirm})
-    buttons = tuple(tuple(Button(label, value) for value, label in row) for row in menu.rows)
-    return Say(html, buttons, seq=0)
+    return Say(html, _buttons(menu), seq=0)
+
+
+def _buttons(menu: Menu) -> tuple[tuple[Button, ...], ...]:
+    return tuple(tuple(Button(label, value) for value, label in row) for row in menu.rows)
 
 
 def note_menu(turn: Turn, user: User, awaiting: Awaiting, replies: Sequence[Reply], now: datetime) -> None:
@@ -96,7 +115,7 @@ def note_menu(turn: Turn, user: User, awaiting: Awaiting, replies: Sequence[Repl
         and last.step_id is None
         and all(registry.is_menu_value(b.value) for row in last.buttons for b in row)
     ):
-        awaiting.menu = Menu([[(button.value, button.label) for button in row] for row in last.buttons], now)
+        awaiting.menu = Menu([[(button.value, button.label) for button in row] for row in last.buttons], now, last.html)
     else:
         awaiting.menu = None
     if user.onboarded and not (awaiting.menu is not None and _has(turn, awaiting.menu, Kind.KEEPS_WORDS)):
@@ -105,4 +124,7 @@ def note_menu(turn: Turn, user: User, awaiting: Awaiting, replies: Sequence[Repl
         awaiting.editing = None  # the question asking for an entry's new words is no longer on screen
 
 
-FEATURE = Feature("menus", stages={"typed": _stage_typed, "question_waits": _stage_question_waits})
+FEATURE = Feature(
+    "menus",
+    stages={"typed": _stage_typed, "question_waits": _stage_question_waits, "back_again": _stage_back_again},
+)

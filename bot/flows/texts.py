@@ -48,6 +48,7 @@ class Texts(_Strict):
     # conversation service
     welcome: str
     welcome_back: str
+    welcome_back_waiting: str
     help: str
     no_active_flow: str
     nothing_to_cancel: str
@@ -296,6 +297,7 @@ VARIABLES: dict[str, frozenset[str]] = {
     "onboarding_done": _FLOWS,
     "flow_removed": _FLOWS,
     "welcome_back": _FLOWS | {"title"},
+    "welcome_back_waiting": _FLOWS | {"options", "kept"},
     "busy_with_other_flow": _FLOWS | {"title", "requested"},
     "unknown_command": _FLOWS | {"command"},
     "nothing_to_cancel": _FLOWS,
