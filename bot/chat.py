@@ -79,7 +79,7 @@ def format_reply(reply: Say | Stale, texts: Texts) -> str:
         # Times are typed as times ("8" is 08:00), so they are not numbered.
         lines.append("  " + say_plain(texts.terminal_times, {"times": [button.label for button in options]}))
     elif options:
-        lines.extend(f"  {number}. {button.label}" for number, button in enumerate(options, start=1))
+        lines.extend(f"  {number}. {button.spoken or button.label}" for number, button in enumerate(options, start=1))
         if any(button.value == DONE_VALUE for row in reply.buttons for button in row):
             lines.append("  " + say_plain(texts.terminal_multi))
     pause = [button for row in reply.buttons for button in row if button.value == CONTINUE_VALUE]

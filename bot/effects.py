@@ -14,10 +14,12 @@ from typing import Literal
 
 @dataclass(frozen=True)
 class Button:
-    """One button: ``label`` is shown, ``value`` comes back in a Press."""
+    """One button: ``label`` is shown, ``value`` comes back in a Press. ``spoken`` says what it does in words
+    where the label leans on the buttons around it ("🗑 1", "▶"): the terminal lists it alone on a line."""
 
     label: str
     value: str
+    spoken: str = ""
 
 
 @dataclass(frozen=True)

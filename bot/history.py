@@ -146,7 +146,9 @@ class History:
         rows.append(
             tuple(
                 Button(
-                    render(texts.lessons_delete_button, {"number": first_number + offset}), f"{LESSONS}:del:{e.run_id}"
+                    render(texts.lessons_delete_button, {"number": first_number + offset}),
+                    f"{LESSONS}:del:{e.run_id}",
+                    render(texts.lessons_delete_spoken, {"number": first_number + offset}),
                 )
                 for offset, e in enumerate(entries)
             )
@@ -154,9 +156,13 @@ class History:
         pages = page_count(overview.count)
         navigation = []
         if page > 1:
-            navigation.append(Button(render(texts.lessons_previous_button, {}), f"{LESSONS}:{period}:{page - 1}"))
+            previous = f"{LESSONS}:{period}:{page - 1}"
+            navigation.append(
+                Button(render(texts.lessons_previous_button, {}), previous, texts.lessons_previous_spoken)
+            )
         if page < pages:
-            navigation.append(Button(render(texts.lessons_next_button, {}), f"{LESSONS}:{period}:{page + 1}"))
+            following = f"{LESSONS}:{period}:{page + 1}"
+            navigation.append(Button(render(texts.lessons_next_button, {}), following, texts.lessons_next_spoken))
         if navigation:
             rows.append(tuple(navigation))
         rows.append(self._period_row(period))

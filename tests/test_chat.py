@@ -95,6 +95,8 @@ def test_a_whole_setback_in_the_terminal_then_the_lesson_is_listed(tmp_path: Pat
     assert "You worked through 1 setback." in lessons
     assert "💡 Ask for feedback after interviews" in lessons
     assert "👣 Email the recruiter on Monday" in lessons
+    # Its delete button is named in words: a bare "🗑 1" under a numbered list reads as a second number.
+    assert "  1. Delete entry 1" in lessons.splitlines()
 
 
 def test_a_second_session_started_midway_welcomes_the_person_back(tmp_path: Path) -> None:
@@ -166,8 +168,12 @@ def test_the_terminal_numbers_menus_and_the_bot_reads_them_even_in_a_later_sessi
     first = chat(db, "1", "/quick", "Missed my train", "Leave ten minutes earlier", "Set an alarm", "today", "/forget")
     assert "Delete everything?" in after(first, "/forget")
     assert "  1. Yes, delete everything" in after(first, "/forget")
-    # The question is stored with the person, not in the terminal: a new session reads "1" against it.
+    # The question is stored with the person, not in the terminal: a new session shows it again, and reads
+    # "1" against it.
     second = chat(db, "1")
+    shown_again = second.split("\n› 1\n", 1)[0]
+    assert "Here's where we left off:" in shown_again and "Delete everything?" in shown_again
+    assert "  1. Yes, delete everything" in shown_again
     assert "I've deleted everything stored about you: 1 entry" in after(second, "1")
 
 

@@ -112,6 +112,9 @@ class Texts(_Strict):
     lessons_previous_button: str
     lessons_next_button: str
     lessons_delete_button: str
+    lessons_delete_spoken: str
+    lessons_previous_spoken: str
+    lessons_next_spoken: str
     delete_confirm: str
     delete_yes_button: str
     delete_no_button: str
@@ -338,6 +341,7 @@ VARIABLES: dict[str, frozenset[str]] = {
     "edit_saved": frozenset({"part", "text"}),
     "edit_too_long": frozenset({"max"}),
     "lessons_delete_button": frozenset({"number"}),
+    "lessons_delete_spoken": frozenset({"number"}),
     "delete_confirm": frozenset({"lesson", "date"}),
     "export_caption": frozenset({"date"}),
     "export_markdown": frozenset({"date"}),
