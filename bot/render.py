@@ -61,11 +61,13 @@ def _is_blaming_others(context: Context, value: Any) -> bool:
 FIRST_SENTENCE_LIMIT = 100
 """About how many characters of a long answer are quoted back to a person."""
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=\S)|\n+")
+# A sentence ends at "!", "?" or one full stop; "…" and ".." are a pause in phone typing ("whatever… i dont
+# care"), where cutting would quote half a thought.
+_SENTENCE_END = re.compile(r"(?:(?<=[!?])|(?<=[^.]\.))[\"'”’)]*\s+(?=\S)|\n+")
 
 
 def first_sentence(text: Any, limit: int = FIRST_SENTENCE_LIMIT, *, show_more: bool = False) -> str:
-    """The first sentence of ``text`` (up to its ``.``, ``!``, ``?`` or line break), at most about ``limit``
+    """The first sentence of ``text`` (up to its ``.``, ``!``, ``?`` or line break; not ``…``), at most about ``limit``
     characters: a longer one is cut at a word and ends with "…". Short answers come back whole; a
     skipped one (None) as nothing. With ``show_more``, a first sentence that ends with its own full stop but
     is not the whole text ends with " …" too (where the bot says it kept what was written, so the rest is
@@ -79,7 +81,7 @@ def first_sentence(text: Any, limit: int = FIRST_SENTENCE_LIMIT, *, show_more: b
         if first == whole:
             return first
         if show_more:
-            return first.rstrip(",;:.") + " …"
+            return first.rstrip(",;:.… ") + " …"
         return first.rstrip(",;:") + ("" if first[-1:] in ".!?…" else " …")
     cut = first[: limit + 1].rsplit(" ", 1)[0] if " " in first[: limit + 1] else first[:limit]
     return cut.rstrip(",;:.!? ") + "…"

@@ -118,6 +118,10 @@ def test_owning_it_or_no_one_to_blame_is_not_blaming_others(typed: str, cues: Cu
         ("You are useless. You always mess it up and everyone knows it.", "You are useless."),
         ("Why do I always do this?! Every single time.", "Why do I always do this?!"),
         ("No one will hire me\nand they're right", "No one will hire me …"),
+        # An ellipsis is a pause, not the end of the sentence.
+        ("whatever… i dont care anymore", "whatever… i dont care anymore"),
+        ("i tried.. i really did. nobody noticed", "i tried.. i really did."),
+        ("it was fine... until it wasnt", "it was fine... until it wasnt"),
         (None, ""),
     ],
 )
@@ -132,6 +136,10 @@ def test_the_first_sentence_is_what_is_quoted_back(answer: str | None, quoted: s
         ("why me?! everyone else passed", "why me?! …"),
         ("lost the match", "lost the match"),
         ("lost the match.", "lost the match."),
+        ("lost the match…", "lost the match…"),
+        # An ellipsis before a line break is not doubled.
+        ("so tired…\nof all of it", "so tired …"),
+        ("so tired...\nof all of it", "so tired …"),
     ],
 )
 def test_where_the_bot_says_it_kept_the_words_a_quote_shows_that_more_follows(answer: str, quoted: str) -> None:
