@@ -396,10 +396,12 @@ class Intake:
         each time."""
         if attempts <= MAX_REPLAYS or (received_at is not None and self._clock() - received_at < LET_GO_AFTER):
             return False
-        log.error("update %s was started %d times without finishing; letting it go", update.update_id, attempts)
         stopper = RuntimeError(f"started {attempts} times without finishing")
-        await self._application.process_error(update, stopper)
-        await self._quarantine(Arrival(update.update_id, payload, update), stopper)
+        # Quarantine first, as the claim: of two replicas letting one update go at once, only the one that
+        # quarantined it apologises. (A crash in between costs the apology, never a second one.)
+        if await self._quarantine(Arrival(update.update_id, payload, update), stopper):
+            log.error("update %s was started %d times without finishing; letting it go", update.update_id, attempts)
+            await self._application.process_error(update, stopper)
         return True
 
     def _start(self, update: Update) -> None:
@@ -547,9 +549,11 @@ class Intake:
             log.warning("could not mark update %s handled (%s); marking it with the next batch", update_id, trouble)
             self._unsettled.add(update_id)
 
-    async def _quarantine(self, arrival: Arrival, failure: BaseException) -> None:
+    async def _quarantine(self, arrival: Arrival, failure: BaseException) -> bool:
         """Keep an update that failed for good in the dead-letter table, marked handled so it never
-        comes back; if the database refuses, it is only marked handled, with the next stored batch."""
+        comes back; if the database refuses, it is only marked handled, with the next stored batch.
+
+        False only when it was in quarantine already (another replica, or an earlier try, put it there)."""
         try:
             async with self._repository.transaction() as repository:
                 added = await repository.quarantine_update(
@@ -563,7 +567,7 @@ class Intake:
                 trouble,
             )
             self._unsettled.add(arrival.update_id)
-            return
+            return True
         if added:
             log.warning(
                 "quarantined update %s: handling it failed (%s); %d update(s) in quarantine",
@@ -571,6 +575,7 @@ class Intake:
                 type(failure).__name__,
                 count,
             )
+        return added
 
     async def drain(self, timeout: float) -> None:
         """Wait up to ``timeout`` seconds for updates being handled to finish."""

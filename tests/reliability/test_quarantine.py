@@ -7,6 +7,7 @@ run the real Intake in-process. The webhook side is in tests/e2e/test_webhook_ha
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -135,6 +136,22 @@ async def test_an_update_that_stopped_the_bot_at_every_start_is_quarantined_with
         )
         await session.intake.replay_pending()
         await session.intake.drain(30)
+        row = await _dead_letter(session, stuck.update_id)
+        assert row is not None and "without finishing" in row["reason"]
+        assert sum(APOLOGY in text for text in session.texts_shown()) == 1
+
+
+async def test_two_replicas_letting_one_update_go_at_once_apologise_once() -> None:
+    async with rig() as session:
+        await session.start_flow("/quick")
+        stuck = session.message("This one crashed every replica that began it")
+        long_ago = _now() - intake_module.LET_GO_AFTER - timedelta(seconds=1)
+        async with session.repository.transaction() as repository:
+            await repository.record_updates([(stuck.update_id, USER, stuck.to_json())], stuck.update_id + 1, long_ago)
+        # Both read it as stuck before either had let it go.
+        attempts = intake_module.MAX_REPLAYS + 1
+        let_go = [session.intake._let_go_if_stuck(stuck, stuck.to_json(), attempts, long_ago) for _ in range(2)]
+        assert await asyncio.gather(*let_go) == [True, True]
         row = await _dead_letter(session, stuck.update_id)
         assert row is not None and "without finishing" in row["reason"]
         assert sum(APOLOGY in text for text in session.texts_shown()) == 1
