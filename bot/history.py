@@ -157,12 +157,12 @@ class History:
         navigation = []
         if page > 1:
             previous = f"{LESSONS}:{period}:{page - 1}"
-            navigation.append(
-                Button(render(texts.lessons_previous_button, {}), previous, texts.lessons_previous_spoken)
-            )
+            spoken = render(texts.lessons_previous_spoken, {})
+            navigation.append(Button(render(texts.lessons_previous_button, {}), previous, spoken))
         if page < pages:
             following = f"{LESSONS}:{period}:{page + 1}"
-            navigation.append(Button(render(texts.lessons_next_button, {}), following, texts.lessons_next_spoken))
+            spoken = render(texts.lessons_next_spoken, {})
+            navigation.append(Button(render(texts.lessons_next_button, {}), following, spoken))
         if navigation:
             rows.append(tuple(navigation))
         rows.append(self._period_row(period))
@@ -292,7 +292,11 @@ class History:
             for number, step in enumerate(steps, start=1)
         ]
         buttons = tuple(
-            Button(render(self._texts.done_pick_button, {"number": number}), f"{STEP}:pick:{step.run_id}")
+            Button(
+                render(self._texts.done_pick_button, {"number": number}),
+                f"{STEP}:pick:{step.run_id}",
+                render(self._texts.done_pick_spoken, {"number": number}),
+            )
             for number, step in enumerate(steps, start=1)
         )
         return [Say(render(self._texts.done_pick, {"steps": listed}), (buttons,), seq=0)]
@@ -348,7 +352,11 @@ class History:
             for number, entry in enumerate(entries, start=1)
         ]
         buttons = tuple(
-            Button(render(self._texts.edit_pick_button, {"number": number}), f"{EDIT}:pick:{entry.run_id}")
+            Button(
+                render(self._texts.edit_pick_button, {"number": number}),
+                f"{EDIT}:pick:{entry.run_id}",
+                render(self._texts.edit_pick_spoken, {"number": number}),
+            )
             for number, entry in enumerate(entries, start=1)
         )
         return [Say(render(self._texts.edit_pick, {"entries": listed}), (buttons,), seq=0)]

@@ -100,6 +100,8 @@ class Words:
     """Words that turn the next words around ("not", "never")."""
     setback: tuple[str, ...] = ()
     """Words and phrases that make a message read like a setback; a trailing ``*`` matches any ending."""
+    about_the_bot: tuple[str, ...] = ()
+    """How a question to the bot starts ("can this", "do you"): such a question is no setback."""
 
 
 # --- folding: one spelling for what people type and what options say ---------------------------------
@@ -203,6 +205,7 @@ def words_of(texts: Texts) -> Words:
         around_numbers=frozenset(word_list(texts.words_around_numbers)),
         negations=frozenset(word_list(texts.words_negation)),
         setback=tuple(part.strip().casefold() for part in texts.words_setback.split(",") if part.strip()),
+        about_the_bot=word_list(texts.words_about_the_bot),
     )
 
 
@@ -479,9 +482,11 @@ def _result(values: list[str], multiple: bool) -> Reading:
 
 def reads_like_setback(text: str, words: Words) -> bool:
     """True when a message sounds like something went wrong ("i messed up again", "failed my exam"): it
-    holds one of the setback words or phrases (``fail*`` matches failed, failing, failure)."""
+    holds one of the setback words or phrases (``fail*`` matches failed, failing, failure) not right after
+    a negation ("not sad anymore", "not so stressed"), and it is not a question to the bot ("can this help
+    with stress?")."""
     tokens = fold(text).split()
-    if not tokens:
+    if not tokens or _asks_about_the_bot(text, tokens, words):
         return False
     for entry in words.setback:
         stem = entry.endswith("*")
@@ -493,6 +498,23 @@ def reads_like_setback(text: str, words: Words) -> bool:
             window = tokens[start : start + size]
             head_same = window[:-1] == wanted[:-1]
             last = window[-1].startswith(wanted[-1]) if stem else window[-1] == wanted[-1]
-            if head_same and last:
+            if head_same and last and not _negated(tokens, start, words):
                 return True
     return False
+
+
+_BETWEEN_NEGATION = frozenset({"so", "too", "that", "very", "really", "even", "as", "feeling", "at", "all"})
+"""Words that may stand between a negation and what it turns around ("not so stressed", "not feeling sad")."""
+
+
+def _negated(tokens: list[str], start: int, words: Words) -> bool:
+    before = tokens[max(0, start - 3) : start]
+    while before and before[-1] in _BETWEEN_NEGATION:
+        before.pop()
+    return bool(before) and before[-1] in words.negations
+
+
+def _asks_about_the_bot(text: str, tokens: list[str], words: Words) -> bool:
+    if not text.rstrip().endswith("?"):
+        return False
+    return any(tokens[: len(opening.split())] == opening.split() for opening in words.about_the_bot)

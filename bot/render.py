@@ -84,7 +84,7 @@ def first_sentence(text: Any, limit: int = FIRST_SENTENCE_LIMIT, *, show_more: b
             return first.rstrip(",;:.… ") + " …"
         return first.rstrip(",;:") + ("" if first[-1:] in ".!?…" else " …")
     cut = first[: limit + 1].rsplit(" ", 1)[0] if " " in first[: limit + 1] else first[:limit]
-    return cut.rstrip(",;:.!? ") + "…"
+    return cut.rstrip(",;:.!?… ") + "…"
 
 
 _ENVIRONMENT = ImmutableSandboxedEnvironment(

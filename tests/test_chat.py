@@ -97,6 +97,15 @@ def test_a_whole_setback_in_the_terminal_then_the_lesson_is_listed(tmp_path: Pat
     assert "👣 Email the recruiter on Monday" in lessons
     # Its delete button is named in words: a bare "🗑 1" under a numbered list reads as a second number.
     assert "  1. Delete entry 1" in lessons.splitlines()
+    # Shown again in the next session, it still is.
+    assert "  1. Delete entry 1" in chat(db).splitlines()
+    # One entry, so /edit asks straight away what to change: the entry, then the question, each on its line.
+    asked = after(chat(db, "/edit"), "/edit").splitlines()
+    assert asked[2:5] == [
+        "💡 Ask for feedback after interviews",
+        "👣 Email the recruiter on Monday",
+        "What would you like to change?",
+    ]
 
 
 def test_a_second_session_started_midway_welcomes_the_person_back(tmp_path: Path) -> None:

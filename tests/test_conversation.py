@@ -410,7 +410,9 @@ async def test_back_with_the_bots_question_unanswered_it_is_shown_again_and_stil
     try:
         lead, again = await after.send(Resume())
         assert isinstance(lead, Say) and isinstance(again, Say)
-        assert lead.html == render(catalog.texts.welcome_back_waiting, {"kept": True, "options": []})
+        # What they wrote is no longer on screen: the lead says what the offer is about.
+        words = "ugh i totally bombed the job interview this morning"
+        assert lead.html == render(catalog.texts.welcome_back_waiting, {"kept": True, "options": [], "words": words})
         assert not lead.buttons
         assert (again.html, again.buttons) == (offer.html, offer.buttons)
         # Shown again, it answers as before, and the words written before the restart were kept.
@@ -419,6 +421,56 @@ async def test_back_with_the_bots_question_unanswered_it_is_shown_again_and_stil
         assert await answers(after) == {"what_happened": "ugh i totally bombed the job interview this morning"}
     finally:
         await after.connection.close()
+
+
+async def test_back_after_a_hint_the_question_itself_comes_again_and_ages_as_before(
+    db_path: Path, catalog: Catalog, clock: FakeClock
+) -> None:
+    before = await start_bot(db_path, catalog, clock)
+    try:
+        await before.send("/reframe")
+        await before.send("my boss called me useless in front of everyone")
+        await before.send("/cancel")
+        (question,) = await before.send("/forget")
+        assert isinstance(question, Say) and question.buttons
+        (hint,) = await before.send("hmm what")
+        assert isinstance(hint, Say) and hint.html != question.html
+    finally:
+        await before.connection.close()
+    clock.tick(minutes=11 * 60)
+    after = await start_bot(db_path, catalog, clock)
+    try:
+        _, again = await after.send(Resume())
+        assert isinstance(again, Say) and (again.html, again.buttons) == (question.html, question.buttons)
+    finally:
+        await after.connection.close()
+    # Being shown again does not make it younger: twelve hours after it was asked, it is no longer waiting.
+    clock.tick(minutes=2 * 60)
+    later = await start_bot(db_path, catalog, clock)
+    try:
+        (greeting,) = await later.send(Resume())
+        assert isinstance(greeting, Say) and not greeting.buttons
+        assert greeting.html.startswith("I'm here whenever you want to work through something.")
+    finally:
+        await later.connection.close()
+
+
+async def test_a_no_with_a_reason_declines_the_offer_and_more_told_meanwhile_is_kept(bot: Bot) -> None:
+    await bot.send("i bombed my driving test")
+    (declined,) = await bot.send("not now, too stressed to think about it")
+    assert isinstance(declined, Say) and not declined.buttons
+    assert declined.html == render(
+        bot.conversations.catalog.texts.setback_offer_declined, {"flows": _flows(bot.conversations.catalog)}
+    )
+    # Told more while the offer is open: what was told first is kept, and the rest follows it.
+    await bot.send("failed my chem exam today")
+    (offer,) = await bot.send("and then i cried the whole bus ride home")
+    assert isinstance(offer, Say) and offer.buttons
+    replies = await bot.send("yes")
+    assert bot.question(replies).step_id == "feeling"
+    assert await answers(bot) == {
+        "what_happened": "failed my chem exam today\nand then i cried the whole bus ride home"
+    }
 
 
 async def test_back_to_buttons_kept_without_their_message_they_are_named(
@@ -438,7 +490,8 @@ async def test_back_to_buttons_kept_without_their_message_they_are_named(
         (lead,) = await after.send(Resume())
         assert isinstance(lead, Say)
         labels = [button.label for row in offer.buttons for button in row]
-        assert lead.html == render(catalog.texts.welcome_back_waiting, {"kept": False, "options": labels})
+        expected = {"kept": False, "options": labels, "words": "i got dumped over text and i can't focus on anything"}
+        assert lead.html == render(catalog.texts.welcome_back_waiting, expected)
         assert lead.buttons == offer.buttons
         assert all(label in html_to_plain(lead.html) for label in labels)
     finally:

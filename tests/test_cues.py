@@ -146,6 +146,13 @@ def test_where_the_bot_says_it_kept_the_words_a_quote_shows_that_more_follows(an
     assert first_sentence(answer, show_more=True) == quoted
 
 
+def test_a_long_sentence_cut_just_after_an_ellipsis_ends_with_one() -> None:
+    for pad in range(80, 100):
+        answer = "x" * pad + " so… whatever, it went the way it always goes and I stopped caring"
+        quoted = first_sentence(answer)
+        assert quoted.endswith("…") and not quoted.endswith("……"), quoted
+
+
 def test_a_long_first_sentence_is_cut_at_a_word_near_the_limit() -> None:
     answer = (
         "I never get anything right and I keep letting everyone down at work and at home and my family "

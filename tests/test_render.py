@@ -59,3 +59,9 @@ def test_a_finish_comparing_a_skipped_answer_still_finishes_and_stores(texts: Te
     assert len(finished) == 1 and finished[0].run.answers["after"].value == 4
     card = [effect for effect in effects if isinstance(effect, engine.Say)][-1]
     assert "Saved." in card.html
+
+
+def test_a_list_with_an_optional_part_keeps_one_item_per_line(texts: Texts) -> None:
+    steps = [{"number": 1, "text": "Hang a hook", "date": "2 Dec"}, {"number": 2, "text": "Set an alarm", "date": ""}]
+    lines = html_to_plain(render(texts.done_pick, {"steps": steps})).splitlines()
+    assert lines[1:] == ["1. Hang a hook (2 Dec)", "2. Set an alarm"]

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.effects import Erased, Say, SendFile, Stale
+from bot.effects import Button, Erased, Say, SendFile, Stale
 from bot.engine import CompletedRun, Effect, State
 from bot.flows.model import Flow
 from bot.flows.texts import Texts
@@ -92,6 +92,15 @@ class Menu:
     at: datetime
     html: str = ""
     """The message the buttons came with, to show it again to someone coming back ("" where not kept)."""
+    spoken: dict[str, str] = field(default_factory=dict)
+    """Each button's words where it has them (``Button.spoken``), by value."""
+
+    @property
+    def buttons(self) -> tuple[tuple[Button, ...], ...]:
+        """The buttons as they were shown, to show them again."""
+        return tuple(
+            tuple(Button(label, value, self.spoken.get(value, "")) for value, label in row) for row in self.rows
+        )
 
     @property
     def options(self) -> list[tuple[str, str]]:
@@ -116,6 +125,9 @@ class Awaiting:
     words_at: datetime | None = None
     editing: tuple[int, str] | None = None
     """An entry's part (run id, ``lesson`` or ``next_step``) whose new words the next typed message is (/edit)."""
+    shown_again: bool = field(default=False, compare=False)
+    """Set (never stored) when this message's replies show the menu already on screen again (a hint, a
+    person coming back): it stays the menu that was shown, with its message and its age."""
 
     @classmethod
     def load(cls, stored: str | None, now: datetime) -> Awaiting:
@@ -129,7 +141,8 @@ class Awaiting:
                 at = datetime.fromisoformat(data["menu"]["at"])
                 rows = [[(str(value), str(label)) for value, label in row] for row in data["menu"]["rows"]]
                 html = str(data["menu"].get("html", ""))
-                menu = Menu(rows, at, html) if now - at <= MENU_LIFETIME else None
+                spoken = {str(value): str(words) for value, words in data["menu"].get("spoken", {}).items()}
+                menu = Menu(rows, at, html, spoken) if now - at <= MENU_LIFETIME else None
             words, words_at = data.get("words"), data.get("words_at")
             kept_at = datetime.fromisoformat(words_at) if isinstance(words, str) and words_at else None
             edit = data.get("editing")
@@ -145,7 +158,8 @@ class Awaiting:
         """The JSON to store, or None when nothing is awaited."""
         data: dict[str, Any] = {}
         if self.menu is not None:
-            data["menu"] = {"at": self.menu.at.isoformat(), "rows": self.menu.rows, "html": self.menu.html}
+            menu = self.menu
+            data["menu"] = {"at": menu.at.isoformat(), "rows": menu.rows, "html": menu.html, "spoken": menu.spoken}
         if self.words is not None and self.words_at is not None:
             data["words"], data["words_at"] = self.words, self.words_at.isoformat()
         if self.editing is not None:

@@ -192,13 +192,15 @@ async def _stage_flow(turn: Turn, at: At) -> Outcome | None:
             return state, [Stale()]
         if isinstance(incoming, NotText):
             return state, [turn.say(texts.text_only)]
-        if (
-            isinstance(incoming, Text)
-            and story_flow(turn) is not None
-            and reads_like_setback(incoming.text, turn.words)
-        ):
-            # Free text is welcome: something that went wrong is offered as the start of a flow.
-            at.awaiting.keep(incoming.text, now)
+        story = story_flow(turn)
+        if isinstance(incoming, Text) and story is not None and reads_like_setback(incoming.text, turn.words):
+            # Free text is welcome: something that went wrong is offered as the start of a flow. Told more
+            # while that offer is still open, the words already kept stay and the new ones follow them.
+            offered = at.awaiting.menu is not None and at.awaiting.menu.has(STORY_YES)
+            joined = f"{at.awaiting.words}\n{incoming.text}" if offered and at.awaiting.words else incoming.text
+            first = story.steps[0]
+            fits = not isinstance(first, TextStep) or len(joined) <= first.max_length
+            at.awaiting.keep(joined if fits else incoming.text, now)
             return state, [_story_offer(turn)]
         return state, [turn.say(texts.no_active_flow)]
     if isinstance(incoming, Text):

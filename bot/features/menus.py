@@ -7,15 +7,16 @@ come from the features that own them (``Registry.menu_words``, ``Registry.kind``
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.effects import Button, Say, SendFile
+from bot.effects import Say, SendFile
 from bot.features.base import At, Awaiting, ButtonPress, Feature, Kind, Menu, Outcome, Reply, Resume, Text
-from bot.matching import Choice, Mode, NoMatch, Picked, Reading, read_choice, reads_like_setback
-from bot.render import render
+from bot.matching import Choice, Mode, NoMatch, Picked, Reading, fold, read_choice, reads_like_setback, word_list
+from bot.render import first_sentence, render
 from bot.storage.records import User
 
 if TYPE_CHECKING:
@@ -32,11 +33,14 @@ def _has(turn: Turn, menu: Menu, kind: Kind) -> bool:
 async def _stage_typed(turn: Turn, at: At) -> Outcome | None:
     """Typed text that names one of the buttons last shown does what a tap would."""
     menu, incoming = at.awaiting.menu, at.incoming
-    if not isinstance(incoming, Text) or menu is None or reads_like_setback(incoming.text, turn.words):
-        # A setback is never a button press ("ok so I failed my exam" is not a yes): it is read as what it is.
+    if not isinstance(incoming, Text) or menu is None:
         return None
     in_flow = at.state is not None and at.flow is not None
-    reading = _read_menu(turn, menu, incoming.text, in_flow)
+    declined = _declined_with_a_reason(turn, menu, incoming.text, in_flow)
+    if declined is None and reads_like_setback(incoming.text, turn.words):
+        # A setback is never a button press ("ok so I failed my exam" is not a yes): it is read as what it is.
+        return None
+    reading = declined or _read_menu(turn, menu, incoming.text, in_flow)
     if isinstance(reading, Picked):
         press = ButtonPress(reading.values[0], None)
         return await turn.dispatch(at.user, at.state, press, at.now, screened=True, awaiting=at.awaiting)
@@ -52,6 +56,7 @@ async def _stage_question_waits(turn: Turn, at: At) -> Outcome | None:
         return None
     if reads_like_setback(incoming.text, turn.words):
         return None
+    at.awaiting.shown_again = True
     return at.state, [_menu_hint(turn, menu)]
 
 
@@ -59,15 +64,30 @@ async def _stage_back_again(turn: Turn, at: At) -> Outcome | None:
     """Someone coming back (the terminal chat started again) with no flow open but the bot's own question
     unanswered (a check-in offer, /forget's confirmation): that question again, with its buttons, so a reply
     now is not to something they can no longer see."""
-    menu = at.awaiting.menu
+    menu, awaiting = at.awaiting.menu, at.awaiting
     if not isinstance(at.incoming, Resume) or menu is None or (at.state is not None and at.flow is not None):
         return None
-    buttons = _buttons(menu)
+    awaiting.shown_again = True
     options = [label for _, label in menu.options]
-    lead = turn.say(turn.texts.welcome_back_waiting, {"kept": bool(menu.html), "options": options})
+    # The offer to work through what they wrote: what that was, since it is no longer on screen.
+    kept = first_sentence(awaiting.words, show_more=True) if _has(turn, menu, Kind.KEEPS_WORDS) else ""
+    lead = turn.say(turn.texts.welcome_back_waiting, {"kept": bool(menu.html), "options": options, "words": kept})
     if not menu.html:  # kept before the message was: the buttons alone, named in the lead
-        return at.state, [replace(lead, buttons=buttons, seq=0)]
-    return at.state, [lead, Say(menu.html, buttons, seq=0)]
+        return at.state, [replace(lead, buttons=menu.buttons, seq=0)]
+    return at.state, [lead, Say(menu.html, menu.buttons, seq=0)]
+
+
+_FIRST_CLAUSE = re.compile(r"[,.;:!?\n—–]|\s-\s")
+
+
+def _declined_with_a_reason(turn: Turn, menu: Menu, text: str, in_flow: bool) -> Picked | None:
+    """At an offer, a reply that opens with a plain no and goes on to say why ("not now, too stressed"):
+    the button that declines, however the reason reads (a reason is not a new setback to offer)."""
+    first, *rest = _FIRST_CLAUSE.split(text, maxsplit=1)
+    if not rest or not _has(turn, menu, Kind.OFFER) or fold(first) not in word_list(turn.texts.words_no):
+        return None
+    reading = _read_menu(turn, menu, first, in_flow)
+    return reading if isinstance(reading, Picked) else None
 
 
 def _read_menu(turn: Turn, menu: Menu, text: str, in_flow: bool) -> Reading:
@@ -93,11 +113,7 @@ def _menu_hint(turn: Turn, menu: Menu) -> Say:
     """The menu again, with a hint naming its buttons (and, before deleting, what would delete)."""
     confirm = next((label for value, label in menu.options if Kind.DESTRUCTIVE in turn.registry.kind(value)), "")
     html = render(turn.texts.hint_menu, {"options": [label for _, label in menu.options], "confirm": confirm})
-    return Say(html, _buttons(menu), seq=0)
-
-
-def _buttons(menu: Menu) -> tuple[tuple[Button, ...], ...]:
-    return tuple(tuple(Button(label, value) for value, label in row) for row in menu.rows)
+    return Say(html, menu.buttons, seq=0)
 
 
 def note_menu(turn: Turn, user: User, awaiting: Awaiting, replies: Sequence[Reply], now: datetime) -> None:
@@ -105,7 +121,7 @@ def note_menu(turn: Turn, user: User, awaiting: Awaiting, replies: Sequence[Repl
 
     A stale tap or an edit says nothing new, so what is on screen stays as it was.
     """
-    if not any(isinstance(reply, Say | SendFile) for reply in replies):
+    if not any(isinstance(reply, Say | SendFile) for reply in replies) or awaiting.shown_again:
         return
     with_buttons = [reply for reply in replies if isinstance(reply, Say) and reply.buttons]
     last = with_buttons[-1] if with_buttons else None
@@ -115,7 +131,9 @@ def note_menu(turn: Turn, user: User, awaiting: Awaiting, replies: Sequence[Repl
         and last.step_id is None
         and all(registry.is_menu_value(b.value) for row in last.buttons for b in row)
     ):
-        awaiting.menu = Menu([[(button.value, button.label) for button in row] for row in last.buttons], now, last.html)
+        rows = [[(button.value, button.label) for button in row] for row in last.buttons]
+        spoken = {button.value: button.spoken for row in last.buttons for button in row if button.spoken}
+        awaiting.menu = Menu(rows, now, last.html, spoken)
     else:
         awaiting.menu = None
     if user.onboarded and not (awaiting.menu is not None and _has(turn, awaiting.menu, Kind.KEEPS_WORDS)):

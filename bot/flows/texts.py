@@ -137,6 +137,7 @@ class Texts(_Strict):
     # /done and /edit (texts/lessons.yaml)
     done_pick: str
     done_pick_button: str
+    done_pick_spoken: str
     done_none: str
     done_ask: str
     done_done_button: str
@@ -147,6 +148,7 @@ class Texts(_Strict):
     done_gone: str
     edit_pick: str
     edit_pick_button: str
+    edit_pick_spoken: str
     edit_none: str
     edit_which: str
     edit_lesson_button: str
@@ -224,6 +226,7 @@ class Texts(_Strict):
     words_filler: str
     words_negation: str
     words_setback: str
+    words_about_the_bot: str
     words_yes: str
     words_no: str
     words_clear_yes: str
@@ -300,7 +303,7 @@ VARIABLES: dict[str, frozenset[str]] = {
     "onboarding_done": _FLOWS,
     "flow_removed": _FLOWS,
     "welcome_back": _FLOWS | {"title"},
-    "welcome_back_waiting": _FLOWS | {"options", "kept"},
+    "welcome_back_waiting": _FLOWS | {"options", "kept", "words"},
     "busy_with_other_flow": _FLOWS | {"title", "requested"},
     "unknown_command": _FLOWS | {"command"},
     "nothing_to_cancel": _FLOWS,
@@ -332,10 +335,12 @@ VARIABLES: dict[str, frozenset[str]] = {
     "chart_caption": frozenset({"feelings", "moods"}),
     "done_pick": frozenset({"steps"}),
     "done_pick_button": frozenset({"number"}),
+    "done_pick_spoken": frozenset({"number"}),
     "done_ask": frozenset({"step", "date"}),
     "done_saved": frozenset({"outcome"}),
     "edit_pick": frozenset({"entries"}),
     "edit_pick_button": frozenset({"number"}),
+    "edit_pick_spoken": frozenset({"number"}),
     "edit_which": frozenset({"date", "lesson", "next_step"}),
     "edit_ask": frozenset({"part", "current"}),
     "edit_saved": frozenset({"part", "text"}),
@@ -417,6 +422,10 @@ def load_texts(conversations: FsPath) -> Texts:
                 message = f"this text is already defined in {where}; keep one of them"
                 errors.append(FlowError(shown, document.line_of((name,)), "texts", name, message))
                 continue
+            if (name,) in document.wrapped:
+                message = "this text goes on over several lines in quotes, and YAML joins them with spaces; "
+                message += f"to keep its line breaks, write it as a block ('{name}: |-', then its lines indented)"
+                errors.append(FlowError(shown, document.line_of((name,)), "texts", name, message))
             merged[name] = value
             home[name] = (shown, document)
     if errors:

@@ -62,6 +62,9 @@ class YamlDocument:
     value: Any
     lines: dict[Path, int] = field(default_factory=dict)
     key_lines: dict[Path, int] = field(default_factory=dict)
+    wrapped: set[Path] = field(default_factory=set)
+    """Quoted or plain text that goes on over several lines, which YAML joins with spaces (a block, ``|``,
+    keeps its line breaks)."""
 
     def line_of(self, path: Path) -> int:
         """The line of the value at ``path``, or of its nearest ancestor that has one (1 at worst)."""
@@ -138,6 +141,8 @@ def _build(node: yaml.Node, path: Path, doc: YamlDocument, constructor: yaml.Saf
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, (*path, index), doc, constructor) for index, item in enumerate(node.value)]
     assert isinstance(node, yaml.ScalarNode)
+    if node.style in ('"', "'", None) and node.end_mark.line > node.start_mark.line:
+        doc.wrapped.add(path)
     try:
         return constructor.construct_object(node, deep=True)
     except (ValueError, KeyError, yaml.YAMLError):

@@ -59,3 +59,15 @@ def test_month_names_for_the_chart_must_be_twelve(tmp_path: Path, monkeypatch: p
     assert [str(error) for error in raised.value.errors] == [
         f"texts/lessons.yaml:{line}: texts.chart_months: needs 12 names separated by commas"
     ]
+
+
+def test_a_quoted_text_over_several_lines_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """YAML would join its lines with spaces, so the line breaks the writer meant would be lost."""
+    monkeypatch.chdir(tmp_path)
+    file = _copy_with(tmp_path, 'skip_button: "Skip"', 'skip_button: "Skip\nthis one"')
+    line = file.read_text(encoding="utf-8").splitlines().index('skip_button: "Skip') + 1
+    with pytest.raises(FlowLoadError) as raised:
+        load_texts(tmp_path)
+    [error] = raised.value.errors
+    assert str(error).startswith(f"texts/bot.yaml:{line}: texts.skip_button: this text goes on over several lines")
+    assert "write it as a block ('skip_button: |-'" in str(error)
