@@ -140,6 +140,13 @@ def test_everyday_answers_to_a_flow_are_never_flagged(safety: Safety, answer: st
         "j'ai trouvé le toit de l'immeuble d'à côté, la nuit il n'y a personne",
         "vendi a moto pro vizinho, nao vou mais usar",
         "tô escondendo os comprimidos da minha mãe, dois por dia, ninguém sabe",
+        "gave my bike to my cousin and told everyone i was moving away. i'm not",
+        "sold the car, said i'm moving out. i'm not actually moving",
+        "everyone's wishing me luck with the move. there's no move for me",
+        "writing a letter to my brother so he doesn't blame himself",
+        "left a note on the fridge so mum won't feel guilty",
+        "set up the direct debits for after i'm gone",
+        "showed my sister where the spare keys are, for once i'm not around",
     ],
 )
 def test_quiet_signs_get_at_least_the_question_from_the_patterns_alone(safety: Safety, quiet: str) -> None:
@@ -184,6 +191,11 @@ def test_quiet_signs_get_at_least_the_question_from_the_patterns_alone(safety: S
         "damit die kinder nicht weiter hungern müssen",
         "não vou mais usar o instagram",
         "guardo os comprimidos da semana numa caixinha separada por dia",
+        "told my boss i was moving to the berlin office, i'm not sure he believed me",
+        "said i'm moving out in june, i'm not renewing the lease",
+        "left my flatmate a note so she doesn't feel guilty about the broken mug",
+        "once i'm gone to lisbon the plants need water twice a week",
+        "after i'm not around the office anymore, who orders the coffee",
     ],
 )
 def test_look_alikes_of_the_quiet_signs_pass(safety: Safety, everyday: str) -> None:
