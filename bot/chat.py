@@ -209,9 +209,11 @@ class TerminalChat:
                 self._output.flush()
 
     async def run(self, lines: LineReader, interactive: bool) -> None:
-        """Resume where this person was, then read messages until end of input or /quit."""
-        await self.send(Resume())
-        await self.deliver_checkins()
+        """Show a check-in that is due, or else resume where this person was; then read messages until end of
+        input or /quit. (A check-in is the latest thing on screen and what typed text answers: whatever was
+        waiting before it is not shown again above it.)"""
+        if not await self.deliver_checkins():
+            await self.send(Resume())
         watcher = asyncio.create_task(self._watch_checkins()) if interactive else None
         try:
             await self._read_until_done(lines, interactive)

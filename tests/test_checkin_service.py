@@ -222,6 +222,18 @@ async def test_one_nudge_at_local_time_across_daylight_saving(
     assert "check-in time" in plain(await world.tick(next_due))
 
 
+async def test_an_unanswered_safety_question_holds_the_check_in_back_until_answered(world: World) -> None:
+    await set_up(world, "UTC", "20:00")
+    world.clock.now = datetime(2026, 3, 20, 19, 50, tzinfo=UTC)
+    asked = await world.send(Text("honestly i could lay down and never get up again"))
+    assert "Are you thinking about hurting yourself" in asked
+    # Due now, but a check-in would bury the question, and its reply would be read as the answer.
+    assert await world.tick(datetime(2026, 3, 20, 20, 0, tzinfo=UTC)) == []
+    await world.tap("No, carry on")
+    nudge = await world.tick(datetime(2026, 3, 20, 20, 5, tzinfo=UTC))
+    assert "check-in time" in plain(nudge)
+
+
 async def test_the_nudge_names_the_open_next_step_and_stores_how_it_went(world: World) -> None:
     await world.send(Command("quick"))
     await world.send(Text("I snapped at my sister"))

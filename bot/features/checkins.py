@@ -171,12 +171,18 @@ async def nudge(turn: Turn, user_id: int, external_id: str, now: datetime) -> li
     """The check-in due for one person now, as one message (one notification), or nothing.
 
     A flow in progress holds it back until the flow ends or has been left alone a while; then the flow
-    is set aside (kept, resumable) and the check-in goes out, saying so. The next step asked about is the
+    is set aside (kept, resumable) and the check-in goes out, saying so. The safety question, while it
+    waits for an answer, holds it back too. The next step asked about is the
     one due by the person's local today (see ``checkins.step_to_ask``).
     """
     repository = turn.tx
     row = await repository.checkin(user_id)
     if row is None:
+        return []
+    person = await repository.find_user(external_id)
+    if person is not None and person.safety_hold is not None:
+        # "Are you thinking about hurting yourself?" waits for an answer: a check-in now would bury it, and
+        # its reply would be read as that answer. It goes out once the question is answered.
         return []
     active = await repository.active_state(user_id)
     busy = turn.catalog.flows.get(active.flow_id) if active is not None else None
@@ -217,7 +223,6 @@ async def nudge(turn: Turn, user_id: int, external_id: str, now: datetime) -> li
     await repository.save_state(user_id, state, now)
     # The check-in question is now the latest thing on screen: typed text is no longer read against
     # buttons shown before it (nor words kept for an offer that scrolled away).
-    person = await repository.find_user(external_id)
     if person is not None and person.awaiting is not None:
         removed = kept_words(person.awaiting) is not None
         await repository.keep_awaiting(user_id, None, words_removed=removed)
