@@ -126,35 +126,23 @@ async def test_an_unreadable_update_left_in_the_inbox_is_quarantined_at_start() 
 
 async def test_an_update_that_stopped_the_bot_at_every_start_is_quarantined_with_an_apology() -> None:
     async with rig() as session:
-        await session.start_flow("/quick")
-        stuck = session.message("This one crashed the bot each time")
-        long_ago = _now() - intake_module.LET_GO_AFTER - timedelta(seconds=1)
-        async with session.repository.transaction() as repository:
-            await repository.record_updates([(stuck.update_id, USER, stuck.to_json())], stuck.update_id + 1, long_ago)
+        stuck, _ = await _stored_long_ago(session, "This one crashed the bot each time")
         await session.connection.execute(
             "UPDATE inbox SET attempts = ? WHERE update_id = ?", (intake_module.MAX_REPLAYS, stuck.update_id)
         )
         await session.intake.replay_pending()
         await session.intake.drain(30)
-        row = await _dead_letter(session, stuck.update_id)
-        assert row is not None and "without finishing" in row["reason"]
-        assert sum(APOLOGY in text for text in session.texts_shown()) == 1
+        await _let_go_with_one_apology(session, stuck.update_id)
 
 
 async def test_two_replicas_letting_one_update_go_at_once_apologise_once() -> None:
     async with rig() as session:
-        await session.start_flow("/quick")
-        stuck = session.message("This one crashed every replica that began it")
-        long_ago = _now() - intake_module.LET_GO_AFTER - timedelta(seconds=1)
-        async with session.repository.transaction() as repository:
-            await repository.record_updates([(stuck.update_id, USER, stuck.to_json())], stuck.update_id + 1, long_ago)
+        stuck, long_ago = await _stored_long_ago(session, "This one crashed every replica that began it")
         # Both read it as stuck before either had let it go.
         attempts = intake_module.MAX_REPLAYS + 1
         let_go = [session.intake._let_go_if_stuck(stuck, stuck.to_json(), attempts, long_ago) for _ in range(2)]
         assert await asyncio.gather(*let_go) == [True, True]
-        row = await _dead_letter(session, stuck.update_id)
-        assert row is not None and "without finishing" in row["reason"]
-        assert sum(APOLOGY in text for text in session.texts_shown()) == 1
+        await _let_go_with_one_apology(session, stuck.update_id)
 
 
 async def test_an_update_begun_as_often_but_stored_moments_ago_is_handled_not_let_go() -> None:
@@ -207,6 +195,22 @@ async def test_a_quarantine_the_database_refuses_is_settled_with_the_next_batch(
         await session.connection.execute("DROP TRIGGER temp.refuse")
         await session.intake.take(session.intake.parse([raw]))
         assert await session.scalar("SELECT count(*) FROM dead_letters") == 1
+
+
+async def _stored_long_ago(session: Any, text: str) -> tuple[Any, datetime]:
+    """A message in a flow, stored (not handled) longer ago than an update is kept trying; and when."""
+    await session.start_flow("/quick")
+    stuck = session.message(text)
+    long_ago = _now() - intake_module.LET_GO_AFTER - timedelta(seconds=1)
+    async with session.repository.transaction() as repository:
+        await repository.record_updates([(stuck.update_id, USER, stuck.to_json())], stuck.update_id + 1, long_ago)
+    return stuck, long_ago
+
+
+async def _let_go_with_one_apology(session: Any, update_id: int) -> None:
+    row = await _dead_letter(session, update_id)
+    assert row is not None and "without finishing" in row["reason"]
+    assert sum(APOLOGY in text for text in session.texts_shown()) == 1
 
 
 def _now() -> datetime:
