@@ -161,7 +161,7 @@ class Safety:
 
     def _weigh(self, verdict: PatternVerdict, text: str) -> tuple[Level, float | None]:
         """The level the learned readers settle on for a message the patterns gave ``verdict``, and its score."""
-        normal = self.screen.normal(text)
+        normal = verdict.normal or self.screen.normal(text)
         words = word_count(normal)
         level = verdict.level
         score, cut = None, 0.0

@@ -10,7 +10,7 @@ from pydantic import Field
 from bot.flows.model import _Strict
 from bot.safety.assessment import Level
 from bot.safety.normal import normalise
-from bot.safety.prefilter import GuardedPattern
+from bot.safety.prefilter import GuardedPattern, NeedFinder, PatternIndex
 
 Pattern = Annotated[str, Field(min_length=1)]
 
@@ -41,14 +41,25 @@ class CompiledRules:
     benign: tuple[GuardedPattern, ...] = ()
     risk: tuple[GuardedPattern, ...] = ()
     possible: tuple[GuardedPattern, ...] = ()
+    indexes: tuple[PatternIndex, PatternIndex, PatternIndex] = field(init=False, repr=False, compare=False)
 
-    def level(self, normal: str) -> Level:
-        """The tier these patterns give ``normal`` text once benign figures of speech are blanked out."""
-        for pattern in self.benign:
-            normal = pattern.sub(" … ", normal)
-        if any(pattern.search(normal) for pattern in self.risk):
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "indexes", tuple(PatternIndex(kind) for kind in (self.benign, self.risk, self.possible))
+        )
+
+    def needs(self) -> set[str]:
+        """Every string these patterns' prefilters look for."""
+        return set().union(*(index.needs() for index in self.indexes))
+
+    def level(self, normal: str, present: frozenset[str], finder: NeedFinder) -> Level:
+        """The tier these patterns give ``normal`` text once benign figures of speech are blanked out;
+        ``present``: the strings of ``finder`` that occur in ``normal``."""
+        benign, risk, possible = self.indexes
+        normal, present = benign.sub(" … ", normal, present, finder)
+        if risk.search(normal, present):
             return Level.CLEAR
-        if any(pattern.search(normal) for pattern in self.possible):
+        if possible.search(normal, present):
             return Level.POSSIBLE
         return Level.NONE
 
@@ -60,6 +71,7 @@ class PatternVerdict:
     level: Level
     topics: frozenset[str]
     language: str | None
+    normal: str = ""  # the text as the patterns read it (:meth:`CrisisScreen.normal`)
 
 
 @dataclass(frozen=True)
@@ -71,6 +83,15 @@ class CrisisScreen:
     english: CompiledRules
     topics: dict[str, tuple[GuardedPattern, ...]] = field(default_factory=dict)
     languages: dict[str, CompiledRules] = field(default_factory=dict)
+    _topic_indexes: dict[str, PatternIndex] = field(init=False, repr=False, compare=False)
+    _finder: NeedFinder = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        topic_indexes = {name: PatternIndex(patterns) for name, patterns in self.topics.items()}
+        needs = self.english.needs().union(*(rules.needs() for rules in self.languages.values()))
+        needs = needs.union(*(index.needs() for index in topic_indexes.values()))
+        object.__setattr__(self, "_topic_indexes", topic_indexes)
+        object.__setattr__(self, "_finder", NeedFinder(needs))
 
     def normal(self, text: str) -> str:
         """``text`` as the patterns read it."""
@@ -79,15 +100,16 @@ class CrisisScreen:
     def verdict(self, text: str) -> PatternVerdict:
         """The patterns' verdict on ``text``."""
         normal = self.normal(text)
-        level, language = self.english.level(normal), None
+        present = self._finder.present(normal)
+        level, language = self.english.level(normal, present, self._finder), None
         for code, rules in self.languages.items():
-            found = rules.level(normal)
+            found = rules.level(normal, present, self._finder)
             if found > level:
                 level, language = found, code
             elif found is not Level.NONE and found == level and language is None:
                 language = code  # English words inside another language ("will mich unalive"): that language
-        topics = frozenset(name for name, patterns in self.topics.items() if any(p.search(normal) for p in patterns))
-        return PatternVerdict(level, topics, language)
+        topics = frozenset(name for name, index in self._topic_indexes.items() if index.search(normal, present))
+        return PatternVerdict(level, topics, language, normal)
 
     def flags(self, text: str) -> bool:
         """True when the patterns alone see clear risk in ``text``."""
