@@ -1,7 +1,9 @@
 """How long the crisis screen takes per message: patterns, the n-gram detector, the encoder, the multilingual
 reader, and all of it as the bot runs, beside all of it with the encoder read for every message (as before
 the screen learned to leave it out where it cannot change the answer) and with the encoder's layers on NumPy
-instead of ONNX Runtime; and how much memory the learned readers add.
+instead of ONNX Runtime; the patterns searching every pattern (as before their index) and the whole screen
+with its readers one after another (as before the encoder read long messages beside the multilingual
+reader); and how much memory the learned readers add.
 
 Every message of the corpus (all splits) is screened one at a time, plus long pasted paragraphs (the corpus
 messages joined up to Telegram's 4,096 characters). Prints p50, p99 and the worst case in milliseconds.
@@ -15,13 +17,16 @@ import dataclasses
 import json
 import random
 import statistics
+import sys
 import time
 from pathlib import Path
 
-from bot.safety import load_safety
+import bot.safety.loading
+from bot.safety import Assessment, Level, Safety, load_safety
 from bot.safety.blend import Blend
 from bot.safety.detector import MODEL_DIR
 from bot.safety.encoder import load_encoder
+from bot.safety.screen import CompiledRules, CrisisScreen
 
 CORPUS = Path("tests/safety/corpus")
 
@@ -49,6 +54,32 @@ class EncoderAlwaysRead(Blend):
 
     def asks_whatever_the_encoder_reads(self, pattern_question: bool, ngram: float | None, multilingual: float) -> None:
         return None
+
+
+def every_pattern(screen: CrisisScreen, text: str) -> tuple[Level, ...]:
+    """The patterns' tiers as the screen found them before its index: every pattern of every language searched
+    (each behind its own check for the strings it needs)."""
+
+    def level(rules: CompiledRules, normal: str) -> Level:
+        for pattern in rules.benign:
+            normal = pattern.sub(" … ", normal)
+        if any(pattern.search(normal) for pattern in rules.risk):
+            return Level.CLEAR
+        return Level.POSSIBLE if any(pattern.search(normal) for pattern in rules.possible) else Level.NONE
+
+    normal = screen.normal(text)
+    any(any(pattern.search(normal) for pattern in patterns) for patterns in screen.topics.values())
+    return tuple(level(rules, normal) for rules in (screen.english, *screen.languages.values()))
+
+
+def one_after_another(safety: Safety, text: str) -> Assessment:
+    """``safety.assess(text)`` with the encoder never reading beside the multilingual reader."""
+    side_by_side = bot.safety.loading.SIDE_BY_SIDE_MIN_WORDS
+    bot.safety.loading.SIDE_BY_SIDE_MIN_WORDS = sys.maxsize
+    try:
+        return safety.assess(text)
+    finally:
+        bot.safety.loading.SIDE_BY_SIDE_MIN_WORDS = side_by_side
 
 
 def timed(action, items: list[str]) -> list[float]:  # type: ignore[no-untyped-def]
@@ -94,21 +125,23 @@ def main() -> None:
     print(f"encoder layers on {'ONNX Runtime' if encoder.runner is not None else 'NumPy (ONNX Runtime missing)'}")
     cases = {
         "patterns (normalise + every tier)": lambda text: safety.screen.verdict(text),
+        "patterns, every one searched": lambda text: every_pattern(safety.screen, text),
         "n-gram detector (normalise + score)": lambda text: detector.probability(safety.screen.normal(text)),
         "encoder, NumPy (normalise + score)": lambda text: numpy_encoder.probability(safety.screen.normal(text)),
         "encoder, ONNX Runtime (the same)": lambda text: encoder.probability(safety.screen.normal(text)),
         "multilingual reader (score)": multilingual.probability,
         "all of it, encoder always read": always.assess,
         "all of it, encoder on NumPy (assess)": on_numpy.assess,
+        "all of it, readers one after another": lambda text: one_after_another(safety, text),
         "all of it, as the bot runs (assess)": safety.assess,
     }
     print(f"crisis screen, one message at a time: {len(typical)} corpus messages, then {len(long)} pastes of ~4,096")
-    print(f"{'case':<36} {'p50':>7} {'p99':>7} {'max':>8} | {'paste p50':>9} {'p99':>7}")
+    print(f"{'case':<38} {'p50':>7} {'p99':>7} {'max':>8} | {'paste p50':>9} {'p99':>7}")
     for name, action in cases.items():
         samples, pasted = timed(action, typical), timed(action, long)
         p99, paste_p99 = statistics.quantiles(samples, n=100)[-1], statistics.quantiles(pasted, n=100)[-1]
         print(
-            f"{name:<36} {statistics.median(samples):>7.2f} {p99:>7.2f} {max(samples):>8.1f} | "
+            f"{name:<38} {statistics.median(samples):>7.2f} {p99:>7.2f} {max(samples):>8.1f} | "
             f"{statistics.median(pasted):>9.2f} {paste_p99:>7.2f}"
         )
 

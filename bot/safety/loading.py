@@ -6,6 +6,7 @@ import logging
 import re
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 
@@ -33,6 +34,11 @@ SCREEN_FILE = FsPath("safety") / "screen.yaml"
 ENCODER_MIN_WORDS = 4
 # The n-gram detector needs more: on four or five words ("I did not finish") its few n-grams mislead it.
 NGRAM_MIN_WORDS = 6
+# From this many words the encoder starts reading on a thread of its own while the multilingual reader reads
+# (both let go of the interpreter while they multiply matrices): the longest messages are the slowest 1 %, and
+# on them each reader takes tens of milliseconds. Where the encoder turns out not to matter, its reading is
+# dropped; the answer is the same either way.
+SIDE_BY_SIDE_MIN_WORDS = 60
 HELPLINES_FILE = FsPath("safety") / "helplines.yaml"
 # The encoder's reading when it was not run because it could not change the blend's answer: even odds, so
 # the score reported is the other readers' alone.
@@ -67,6 +73,7 @@ class Safety:
     _readers: Readers = field(default_factory=lambda: Readers(None), repr=False)
     _readers_started: bool = field(default=False, repr=False)
     _readers_done: threading.Event = field(default_factory=threading.Event, repr=False)
+    _beside: ThreadPoolExecutor | None = field(default=None, repr=False)
 
     @property
     def detector(self) -> Detector | None:
@@ -241,10 +248,14 @@ class Safety:
         """The readings; with ``only_if_it_decides``, the encoder (the slowest reader) is run only when its
         reading can change the blend's answer, and is otherwise given as :data:`UNREAD` (no say either way).
         ``known`` holds readings already taken of this message (by reader: "encoder", "multilingual"), not
-        taken again."""
+        taken again. From :data:`SIDE_BY_SIDE_MIN_WORDS` words the encoder reads on a thread of its own while
+        the other readers read."""
         known = known or {}
         if readers.encoder is None or readers.multilingual is None or readers.blend is None:
             return None
+        ahead: Future[float] | None = None
+        if words >= SIDE_BY_SIDE_MIN_WORDS and not known:
+            ahead = self._beside_pool().submit(readers.encoder.probability, normal)
         detector = self.detector if words >= NGRAM_MIN_WORDS else None
         question = pattern is Level.POSSIBLE
         ngram = detector.probability(normal) if detector is not None else None
@@ -255,8 +266,20 @@ class Safety:
         )
         if settled:
             known = {**known, "encoder": UNREAD}
-        encoder = known["encoder"] if "encoder" in known else readers.encoder.probability(normal)
+        if "encoder" in known:
+            encoder = known["encoder"]
+        else:
+            encoder = ahead.result() if ahead is not None else readers.encoder.probability(normal)
         return Readings(pattern_question=question, encoder=encoder, ngram=ngram, multilingual=multilingual)
+
+    def _beside_pool(self) -> ThreadPoolExecutor:
+        """The threads the encoder reads long messages on, beside the multilingual reader (made on first use)."""
+        if self._beside is None:
+            with self._lock:
+                if self._beside is None:
+                    # Two: two messages may be screened at once (each on a thread of its own).
+                    self._beside = ThreadPoolExecutor(max_workers=2, thread_name_prefix="screen-encoder")
+        return self._beside
 
     def lines_for(self, country: str | None, topics: frozenset[str] = frozenset()) -> list[Helpline]:
         """The helplines to show: the country's own first, then topic lines, then those for everywhere."""
