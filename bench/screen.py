@@ -56,9 +56,9 @@ class EncoderAlwaysRead(Blend):
         return None
 
 
-def every_pattern(screen: CrisisScreen, text: str) -> tuple[Level, ...]:
-    """The patterns' tiers as the screen found them before its index: every pattern of every language searched
-    (each behind its own check for the strings it needs)."""
+def every_pattern(screen: CrisisScreen, text: str) -> tuple[bool | Level, ...]:
+    """The patterns' topics and tiers as the screen found them before its index: every pattern of every
+    language searched (each behind its own check for the strings it needs)."""
 
     def level(rules: CompiledRules, normal: str) -> Level:
         for pattern in rules.benign:
@@ -68,8 +68,8 @@ def every_pattern(screen: CrisisScreen, text: str) -> tuple[Level, ...]:
         return Level.POSSIBLE if any(pattern.search(normal) for pattern in rules.possible) else Level.NONE
 
     normal = screen.normal(text)
-    any(any(pattern.search(normal) for pattern in patterns) for patterns in screen.topics.values())
-    return tuple(level(rules, normal) for rules in (screen.english, *screen.languages.values()))
+    topics = tuple(any(pattern.search(normal) for pattern in patterns) for patterns in screen.topics.values())
+    return (*topics, *(level(rules, normal) for rules in (screen.english, *screen.languages.values())))
 
 
 def one_after_another(safety: Safety, text: str) -> Assessment:

@@ -295,9 +295,9 @@ class _Watched:
         self.threads: list[str] = []
         self.demote_below = getattr(reader, "demote_below", 0.0)
 
-    def probability(self, text: str) -> float:
+    def probability(self, text: str, stop: threading.Event | None = None) -> float:
         self.threads.append(threading.current_thread().name)
-        return self.reader.probability(text)  # type: ignore[attr-defined, no-any-return]
+        return self.reader.probability(text, stop)  # type: ignore[attr-defined, no-any-return]
 
 
 LONG_STORY = (
