@@ -1,14 +1,14 @@
 """How long the crisis screen takes per message: patterns, the n-gram detector, the encoder, the multilingual
 reader, and all of it as the bot runs, beside all of it with the encoder read for every message (as before
 the screen learned to leave it out where it cannot change the answer) and with the encoder's layers on NumPy
-instead of ONNX Runtime; the patterns searching every pattern (as before their index) and the whole screen
-with its readers one after another (as before the encoder read long messages beside the multilingual
-reader); and how much memory the learned readers add.
+instead of ONNX Runtime; the patterns searching every pattern (as before their index); and how much memory
+the learned readers add.
 
 Every message of the corpus (all splits) is screened one at a time, plus long pasted paragraphs (the corpus
 messages joined up to Telegram's 4,096 characters). Prints p50, p99 and the worst case in milliseconds.
 
-    python -m bench.screen
+    python -m bench.screen            # everything (about half an hour here)
+    python -m bench.screen patterns   # only the patterns, with and without their index (a few minutes)
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-import bot.safety.loading
-from bot.safety import Assessment, Level, Safety, load_safety
+from bot.safety import Level, load_safety
 from bot.safety.blend import Blend
 from bot.safety.detector import MODEL_DIR
 from bot.safety.encoder import load_encoder
@@ -72,16 +72,6 @@ def every_pattern(screen: CrisisScreen, text: str) -> tuple[bool | Level, ...]:
     return (*topics, *(level(rules, normal) for rules in (screen.english, *screen.languages.values())))
 
 
-def one_after_another(safety: Safety, text: str) -> Assessment:
-    """``safety.assess(text)`` with the encoder never reading beside the multilingual reader."""
-    side_by_side = bot.safety.loading.SIDE_BY_SIDE_MIN_WORDS
-    bot.safety.loading.SIDE_BY_SIDE_MIN_WORDS = sys.maxsize
-    try:
-        return safety.assess(text)
-    finally:
-        bot.safety.loading.SIDE_BY_SIDE_MIN_WORDS = side_by_side
-
-
 def timed(action, items: list[str]) -> list[float]:  # type: ignore[no-untyped-def]
     samples = []
     for item in items:
@@ -99,7 +89,37 @@ def rss_mb() -> float:
     return float("nan")
 
 
+def report(cases: dict[str, Any], typical: list[str], long: list[str]) -> None:
+    """Time every case over the corpus messages and the pastes; print the table."""
+    print(f"crisis screen, one message at a time: {len(typical)} corpus messages, then {len(long)} pastes of ~4,096")
+    print(f"{'case':<38} {'p50':>7} {'p99':>7} {'max':>8} | {'paste p50':>9} {'p99':>7}")
+    for name, action in cases.items():
+        samples, pasted = timed(action, typical), timed(action, long)
+        p99, paste_p99 = statistics.quantiles(samples, n=100)[-1], statistics.quantiles(pasted, n=100)[-1]
+        print(
+            f"{name:<38} {statistics.median(samples):>7.2f} {p99:>7.2f} {max(samples):>8.1f} | "
+            f"{statistics.median(pasted):>9.2f} {paste_p99:>7.2f}"
+        )
+
+
+def patterns_only() -> None:
+    """Only the patterns, with and without their index (no learned reader is loaded)."""
+    safety = load_safety(Path("conversations"))
+    typical, long = texts()
+    report(
+        {
+            "patterns (normalise + every tier)": safety.screen.verdict,
+            "patterns, every one searched": lambda text: every_pattern(safety.screen, text),
+        },
+        typical,
+        long,
+    )
+
+
 def main() -> None:
+    if sys.argv[1:] == ["patterns"]:
+        patterns_only()
+        return
     safety = load_safety(Path("conversations"))
     detector = safety.detector
     assert detector is not None, "no detector model in bot/safety/model"
@@ -132,18 +152,9 @@ def main() -> None:
         "multilingual reader (score)": multilingual.probability,
         "all of it, encoder always read": always.assess,
         "all of it, encoder on NumPy (assess)": on_numpy.assess,
-        "all of it, readers one after another": lambda text: one_after_another(safety, text),
         "all of it, as the bot runs (assess)": safety.assess,
     }
-    print(f"crisis screen, one message at a time: {len(typical)} corpus messages, then {len(long)} pastes of ~4,096")
-    print(f"{'case':<38} {'p50':>7} {'p99':>7} {'max':>8} | {'paste p50':>9} {'p99':>7}")
-    for name, action in cases.items():
-        samples, pasted = timed(action, typical), timed(action, long)
-        p99, paste_p99 = statistics.quantiles(samples, n=100)[-1], statistics.quantiles(pasted, n=100)[-1]
-        print(
-            f"{name:<38} {statistics.median(samples):>7.2f} {p99:>7.2f} {max(samples):>8.1f} | "
-            f"{statistics.median(pasted):>9.2f} {paste_p99:>7.2f}"
-        )
+    report(cases, typical, long)
 
 
 if __name__ == "__main__":

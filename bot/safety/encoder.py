@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -157,17 +156,11 @@ class Encoder:
     """The layers on ONNX Runtime (:mod:`bot.safety.encoder_runtime`; ``layers`` is then empty), or None to run
     ``layers`` with NumPy."""
 
-    def probability(self, text: str, stop: threading.Event | None = None) -> float:
-        """The highest risk probability over the passages of ``text`` (see :func:`passages`). Once ``stop`` is
-        set, no further passage is read and the answer means nothing (it is for a reading no longer needed)."""
+    def probability(self, text: str) -> float:
+        """The highest risk probability over the passages of ``text`` (see :func:`passages`)."""
         # One passage at a time: batching them would pad the short ones to the longest, which costs more here
         # (up to half again on long messages) than the few extra matrix products.
-        highest = 0.0
-        for passage in passages(self.pieces, text):
-            if stop is not None and stop.is_set():
-                break
-            highest = max(highest, self.probabilities([passage])[0])
-        return highest
+        return max(self.probabilities([passage])[0] for passage in passages(self.pieces, text))
 
     def probabilities(self, batch: list[list[int]]) -> list[float]:
         """The risk probability of each passage of word pieces ([CLS] and [SEP] added here), in one pass."""

@@ -6,7 +6,6 @@ import logging
 import re
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 
@@ -34,12 +33,6 @@ SCREEN_FILE = FsPath("safety") / "screen.yaml"
 ENCODER_MIN_WORDS = 4
 # The n-gram detector needs more: on four or five words ("I did not finish") its few n-grams mislead it.
 NGRAM_MIN_WORDS = 6
-# From this many words the encoder starts reading on a thread of its own while the multilingual reader reads
-# (both let go of the interpreter while they multiply matrices): the longest messages are the slowest 1 %, and
-# on them each reader takes tens of milliseconds. Where the encoder turns out not to matter, its reading is
-# dropped and stops after the passage it is on (a few milliseconds of work spent for nothing, the price of not
-# waiting for the multilingual reader first); the answer is the same either way.
-SIDE_BY_SIDE_MIN_WORDS = 60
 HELPLINES_FILE = FsPath("safety") / "helplines.yaml"
 # The encoder's reading when it was not run because it could not change the blend's answer: even odds, so
 # the score reported is the other readers' alone.
@@ -74,7 +67,6 @@ class Safety:
     _readers: Readers = field(default_factory=lambda: Readers(None), repr=False)
     _readers_started: bool = field(default=False, repr=False)
     _readers_done: threading.Event = field(default_factory=threading.Event, repr=False)
-    _beside: ThreadPoolExecutor | None = field(default=None, repr=False)
 
     @property
     def detector(self) -> Detector | None:
@@ -249,15 +241,10 @@ class Safety:
         """The readings; with ``only_if_it_decides``, the encoder (the slowest reader) is run only when its
         reading can change the blend's answer, and is otherwise given as :data:`UNREAD` (no say either way).
         ``known`` holds readings already taken of this message (by reader: "encoder", "multilingual"), not
-        taken again. From :data:`SIDE_BY_SIDE_MIN_WORDS` words the encoder reads on a thread of its own while
-        the other readers read."""
+        taken again."""
         known = known or {}
         if readers.encoder is None or readers.multilingual is None or readers.blend is None:
             return None
-        ahead: Future[float] | None = None
-        dropped = threading.Event()
-        if words >= SIDE_BY_SIDE_MIN_WORDS and not known:
-            ahead = self._beside_pool().submit(readers.encoder.probability, normal, dropped)
         detector = self.detector if words >= NGRAM_MIN_WORDS else None
         question = pattern is Level.POSSIBLE
         ngram = detector.probability(normal) if detector is not None else None
@@ -268,21 +255,8 @@ class Safety:
         )
         if settled:
             known = {**known, "encoder": UNREAD}
-            dropped.set()  # an encoder reading beside this one stops after the passage it is on
-        if "encoder" in known:
-            encoder = known["encoder"]
-        else:
-            encoder = ahead.result() if ahead is not None else readers.encoder.probability(normal)
+        encoder = known["encoder"] if "encoder" in known else readers.encoder.probability(normal)
         return Readings(pattern_question=question, encoder=encoder, ngram=ngram, multilingual=multilingual)
-
-    def _beside_pool(self) -> ThreadPoolExecutor:
-        """The threads the encoder reads long messages on, beside the multilingual reader (made on first use)."""
-        if self._beside is None:
-            with self._lock:
-                if self._beside is None:
-                    # Two: two messages may be screened at once (each on a thread of its own).
-                    self._beside = ThreadPoolExecutor(max_workers=2, thread_name_prefix="screen-encoder")
-        return self._beside
 
     def lines_for(self, country: str | None, topics: frozenset[str] = frozenset()) -> list[Helpline]:
         """The helplines to show: the country's own first, then topic lines, then those for everywhere."""

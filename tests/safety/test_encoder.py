@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -83,24 +82,6 @@ def test_one_sentence_of_risk_late_in_a_long_paragraph_is_not_averaged_away(warm
     assert encoder.probability(paragraph) > 2 * encoder.probability(work * 12)
     assert learned_level(warm, paragraph) is Level.POSSIBLE
     assert learned_level(warm, work * 12) is Level.NONE
-
-
-def test_a_reading_told_to_stop_reads_no_further_passage(encoder: Encoder, monkeypatch: pytest.MonkeyPatch) -> None:
-    text = " ".join(f"this is sentence number {n} of a long story about a bad week at work." for n in range(40))
-    read: list[int] = []
-    original = Encoder.probabilities
-
-    def counted(self: Encoder, batch: list[list[int]]) -> list[float]:
-        read.append(len(batch))
-        stop.set()  # as if the blend settled while this passage was read
-        return original(self, batch)
-
-    stop = threading.Event()
-    monkeypatch.setattr(Encoder, "probabilities", counted)
-    encoder.probability(text, stop)
-    assert read == [1]  # the passage under way is finished, no later one is begun
-    read.clear()
-    assert encoder.probability(text) > 0.0 and len(read) == len(passages(encoder.pieces, text)) > 1
 
 
 def test_a_long_message_is_read_in_passages_of_whole_sentences_that_cover_every_piece(encoder: Encoder) -> None:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bot.safety import Level, Safety, load_safety, loading
+from bot.safety import Level, Safety, load_safety
 from bot.safety.blend import BLEND_FILE, FEATURES, Blend, Readings, load_blend, save_blend
 from bot.safety.detector import MODEL_DIR
 from bot.safety.loading import ENCODER_MIN_WORDS, word_count
@@ -272,7 +271,6 @@ class _BrokenReader:
         "i dont want to be here anymore after failing that exam again",  # a pattern's question or a reader's
         "der prüfungsstress bringt mich um, ich will nicht mehr leben",  # another language's pattern
         "the exam went badly but i will study harder for the next one",  # nothing
-        " ".join(["the review went badly and my manager said the launch slipped again."] * 6),  # read side by side
     ],
 )
 def test_a_reader_that_fails_leaves_the_patterns_verdict_standing(text: str, caplog: pytest.LogCaptureFixture) -> None:
@@ -285,44 +283,3 @@ def test_a_reader_that_fails_leaves_the_patterns_verdict_standing(text: str, cap
         assessed = safety.assess(text)
     assert assessed.level is patterns and assessed.score is None
     assert "the patterns' verdict stands" in caplog.text
-
-
-class _Watched:
-    """A reader that notes the thread each reading is taken on."""
-
-    def __init__(self, reader: object) -> None:
-        self.reader = reader
-        self.threads: list[str] = []
-        self.demote_below = getattr(reader, "demote_below", 0.0)
-
-    def probability(self, text: str, stop: threading.Event | None = None) -> float:
-        self.threads.append(threading.current_thread().name)
-        return self.reader.probability(text, stop)  # type: ignore[attr-defined, no-any-return]
-
-
-LONG_STORY = (
-    "so the quarterly review was today and it went about as badly as it could. my manager went through every "
-    "slipped deadline in front of the whole team and i just sat there. honestly lately i feel like a weight "
-    "on everyone, at work and at home. anyway i drove home, made dinner, watched two "
-    "episodes of something and tried not to think about the slides. tomorrow there is another meeting about "
-    "the launch and i have no idea what i will say."
-)
-
-
-@pytest.mark.parametrize("text", [LONG_STORY, " ".join(["the launch slipped again and i am tired of it."] * 8)])
-def test_a_long_message_is_read_by_the_encoder_beside_the_other_readers_with_the_same_answer(
-    text: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    safety = load_safety(CONVERSATIONS)
-    assert safety.wait_ready(120)
-    assert word_count(safety.screen.normal(text)) >= loading.SIDE_BY_SIDE_MIN_WORDS
-    assert safety.screen.verdict(text).level is not Level.CLEAR  # a full reply is weighed by one reader first
-    watched = _Watched(safety.readers.encoder)
-    safety._readers = dataclasses.replace(safety.readers, encoder=watched)  # type: ignore[arg-type]
-    beside = safety.assess(text)
-    assert watched.threads and all(name.startswith("screen-encoder") for name in watched.threads)
-    monkeypatch.setattr(loading, "SIDE_BY_SIDE_MIN_WORDS", 10**9)
-    watched.threads.clear()
-    one_after_another = safety.assess(text)
-    assert beside == one_after_another
-    assert all(not name.startswith("screen-encoder") for name in watched.threads)
