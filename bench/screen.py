@@ -9,6 +9,7 @@ messages joined up to Telegram's 4,096 characters). Prints p50, p99 and the wors
 
     python -m bench.screen            # everything (about half an hour here)
     python -m bench.screen patterns   # only the patterns, with and without their index (a few minutes)
+    python -m bench.screen detector   # only the n-gram detector, with and without the buckets it remembers
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.safety import Level, load_safety
+from bot.safety import Level, detector, load_safety
 from bot.safety.blend import Blend
 from bot.safety.detector import MODEL_DIR
 from bot.safety.encoder import load_encoder
@@ -72,6 +73,17 @@ def every_pattern(screen: CrisisScreen, text: str) -> tuple[bool | Level, ...]:
     return (*topics, *(level(rules, normal) for rules in (screen.english, *screen.languages.values())))
 
 
+def every_ngram_hashed(reader: detector.Detector, normal: str) -> float:
+    """The detector's probability as before it remembered the buckets of the words it had read: every
+    character n-gram of every word hashed again."""
+    remembered = detector._word_buckets
+    detector._word_buckets = remembered.__wrapped__  # type: ignore[assignment]
+    try:
+        return reader.probability(normal)
+    finally:
+        detector._word_buckets = remembered
+
+
 def timed(action, items: list[str]) -> list[float]:  # type: ignore[no-untyped-def]
     samples = []
     for item in items:
@@ -116,13 +128,32 @@ def patterns_only() -> None:
     )
 
 
+def detector_only() -> None:
+    """Only the n-gram detector, with and without the buckets it remembers per word (no other reader)."""
+    safety = load_safety(Path("conversations"))
+    reader = detector.load_detector()
+    assert reader is not None, "no detector model in bot/safety/model"
+    typical, long = texts()
+    report(
+        {
+            "n-gram detector (normalise + score)": lambda text: reader.probability(safety.screen.normal(text)),
+            "n-gram detector, every n-gram hashed": lambda text: every_ngram_hashed(reader, safety.screen.normal(text)),
+        },
+        typical,
+        long,
+    )
+
+
 def main() -> None:
     if sys.argv[1:] == ["patterns"]:
         patterns_only()
         return
+    if sys.argv[1:] == ["detector"]:
+        detector_only()
+        return
     safety = load_safety(Path("conversations"))
-    detector = safety.detector
-    assert detector is not None, "no detector model in bot/safety/model"
+    ngram = safety.detector
+    assert ngram is not None, "no detector model in bot/safety/model"
     typical, long = texts()
     before = rss_mb()
     started = time.perf_counter()
@@ -146,7 +177,8 @@ def main() -> None:
     cases = {
         "patterns (normalise + every tier)": lambda text: safety.screen.verdict(text),
         "patterns, every one searched": lambda text: every_pattern(safety.screen, text),
-        "n-gram detector (normalise + score)": lambda text: detector.probability(safety.screen.normal(text)),
+        "n-gram detector (normalise + score)": lambda text: ngram.probability(safety.screen.normal(text)),
+        "n-gram detector, every n-gram hashed": lambda text: every_ngram_hashed(ngram, safety.screen.normal(text)),
         "encoder, NumPy (normalise + score)": lambda text: numpy_encoder.probability(safety.screen.normal(text)),
         "encoder, ONNX Runtime (the same)": lambda text: encoder.probability(safety.screen.normal(text)),
         "multilingual reader (score)": multilingual.probability,

@@ -10,6 +10,7 @@ is plain Python (no NumPy), about a millisecond for a typical message. Pure apar
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -27,6 +28,9 @@ WEIGHTS_FILE = "weights.bin"
 INDEX_FILE = "index.bin"
 META_FILE = "model.json"
 _WORD = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
+# Words whose buckets are kept: the words of a long paste repeat, and so do everyday ones across messages;
+# hashing each character n-gram again was most of the detector's time (a bound, since words are unbounded).
+_WORDS_REMEMBERED = 4096
 
 
 @dataclass(frozen=True)
@@ -42,19 +46,30 @@ class FeatureSpec:
         words = _WORD.findall(normal)
         counts: Counter[int] = Counter()
         for word in words:
-            padded = f" {word} "
-            for size in range(self.char_min, self.char_max + 1):
-                for start in range(len(padded) - size + 1):
-                    counts[self._bucket("c", padded[start : start + size])] += 1
-            counts[self._bucket("w", word)] += 1
+            counts.update(_word_buckets(word, self.char_min, self.char_max, self.buckets))
         for first, second in itertools.pairwise(words):
-            counts[self._bucket("b", f"{first} {second}")] += 1
+            counts[_bucket("b", f"{first} {second}", self.buckets)] += 1
         scaled = {bucket: 1.0 + math.log(count) for bucket, count in counts.items()}
         norm = math.sqrt(sum(value * value for value in scaled.values())) or 1.0
         return {bucket: value / norm for bucket, value in scaled.items()}
 
-    def _bucket(self, kind: str, gram: str) -> int:
-        return zlib.crc32(f"{kind}:{gram}".encode()) % self.buckets
+
+@functools.lru_cache(maxsize=_WORDS_REMEMBERED)
+def _word_buckets(word: str, char_min: int, char_max: int, buckets: int) -> tuple[int, ...]:
+    """The buckets one ``word`` adds to the counts: its character n-grams inside spaces, shortest first,
+    then the word itself (the order matters: it is the order the sum over features runs in)."""
+    padded = f" {word} "
+    grams = [
+        _bucket("c", padded[start : start + size], buckets)
+        for size in range(char_min, char_max + 1)
+        for start in range(len(padded) - size + 1)
+    ]
+    grams.append(_bucket("w", word, buckets))
+    return tuple(grams)
+
+
+def _bucket(kind: str, gram: str, buckets: int) -> int:
+    return zlib.crc32(f"{kind}:{gram}".encode()) % buckets
 
 
 @dataclass(frozen=True)
