@@ -29,8 +29,11 @@ INDEX_FILE = "index.bin"
 META_FILE = "model.json"
 _WORD = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
 # Words whose buckets are kept: the words of a long paste repeat, and so do everyday ones across messages;
-# hashing each character n-gram again was most of the detector's time (a bound, since words are unbounded).
+# hashing each character n-gram again was most of the detector's time. Both bounds keep the memory small
+# whatever is sent (at most 4,096 × 95 buckets, about 16 MB): a longer "word" (a run of letters with no
+# space) is hashed every time, as before, since nobody repeats one.
 _WORDS_REMEMBERED = 4096
+_LONGEST_REMEMBERED = 24
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,8 @@ class FeatureSpec:
         words = _WORD.findall(normal)
         counts: Counter[int] = Counter()
         for word in words:
-            counts.update(_word_buckets(word, self.char_min, self.char_max, self.buckets))
+            buckets = _remembered_word_buckets if len(word) <= _LONGEST_REMEMBERED else _word_buckets
+            counts.update(buckets(word, self.char_min, self.char_max, self.buckets))
         for first, second in itertools.pairwise(words):
             counts[_bucket("b", f"{first} {second}", self.buckets)] += 1
         scaled = {bucket: 1.0 + math.log(count) for bucket, count in counts.items()}
@@ -54,7 +58,6 @@ class FeatureSpec:
         return {bucket: value / norm for bucket, value in scaled.items()}
 
 
-@functools.lru_cache(maxsize=_WORDS_REMEMBERED)
 def _word_buckets(word: str, char_min: int, char_max: int, buckets: int) -> tuple[int, ...]:
     """The buckets one ``word`` adds to the counts: its character n-grams inside spaces, shortest first,
     then the word itself (the order matters: it is the order the sum over features runs in)."""
@@ -66,6 +69,9 @@ def _word_buckets(word: str, char_min: int, char_max: int, buckets: int) -> tupl
     ]
     grams.append(_bucket("w", word, buckets))
     return tuple(grams)
+
+
+_remembered_word_buckets = functools.lru_cache(maxsize=_WORDS_REMEMBERED)(_word_buckets)
 
 
 def _bucket(kind: str, gram: str, buckets: int) -> int:
