@@ -73,7 +73,7 @@ def every_pattern(screen: CrisisScreen, text: str) -> tuple[bool | Level, ...]:
     return (*topics, *(level(rules, normal) for rules in (screen.english, *screen.languages.values())))
 
 
-def every_ngram_hashed(reader: detector.Detector, normal: str) -> float:
+def no_word_remembered(reader: detector.Detector, normal: str) -> float:
     """The detector's probability with no word's buckets remembered: every character n-gram of every word
     hashed again (the same arithmetic; the code before it remembered words was also a little slower)."""
     remembered = detector._remembered_word_buckets
@@ -137,7 +137,7 @@ def detector_only() -> None:
     report(
         {
             "n-gram detector (normalise + score)": lambda text: reader.probability(safety.screen.normal(text)),
-            "n-gram detector, no word remembered": lambda text: every_ngram_hashed(reader, safety.screen.normal(text)),
+            "n-gram detector, no word remembered": lambda text: no_word_remembered(reader, safety.screen.normal(text)),
         },
         typical,
         long,
@@ -178,7 +178,7 @@ def main() -> None:
         "patterns (normalise + every tier)": lambda text: safety.screen.verdict(text),
         "patterns, every one searched": lambda text: every_pattern(safety.screen, text),
         "n-gram detector (normalise + score)": lambda text: ngram.probability(safety.screen.normal(text)),
-        "n-gram detector, no word remembered": lambda text: every_ngram_hashed(ngram, safety.screen.normal(text)),
+        "n-gram detector, no word remembered": lambda text: no_word_remembered(ngram, safety.screen.normal(text)),
         "encoder, NumPy (normalise + score)": lambda text: numpy_encoder.probability(safety.screen.normal(text)),
         "encoder, ONNX Runtime (the same)": lambda text: encoder.probability(safety.screen.normal(text)),
         "multilingual reader (score)": multilingual.probability,
