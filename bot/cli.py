@@ -39,7 +39,8 @@ def _parser() -> argparse.ArgumentParser:
         help="without a token, start the terminal chat instead of stopping with an error",
     )
     screen = commands.add_parser(
-        "screen-eval", help="measure the crisis screen on a labelled YAML or JSONL file of {text, label, category}"
+        "screen-eval",
+        help="measure the crisis screen on a labelled file of {text, label, category} (JSON lines, JSON, YAML or CSV)",
     )
     screen.add_argument("file", type=Path)
     screen.add_argument("--flows", type=Path, help="conversations folder (default: FLOWS_DIR or conversations/)")

@@ -68,7 +68,7 @@ def test_the_corpus_is_large_and_split_three_ways() -> None:
 
 def test_every_risk_category_reaches_the_question_or_the_reply(held_out: Evaluation) -> None:
     print("\n" + held_out.report())
-    low = {name: f"{r.reached:.1%}" for name, r in held_out.categories.items() if r.label == "risk"}
+    low = {name: f"{r.reached:.1%}" for (name, _), r in held_out.categories.items() if r.label == "risk"}
     assert held_out.worst_risk_recall() >= MIN_RECALL_PER_CATEGORY, low
     assert held_out.risk_recall() >= MIN_RECALL_OVERALL
 
@@ -128,3 +128,4 @@ def test_screen_eval_prints_the_table_and_every_miss(tmp_path: Path) -> None:
     assert "direct" in done.stdout and "50.0%" in done.stdout
     assert "direct: 1 missed" in done.stdout and "zzz nothing here" in done.stdout
     assert "risk, all reached:            50.0%" in done.stdout
+    assert "time per message:" in done.stdout and "(3 messages, one at a time)" in done.stdout
