@@ -33,6 +33,8 @@ class CategoryResult:
     """How one category fared: counts per tier, and the messages that went wrong."""
 
     label: str
+    name: str = ""
+    """The category as first spelt in the set (names that differ only in case or spaces are one category)."""
     total: int = 0
     clear: int = 0
     possible: int = 0
@@ -49,7 +51,8 @@ class Evaluation:
     """Results per category, overall figures for benign messages, and how long each message took."""
 
     categories: dict[tuple[str, str], CategoryResult]
-    """Keyed by category and label: a set may use one category name for risk messages and their look-alikes."""
+    """Keyed by category (case folded) and label: a set may use one category name for risk messages and their
+    look-alikes."""
     seconds: list[float] = field(default_factory=list)
     """The time taken to screen each message, in the order read."""
 
@@ -80,28 +83,36 @@ class Evaluation:
     def report(self) -> str:
         """A table per category, the benign figures, the time per message, then every miss and every full
         reply to a benign message."""
-        lines = [f"{'category':<28} {'label':<7} {'n':>5} {'reply':>7} {'question':>9} {'reached':>8}"]
-        for (name, label), result in sorted(self.categories.items(), key=lambda item: (item[0][1] != "risk", item[0])):
+        width = max([28, *(len(result.name) + 1 for result in self.categories.values())])
+        lines = [f"{'category':<{width}} {'label':<7} {'n':>5} {'reply':>7} {'question':>9} {'reached':>8}"]
+        for (_, label), result in sorted(self.categories.items(), key=lambda item: (item[0][1] != "risk", item[0])):
             lines.append(
-                f"{name:<28} {label:<7} {result.total:>5} {result.clear / result.total:>7.1%} "
+                f"{result.name:<{width}} {label:<7} {result.total:>5} {result.clear / result.total:>7.1%} "
                 f"{result.possible / result.total:>9.1%} {result.reached:>8.1%}"
             )
+        has = {result.label for result in self.categories.values()}
+        risk, benign = "risk" in has, "benign" in has
         lines.append("")
-        lines.append(f"risk, all reached:            {self.risk_recall():.1%}")
-        lines.append(f"risk, worst category reached: {self.worst_risk_recall():.1%}")
-        lines.append(f"benign given the full reply:  {self.benign_share(Level.CLEAR):.1%}")
-        lines.append(f"benign given the question:    {self.benign_share(Level.POSSIBLE):.1%}")
+        lines.append(f"risk, all reached:            {_share(self.risk_recall(), risk, 'risk')}")
+        lines.append(f"risk, worst category reached: {_share(self.worst_risk_recall(), risk, 'risk')}")
+        lines.append(f"benign given the full reply:  {_share(self.benign_share(Level.CLEAR), benign, 'benign')}")
+        lines.append(f"benign given the question:    {_share(self.benign_share(Level.POSSIBLE), benign, 'benign')}")
         if self.seconds:
             lines.append(
                 f"time per message:             p50 {self.milliseconds(0.5):.1f} ms, p99 {self.milliseconds(0.99):.1f}"
                 f" ms, max {self.milliseconds(1.0):.1f} ms ({_count(len(self.seconds))}, one at a time)"
             )
-        for (name, _), result in sorted(self.categories.items()):
+        for _, result in sorted(self.categories.items()):
             if result.wrong:
                 what = "missed" if result.label == "risk" else "given the full reply"
-                lines.append(f"\n{name}: {len(result.wrong)} {what}")
-                lines.extend(f"  - {text}" for text in result.wrong)
+                lines.append(f"\n{result.name}: {len(result.wrong)} {what}")
+                # A text of several lines stays under its dash.
+                lines.extend("  - " + "\n    ".join(text.splitlines() or [""]) for text in result.wrong)
         return "\n".join(lines)
+
+
+def _share(value: float, present: bool, label: str) -> str:
+    return f"{value:.1%}" if present else f"n/a (no {label} messages)"
 
 
 def _count(messages: int) -> str:
@@ -112,7 +123,8 @@ def evaluate(messages: Iterable[Labelled], assess: Callable[[str], Assessment]) 
     """Assess every message, one at a time, timing each, and tally the outcome by category and label."""
     evaluation = Evaluation({})
     for message in messages:
-        result = evaluation.categories.setdefault((message.category, message.label), CategoryResult(message.label))
+        key = (" ".join(message.category.split()).casefold(), message.label)
+        result = evaluation.categories.setdefault(key, CategoryResult(message.label, message.category))
         started = time.perf_counter()
         level = assess(message.text).level
         evaluation.seconds.append(time.perf_counter() - started)
@@ -126,25 +138,57 @@ def evaluate(messages: Iterable[Labelled], assess: Callable[[str], Assessment]) 
 
 
 def read_labelled(path: Path) -> list[Labelled]:
-    """The labelled messages of ``path``: a YAML list, a JSON array, JSON lines or a CSV file with a header row.
+    """The labelled messages of ``path``: JSON lines, a JSON array, a YAML list, or CSV / TSV with a header row.
 
-    A YAML or JSON document may also be a mapping that holds the list under one key (``messages: [...]``).
-    Labels are read without regard to case or surrounding spaces; a number given as the text ("7", an
-    everyday answer) is read as typed. Raises ValueError saying ``file:line: what is wrong`` (the line where
-    it is known, the entry's number otherwise).
+    A JSON or YAML document may also be a mapping that holds the list under one key (``messages: [...]``).
+    Field names and labels are read without regard to case or surrounding spaces; a number given as the text
+    ("7", an everyday answer) is read as text. Raises ValueError naming every bad entry (up to
+    :data:`PROBLEMS_SHOWN`) as ``file:line: what is wrong`` (the entry's number where its line is unknown),
+    and when the file holds no message at all.
     """
-    raw = path.read_text(encoding="utf-8-sig")  # a byte-order mark, as some editors write, is not text
-    if path.suffix.lower() in {".yaml", ".yml"}:
+    raw = _text_of(path)
+    suffix = path.suffix.lower()
+    if suffix in {".csv", ".tsv"}:
+        entries = _csv_entries(raw, "\t" if suffix == ".tsv" else ",")
+    elif suffix in {".yaml", ".yml"} or (suffix not in {".json", ".jsonl", ".ndjson"} and not _looks_like_json(raw)):
         entries = _yaml_entries(path, raw)
-    elif path.suffix.lower() in {".csv", ".tsv"}:
-        entries = _csv_entries(raw, "\t" if path.suffix.lower() == ".tsv" else ",")
     else:
         entries = _json_entries(path, raw)
-    return [_labelled(path, where, row) for where, row in entries]
+    found: list[Labelled] = []
+    problems: list[str] = []
+    for where, row in entries:
+        try:
+            found.append(_labelled(path, where, row))
+        except ValueError as problem:
+            problems.append(str(problem))
+    if problems:
+        more = len(problems) - PROBLEMS_SHOWN
+        raise ValueError("\n".join(problems[:PROBLEMS_SHOWN] + ([f"... and {more} more"] if more > 0 else [])))
+    if not found:
+        raise ValueError(f"{path}: no messages in it; expected a list of {{text, label, category}}")
+    return found
 
+
+PROBLEMS_SHOWN = 10
+"""How many bad entries one reading names before it stops listing them."""
 
 _Entry = tuple[str, object]
-"""Where an entry is (``line N`` or ``entry N``) and its raw value."""
+"""Where an entry is (a line number, or ``entry N``) and its raw value."""
+
+
+def _text_of(path: Path) -> str:
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its byte-order mark, as some editors save
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")  # a UTF-8 byte-order mark is not text either
+    except UnicodeDecodeError as problem:
+        line = data[: problem.start].count(b"\n") + 1
+        raise ValueError(f"{path}:{line}: not UTF-8 text; save the file as UTF-8 and try again") from None
+
+
+def _looks_like_json(raw: str) -> bool:
+    return raw.lstrip()[:1] in {"[", "{"}
 
 
 def _yaml_entries(path: Path, raw: str) -> list[_Entry]:
@@ -152,70 +196,105 @@ def _yaml_entries(path: Path, raw: str) -> list[_Entry]:
         document = load_yaml(raw)
     except YamlSyntaxError as problem:
         raise ValueError(f"{path}:{problem.line}: not YAML: {problem.problem}") from None
+    if document.value is None:
+        return []
     rows, key = _the_list(document.value)
     if rows is None:
         raise ValueError(f"{path}: expected a list of {{text, label, category}}")
+    if isinstance(document.value, dict) and key is None:  # one list per label: their lines are not kept
+        return [(f"entry {index}", row) for index, row in enumerate(rows, start=1)]
     prefix = () if key is None else (key,)
     return [(f"{document.line_of((*prefix, index))}", row) for index, row in enumerate(rows)]
 
 
 def _json_entries(path: Path, raw: str) -> list[_Entry]:
     if raw.lstrip().startswith("["):  # one JSON document holding the list, whatever the file is called
-        try:
-            whole = json.loads(raw)
-        except json.JSONDecodeError as problem:
-            raise ValueError(f"{path}:{problem.lineno}: not JSON: {problem.msg}") from None
-        rows, _ = _the_list(whole)
-        return [(f"entry {index}", row) for index, row in enumerate(rows or [], start=1)]
+        return _one_json_document(path, raw)
     entries: list[_Entry] = []
-    for number, line in enumerate(raw.splitlines(), start=1):
+    # Only a newline ends a line of JSON: U+2028 or a stray \x85 inside a text is part of the text.
+    for number, line in enumerate(raw.split("\n"), start=1):
         if line.strip():
-            try:
-                entries.append((str(number), json.loads(line)))
+            try:  # a comma left at the end of a line, as when lines are cut from an array, is forgiven
+                entries.append((str(number), json.loads(line.rstrip().removesuffix(","))))
             except json.JSONDecodeError as problem:
-                try:  # a whole JSON document spread over lines: a mapping that holds the list
-                    rows, _ = _the_list(json.loads(raw))
+                try:  # not JSON lines: maybe one document spread over lines
+                    json.loads(raw)
                 except json.JSONDecodeError:
                     raise ValueError(f"{path}:{number}: not JSON: {problem.msg}") from None
-                if rows is None:
-                    raise ValueError(f"{path}: expected a list of {{text, label, category}}") from None
-                return [(f"entry {index}", row) for index, row in enumerate(rows, start=1)]
-    if len(entries) == 1 and isinstance(entries[0][1], dict) and "text" not in entries[0][1]:
+                return _one_json_document(path, raw)
+    if len(entries) == 1:
         rows, _ = _the_list(entries[0][1])  # a one-line mapping that holds the list
-        return [(f"entry {index}", row) for index, row in enumerate(rows or [], start=1)]
+        if rows is not None:
+            return [(f"entry {index}", row) for index, row in enumerate(rows, start=1)]
     return entries
 
 
+def _one_json_document(path: Path, raw: str) -> list[_Entry]:
+    try:
+        whole = json.loads(raw)
+    except json.JSONDecodeError as problem:
+        raise ValueError(f"{path}:{problem.lineno}: not JSON: {problem.msg}") from None
+    rows, _ = _the_list(whole)
+    if rows is None:
+        return [("entry 1", whole)]  # one message on its own, or a mapping without a list: said below
+    return [(f"entry {index}", row) for index, row in enumerate(rows, start=1)]
+
+
 def _csv_entries(raw: str, delimiter: str) -> list[_Entry]:
+    header = raw.split("\n", 1)[0]
+    if delimiter == "," and header.count(";") > header.count(","):  # spreadsheets in many locales write ;
+        delimiter = ";"
     reader = csv.DictReader(io.StringIO(raw, newline=""), delimiter=delimiter)
-    return [
-        (str(reader.line_num), {key.strip().casefold(): value for key, value in row.items() if key}) for row in reader
-    ]
+    entries: list[_Entry] = []
+    for row in reader:
+        cells = {key: value for key, value in row.items() if key}
+        if any(isinstance(value, str) and value.strip() for value in cells.values()):  # a spreadsheet's ,,, rows
+            entries.append((str(reader.line_num), cells))
+    return entries
 
 
 def _the_list(value: object) -> tuple[list[object] | None, str | None]:
-    """``value`` if it is a list, or the one list a mapping holds (with its key); None where there is none."""
+    """``value`` if it is a list, or the list of entries a mapping holds (with its key, or None when the
+    mapping holds one list per label, ``risk: [...]`` and ``benign: [...]``); None where there is none."""
     if isinstance(value, list):
         return value, None
-    if isinstance(value, dict):
-        lists = [(key, inner) for key, inner in value.items() if isinstance(inner, list)]
-        if len(lists) == 1:
-            return lists[0][1], str(lists[0][0])
+    if not isinstance(value, dict) or "text" in _fields(value):
+        return None, None
+    if value and set(_fields(value)) <= {"risk", "benign"} and all(isinstance(v, list) for v in value.values()):
+        return [_with_label(entry, str(label)) for label, inner in value.items() for entry in inner], None
+    lists = [(key, inner) for key, inner in value.items() if isinstance(inner, list)]
+    if len(lists) > 1:  # beside other lists (the labels it uses, say), the one whose items are entries
+        lists = [(key, inner) for key, inner in lists if inner and all(isinstance(item, dict) for item in inner)]
+    if len(lists) == 1:
+        return lists[0][1], str(lists[0][0])
     return None, None
+
+
+def _with_label(entry: object, label: str) -> object:
+    if isinstance(entry, dict) and "label" not in _fields(entry):
+        return {**entry, "label": label}
+    return entry
+
+
+def _fields(row: dict[object, object]) -> dict[str, object]:
+    return {str(key).strip().casefold(): value for key, value in row.items()}
 
 
 def _labelled(path: Path, where: str, row: object) -> Labelled:
     place = f"{path}:{where}" if where[0].isdigit() else f"{path}: {where}"
     if not isinstance(row, dict):
         raise ValueError(f"{place}: expected {{text, label, category}}, found {type(row).__name__}")
-    text = row.get("text")
+    fields = _fields(row)
+    text = fields.get("text")
     if isinstance(text, int | float) and not isinstance(text, bool):
         text = str(text)
     if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"{place}: needs a text")
-    label = row.get("label")
-    label = label.strip().casefold() if isinstance(label, str) else label
-    if label not in {"risk", "benign"}:
-        raise ValueError(f"{place}: the label is {row.get('label')!r}; it must be risk or benign")
-    category = row.get("category")
-    return Labelled(text, label, str(category).strip() if category not in (None, "") else label)
+        found = "" if text is None else f" (found {text!r})"
+        raise ValueError(f"{place}: needs a text{found}")
+    label = fields.get("label")
+    folded = label.strip().casefold() if isinstance(label, str) else label
+    if folded not in {"risk", "benign"}:
+        raise ValueError(f"{place}: the label is {label!r}; it must be risk or benign")
+    category = fields.get("category")
+    named = str(category).strip() if category is not None else ""
+    return Labelled(text, str(folded), named or str(folded))
