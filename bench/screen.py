@@ -1,8 +1,9 @@
 """How long the crisis screen takes per message: patterns, the n-gram detector, the encoder, the multilingual
-reader, and all of it as the bot runs, beside all of it with the encoder read for every message (as before
-the screen learned to leave it out where it cannot change the answer) and with the encoder's layers on NumPy
-instead of ONNX Runtime; the patterns searching every pattern (as before their index); and how much memory
-the learned readers add.
+reader, and all of it as the bot runs, beside all of it with the encoder read for every message and every
+passage (as before the screen learned to leave it out where it cannot change the answer and to stop reading
+a long message once its answer is settled), with only the latter undone (every passage read), and with the
+encoder's layers on NumPy instead of ONNX Runtime; the patterns searching every pattern (as before their
+index); and how much memory the learned readers add.
 
 Every message of the corpus (all splits) is screened one at a time, plus long pasted paragraphs (the corpus
 messages joined up to Telegram's 4,096 characters). Prints p50, p99 and the worst case in milliseconds.
@@ -10,6 +11,7 @@ messages joined up to Telegram's 4,096 characters). Prints p50, p99 and the wors
     python -m bench.screen            # everything (about half an hour here)
     python -m bench.screen patterns   # only the patterns, with and without their index (a few minutes)
     python -m bench.screen detector   # only the n-gram detector, with and without the buckets it remembers
+    python -m bench.screen passages   # all of it as the bot runs, beside the encoder reading every passage
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 from bot.safety import Level, detector, load_safety
 from bot.safety.blend import Blend
 from bot.safety.detector import MODEL_DIR
-from bot.safety.encoder import load_encoder
+from bot.safety.encoder import Encoder, load_encoder
 from bot.safety.screen import CompiledRules, CrisisScreen
 
 CORPUS = Path("tests/safety/corpus")
@@ -55,6 +57,26 @@ class EncoderAlwaysRead(Blend):
 
     def asks_whatever_the_encoder_reads(self, pattern_question: bool, ngram: float | None, multilingual: float) -> None:
         return None
+
+
+class EveryPassageRead(Encoder):
+    """The shipped encoder, but reading every passage of a long message even once the answer is settled."""
+
+    def probability(self, text: str, enough: Any = None) -> float:
+        return super().probability(text)
+
+
+def every_passage_read() -> Any:
+    """The shipped screen, loaded afresh, with an encoder that reads every passage (as before it learned to stop)."""
+    fresh = load_safety(Path("conversations"))
+    assert fresh.wait_ready(120), "the learned readers in bot/safety/model could not be loaded"
+    encoder = fresh.readers.encoder
+    assert encoder is not None
+    reading_all = EveryPassageRead(
+        **{field.name: getattr(encoder, field.name) for field in dataclasses.fields(encoder)}
+    )
+    fresh._readers = dataclasses.replace(fresh.readers, encoder=reading_all)
+    return fresh
 
 
 def every_pattern(screen: CrisisScreen, text: str) -> tuple[bool | Level, ...]:
@@ -144,7 +166,24 @@ def detector_only() -> None:
     )
 
 
+def passages_only() -> None:
+    """All of it as the bot runs, beside the same screen with the encoder reading every passage."""
+    safety = load_safety(Path("conversations"))
+    assert safety.wait_ready(120), "the learned readers in bot/safety/model could not be loaded"
+    reading_all = every_passage_read()
+    typical, long = texts()
+    report(
+        # The shipped screen first: whatever the first case warms (the detector's remembered words) favours it.
+        {"all of it, as the bot runs (assess)": safety.assess, "all of it, every passage read": reading_all.assess},
+        typical,
+        long,
+    )
+
+
 def main() -> None:
+    if sys.argv[1:] == ["passages"]:
+        passages_only()
+        return
     if sys.argv[1:] == ["patterns"]:
         patterns_only()
         return
@@ -162,8 +201,7 @@ def main() -> None:
     encoder, multilingual = safety.encoder, safety.readers.multilingual
     assert encoder is not None and multilingual is not None
     print(f"learned readers: loaded in {loaded:.2f} s, resident memory {before:.0f} → {rss_mb():.0f} MB")
-    always = load_safety(Path("conversations"))
-    assert always.wait_ready(120)
+    always = every_passage_read()
     blend = always.readers.blend
     assert blend is not None
     always._readers = dataclasses.replace(always.readers, blend=EncoderAlwaysRead(**dataclasses.asdict(blend)))
@@ -182,8 +220,9 @@ def main() -> None:
         "encoder, NumPy (normalise + score)": lambda text: numpy_encoder.probability(safety.screen.normal(text)),
         "encoder, ONNX Runtime (the same)": lambda text: encoder.probability(safety.screen.normal(text)),
         "multilingual reader (score)": multilingual.probability,
-        "all of it, encoder always read": always.assess,
+        "all of it, encoder always read, whole": always.assess,
         "all of it, encoder on NumPy (assess)": on_numpy.assess,
+        "all of it, every passage read": every_passage_read().assess,
         "all of it, as the bot runs (assess)": safety.assess,
     }
     report(cases, typical, long)

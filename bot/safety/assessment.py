@@ -25,7 +25,8 @@ class Assessment:
     change the answer), else the encoder's, else the n-gram detector's; for a pattern's full reply, the reader
     that knows the language (the encoder for English, the multilingual reader otherwise), unless that reader
     demoted it and the blend then weighed whether to withdraw the question: the blend's; None when no
-    learned reader was consulted.
+    learned reader was consulted. Where the encoder stopped reading a long message once its answer was
+    settled, its part of the score is the highest reading of the passages it read.
     """
 
     level: Level

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -156,11 +157,24 @@ class Encoder:
     """The layers on ONNX Runtime (:mod:`bot.safety.encoder_runtime`; ``layers`` is then empty), or None to run
     ``layers`` with NumPy."""
 
-    def probability(self, text: str) -> float:
-        """The highest risk probability over the passages of ``text`` (see :func:`passages`)."""
+    def probability(self, text: str, enough: Callable[[float], bool] | None = None) -> float:
+        """The highest risk probability over the passages of ``text`` (see :func:`passages`).
+
+        With ``enough``, passages are read in order only until ``enough`` holds of the highest so far: the
+        caller promises that no higher reading would change what it does with the answer (the rest of a long
+        message is then not read, and the probability returned is the highest of the passages read).
+        """
+        highest = 0.0
         # One passage at a time: batching them would pad the short ones to the longest, which costs more here
         # (up to half again on long messages) than the few extra matrix products.
-        return max(self.probabilities([passage])[0] for passage in passages(self.pieces, text))
+        for passage in passages(self.pieces, text):
+            reading = self.probabilities([passage])[0]
+            if math.isnan(reading):  # a fault, not a reading: the caller keeps the patterns' verdict
+                raise ValueError("the encoder read a passage as NaN")
+            highest = max(highest, reading)
+            if enough is not None and enough(highest):
+                break
+        return highest
 
     def probabilities(self, batch: list[list[int]]) -> list[float]:
         """The risk probability of each passage of word pieces ([CLS] and [SEP] added here), in one pass."""

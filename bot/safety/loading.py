@@ -177,7 +177,9 @@ class Safety:
                 # kkkkk"): then the gentle question instead of the full reply, and nothing only when the
                 # blend, weighing every reader, agrees under its own cut for such messages.
                 if verdict.language is None and readers.encoder is not None:
-                    score, cut = readers.encoder.probability(normal), readers.encoder.demote_below
+                    cut = readers.encoder.demote_below
+                    # Once one passage reads at the cut, the reply stands: the rest of the message is not read.
+                    score = readers.encoder.probability(normal, enough=lambda highest: highest >= cut)
                 elif verdict.language is not None and readers.multilingual is not None:
                     score, cut = readers.multilingual.probability(text), readers.multilingual.demote_below
                 if score is not None and score < cut:
@@ -239,7 +241,8 @@ class Safety:
         known: dict[str, float] | None = None,
     ) -> Readings | None:
         """The readings; with ``only_if_it_decides``, the encoder (the slowest reader) is run only when its
-        reading can change the blend's answer, and is otherwise given as :data:`UNREAD` (no say either way).
+        reading can change the blend's answer, and is otherwise given as :data:`UNREAD` (no say either way);
+        when it is run, it stops at the passage from which no further one can change the answer.
         ``known`` holds readings already taken of this message (by reader: "encoder", "multilingual"), not
         taken again."""
         known = known or {}
@@ -255,7 +258,21 @@ class Safety:
         )
         if settled:
             known = {**known, "encoder": UNREAD}
-        encoder = known["encoder"] if "encoder" in known else readers.encoder.probability(normal)
+        if "encoder" in known:
+            encoder = known["encoder"]
+        elif only_if_it_decides:
+            blend = readers.blend
+            at_most = blend.asks(Readings(question, 1.0, ngram, multilingual))
+
+            def answer_settled(highest: float) -> bool:
+                # The encoder's reading is the highest over its passages, so it only rises as more are read,
+                # and the blend is linear in it: once the highest so far gives the answer the top of its range
+                # gives, every reading still possible gives it too.
+                return blend.asks(Readings(question, highest, ngram, multilingual)) == at_most
+
+            encoder = readers.encoder.probability(normal, enough=answer_settled)
+        else:
+            encoder = readers.encoder.probability(normal)
         return Readings(pattern_question=question, encoder=encoder, ngram=ngram, multilingual=multilingual)
 
     def lines_for(self, country: str | None, topics: frozenset[str] = frozenset()) -> list[Helpline]:

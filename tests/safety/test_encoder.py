@@ -101,6 +101,35 @@ def test_one_sentence_longer_than_a_passage_is_read_in_overlapping_windows(encod
     assert len(found) == len(range(0, len(ids) - PASSAGE + STRIDE, STRIDE))
 
 
+def test_reading_stops_at_the_passage_from_which_the_caller_has_enough(encoder: Encoder) -> None:
+    risk = "i have the pills counted out and tonight i am going to take all of them."
+    story = " ".join(f"meeting number {n} about the quarterly budget went on far too long." for n in range(30))
+    text = f"{risk} {story}"
+    each = [encoder.probabilities([passage])[0] for passage in passages(encoder.pieces, text)]
+    assert len(each) > 2 and each[0] == max(each)
+    read: list[float] = []
+
+    def enough_once_high(highest: float) -> bool:
+        read.append(highest)
+        return highest >= each[0]
+
+    assert encoder.probability(text, enough=enough_once_high) == pytest.approx(each[0])
+    assert len(read) == 1  # the rest of the story was not read
+    assert encoder.probability(text, enough=lambda highest: False) == pytest.approx(max(each))
+    assert encoder.probability(text) == pytest.approx(max(each))
+    # The highest so far is what the caller is shown, passage after passage.
+    seen: list[float] = []
+
+    def never_enough(highest: float) -> bool:
+        seen.append(highest)
+        return False
+
+    risk_last = f"{story} {risk}"
+    encoder.probability(risk_last, enough=never_enough)
+    assert len(seen) == len(passages(encoder.pieces, risk_last)) and seen == sorted(seen)
+    assert seen[-1] == pytest.approx(encoder.probability(risk_last))
+
+
 def test_quantised_rows_come_back_within_half_a_step() -> None:
     matrix = np.random.default_rng(3).normal(size=(8, 16)).astype(np.float32)
     stored, scale = quantise(matrix)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import pytest
@@ -13,6 +15,8 @@ import pytest
 from bot.safety import Level, Safety, load_safety
 from bot.safety.blend import BLEND_FILE, FEATURES, Blend, Readings, load_blend, save_blend
 from bot.safety.detector import MODEL_DIR
+from bot.safety.encoder import Encoder
+from bot.safety.encoder import passages as encoder_passages
 from bot.safety.loading import ENCODER_MIN_WORDS, word_count
 from bot.safety.logistic import log_odds
 from bot.safety.multilingual import (
@@ -229,6 +233,67 @@ def test_the_encoder_is_left_out_only_where_it_cannot_change_the_answer(warm: Sa
             for reading in (0.0, 0.3, 0.7, 1.0):
                 assert blend.asks(dataclasses.replace(everything, encoder=reading)) == settled
     assert left_out > 20 and read > 20, (left_out, read)  # both ways taken on a few hundred messages
+
+
+def test_a_long_message_is_screened_the_same_when_the_encoder_stops_reading_early(warm: Safety) -> None:
+    shipped = warm.readers.encoder
+    assert shipped is not None
+
+    def screen_with(kind: type[_Reader]) -> tuple[Safety, _Reader]:
+        encoder = kind(**{field.name: getattr(shipped, field.name) for field in dataclasses.fields(shipped)})
+        return dataclasses.replace(warm, _readers=dataclasses.replace(warm.readers, encoder=encoder)), encoder
+
+    stopping, counted = screen_with(_Counted)
+    reading_all, _ = screen_with(_EveryPassage)
+    rows = [json.loads(line) for line in (CORPUS / "dev.jsonl").read_text(encoding="utf-8").splitlines()]
+    long = [row["text"] for row in rows if len(encoder_passages(shipped.pieces, warm.screen.normal(row["text"]))) > 1]
+    stops = {Level.CLEAR: 0, Level.POSSIBLE: 0, Level.NONE: 0}  # by the patterns' verdict: which path stopped
+    for text in long[::2]:
+        before = len(counted.read)
+        assert stopping.assess(text).level is reading_all.assess(text).level, text
+        whole = len(encoder_passages(shipped.pieces, warm.screen.normal(text)))
+        stops[warm.screen.verdict(text).level] += 0 < len(counted.read) - before < whole
+    # Both paths stop early somewhere: a full reply's demotion check and the blend's reading.
+    assert stops[Level.CLEAR] >= 1 and stops[Level.POSSIBLE] + stops[Level.NONE] >= 1, stops
+
+
+def test_an_encoder_fault_on_a_passage_keeps_the_patterns_verdict(warm: Safety) -> None:
+    shipped = warm.readers.encoder
+    assert shipped is not None
+
+    def faulty(hidden: Any, hide: Any) -> Any:
+        return np.full_like(hidden, np.nan)
+
+    broken = dataclasses.replace(
+        warm, _readers=dataclasses.replace(warm.readers, encoder=dataclasses.replace(shipped, runner=faulty))
+    )
+    plain = "i want to kill myself. i failed the exam again and i have the pills here"
+    assert warm.screen.verdict(plain).level is Level.CLEAR
+    assert broken.assess(plain).level is Level.CLEAR  # a NaN is no reading of "harmless"
+    with pytest.raises(ValueError, match="NaN"):
+        dataclasses.replace(shipped, runner=faulty).probability(plain)
+
+
+_Reader = TypeVar("_Reader", bound=Encoder)
+
+
+@dataclasses.dataclass(frozen=True)
+class _EveryPassage(Encoder):
+    """The shipped encoder, reading every passage whatever the caller says is enough."""
+
+    def probability(self, text: str, enough: Callable[[float], bool] | None = None) -> float:
+        return super().probability(text)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Counted(Encoder):
+    """The shipped encoder, noting each passage it reads."""
+
+    read: list[int] = dataclasses.field(default_factory=list)
+
+    def probabilities(self, batch: list[list[int]]) -> list[float]:
+        self.read.extend(len(passage) for passage in batch)
+        return super().probabilities(batch)
 
 
 def test_a_long_message_typed_without_full_stops_is_read_in_windows(reader: MultilingualReader) -> None:
