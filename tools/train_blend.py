@@ -34,7 +34,7 @@ from bot.safety import Level, Safety, load_safety
 from bot.safety.blend import FEATURES, Blend, save_blend
 from bot.safety.detector import MODEL_DIR
 from bot.safety.encoder import load_encoder
-from bot.safety.loading import ENCODER_MIN_WORDS, Readers, word_count
+from bot.safety.loading import ENCODER_MIN_WORDS, QUESTION_KEPT_UNDER_WORDS, Readers, word_count
 from bot.safety.multilingual import Head, MultilingualReader, load_multilingual, save_head, sentence_embedder
 from tools.screen_corpus import DEMOTED_RISK_BUDGET, EVERYDAY, composites, demotion_cut, read
 
@@ -212,7 +212,15 @@ def main() -> None:
     # A pattern's question is withdrawn only under a cut that lets at most DEMOTED_RISK_BUDGET of the dev risk
     # messages patterns ask about go (the same rule as a pattern's full reply becoming the question).
     asked = x[:, FEATURES.index("pattern_question")] == 1.0
-    withdraw_below = demotion_cut(list(zip(held[asked].tolist(), y[asked].tolist(), strict=True)), "pattern questions")
+    # A pattern's question on a short message stands whatever the blend says (loading.QUESTION_KEPT_UNDER_WORDS).
+    short = np.array(
+        [word_count(safety.screen.normal(dev[index]["text"])) < QUESTION_KEPT_UNDER_WORDS for index in decided]
+    )
+    kept = asked & short
+    withdrawable = asked & ~short
+    withdraw_below = demotion_cut(
+        list(zip(held[withdrawable].tolist(), y[withdrawable].tolist(), strict=True)), "pattern questions"
+    )
     # A full reply the reader of its language already demoted to the question: the blend was not fitted on these
     # messages (it decides only below the full reply), so its probability for them is held out as it stands.
     fitted = Blend(tuple(float(c) for c in model.coef_[0]), float(model.intercept_[0]), 1.0, withdraw_below)
@@ -225,8 +233,9 @@ def main() -> None:
         levels = list(low)
         for index, probability in demoted.items():
             levels[index] = Level.NONE if probability < withdraw_demoted_below else Level.POSSIBLE
-        for index, probability, question in zip(decided, held, asked, strict=True):
-            levels[index] = Level.POSSIBLE if probability >= (withdraw_below if question else threshold) else Level.NONE
+        for index, probability, question, stands in zip(decided, held, asked, kept, strict=True):
+            cut = withdraw_below if question else threshold
+            levels[index] = Level.POSSIBLE if stands or probability >= cut else Level.NONE
         benign = [lvl for lvl, row in zip(levels, dev, strict=True) if row["label"] == "benign"]
         everyday = [lvl for lvl, row in zip(levels, dev, strict=True) if row["category"] == EVERYDAY]
         reached: Counter[str] = Counter()

@@ -33,6 +33,12 @@ SCREEN_FILE = FsPath("safety") / "screen.yaml"
 ENCODER_MIN_WORDS = 4
 # The n-gram detector needs more: on four or five words ("I did not finish") its few n-grams mislead it.
 NGRAM_MIN_WORDS = 6
+# A pattern's question on a message shorter than this stands whatever the learned readers make of it: a bare
+# "i can't go on" or "gonna drink antifreeze" has no story around it that could show it harmless, and the
+# readers, trained on a corpus whose writers used such words mostly in jokes, read a few words too
+# confidently. On train and dev, of the pattern questions the blend withdrew, those under 8 words were 5 dev
+# risk messages against 4 dev and 7 train benign ones; at 10 words, 7 against 26.
+QUESTION_KEPT_UNDER_WORDS = 8
 HELPLINES_FILE = FsPath("safety") / "helplines.yaml"
 # The encoder's reading when it was not run because it could not change the blend's answer: even odds, so
 # the score reported is the other readers' alone.
@@ -142,7 +148,8 @@ class Safety:
         A learned reader never sends the full crisis reply on its own: its score is a guess about phrasing no
         one wrote a pattern for, and a gentle question costs the person one tap where a wrong crisis reply
         costs trust. For a message no pattern flagged, the learned readers can raise it to the question; once
-        the blend is loaded, they may withdraw a pattern's question when they read the message as plainly
+        the blend is loaded, they may withdraw a pattern's question from a message of
+        :data:`QUESTION_KEPT_UNDER_WORDS` words or more when they read it as plainly
         harmless, under a cut chosen on dev that lets at most 3 % of such risk go. The encoder may turn an
         English pattern's full reply into the question when it reads the message as plainly harmless, and
         the multilingual reader another language's; the blend may then withdraw that question too, under a
@@ -169,7 +176,8 @@ class Safety:
         if words >= ENCODER_MIN_WORDS:
             if level is not Level.CLEAR:
                 score, asks = self._learned_score(readers, text, normal, words, level)
-                if asks is not None:
+                kept = level is Level.POSSIBLE and words < QUESTION_KEPT_UNDER_WORDS
+                if asks is not None and not kept:
                     level = Level.POSSIBLE if asks else Level.NONE
             elif level is Level.CLEAR:
                 # A pattern fired, but the reader that knows the language may read the whole message as

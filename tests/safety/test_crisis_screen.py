@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from bot.flows.yaml_source import load_yaml
 from bot.safety import Safety, load_safety, normalise
 from bot.safety.assessment import Level
+from bot.safety.loading import QUESTION_KEPT_UNDER_WORDS, word_count
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = load_yaml((Path(__file__).parent / "corpus.yaml").read_text(encoding="utf-8")).value
@@ -147,6 +149,24 @@ def test_everyday_answers_to_a_flow_are_never_flagged(safety: Safety, answer: st
         "left a note on the fridge so mum won't feel guilty",
         "set up the direct debits for after i'm gone",
         "showed my sister where the spare keys are, for once i'm not around",
+        # Plain statements with nothing around them (fourteenth session, own phrasings).
+        "i can't go on",
+        "honestly i cannot carry on anymore.",
+        "cant keep on like this",
+        "it all ends tonight",
+        "so this ends today",
+        "see ya on the other side",
+        "please forgive me",
+        "forgive me. all of you",
+        "i drank bleach",
+        "thinking about drinking antifreeze tonight",
+        "swallowed some rat poison an hour ago",
+        "i poisoned myself",
+        "pls just make it stop",
+        "i feel so hopeless and alone",
+        "im trapped.",
+        "nothing is ever going to get better",
+        "it'll never get any better",
     ],
 )
 def test_quiet_signs_get_at_least_the_question_from_the_patterns_alone(safety: Safety, quiet: str) -> None:
@@ -196,10 +216,49 @@ def test_quiet_signs_get_at_least_the_question_from_the_patterns_alone(safety: S
         "left my flatmate a note so she doesn't feel guilty about the broken mug",
         "once i'm gone to lisbon the plants need water twice a week",
         "after i'm not around the office anymore, who orders the coffee",
+        "i can't go on holiday this year, no leave left",
+        "we can't go on with the project until legal signs off",
+        "the sale ends tonight so i bought the boots",
+        "it ends with a twist you won't see coming",
+        "see you on the other side of the exams",
+        "forgive me for the late reply",
+        "forgive me if this is long",
+        "cleaned the whole bathroom with bleach",
+        "took the poison ivy cream back to the pharmacy",
+        "make it stop raining please",
+        "i'm hopeless at cooking",
+        "i feel hopeless about this exam but i'll try",
+        "it will get better, my therapist says so",
+        "my handwriting will never get better than this",
     ],
 )
 def test_look_alikes_of_the_quiet_signs_pass(safety: Safety, everyday: str) -> None:
     assert safety.screen.verdict(everyday).level is Level.NONE
+
+
+@pytest.mark.parametrize(
+    "statement", ["i can't go on", "gonna drink antifreeze", "i feel so hopeless", "see u on the other side lol"]
+)
+def test_a_patterns_question_on_a_short_message_stands_whatever_the_readers_say(warm: Safety, statement: str) -> None:
+    normal = warm.screen.normal(statement)
+    assert warm.screen.verdict(statement).level is Level.POSSIBLE
+    assert word_count(normal) < QUESTION_KEPT_UNDER_WORDS
+    blend = warm.readers.blend
+    assert blend is not None
+    sure_it_is_harmless = dataclasses.replace(blend, withdraw_below=1.0)
+    readers = dataclasses.replace(warm.readers, blend=sure_it_is_harmless)
+    assert dataclasses.replace(warm, _readers=readers).assess(statement).level is Level.POSSIBLE
+
+
+def test_a_patterns_question_on_a_longer_message_may_still_be_withdrawn(warm: Safety) -> None:
+    story = "this traffic is unreal. i can't go on. someone send snacks and a podcast for the ride home"
+    assert warm.screen.verdict(story).level is Level.POSSIBLE
+    assert word_count(warm.screen.normal(story)) >= QUESTION_KEPT_UNDER_WORDS
+    blend = warm.readers.blend
+    assert blend is not None
+    for cut, level in ((1.0, Level.NONE), (0.0, Level.POSSIBLE)):
+        readers = dataclasses.replace(warm.readers, blend=dataclasses.replace(blend, withdraw_below=cut))
+        assert dataclasses.replace(warm, _readers=readers).assess(story).level is level
 
 
 @pytest.mark.parametrize("soup", ["a b c d e f", "0:0:0:C:L:N", "x y z . q r", "1 2 3 4 5 6"])
