@@ -167,6 +167,13 @@ def test_everyday_answers_to_a_flow_are_never_flagged(safety: Safety, answer: st
         "im trapped.",
         "nothing is ever going to get better",
         "it'll never get any better",
+        "cant take it anymore 😔",
+        "i cnt go on anymore tbh",
+        "its never gonna get better",
+        "c u on the other side",
+        "tonight it all ends.",
+        "forgive me x",
+        "feeling trapped and hopeless 😞",
     ],
 )
 def test_quiet_signs_get_at_least_the_question_from_the_patterns_alone(safety: Safety, quiet: str) -> None:
@@ -230,6 +237,14 @@ def test_quiet_signs_get_at_least_the_question_from_the_patterns_alone(safety: S
         "i feel hopeless about this exam but i'll try",
         "it will get better, my therapist says so",
         "my handwriting will never get better than this",
+        "it all ends tonight 🍿 season finale",
+        "it ends tonight, the final episode!!",
+        "it's over tonight, last exam",
+        "i feel hopeless, i failed the exam again",
+        "my legs can't go on, 20k done",
+        "my dog ate rat poison 😭 at the vet now",
+        "the toddler drank bleach, calling 111",
+        "took the weed killer back to the shop",
     ],
 )
 def test_look_alikes_of_the_quiet_signs_pass(safety: Safety, everyday: str) -> None:
@@ -251,7 +266,7 @@ def test_a_patterns_question_on_a_short_message_stands_whatever_the_readers_say(
 
 
 def test_a_patterns_question_on_a_longer_message_may_still_be_withdrawn(warm: Safety) -> None:
-    story = "this traffic is unreal. i can't go on. someone send snacks and a podcast for the ride home"
+    story = "honestly what's the point of revising tonight when they moved the exam again lol"
     assert warm.screen.verdict(story).level is Level.POSSIBLE
     assert word_count(warm.screen.normal(story)) >= QUESTION_KEPT_UNDER_WORDS
     blend = warm.readers.blend
