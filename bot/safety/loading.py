@@ -174,10 +174,11 @@ class Safety:
         score, cut = None, 0.0
         readers = self._readers  # one set of readers for the whole message, even if loading finishes meanwhile
         if words >= ENCODER_MIN_WORDS:
-            if level is not Level.CLEAR:
+            if level is Level.POSSIBLE and words < QUESTION_KEPT_UNDER_WORDS:
+                pass  # the pattern's question stands, so the readers are not asked: they could not change it
+            elif level is not Level.CLEAR:
                 score, asks = self._learned_score(readers, text, normal, words, level)
-                kept = level is Level.POSSIBLE and words < QUESTION_KEPT_UNDER_WORDS
-                if asks is not None and not kept:
+                if asks is not None:
                     level = Level.POSSIBLE if asks else Level.NONE
             elif level is Level.CLEAR:
                 # A pattern fired, but the reader that knows the language may read the whole message as
