@@ -165,10 +165,11 @@ def read_labelled(path: Path) -> list[Labelled]:
         more = len(problems) - PROBLEMS_SHOWN
         raise ValueError("\n".join(problems[:PROBLEMS_SHOWN] + ([f"... and {more} more"] if more > 0 else [])))
     if not found:
-        raise ValueError(f"{path}: no messages in it; expected a list of {{text, label, category}}")
+        raise ValueError(f"{path}: no messages in it; {_EXPECTED}")
     return found
 
 
+_EXPECTED = "expected a list of {text, label, category}"
 PROBLEMS_SHOWN = 10
 """How many bad entries one reading names before it stops listing them."""
 
@@ -200,9 +201,9 @@ def _yaml_entries(path: Path, raw: str) -> list[_Entry]:
         return []
     rows, key = _the_list(document.value)
     if rows is None:
-        raise ValueError(f"{path}: expected a list of {{text, label, category}}")
+        raise ValueError(f"{path}: {_EXPECTED}")
     if isinstance(document.value, dict) and key is None:  # one list per label: their lines are not kept
-        return [(f"entry {index}", row) for index, row in enumerate(rows, start=1)]
+        return _numbered(rows)
     prefix = () if key is None else (key,)
     return [(f"{document.line_of((*prefix, index))}", row) for index, row in enumerate(rows)]
 
@@ -218,14 +219,13 @@ def _json_entries(path: Path, raw: str) -> list[_Entry]:
                 entries.append((str(number), json.loads(line.rstrip().removesuffix(","))))
             except json.JSONDecodeError as problem:
                 try:  # not JSON lines: maybe one document spread over lines
-                    json.loads(raw)
-                except json.JSONDecodeError:
+                    return _one_json_document(path, raw)
+                except ValueError:
                     raise ValueError(f"{path}:{number}: not JSON: {problem.msg}") from None
-                return _one_json_document(path, raw)
     if len(entries) == 1:
         rows, _ = _the_list(entries[0][1])  # a one-line mapping that holds the list
         if rows is not None:
-            return [(f"entry {index}", row) for index, row in enumerate(rows, start=1)]
+            return _numbered(rows)
     return entries
 
 
@@ -237,6 +237,11 @@ def _one_json_document(path: Path, raw: str) -> list[_Entry]:
     rows, _ = _the_list(whole)
     if rows is None:
         return [("entry 1", whole)]  # one message on its own, or a mapping without a list: said below
+    return _numbered(rows)
+
+
+def _numbered(rows: list[object]) -> list[_Entry]:
+    """Entries whose lines are not known, named by their place in the list."""
     return [(f"entry {index}", row) for index, row in enumerate(rows, start=1)]
 
 
