@@ -273,6 +273,57 @@ def test_look_alikes_of_the_quiet_signs_pass(safety: Safety, everyday: str) -> N
 
 
 @pytest.mark.parametrize(
+    "statement",
+    [
+        "nobody would notice if i died",
+        "no one would even care if i disappeared tomorrow",
+        "nobody would even notice if i stopped being around",
+        "i wont be around much longer",
+        "i wont be around much longer. moving on",
+        "im not suicidal, just tired of being alive",
+        "i dont want to kill myself, i just want the pain to stop",
+        "im not suicidal im just. tired. of being. alive.",
+        "i'm not going to hurt myself, just gonna take all my pills and sleep",
+        "took all my pills as usual lol",
+        "took the rest of my meds like normal",
+        "выпил все таблетки",
+        "выпила все таблетки от давления",
+        "me tomé todas las pastillas de la presión",
+        "j'ai pris toute la boite de cachets pour la tension",
+        "tomei todos os remedios da pressao",
+    ],
+)
+def test_being_gone_a_denial_with_risk_after_it_and_every_pill_keep_the_full_reply(
+    safety: Safety, statement: str
+) -> None:
+    assert safety.screen.verdict(statement).level is Level.CLEAR
+
+
+@pytest.mark.parametrize(
+    ("said", "level"),
+    [
+        ("nobody would notice if i stopped trying so hard at work", Level.POSSIBLE),
+        ("nobody would care if i skipped the party", Level.POSSIBLE),
+        ("i won't be around anymore after this week, i'm moving to bristol for the new job", Level.POSSIBLE),
+        ("not thinking of hurting myself, just sad and sorry for myself", Level.NONE),
+        ("i would never hurt myself, i just feel stupid", Level.NONE),
+        ("no thoughts of self harm, just really low", Level.NONE),
+        ("i dont want to kill myself or anything, im just tired", Level.NONE),
+        ("took my blood pressure pills as usual", Level.NONE),
+        ("выпил свои таблетки как обычно и пошёл гулять", Level.NONE),
+        ("hab meine tabletten wie immer genommen", Level.NONE),
+        ("me tomé mis pastillas como siempre", Level.NONE),
+        ("j'ai pris mes cachets comme d'habitude", Level.NONE),
+        ("tomei meus remédios como sempre", Level.NONE),
+    ],
+)
+def test_the_inner_critic_a_denial_a_move_and_the_usual_pills_do_not_get_the_full_reply(
+    safety: Safety, said: str, level: Level
+) -> None:
+    assert safety.screen.verdict(said).level is level
+
+
+@pytest.mark.parametrize(
     "statement", ["i can't go on", "gonna drink antifreeze", "i feel so hopeless", "see u on the other side lol"]
 )
 def test_a_patterns_question_on_a_short_message_stands_whatever_the_readers_say(warm: Safety, statement: str) -> None:
