@@ -187,6 +187,12 @@ def test_everyday_answers_to_a_flow_are_never_flagged(safety: Safety, answer: st
         "мне так безнадёжно",
         "этой ночью всё закончится",
         "простите меня все",
+        "i keep dragging my family down",
+        "im just dead weight to everyone",
+        "the ed thoughts are winning again",
+        "ana brain is screaming rn",
+        "this is the last time ill talk to you. thank you for everything",
+        "just tying up loose ends tbh",
     ],
 )
 def test_quiet_signs_get_at_least_the_question_from_the_patterns_alone(safety: Safety, quiet: str) -> None:
@@ -266,6 +272,14 @@ def test_quiet_signs_get_at_least_the_question_from_the_patterns_alone(safety: S
         "me perdoa pela demora na resposta",
         "простите меня за опоздание",
         "сегодня всё закончится, последний экзамен",
+        "my bad form is dragging the team down",
+        "im dragging everyone down with my terrible jokes lol",
+        "the critic says im dead weight on the team",
+        "ed sheeran's thoughts on the album are loud",
+        "last time i'm going to use this app, it's useless",
+        "final time ill be using this before the update, thanks for the tips",
+        "tying up loose ends at work before my holiday",
+        "spent the day at work tying up loose ends",
     ],
 )
 def test_look_alikes_of_the_quiet_signs_pass(safety: Safety, everyday: str) -> None:
