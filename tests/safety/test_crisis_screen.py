@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from pathlib import Path
 
 import pytest
 
+from bot.flows.errors import FlowLoadError
 from bot.flows.yaml_source import load_yaml
 from bot.safety import Safety, load_safety, normalise
 from bot.safety.assessment import Level
@@ -318,6 +320,11 @@ def test_look_alikes_of_the_quiet_signs_pass(safety: Safety, everyday: str) -> N
         "como siempre me tomé todas las pastillas",
         "comme d'hab j'ai pris tous mes cachets",
         "como todo dia engoli todos os remedios",
+        "no voy a matarme, solo quiero desaparecer",
+        "ich will mich nicht umbringen, ich will nur nicht mehr leben",
+        "je suis pas suicidaire, juste envie de disparaitre",
+        "nao vou me matar, so queria sumir",
+        "я не хочу убить себя, просто хочу чтобы боль прошла",
     ],
 )
 def test_being_gone_a_denial_with_risk_near_it_and_every_overdose_keep_the_full_reply(
@@ -346,12 +353,34 @@ def test_being_gone_a_denial_with_risk_near_it_and_every_overdose_keep_the_full_
         ("me tomo mis pastillas como todos los dias", Level.NONE),
         ("je prends mes cachets comme tous les jours", Level.NONE),
         ("tomei meus remédios como sempre", Level.NONE),
+        ("no voy a matarme, solo estoy cansada", Level.NONE),
+        ("ich bin nicht suizidal, nur gestresst wegen der prüfung", Level.NONE),
+        ("je suis pas suicidaire, juste crevée", Level.NONE),
+        ("não vou me matar, só to cansada", Level.NONE),
+        ("я не суицидник, просто злюсь на начальника", Level.NONE),
     ],
 )
 def test_the_inner_critic_a_denial_a_move_and_the_usual_pills_do_not_get_the_full_reply(
     safety: Safety, said: str, level: Level
 ) -> None:
     assert safety.screen.verdict(said).level is level
+
+
+def test_a_language_may_blank_only_another_language_of_the_file(tmp_path: Path) -> None:
+    copy = tmp_path / "conversations"
+    shutil.copytree(ROOT / "conversations", copy)
+    screen = copy / "safety" / "screen.yaml"
+    lines = screen.read_text(encoding="utf-8").splitlines()
+    at = lines.index("    also_blank: [pt]")
+    lines[at] = "    also_blank: [pt, xx]"
+    screen.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(FlowLoadError) as raised:
+        load_safety(copy)
+    (error,) = raised.value.errors
+    assert (
+        str(error)
+        == f"{error.file}:{at + 1}: screen.languages.es.also_blank: 'xx' is not another language of this file"
+    )
 
 
 @pytest.mark.parametrize(
