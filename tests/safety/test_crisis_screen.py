@@ -309,17 +309,21 @@ def test_look_alikes_of_the_quiet_signs_pass(safety: Safety, everyday: str) -> N
         "i cant promise im not going to kill myself, just so you know",
         "i told my therapist im not suicidal, just tired. it was a lie",
         "i'm not going to hurt myself, just gonna take all my pills and sleep",
-        "took all my pills as usual lol",
-        "took my 30 pills as usual lol",
-        "took my pills with vodka as usual",
-        "swallowed my sleeping pills as usual but like 15 of them",
-        "выпила все таблетки как всегда",
-        "как всегда выпила все свои таблетки",
-        "ich hab alle schlaftabletten wie jeden abend genommen",
-        "me tragué 30 pastillas de la presión",
-        "como siempre me tomé todas las pastillas",
-        "comme d'hab j'ai pris tous mes cachets",
-        "como todo dia engoli todos os remedios",
+        "nobody would care if something happened to me",
+        "nobody would even notice if i didn't come back",
+        "nobody would care if i stopped trying to stay alive",
+        "i won't be around anymore after tonight, i'm moving on",
+        "i won't be around much longer, moving away from this world",
+        "im not suicidal, just done",
+        "not suicidal just want out",
+        "i wont kill myself, just not tonight",
+        "im not suicidal just disappointed i woke up again",
+        "im not suicidal, just saying my goodbyes",
+        "no soy suicida, solo estoy lista para irme",
+        "ich bin nicht suizidal, nur fertig mit allem",
+        "je vais pas me tuer, juste pas ce soir",
+        "nao sou suicida, so to pronta pra ir",
+        "я не суицидник, просто устала от жизни",
         "no voy a matarme, solo quiero desaparecer",
         "ich will mich nicht umbringen, ich will nur nicht mehr leben",
         "je suis pas suicidaire, juste envie de disparaitre",
@@ -327,7 +331,7 @@ def test_look_alikes_of_the_quiet_signs_pass(safety: Safety, everyday: str) -> N
         "я не хочу убить себя, просто хочу чтобы боль прошла",
     ],
 )
-def test_being_gone_a_denial_with_risk_near_it_and_every_overdose_keep_the_full_reply(
+def test_being_gone_and_a_denial_with_anything_but_a_plain_feeling_after_it_keep_the_full_reply(
     safety: Safety, statement: str
 ) -> None:
     assert safety.screen.verdict(statement).level is Level.CLEAR
@@ -346,13 +350,9 @@ def test_being_gone_a_denial_with_risk_near_it_and_every_overdose_keep_the_full_
         ("i won't hurt myself, just sad", Level.NONE),
         ("im not suicidal lol just tired", Level.NONE),
         ("im not suicidal... just sad", Level.NONE),
+        ("i'd never hurt myself, i'm only exhausted", Level.NONE),
+        ("i'm not suicidal, i swear, just tired", Level.NONE),
         ("no thoughts of self harm, just really low", Level.NONE),
-        ("took my meds like normal", Level.NONE),
-        ("выпила свои таблетки как обычно и легла спать", Level.NONE),
-        ("hab meine tabletten wie immer genommen", Level.NONE),
-        ("me tomo mis pastillas como todos los dias", Level.NONE),
-        ("je prends mes cachets comme tous les jours", Level.NONE),
-        ("tomei meus remédios como sempre", Level.NONE),
         ("no voy a matarme, solo estoy cansada", Level.NONE),
         ("ich bin nicht suizidal, nur gestresst wegen der prüfung", Level.NONE),
         ("je suis pas suicidaire, juste crevée", Level.NONE),
@@ -360,7 +360,7 @@ def test_being_gone_a_denial_with_risk_near_it_and_every_overdose_keep_the_full_
         ("я не суицидник, просто злюсь на начальника", Level.NONE),
     ],
 )
-def test_the_inner_critic_a_denial_a_move_and_the_usual_pills_do_not_get_the_full_reply(
+def test_the_inner_critic_a_denial_and_a_move_do_not_get_the_full_reply(
     safety: Safety, said: str, level: Level
 ) -> None:
     assert safety.screen.verdict(said).level is level
