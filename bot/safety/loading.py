@@ -7,7 +7,6 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from itertools import chain
 from pathlib import Path as FsPath
 
 from pydantic import ValidationError
@@ -335,18 +334,9 @@ def load_safety(conversations: FsPath, model_folder: FsPath | None = None) -> Sa
             compile_all(model.possible, "possible"),
         )
         topics = {name: compile_all(sources, "topics", name) for name, sources in model.topics.items()}
-        benign_of = {
-            code: compile_all(rules_.benign, "languages", code, "benign") for code, rules_ in model.languages.items()
-        }
-        for code, rules_ in model.languages.items():
-            for index, other in enumerate(rules_.also_blank):
-                if other not in model.languages or other == code:
-                    line = document.line_of(("languages", code, "also_blank", index))
-                    problem = f"{other!r} is not another language of this file"
-                    errors.append(FlowError(shown, line, "screen", f"languages.{code}.also_blank", problem))
         languages = {
             code: CompiledRules(
-                benign_of[code] + tuple(chain.from_iterable(benign_of.get(other, ()) for other in rules_.also_blank)),
+                compile_all(rules_.benign, "languages", code, "benign"),
                 compile_all(rules_.risk, "languages", code, "risk"),
                 compile_all(rules_.possible, "languages", code, "possible"),
             )

@@ -21,9 +21,6 @@ class LanguageRules(_Strict):
     benign: list[Pattern] = Field(default_factory=list)
     risk: list[Pattern] = Field(default_factory=list)
     possible: list[Pattern] = Field(default_factory=list)
-    # Languages close enough that this one's risk patterns match their text ("no soy suicida" is Portuguese
-    # to a Portuguese pattern): their benign patterns are blanked before this language's are run, too.
-    also_blank: list[str] = Field(default_factory=list)
 
 
 class ScreenRules(_Strict):

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from pathlib import Path
 
 import pytest
 
-from bot.flows.errors import FlowLoadError
 from bot.flows.yaml_source import load_yaml
 from bot.safety import Safety, load_safety, normalise
 from bot.safety.assessment import Level
@@ -282,6 +280,11 @@ def test_quiet_signs_get_at_least_the_question_from_the_patterns_alone(safety: S
         "final time ill be using this before the update, thanks for the tips",
         "tying up loose ends at work before my holiday",
         "spent the day at work tying up loose ends",
+        "sorting dad's estate, tying up the loose ends with the solicitor",
+        "i'm dragging everyone down to the beach tomorrow",
+        "i'm dead weight without coffee lol",
+        "ana head back home after the match?",
+        "last time i'll use this before my exams, thank you so much",
     ],
 )
 def test_look_alikes_of_the_quiet_signs_pass(safety: Safety, everyday: str) -> None:
@@ -319,6 +322,17 @@ def test_look_alikes_of_the_quiet_signs_pass(safety: Safety, everyday: str) -> N
         "i wont kill myself, just not tonight",
         "im not suicidal just disappointed i woke up again",
         "im not suicidal, just saying my goodbyes",
+        "nobody would notice if i skipped my meds for a month",
+        "nobody would notice if i stopped going to therapy and just disappeared",
+        "won't be around anymore, moving away, please look after my dog for me",
+        "im not suicidal just accidentally swallowed a whole strip of my zopiclone idk what to do",
+        "i'm not suicidal just overwhelmed. i have the tabs lined up on the desk tho",
+        "i've got 60 paracetamol in my drawer. i'm not suicidal just anxious",
+        "my gp asked and i said no, i'm not suicidal, just stressed. i lied",
+        "im not gonna kill myself just exhausted. not yet anyway",
+        "im not suicidal just sick and tired of everything",
+        "ich will mich nicht umbringen, bin nur müde von allem",
+        "no tengo ganas de matarme, solo estoy triste. por ahora",
         "no soy suicida, solo estoy lista para irme",
         "ich bin nicht suizidal, nur fertig mit allem",
         "je vais pas me tuer, juste pas ce soir",
@@ -351,36 +365,20 @@ def test_being_gone_and_a_denial_with_anything_but_a_plain_feeling_after_it_keep
         ("im not suicidal lol just tired", Level.NONE),
         ("im not suicidal... just sad", Level.NONE),
         ("i'd never hurt myself, i'm only exhausted", Level.NONE),
+        ("honestly im not suicidal, just exhausted from work", Level.NONE),
         ("i'm not suicidal, i swear, just tired", Level.NONE),
         ("no thoughts of self harm, just really low", Level.NONE),
-        ("no voy a matarme, solo estoy cansada", Level.NONE),
+        ("no tengo pensamientos de hacerme daño, solo estoy agobiada", Level.NONE),
         ("ich bin nicht suizidal, nur gestresst wegen der prüfung", Level.NONE),
-        ("je suis pas suicidaire, juste crevée", Level.NONE),
+        ("je vais pas me tuer t'inquiete, juste saoulée", Level.NONE),
         ("não vou me matar, só to cansada", Level.NONE),
-        ("я не суицидник, просто злюсь на начальника", Level.NONE),
+        ("я не собираюсь убивать себя, просто устала", Level.NONE),
     ],
 )
 def test_the_inner_critic_a_denial_and_a_move_do_not_get_the_full_reply(
     safety: Safety, said: str, level: Level
 ) -> None:
     assert safety.screen.verdict(said).level is level
-
-
-def test_a_language_may_blank_only_another_language_of_the_file(tmp_path: Path) -> None:
-    copy = tmp_path / "conversations"
-    shutil.copytree(ROOT / "conversations", copy)
-    screen = copy / "safety" / "screen.yaml"
-    lines = screen.read_text(encoding="utf-8").splitlines()
-    at = lines.index("    also_blank: [pt]")
-    lines[at] = "    also_blank: [pt, xx]"
-    screen.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(FlowLoadError) as raised:
-        load_safety(copy)
-    (error,) = raised.value.errors
-    assert (
-        str(error)
-        == f"{error.file}:{at + 1}: screen.languages.es.also_blank: 'xx' is not another language of this file"
-    )
 
 
 @pytest.mark.parametrize(
