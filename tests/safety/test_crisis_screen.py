@@ -273,7 +273,7 @@ def test_quiet_signs_get_at_least_the_question_from_the_patterns_alone(safety: S
         "простите меня за опоздание",
         "сегодня всё закончится, последний экзамен",
         "my bad form is dragging the team down",
-        "im dragging everyone down with my terrible jokes lol",
+        "im dragging everyone down with my bad jokes lol",
         "the critic says im dead weight on the team",
         "ed sheeran's thoughts on the album are loud",
         "last time i'm going to use this app, it's useless",
@@ -343,42 +343,39 @@ def test_look_alikes_of_the_quiet_signs_pass(safety: Safety, everyday: str) -> N
         "je suis pas suicidaire, juste envie de disparaitre",
         "nao vou me matar, so queria sumir",
         "я не хочу убить себя, просто хочу чтобы боль прошла",
+        "im not suicidal just tired 🔫",
+        "ich will mich nicht umbringen, bin nur müde 🔪",
     ],
 )
-def test_being_gone_and_a_denial_with_anything_but_a_plain_feeling_after_it_keep_the_full_reply(
-    safety: Safety, statement: str
-) -> None:
+def test_risk_beside_a_denial_or_a_reason_keeps_the_full_reply(safety: Safety, statement: str) -> None:
     assert safety.screen.verdict(statement).level is Level.CLEAR
 
 
 @pytest.mark.parametrize(
-    ("said", "level"),
+    "said",
     [
-        ("nobody would notice if i stopped trying so hard at work", Level.POSSIBLE),
-        ("nobody would care if i skipped the party", Level.POSSIBLE),
-        ("no one would notice if i didn't show up tomorrow", Level.POSSIBLE),
-        ("won't be around anymore after friday, moving to leeds for work", Level.POSSIBLE),
-        ("won't be here much longer, starting uni in sept", Level.POSSIBLE),
-        ("not thinking of hurting myself, just sad and sorry for myself", Level.NONE),
-        ("i would never hurt myself, i just feel stupid", Level.NONE),
-        ("i won't hurt myself, just sad", Level.NONE),
-        ("im not suicidal lol just tired", Level.NONE),
-        ("im not suicidal... just sad", Level.NONE),
-        ("i'd never hurt myself, i'm only exhausted", Level.NONE),
-        ("honestly im not suicidal, just exhausted from work", Level.NONE),
-        ("i'm not suicidal, i swear, just tired", Level.NONE),
-        ("no thoughts of self harm, just really low", Level.NONE),
-        ("no tengo pensamientos de hacerme daño, solo estoy agobiada", Level.NONE),
-        ("ich bin nicht suizidal, nur gestresst wegen der prüfung", Level.NONE),
-        ("je vais pas me tuer t'inquiete, juste saoulée", Level.NONE),
-        ("não vou me matar, só to cansada", Level.NONE),
-        ("я не собираюсь убивать себя, просто устала", Level.NONE),
+        "not thinking of hurting myself, just sad and sorry for myself",
+        "i would never hurt myself, i just feel stupid",
+        "i won't hurt myself, just sad",
+        "im not suicidal lol just tired",
+        "im not suicidal... just sad",
+        "i'd never hurt myself, i'm only exhausted",
+        "honestly im not suicidal, just exhausted from work",
+        "i'm not suicidal, i swear, just tired",
+        "no thoughts of self harm, just really low",
+        "no tengo pensamientos de hacerme daño, solo estoy agobiada",
+        "ich bin nicht suizidal, nur gestresst wegen der prüfung",
+        "je vais pas me tuer t'inquiete, juste saoulée",
+        "não vou me matar, só to cansada",
+        "я не собираюсь убивать себя, просто устала",
+        "je suis pas suicidaire, juste crevée",
+        "im not suicidal just tired 😞",
     ],
 )
-def test_the_inner_critic_a_denial_and_a_move_do_not_get_the_full_reply(
-    safety: Safety, said: str, level: Level
+def test_a_message_that_is_only_a_denial_and_a_plain_feeling_does_not_get_the_full_reply(
+    safety: Safety, said: str
 ) -> None:
-    assert safety.screen.verdict(said).level is level
+    assert safety.screen.verdict(said).level is Level.NONE
 
 
 @pytest.mark.parametrize(
