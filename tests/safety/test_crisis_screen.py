@@ -11,6 +11,7 @@ from bot.flows.yaml_source import load_yaml
 from bot.safety import Safety, load_safety, normalise
 from bot.safety.assessment import Level
 from bot.safety.loading import QUESTION_KEPT_UNDER_WORDS, word_count
+from tools.denial_patterns import WORDS, pattern
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = load_yaml((Path(__file__).parent / "corpus.yaml").read_text(encoding="utf-8")).value
@@ -376,6 +377,13 @@ def test_a_message_that_is_only_a_denial_and_a_plain_feeling_does_not_get_the_fu
     safety: Safety, said: str
 ) -> None:
     assert safety.screen.verdict(said).level is Level.NONE
+
+
+def test_the_denial_patterns_are_the_ones_tools_denial_patterns_builds() -> None:
+    rules = load_yaml((ROOT / "conversations" / "safety" / "screen.yaml").read_text(encoding="utf-8")).value
+    benign = {"en": rules["benign"]} | {code: language["benign"] for code, language in rules["languages"].items()}
+    for code, words in WORDS.items():
+        assert pattern(words) in benign[code], f"{code}: run python -m tools.denial_patterns"
 
 
 @pytest.mark.parametrize(
