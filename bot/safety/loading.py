@@ -22,7 +22,7 @@ from bot.safety.detector import MODEL_DIR, Detector, load_detector
 from bot.safety.encoder import Encoder, load_encoder, on_onnx_runtime
 from bot.safety.encoder_runtime import give_back_freed_memory
 from bot.safety.multilingual import MultilingualReader, load_multilingual
-from bot.safety.normal import normalise
+from bot.safety.normal import letters_never_read, normalise
 from bot.safety.prefilter import GuardedPattern, guarded
 from bot.safety.screen import CompiledRules, CrisisScreen, PatternVerdict, ScreenRules
 
@@ -321,11 +321,21 @@ def load_safety(conversations: FsPath, model_folder: FsPath | None = None) -> Sa
             compiled = []
             for index, source in enumerate(sources):
                 try:
-                    compiled.append(guarded(re.compile(source)))
+                    regex = re.compile(source)
                 except re.error as problem:
-                    line = document.line_of((*path, index))
-                    where = ".".join(str(part) for part in path)
-                    errors.append(FlowError(shown, line, "screen", where, f"not a valid pattern: {problem.msg}"))
+                    wrong = f"not a valid pattern: {problem.msg}"
+                else:
+                    compiled.append(guarded(regex))
+                    unread = letters_never_read(source)
+                    if not unread:
+                        continue
+                    letters = ", ".join(f"'{letter}' (read as '{read}')" for letter, read in sorted(unread.items()))
+                    wrong = (
+                        f"cannot match as written: it holds {letters}, and the screen reads every message in "
+                        "lower case without accents"
+                    )
+                where = ".".join(str(part) for part in path)
+                errors.append(FlowError(shown, document.line_of((*path, index)), "screen", where, wrong))
             return tuple(compiled)
 
         english = CompiledRules(

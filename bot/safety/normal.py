@@ -160,6 +160,23 @@ def normalise(text: str, spellings: dict[str, str]) -> str:
     return " ".join(" ".join(restored).split())
 
 
+# A backslash and the character after it (``\\W``, ``\\b``, ``\\.``): regex syntax, not letters to be read.
+_ESCAPED = re.compile(r"\\.")
+
+
+def letters_never_read(pattern: str) -> dict[str, str]:
+    """The letters of a screen pattern that normalised text never holds, each with what the screen reads in
+    its place (``ё``: ``е``, ``ç``: ``c``, ``ß``: ``ss``, ``W``: ``w``). A pattern holding one cannot match
+    where it was meant to; regex escapes (``\\W``, ``\\B``) are not counted as letters."""
+    found: dict[str, str] = {}
+    for letter in set(_ESCAPED.sub("", pattern)):
+        if letter.isalpha():
+            read = normalise(letter, {})
+            if read != letter:
+                found[letter] = read
+    return found
+
+
 def _dotted(match: re.Match[str]) -> str:
     joined = re.sub(r"[.\-_]", "", match.group(0))
     return joined if joined in RISK_WORDS else match.group(0)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from pathlib import Path
 
 import pytest
 
+from bot.flows.errors import FlowLoadError
 from bot.flows.yaml_source import load_yaml
 from bot.safety import Safety, load_safety, normalise
 from bot.safety.assessment import Level
 from bot.safety.loading import QUESTION_KEPT_UNDER_WORDS, word_count
+from bot.safety.normal import letters_never_read
 from tools.denial_patterns import WORDS, pattern
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -422,3 +425,66 @@ def warm() -> Safety:
     found = load_safety(Path(__file__).resolve().parents[2] / "conversations")
     assert found.wait_ready(60)
     return found
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "он меня бьёт",
+        "отец меня бьет когда выпьет",
+        "меня бьют дома",
+        "парень меня опять ударил",
+        "ударила меня при детях",
+        "он поднял на меня руку",
+        "муж швырнул меня об стену",
+        "он толкнул меня с лестницы",
+        "он грозится меня убить если уйду",
+        "mein vater verprügelt mich",
+        "er hat mich wieder verprügelt",
+        "sie ohrfeigt mich vor allen",
+    ],
+)
+def test_violence_against_the_writer_is_caught_in_either_word_order(safety: Safety, said: str) -> None:
+    verdict = safety.screen.verdict(said)
+    assert verdict.level is Level.CLEAR
+    assert "abuse" in verdict.topics
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "меня бьет дрожь перед экзаменом",
+        "вчера меня ударило током от чайника",
+        "отец бил меня в детстве, сейчас все нормально",
+        "мяч ударил меня в лицо на тренировке лол",
+        "он меня не бьет, просто кричит иногда",
+        "он побил мой рекорд в игре",
+        "меня толкнули в метро",
+    ],
+)
+def test_shivers_a_shock_a_ball_and_a_childhood_long_past_are_not_violence_now(safety: Safety, said: str) -> None:
+    assert safety.screen.verdict(said).level is not Level.CLEAR
+
+
+def test_letters_the_screen_never_reads_are_found_and_escapes_are_not_letters() -> None:
+    assert letters_never_read(r"закрылась в ванной\b") == {"й": "и"}
+    assert letters_never_read(r"\bшёл\W+straße") == {"ё": "е", "ß": "ss"}
+    assert letters_never_read(r"\bjusqu'a (ce|ça)\b") == {"ç": "c"}
+    assert letters_never_read(r"\bMe\b") == {"M": "m"}
+    assert letters_never_read(r"\bdon't\W+\w+\s+\S\B\d") == {}
+
+
+def test_a_pattern_that_cannot_match_as_written_is_reported_at_its_line(tmp_path: Path) -> None:
+    copy = tmp_path / "conversations"
+    shutil.copytree(ROOT / "conversations", copy)
+    screen = copy / "safety" / "screen.yaml"
+    lines = screen.read_text(encoding="utf-8").splitlines(keepends=True)
+    at = next(number for number, line in enumerate(lines) if "прыгну с|прыгнуть с" in line)
+    lines[at] = lines[at].replace("прыгну с", "прыгну с балкона в ванной", 1)
+    screen.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(FlowLoadError) as raised:
+        load_safety(copy)
+    (error,) = raised.value.errors
+    assert str(error).startswith(f"{error.file}:{at + 1}: ")
+    assert "'й' (read as 'и')" in str(error)
+    assert "cannot match as written" in str(error)
