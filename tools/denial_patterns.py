@@ -87,8 +87,8 @@ WORDS = {
         denial=(
             r"ich bin (nicht|gar nicht|echt nicht) (suizidal|selbstmordgefahrdet)|ich (will|werde) mich (nicht|"
             r"niemals|nie) (umbringen|verletzen|ritzen|toten)|(ich hab|hab|ich habe|habe) keine (suizidgedanken|"
-            r"selbstmordgedanken|gedanken an (suizid|selbstmord))|ich (will|werde) mir (nichts|nix) antun|"
-            r"ich tu mir (nichts|nix) an"
+            r"selbstmordgedanken|gedanken an (suizid|selbstmord))|ich (will|werde) mir nichts antun|"
+            r"ich tu mir nichts an"
         ),
         between=r"oder so|lol|haha|keine sorge|versprochen",
         glue=r"( (aber|und))?( (ich bin|bin|ich))?",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 from pathlib import Path
 
@@ -463,6 +464,21 @@ def warm() -> Safety:
         "mein vater verprügelt mich",
         "er hat mich wieder verprügelt",
         "sie ohrfeigt mich vor allen",
+        "меня мой отчим каждый день бьет",
+        "меня побил отчим",
+        "муж опять ударил и забрал телефон",
+        "в детстве меня бил отец, теперь бьет муж",
+        "отец бил меня в детстве и бьет до сих пор",
+        "меня в детстве били, и муж меня бил вчера",
+        "он бьет меня током",
+        "он схватил мяч и ударил меня",
+        "он тащил меня за волосы",
+        "мама меня лупит",
+        "он пригрозил убить меня",
+        "muzh menya b'yot",
+        "er haut mich",
+        "er pruegelt mich",
+        "er zieht mich an den haaren",
     ],
 )
 def test_violence_against_the_writer_is_caught_in_either_word_order(safety: Safety, said: str) -> None:
@@ -481,9 +497,24 @@ def test_violence_against_the_writer_is_caught_in_either_word_order(safety: Safe
         "он меня не бьет, просто кричит иногда",
         "он побил мой рекорд в игре",
         "меня толкнули в метро",
+        "меня в детстве били, теперь я психолог",
+        "в шахматы он меня всегда бьет",
+        "этот босс в доте меня постоянно бьет",
+        "подругу бьет муж, что делать",
+        "кот меня бьет лапой",
+        "малыш пинается и бьет меня изнутри",
+        "подруга ударила меня подушкой лол",
+        "в фильме муж бьет жену",
+        "мама грозится убить меня если я не уберусь лол",
+        "цены бьют меня по карману",
+        "брат меня обыграл и побил",
+        "er schlug mich im tennis",
+        "mein sohn hat mich im mario kart verprügelt",
+        "das haut mich um",
+        "das baby tritt mich",
     ],
 )
-def test_shivers_a_shock_a_ball_and_a_childhood_long_past_are_not_violence_now(safety: Safety, said: str) -> None:
+def test_shivers_games_films_pets_play_and_a_childhood_long_past_are_not_violence(safety: Safety, said: str) -> None:
     assert safety.screen.verdict(said).level is not Level.CLEAR
 
 
@@ -509,3 +540,27 @@ def test_a_pattern_that_cannot_match_as_written_is_reported_at_its_line(tmp_path
     assert str(error).startswith(f"{error.file}:{at + 1}: ")
     assert "'й' (read as 'и')" in str(error)
     assert "cannot match as written" in str(error)
+
+
+def test_no_pattern_of_another_language_holds_a_word_the_english_spellings_rewrite() -> None:
+    # The spellings apply to every message, so German "im" is read as "i'm": a German pattern must say "i'm".
+    # A whole word only: "suicid(io|a)", "(re)?coupe" or "suicid\\w*" go on into more letters; the spellings
+    # rewrite only whole words.
+    rules = load_yaml((ROOT / "conversations" / "safety" / "screen.yaml").read_text(encoding="utf-8")).value
+    rewritten = {normalise(typed, {}) for typed, meant in rules["spellings"].items() if typed != meant}
+    clashes = []
+    for code, language in rules["languages"].items():
+        for tier, patterns in language.items():
+            for source in patterns:
+                # "§" marks what may go on with letters: an escape other than a boundary or a space, a class,
+                # a group glued to a word.
+                literal = re.sub(r"\\.", lambda escape: " " if escape.group(0) in ("\\b", "\\s") else "§", source)
+                literal = re.sub(r"\[[^\]]*\]", "§", literal)
+                literal = re.sub(r"[^\W\d_]+\([^()]*\)|\([^()]*\)\??[^\W\d_]+", "§", literal)
+                words = {
+                    token
+                    for token in re.split(r"[\s()|]+", literal)
+                    if re.fullmatch(r"[^\W\d_]+(?:'[^\W\d_]+)?", token)
+                }
+                clashes += [f"{code}.{tier}: {word!r}" for word in sorted(words & rewritten)]
+    assert clashes == []
