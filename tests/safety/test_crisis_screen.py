@@ -564,3 +564,87 @@ def test_no_pattern_of_another_language_holds_a_word_the_english_spellings_rewri
                 }
                 clashes += [f"{code}.{tier}: {word!r}" for word in sorted(words & rewritten)]
     assert clashes == []
+
+
+@pytest.mark.parametrize(
+    ("said", "at_least"),
+    [
+        ("steh grad auf dem dach", Level.CLEAR),
+        ("ich steh jetzt auf der brücke", Level.CLEAR),
+        ("estoy en el puente ahorita", Level.CLEAR),
+        ("to na ponte agora", Level.CLEAR),
+        ("je suis sur le toit là", Level.CLEAR),
+        ("сейчас стою на мосту", Level.CLEAR),
+        ("estoy en el puente", Level.POSSIBLE),
+        ("to em cima do predio", Level.POSSIBLE),
+        ("стою на краю", Level.POSSIBLE),
+        ("chu su l'toit pis j'regarde en bas", Level.POSSIBLE),
+        ("estoy juntando pastillas", Level.POSSIBLE),
+        ("to guardando comprimidos", Level.POSSIBLE),
+        ("коплю таблетки", Level.POSSIBLE),
+        ("hab tabletten gebunkert", Level.POSSIBLE),
+        ("je garde des médocs de côté depuis des mois", Level.POSSIBLE),
+        ("me voy a colgar", Level.CLEAR),
+        ("me voy a tirar al metro", Level.CLEAR),
+        ("aventarme del puente", Level.CLEAR),
+        ("выйду в окно", Level.CLEAR),
+        ("vou atirar-me da ponte", Level.CLEAR),
+        ("vou enforcar-me", Level.CLEAR),
+        ("o meu pai bate-me", Level.CLEAR),
+        ("je me suis ouvert les veines", Level.CLEAR),
+        ("je me remutile", Level.CLEAR),
+        ("me suis coupée", Level.CLEAR),
+        ("sorry chto pishu, ya naglotalas tabletok", Level.CLEAR),
+        ("tabletten genommen", Level.CLEAR),
+        ("ritz wieder", Level.CLEAR),
+        ("mi vieja me caga a palos", Level.CLEAR),
+        ("tomei tudo", Level.CLEAR),
+        ("tschüss an alle", Level.POSSIBLE),
+        ("ich mach schluss", Level.POSSIBLE),
+        ("ciao für immer", Level.POSSIBLE),
+        ("adios a todos", Level.POSSIBLE),
+        ("adeus galera", Level.POSSIBLE),
+        ("acabou pra mim", Level.POSSIBLE),
+        ("jveux pu", Level.POSSIBLE),
+        ("chu pu capable", Level.POSSIBLE),
+        ("всем пока навсегда", Level.POSSIBLE),
+        ("не могу больше", Level.POSSIBLE),
+        ("оставила пароли сестре", Level.POSSIBLE),
+    ],
+)
+def test_other_languages_heights_saved_pills_other_verb_forms_and_fragments(
+    safety: Safety, said: str, at_least: Level
+) -> None:
+    assert safety.screen.verdict(said).level >= at_least
+
+
+@pytest.mark.parametrize(
+    "everyday",
+    [
+        "steh grad auf dem dach und reparier die antenne",
+        "to na ponte agora, transito parado",
+        "стою на мосту, пробка жуткая",
+        "stoyu na kryshe, vid super",
+        "estoy en el puente de la constitucion con mis primos, que frio",
+        "junto pastillas de vitamina c pa el invierno",
+        "to guardando comprimidos de ferro pra minha avo",
+        "me voy a colgar del telefono",
+        "me voy a tirar al sofa",
+        "me voy a tirar a la piscina",
+        "vou atirar-me a piscina",
+        "o meu pai bate-me sempre no xadrez",
+        "a minha irma bate-me a porta todos os dias",
+        "je me suis coupé les cheveux",
+        "je me suis ouvert le doigt avec une boite de conserve",
+        "otchim menya b'et v shakhmaty",
+        "tabletten genommen, kopf weh weg",
+        "tschüss an alle, bis morgen",
+        "ich mach schluss mit ihm",
+        "adios a todos, me voy a dormir",
+        "acabou pra mim, perdi no fifa",
+        "не могу больше есть",
+        "все, конец смены",
+    ],
+)
+def test_their_look_alikes_do_not_get_the_patterns_question(safety: Safety, everyday: str) -> None:
+    assert safety.screen.verdict(everyday).level is Level.NONE
