@@ -212,9 +212,14 @@ def main() -> None:
     # A pattern's question is withdrawn only under a cut that lets at most DEMOTED_RISK_BUDGET of the dev risk
     # messages patterns ask about go (the same rule as a pattern's full reply becoming the question).
     asked = x[:, FEATURES.index("pattern_question")] == 1.0
-    # A pattern's question on a short message stands whatever the blend says (loading.QUESTION_KEPT_UNDER_WORDS).
+    # A pattern's question on a short message, or from a kept pattern, stands whatever the blend says
+    # (loading.QUESTION_KEPT_UNDER_WORDS, screen.KEPT).
     short = np.array(
-        [word_count(safety.screen.normal(dev[index]["text"])) < QUESTION_KEPT_UNDER_WORDS for index in decided]
+        [
+            word_count(safety.screen.normal(dev[index]["text"])) < QUESTION_KEPT_UNDER_WORDS
+            or safety.screen.verdict(dev[index]["text"]).kept
+            for index in decided
+        ]
     )
     kept = asked & short
     withdrawable = asked & ~short

@@ -150,10 +150,12 @@ class Safety:
         costs trust. For a message no pattern flagged, the learned readers can raise it to the question; once
         the blend is loaded, they may withdraw a pattern's question from a message of
         :data:`QUESTION_KEPT_UNDER_WORDS` words or more when they read it as plainly
-        harmless, under a cut chosen on dev that lets at most 3 % of such risk go. The encoder may turn an
+        harmless, under a cut chosen on dev that lets at most 3 % of such risk go (never a kept pattern's,
+        see :data:`~bot.safety.screen.KEPT`: it marks signs the readers were shown to miss). The encoder may turn an
         English pattern's full reply into the question when it reads the message as plainly harmless, and
         the multilingual reader another language's; the blend may then withdraw that question too, under a
-        cut of its own chosen on dev by the same 3 % rule (a film, a friend's crisis, the past). Messages under
+        cut of its own chosen on dev by the same 3 % rule (a film, a friend's crisis, the past), again never a
+        kept pattern's. Messages under
         :data:`ENCODER_MIN_WORDS` words are left to the patterns. The encoder, the slowest reader, runs only
         when its reading can change the blend's answer (same answers, a third of the work, see
         :meth:`Blend.asks_whatever_the_encoder_reads`).
@@ -174,7 +176,7 @@ class Safety:
         score, cut = None, 0.0
         readers = self._readers  # one set of readers for the whole message, even if loading finishes meanwhile
         if words >= ENCODER_MIN_WORDS:
-            if level is Level.POSSIBLE and words < QUESTION_KEPT_UNDER_WORDS:
+            if level is Level.POSSIBLE and (words < QUESTION_KEPT_UNDER_WORDS or verdict.kept):
                 pass  # the pattern's question stands, so the readers are not asked: they could not change it
             elif level is not Level.CLEAR:
                 score, asks = self._learned_score(readers, text, normal, words, level)
@@ -199,7 +201,8 @@ class Safety:
                     if readings is not None and readers.blend is not None:
                         # The blend has the last word, so its probability is the score reported.
                         score = readers.blend.probability(readings)
-                        level = Level.NONE if readers.blend.withdraws_demoted(readings) else Level.POSSIBLE
+                        withdrawn = readers.blend.withdraws_demoted(readings) and not verdict.kept
+                        level = Level.NONE if withdrawn else Level.POSSIBLE
         return level, score
 
     def learned_score(self, text: str, normal: str, words: int, pattern: Level) -> tuple[float | None, bool | None]:

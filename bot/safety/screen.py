@@ -13,6 +13,10 @@ from bot.safety.normal import normalise
 from bot.safety.prefilter import GuardedPattern, NeedFinder, PatternIndex
 
 Pattern = Annotated[str, Field(min_length=1)]
+# A pattern that starts with this regex comment is kept: the learned readers may turn its full reply into the
+# gentle question, but never take the question away (signs they were shown to miss, such as quiet goodbyes,
+# or someone on a bridge right now told at the end of a story about an exam).
+KEPT = "(?#kept)"
 
 
 class LanguageRules(_Strict):
@@ -42,26 +46,31 @@ class CompiledRules:
     risk: tuple[GuardedPattern, ...] = ()
     possible: tuple[GuardedPattern, ...] = ()
     indexes: tuple[PatternIndex, PatternIndex, PatternIndex] = field(init=False, repr=False, compare=False)
+    _kept: PatternIndex = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(
             self, "indexes", tuple(PatternIndex(kind) for kind in (self.benign, self.risk, self.possible))
         )
+        kept = tuple(pattern for pattern in self.risk + self.possible if pattern.regex.pattern.startswith(KEPT))
+        object.__setattr__(self, "_kept", PatternIndex(kept))
 
     def needs(self) -> set[str]:
         """Every string these patterns' prefilters look for."""
-        return set().union(*(index.needs() for index in self.indexes))
+        return set().union(*(index.needs() for index in (*self.indexes, self._kept)))
 
-    def level(self, normal: str, present: frozenset[str], finder: NeedFinder) -> Level:
-        """The tier these patterns give ``normal`` text once benign figures of speech are blanked out;
-        ``present``: the strings of ``finder`` that occur in ``normal``."""
+    def level(self, normal: str, present: frozenset[str], finder: NeedFinder) -> tuple[Level, bool]:
+        """The tier these patterns give ``normal`` text once benign figures of speech are blanked out, and
+        whether a :data:`KEPT` pattern matched; ``present``: the strings of ``finder`` that occur in ``normal``."""
         benign, risk, possible = self.indexes
         normal, present = benign.sub(" … ", normal, present, finder)
         if risk.search(normal, present):
-            return Level.CLEAR
-        if possible.search(normal, present):
-            return Level.POSSIBLE
-        return Level.NONE
+            level = Level.CLEAR
+        elif possible.search(normal, present):
+            level = Level.POSSIBLE
+        else:
+            return Level.NONE, False
+        return level, self._kept.search(normal, present)
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,7 @@ class PatternVerdict:
     topics: frozenset[str]
     language: str | None
     normal: str = ""  # the text as the patterns read it (:meth:`CrisisScreen.normal`)
+    kept: bool = False  # a :data:`KEPT` pattern matched: the readers may not take the question away
 
 
 @dataclass(frozen=True)
@@ -101,15 +111,17 @@ class CrisisScreen:
         """The patterns' verdict on ``text``."""
         normal = self.normal(text)
         present = self._finder.present(normal)
-        level, language = self.english.level(normal, present, self._finder), None
+        level, kept = self.english.level(normal, present, self._finder)
+        language = None
         for code, rules in self.languages.items():
-            found = rules.level(normal, present, self._finder)
+            found, found_kept = rules.level(normal, present, self._finder)
+            kept = kept or found_kept
             if found > level:
                 level, language = found, code
             elif found is not Level.NONE and found == level and language is None:
                 language = code  # English words inside another language ("will mich unalive"): that language
         topics = frozenset(name for name, index in self._topic_indexes.items() if index.search(normal, present))
-        return PatternVerdict(level, topics, language, normal)
+        return PatternVerdict(level, topics, language, normal, kept)
 
     def flags(self, text: str) -> bool:
         """True when the patterns alone see clear risk in ``text``."""

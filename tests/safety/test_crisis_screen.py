@@ -208,6 +208,9 @@ def test_everyday_answers_to_a_flow_are_never_flagged(safety: Safety, answer: st
         "u should tell my therapist i said thank you",
         "tell my therapist she tried her best",
         "signing off. it's been real",
+        "it's been a good run. look after her for me",
+        "thank you for always putting up with me",
+        "thanks for putting up with me all this time",
     ],
 )
 def test_quiet_signs_get_at_least_the_question_from_the_patterns_alone(safety: Safety, quiet: str) -> None:
@@ -311,6 +314,13 @@ def test_quiet_signs_get_at_least_the_question_from_the_patterns_alone(safety: S
         "next step: tell my manager thank you for the feedback",
         "signing off for the night, talk tomorrow",
         "signing off the invoices was fun",
+        "it's been a good run at uni, graduating friday",
+        "it's been a good run, my old dog is getting put down tomorrow",
+        "thanks for putting up with me at work all these years, retiring friday",
+        "thanks for putting up with me. i'm moving to canada",
+        "no more tomorrows for this show, the finale aired",
+        "can someone tell my landlord sorry about the noise",
+        "signing off, it's been real, see you all at the reunion",
     ],
 )
 def test_look_alikes_of_the_quiet_signs_pass(safety: Safety, everyday: str) -> None:
@@ -569,11 +579,13 @@ def test_no_pattern_of_another_language_holds_a_word_the_english_spellings_rewri
 @pytest.mark.parametrize(
     ("said", "at_least"),
     [
-        ("steh grad auf dem dach", Level.CLEAR),
+        ("steh grad auf dem dach", Level.POSSIBLE),
+        ("steh grad an der kante", Level.CLEAR),
         ("ich steh jetzt auf der brücke", Level.CLEAR),
         ("estoy en el puente ahorita", Level.CLEAR),
         ("to na ponte agora", Level.CLEAR),
-        ("je suis sur le toit là", Level.CLEAR),
+        ("je suis sur le pont là", Level.CLEAR),
+        ("je suis sur le toit là", Level.POSSIBLE),
         ("сейчас стою на мосту", Level.CLEAR),
         ("estoy en el puente", Level.POSSIBLE),
         ("to em cima do predio", Level.POSSIBLE),
@@ -585,7 +597,8 @@ def test_no_pattern_of_another_language_holds_a_word_the_english_spellings_rewri
         ("hab tabletten gebunkert", Level.POSSIBLE),
         ("je garde des médocs de côté depuis des mois", Level.POSSIBLE),
         ("me voy a colgar", Level.CLEAR),
-        ("me voy a tirar al metro", Level.CLEAR),
+        ("me voy a tirar al metro", Level.POSSIBLE),
+        ("me voy a tirar bajo el metro", Level.CLEAR),
         ("aventarme del puente", Level.CLEAR),
         ("выйду в окно", Level.CLEAR),
         ("vou atirar-me da ponte", Level.CLEAR),
@@ -595,17 +608,26 @@ def test_no_pattern_of_another_language_holds_a_word_the_english_spellings_rewri
         ("je me remutile", Level.CLEAR),
         ("me suis coupée", Level.CLEAR),
         ("sorry chto pishu, ya naglotalas tabletok", Level.CLEAR),
-        ("tabletten genommen", Level.CLEAR),
+        ("alle tabletten genommen", Level.CLEAR),
         ("ritz wieder", Level.CLEAR),
         ("mi vieja me caga a palos", Level.CLEAR),
-        ("tomei tudo", Level.CLEAR),
+        ("tomei tudo", Level.POSSIBLE),
+        ("vou atirar-me", Level.POSSIBLE),
+        ("vou atirar-me de cabeça ao rio", Level.CLEAR),
+        ("vou atirar-me para a piscina e nunca mais subir", Level.CLEAR),
+        ("ele fechou a porta e bateu-me", Level.CLEAR),
+        ("me voy a tirar a la piscina desde el balcon del piso 10", Level.CLEAR),
+        ("me voy a colgar del telefono... no, me voy a colgar de verdad", Level.CLEAR),
+        ("me voy a tirar al agua con piedras en los bolsillos", Level.CLEAR),
+        ("je me suis coupé les cheveux puis ouvert les poignets", Level.CLEAR),
+        ("estoy en el puente ahora mismo, saque una foto para mis amigos para que me recuerden", Level.CLEAR),
+        ("ich stehe grad auf dem dach, schöne aussicht zum letzten mal", Level.POSSIBLE),
         ("tschüss an alle", Level.POSSIBLE),
         ("ich mach schluss", Level.POSSIBLE),
         ("ciao für immer", Level.POSSIBLE),
         ("adios a todos", Level.POSSIBLE),
-        ("adeus galera", Level.POSSIBLE),
+        ("adeus a todos", Level.POSSIBLE),
         ("acabou pra mim", Level.POSSIBLE),
-        ("jveux pu", Level.POSSIBLE),
         ("chu pu capable", Level.POSSIBLE),
         ("всем пока навсегда", Level.POSSIBLE),
         ("не могу больше", Level.POSSIBLE),
@@ -644,7 +666,66 @@ def test_other_languages_heights_saved_pills_other_verb_forms_and_fragments(
         "acabou pra mim, perdi no fifa",
         "не могу больше есть",
         "все, конец смены",
+        "ya estoy en el puente, llego en 5 minutos",
+        "je suis sur le pont toute la journée",
+        "je suis sur la voie de la guérison",
+        "я сижу на подоконнике сейчас и пью чай",
+        "hab meine tabletten genommen",
+        "pastillas tomadas",
+        "me voy a colgar la mochila y salgo",
+        "me dio una paliza al tenis",
+        "o coração bate-me forte",
+        "vou atirar-me ao trabalho esta semana",
+        "vou matar-me a estudar para o exame",
+        "je me suis ouvert le bras en tombant de vélo",
+        "la mutilation génitale est un crime",
+        "coupé",
+        "tschüss",
+        "chau gente",
+        "не могу",
+        "собираю лекарства в поездку",
+        "ya porezala ruku nozhom kogda gotovila",
+        "junto com os comprimidos",
     ],
 )
 def test_their_look_alikes_do_not_get_the_patterns_question(safety: Safety, everyday: str) -> None:
     assert safety.screen.verdict(everyday).level is Level.NONE
+
+
+def _sure_it_is_harmless(warm: Safety) -> Safety:
+    """``warm`` with readers that would demote every full reply and withdraw every question they may."""
+    blend, multilingual, encoder = warm.readers.blend, warm.readers.multilingual, warm.readers.encoder
+    assert blend is not None and multilingual is not None and encoder is not None
+    readers = dataclasses.replace(
+        warm.readers,
+        blend=dataclasses.replace(blend, withdraw_below=1.0, withdraw_demoted_below=1.0),
+        multilingual=dataclasses.replace(multilingual, demote_below=1.0),
+        encoder=dataclasses.replace(encoder, demote_below=1.0),
+    )
+    return dataclasses.replace(warm, _readers=readers)
+
+
+@pytest.mark.parametrize(
+    "quiet",
+    [
+        "its been a good run i guess. thanks for putting up with me all these years 🖤",
+        "u should tell my therapist i said thank you, she tried her best with me",
+        "копила таблетки пару месяцев, теперь их точно хватит на всё",
+    ],
+)
+def test_a_kept_patterns_question_stands_on_a_long_message_whatever_the_readers_say(warm: Safety, quiet: str) -> None:
+    verdict = warm.screen.verdict(quiet)
+    assert verdict.level is Level.POSSIBLE and verdict.kept
+    assert word_count(verdict.normal) >= QUESTION_KEPT_UNDER_WORDS
+    assert _sure_it_is_harmless(warm).assess(quiet).level is Level.POSSIBLE
+
+
+def test_a_kept_patterns_full_reply_may_become_the_question_but_never_nothing(warm: Safety) -> None:
+    story = "завалил экзамен, отец орал весь вечер, сейчас стою на мосту"
+    verdict = warm.screen.verdict(story)
+    assert verdict.level is Level.CLEAR and verdict.kept
+    assert _sure_it_is_harmless(warm).assess(story).level is Level.POSSIBLE
+    # The same readers take a pattern's full reply away when no kept pattern matched.
+    plain = "завалил экзамен, отец орал весь вечер, хочу умереть"
+    assert not warm.screen.verdict(plain).kept
+    assert _sure_it_is_harmless(warm).assess(plain).level is Level.NONE
