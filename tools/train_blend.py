@@ -138,7 +138,10 @@ def demoted_questions(safety: Safety, rows: list[dict[str, Any]], levels: list[L
     screened without the blend), the blend's probability, reading the message as a pattern's question."""
     found = {}
     for index, (row, level) in enumerate(zip(rows, levels, strict=True)):
-        if level is not Level.POSSIBLE or safety.screen.verdict(row["text"]).level is not Level.CLEAR:
+        if level is not Level.POSSIBLE:
+            continue
+        verdict = safety.screen.verdict(row["text"])
+        if verdict.level is not Level.CLEAR or verdict.kept:  # a kept pattern's question is never withdrawn
             continue
         normal = safety.screen.normal(row["text"])
         readings = safety.readings(row["text"], normal, word_count(normal), Level.POSSIBLE)
@@ -213,16 +216,16 @@ def main() -> None:
     # messages patterns ask about go (the same rule as a pattern's full reply becoming the question).
     asked = x[:, FEATURES.index("pattern_question")] == 1.0
     # A pattern's question on a short message, or from a kept pattern, stands whatever the blend says
-    # (loading.QUESTION_KEPT_UNDER_WORDS, screen.KEPT).
-    short = np.array(
+    # (loading.QUESTION_KEPT_UNDER_WORDS, screen.KEPT); the cut is chosen on the questions that can be withdrawn.
+    stands = np.array(
         [
             word_count(safety.screen.normal(dev[index]["text"])) < QUESTION_KEPT_UNDER_WORDS
             or safety.screen.verdict(dev[index]["text"]).kept
             for index in decided
         ]
     )
-    kept = asked & short
-    withdrawable = asked & ~short
+    kept = asked & stands
+    withdrawable = asked & ~stands
     withdraw_below = demotion_cut(
         list(zip(held[withdrawable].tolist(), y[withdrawable].tolist(), strict=True)), "pattern questions"
     )

@@ -8,7 +8,8 @@ fitted on the dev split, which none of the readers was trained on, by ``tools/tr
 both chosen on dev by cross-validation: ``possible``, from which a message no pattern flagged gets the
 question (within the benign budgets), and ``withdraw_below``, under which a pattern's question is withdrawn
 because every reader reads the message as harmless (at most 3 % of the dev risk messages that patterns ask
-about may fall under it). A third, ``withdraw_demoted_below``, does the same for a pattern's full reply that
+about may fall under it; a short message's question and a kept pattern's are never withdrawn, and are left
+out of that count). A third, ``withdraw_demoted_below``, does the same for a pattern's full reply that
 the reader of its language already turned into the question (a film, a friend's crisis, the past, a joke),
 under the same 3 % rule on the dev risk messages so demoted (with a margin when they are too few
 for 3 % to allow one: half the lowest one's probability).

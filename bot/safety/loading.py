@@ -24,10 +24,11 @@ from bot.safety.encoder_runtime import give_back_freed_memory
 from bot.safety.multilingual import MultilingualReader, load_multilingual
 from bot.safety.normal import letters_never_read, normalise
 from bot.safety.prefilter import GuardedPattern, guarded
-from bot.safety.screen import CompiledRules, CrisisScreen, PatternVerdict, ScreenRules
+from bot.safety.screen import KEPT, CompiledRules, CrisisScreen, PatternVerdict, ScreenRules
 
 logger = logging.getLogger(__name__)
 SCREEN_FILE = FsPath("safety") / "screen.yaml"
+KEPT_MARK = "(?#kept"  # also "(?#kept )" or "(?#keptx)": any comment that looks like the mark is checked
 # Shorter replies ("yes", "idk", "7", a button's label) carry too little for the learned readers to judge;
 # the patterns alone screen them (they catch the short risk statements: "kms", "i want to die").
 ENCODER_MIN_WORDS = 4
@@ -209,6 +210,8 @@ class Safety:
         """The learned readers' score for a message the patterns rated ``pattern`` (below the full reply), and
         whether it should get the question (None: the readers do not decide, the pattern's tier stands).
 
+        It does not know whether a kept pattern matched (:data:`~bot.safety.screen.KEPT`): a caller must not
+        withdraw such a pattern's question whatever this says, as :meth:`assess` does not.
         The score is the blend's once every reader is loaded, else the encoder's, else the detector's (None
         when none of them read it). With the blend, its answer decides both ways. Without it, either reader
         can only raise a message no pattern flagged, each at its own threshold chosen on dev; before the
@@ -330,13 +333,16 @@ def load_safety(conversations: FsPath, model_folder: FsPath | None = None) -> Sa
                 else:
                     compiled.append(guarded(regex))
                     unread = letters_never_read(source)
-                    if not unread:
+                    if unread:
+                        letters = ", ".join(f"'{letter}' (read as '{read}')" for letter, read in sorted(unread.items()))
+                        wrong = (
+                            f"cannot match as written: it holds {letters}, and the screen reads every message in "
+                            "lower case without accents"
+                        )
+                    elif KEPT_MARK in source and not (source.startswith(KEPT) and path[-1] in ("risk", "possible")):
+                        wrong = f"{KEPT} counts only at the very start of a risk or possible pattern"
+                    else:
                         continue
-                    letters = ", ".join(f"'{letter}' (read as '{read}')" for letter, read in sorted(unread.items()))
-                    wrong = (
-                        f"cannot match as written: it holds {letters}, and the screen reads every message in "
-                        "lower case without accents"
-                    )
                 where = ".".join(str(part) for part in path)
                 errors.append(FlowError(shown, document.line_of((*path, index)), "screen", where, wrong))
             return tuple(compiled)

@@ -11,6 +11,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from bot.safety.prefilter import literal_characters
+
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'", "“": '"', "”": '"'})
 # Digits and symbols people put in place of letters ("k1ll", "$uicide", "d1e", "k!ll").
 _LEET = str.maketrans(
@@ -160,21 +162,23 @@ def normalise(text: str, spellings: dict[str, str]) -> str:
     return " ".join(" ".join(restored).split())
 
 
-# A backslash and the character after it (``\\W``, ``\\b``, ``\\.``): regex syntax, not letters to be read.
-_ESCAPED = re.compile(r"\\.")
-
-
 def letters_never_read(pattern: str) -> dict[str, str]:
-    """The letters of a screen pattern that normalised text never holds, each with what the screen reads in
-    its place (``ё``: ``е``, ``ç``: ``c``, ``ß``: ``ss``, ``W``: ``w``). A pattern holding one cannot match
-    where it was meant to; regex escapes (``\\W``, ``\\B``) are not counted as letters."""
+    """The letters (and combining accents) a screen pattern matches as written that normalised text never
+    holds, each with what the screen reads in its place (``ё``: ``е``, ``ç``: ``c``, ``ß``: ``ss``, ``W``:
+    ``w``, an accent: nothing). A pattern holding one cannot match where it was meant to. Escapes such as
+    ``\\W``, comments, group names, character classes and patterns that ignore case are not checked."""
     found: dict[str, str] = {}
-    for letter in set(_ESCAPED.sub("", pattern)):
-        if letter.isalpha():
-            read = normalise(letter, {})
-            if read != letter:
-                found[letter] = read
+    for character in literal_characters(pattern):
+        if character.isalpha() or unicodedata.category(character) == "Mn":
+            read = _read_alone(character)
+            if read != character:
+                found[character] = read
     return found
+
+
+@lru_cache(maxsize=1024)
+def _read_alone(character: str) -> str:
+    return normalise(character, {})
 
 
 def _dotted(match: re.Match[str]) -> str:

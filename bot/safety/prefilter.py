@@ -201,6 +201,46 @@ def needed_clauses(regex: re.Pattern[str]) -> tuple[frozenset[str], ...]:
     return tuple(dict.fromkeys(clause for clause in found if min(len(n) for n in clause) >= MIN_NEEDED_LENGTH))
 
 
+def literal_characters(source: str) -> frozenset[str]:
+    """The characters ``source`` matches as written, outside character classes (``\\u00e9`` and ``\\N{...}``
+    included, comments, group names and escapes such as ``\\W`` not); empty when it ignores case or cannot be
+    parsed here."""
+    if _sre_parse is None:
+        return frozenset()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = _sre_parse.parse(source)
+    except (re.error, TypeError, ValueError, AttributeError, RecursionError):
+        return frozenset()
+    if parsed.state.flags & re.IGNORECASE:
+        return frozenset()
+    found: set[str] = set()
+
+    def walk(items: Iterable[tuple[Any, Any]]) -> None:
+        for opcode, argument in items:
+            if opcode is _sre.LITERAL:
+                found.add(chr(argument))
+            elif opcode is _sre.SUBPATTERN and not argument[1] & re.IGNORECASE:
+                walk(argument[3])
+            elif opcode is _sre.ATOMIC_GROUP:
+                walk(argument)
+            elif opcode is _sre.BRANCH:
+                for branch in argument[1]:
+                    walk(branch)
+            elif opcode in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT):
+                walk(argument[2])
+            elif opcode in (_sre.ASSERT, _sre.ASSERT_NOT):
+                walk(argument[1])
+            elif opcode is _sre.GROUPREF_EXISTS:
+                walk(argument[1])
+                if argument[2] is not None:
+                    walk(argument[2])
+
+    walk(parsed)
+    return frozenset(found)
+
+
 def _clauses_in_sequence(items: list[tuple[Any, Any]]) -> list[frozenset[str]]:
     """Every set of strings a run of pattern items needs one of: every item must match, so each item's sets
     hold for the run (a run of literal characters is a set of one string)."""

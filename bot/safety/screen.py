@@ -75,7 +75,8 @@ class CompiledRules:
 
 @dataclass(frozen=True)
 class PatternVerdict:
-    """What the patterns found: the tier, the topics, and the language of the patterns that matched."""
+    """What the patterns found: the tier, the topics, the language of the patterns that matched, and whether a
+    kept pattern (:data:`KEPT`) matched in any language: then the question is the floor the readers keep."""
 
     level: Level
     topics: frozenset[str]

@@ -534,6 +534,11 @@ def test_letters_the_screen_never_reads_are_found_and_escapes_are_not_letters() 
     assert letters_never_read(r"\bjusqu'a (ce|ça)\b") == {"ç": "c"}
     assert letters_never_read(r"\bMe\b") == {"M": "m"}
     assert letters_never_read(r"\bdon't\W+\w+\s+\S\B\d") == {}
+    assert letters_never_read(r"caf\u00e9|caf\N{LATIN SMALL LETTER E WITH ACUTE}") == {"é": "e"}
+    assert letters_never_read("cafe\u0301") == {"\u0301": ""}
+    # Comments, group names, classes and patterns that ignore case are not letters the screen must read.
+    assert letters_never_read(r"(?#Kept, Ça)(?P<Verb>die)(?P=Verb)[A-Zà]") == {}
+    assert letters_never_read(r"(?i)Kill") == {}
 
 
 def test_a_pattern_that_cannot_match_as_written_is_reported_at_its_line(tmp_path: Path) -> None:
@@ -729,3 +734,25 @@ def test_a_kept_patterns_full_reply_may_become_the_question_but_never_nothing(wa
     plain = "завалил экзамен, отец орал весь вечер, хочу умереть"
     assert not warm.screen.verdict(plain).kept
     assert _sure_it_is_harmless(warm).assess(plain).level is Level.NONE
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("'(?#kept)^(?!.{0,300}(", "'^(?!.{0,300}(?#kept)("),  # the mark after the start of a pattern
+        ("\nbenign:\n", "\nbenign:\n  - '(?#kept)\\bdead tired\\b'\n"),  # on a benign figure of speech
+    ],
+)
+def test_a_kept_mark_anywhere_but_the_start_of_a_risk_or_possible_pattern_is_reported(
+    tmp_path: Path, old: str, new: str
+) -> None:
+    copy = tmp_path / "conversations"
+    shutil.copytree(ROOT / "conversations", copy)
+    screen = copy / "safety" / "screen.yaml"
+    text = screen.read_text(encoding="utf-8")
+    assert old in text
+    screen.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(FlowLoadError) as raised:
+        load_safety(copy)
+    (error,) = raised.value.errors
+    assert "(?#kept) counts only at the very start of a risk or possible pattern" in str(error)
