@@ -756,3 +756,54 @@ def test_a_kept_mark_anywhere_but_the_start_of_a_risk_or_possible_pattern_is_rep
         load_safety(copy)
     (error,) = raised.value.errors
     assert "(?#kept) counts only at the very start of a risk or possible pattern" in str(error)
+
+
+@pytest.mark.parametrize(
+    "quiet",
+    [
+        "got the sack on monday. spent today cancelling everything in my name. spotify, phone, gym, the lot",
+        "cancelled my amazon prime and my insurance renewal. no point anymore",
+        "day 2 again. thought id beaten it",
+        "reset my app this morning. 143 days down the drain",
+        "bombed my dissertation viva. came back to halls and cut. first time in ages",
+        "came home and cut for the first time in two years",
+        "cut my thighs again",
+        "not sure i can face another 30 years of this",
+        "i'd trade places with him in that coffin in a heartbeat",
+        "honestly death sounds like a nice long nap",
+        "retired, widowed, kids in australia. dont see what's left for me really",
+        "tried a fear food today. a croissant. cried and then made up for it",
+        "dentist asked about the enamel erosion. i lied",
+        "keep training through the injury cause rest days make me feel fat",
+        "wearing a watch to cover it",
+        "spent the afternoon writing goodbye texts, not sent them yet",
+        "tonight's the night 🖤",
+    ],
+)
+def test_english_quiet_signs_from_own_probes_get_a_kept_question(safety: Safety, quiet: str) -> None:
+    verdict = safety.screen.verdict(quiet)
+    assert verdict.level >= Level.POSSIBLE and verdict.kept
+
+
+@pytest.mark.parametrize(
+    "everyday",
+    [
+        "cancelled everything before moving to canada",
+        "cancelled the gym, the sky, and the second car insurance. cutting everything back while im out of work",
+        "cancelled amazon prime, no point paying when i never use it",
+        "couch to 5k, day 1 again after the flu",
+        "its been 9 months and i did it again, failed my driving test lol",
+        "counter's back at zero, the dog chewed another shoe",
+        "cut for the first time since uni, my hair that is, pixie cut now",
+        "cut my legs shaving lol",
+        "i cant do 50 more years of this commute",
+        "death by powerpoint sounds like a holiday",
+        "death honestly sounds like a rest compared to leg day",
+        "i envy people who get to retire at 55",
+        "dont see whats left for me to do but take up golf",
+        "tried a fear food today, sushi! wasnt bad actually, my dietitian is proud",
+        "tonight's the night, proposing to her at dinner 💍",
+    ],
+)
+def test_their_everyday_look_alikes_are_not_kept(safety: Safety, everyday: str) -> None:
+    assert not safety.screen.verdict(everyday).kept
