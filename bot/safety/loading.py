@@ -22,7 +22,7 @@ from bot.safety.detector import MODEL_DIR, Detector, load_detector
 from bot.safety.encoder import Encoder, load_encoder, on_onnx_runtime
 from bot.safety.encoder_runtime import give_back_freed_memory
 from bot.safety.multilingual import MultilingualReader, load_multilingual
-from bot.safety.normal import letters_never_read, normalise
+from bot.safety.normal import normalise, unread_letters
 from bot.safety.prefilter import GuardedPattern, guarded
 from bot.safety.screen import KEPT, CompiledRules, CrisisScreen, PatternVerdict, ScreenRules
 
@@ -331,8 +331,9 @@ def load_safety(conversations: FsPath, model_folder: FsPath | None = None) -> Sa
                 except re.error as problem:
                     wrong = f"not a valid pattern: {problem.msg}"
                 else:
-                    compiled.append(guarded(regex))
-                    unread = letters_never_read(source)
+                    pattern = guarded(regex)
+                    compiled.append(pattern)
+                    unread = unread_letters(pattern.literals)
                     if unread:
                         letters = ", ".join(f"'{letter}' (read as '{read}')" for letter, read in sorted(unread.items()))
                         wrong = (

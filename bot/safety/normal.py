@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 
 from bot.safety.prefilter import literal_characters
@@ -167,8 +168,13 @@ def letters_never_read(pattern: str) -> dict[str, str]:
     holds, each with what the screen reads in its place (``ё``: ``е``, ``ç``: ``c``, ``ß``: ``ss``, ``W``:
     ``w``, an accent: nothing). A pattern holding one cannot match where it was meant to. Escapes such as
     ``\\W``, comments, group names, character classes and patterns that ignore case are not checked."""
+    return unread_letters(literal_characters(pattern))
+
+
+def unread_letters(characters: Iterable[str]) -> dict[str, str]:
+    """:func:`letters_never_read` for characters already read off a pattern (``GuardedPattern.literals``)."""
     found: dict[str, str] = {}
-    for character in literal_characters(pattern):
+    for character in characters:
         if character.isalpha() or unicodedata.category(character) == "Mn":
             read = _read_alone(character)
             if read != character:

@@ -45,6 +45,8 @@ class GuardedPattern:
     # Every set of strings the pattern needs one of (``needs`` is the most telling): a text must hold one
     # string of each. Read by :class:`PatternIndex`, which finds them all at once.
     clauses: tuple[frozenset[str], ...] = ()
+    # The characters it matches as written (:func:`literal_characters`), read off the same parse.
+    literals: frozenset[str] = frozenset()
 
     def search(self, text: str) -> bool:
         """True when the pattern matches somewhere in ``text``; the same answer as ``regex.search``."""
@@ -174,10 +176,25 @@ class PatternIndex:
 
 
 def guarded(regex: re.Pattern[str]) -> GuardedPattern:
-    """``regex`` with the strings any match must contain, when they can be read off it."""
-    clauses = needed_clauses(regex)
+    """``regex`` with the strings any match must contain, when they can be read off it, and the characters it
+    matches as written (the pattern is parsed once for both)."""
+    parsed = _parse(regex)
+    clauses = _needed_clauses_of(parsed)
     needs = _most_telling(list(clauses))
-    return GuardedPattern(regex, tuple(sorted(needs)) if needs is not None else None, clauses)
+    literals = _literals_of(parsed)
+    return GuardedPattern(regex, tuple(sorted(needs)) if needs is not None else None, clauses, literals)
+
+
+def _parse(regex: re.Pattern[str]) -> Any:
+    """The parsed pattern, or None when it ignores case or cannot be parsed here."""
+    if _sre_parse is None or regex.flags & re.IGNORECASE:
+        return None
+    try:
+        with warnings.catch_warnings():  # the pattern's own warnings were given when it was compiled
+            warnings.simplefilter("ignore")
+            return _sre_parse.parse(regex.pattern, regex.flags)
+    except (re.error, TypeError, ValueError, AttributeError, RecursionError):
+        return None
 
 
 def needed_strings(regex: re.Pattern[str]) -> tuple[str, ...] | None:
@@ -189,14 +206,15 @@ def needed_strings(regex: re.Pattern[str]) -> tuple[str, ...] | None:
 def needed_clauses(regex: re.Pattern[str]) -> tuple[frozenset[str], ...]:
     """Every set of strings, each at least :data:`MIN_NEEDED_LENGTH` long, of which every match of ``regex``
     contains one; none when the pattern ignores case or cannot be parsed here."""
-    if _sre_parse is None or regex.flags & re.IGNORECASE:
+    return _needed_clauses_of(_parse(regex))
+
+
+def _needed_clauses_of(parsed: Any) -> tuple[frozenset[str], ...]:
+    if parsed is None:
         return ()
     try:
-        with warnings.catch_warnings():  # the pattern's own warnings were given when it was compiled
-            warnings.simplefilter("ignore")
-            parsed = _sre_parse.parse(regex.pattern, regex.flags)
         found = _clauses_in_sequence(list(parsed))
-    except (re.error, TypeError, ValueError, AttributeError, RecursionError):
+    except (TypeError, ValueError, AttributeError, RecursionError):
         return ()
     return tuple(dict.fromkeys(clause for clause in found if min(len(n) for n in clause) >= MIN_NEEDED_LENGTH))
 
@@ -205,15 +223,14 @@ def literal_characters(source: str) -> frozenset[str]:
     """The characters ``source`` matches as written, outside character classes (``\\u00e9`` and ``\\N{...}``
     included, comments, group names and escapes such as ``\\W`` not); empty when it ignores case or cannot be
     parsed here."""
-    if _sre_parse is None:
-        return frozenset()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            parsed = _sre_parse.parse(source)
-    except (re.error, TypeError, ValueError, AttributeError, RecursionError):
+        return _literals_of(_parse(re.compile(source)))
+    except re.error:
         return frozenset()
-    if parsed.state.flags & re.IGNORECASE:
+
+
+def _literals_of(parsed: Any) -> frozenset[str]:
+    if parsed is None or parsed.state.flags & re.IGNORECASE:
         return frozenset()
     found: set[str] = set()
 
