@@ -761,10 +761,9 @@ def test_a_kept_mark_anywhere_but_the_start_of_a_risk_or_possible_pattern_is_rep
 @pytest.mark.parametrize(
     "quiet",
     [
-        "got the sack on monday. spent today cancelling everything in my name. spotify, phone, gym, the lot",
-        "cancelled my amazon prime and my insurance renewal. no point anymore",
-        "day 2 again. thought id beaten it",
-        "reset my app this morning. 143 days down the drain",
+        "got the sack. cancelled spotify, my phone, the gym, everything. no point anymore",
+        "day 1 again",
+        "143 days down the drain",
         "bombed my dissertation viva. came back to halls and cut. first time in ages",
         "came home and cut for the first time in two years",
         "cut my thighs again",
@@ -777,7 +776,7 @@ def test_a_kept_mark_anywhere_but_the_start_of_a_risk_or_possible_pattern_is_rep
         "keep training through the injury cause rest days make me feel fat",
         "wearing a watch to cover it",
         "spent the afternoon writing goodbye texts, not sent them yet",
-        "tonight's the night 🖤",
+        "i envy my grandad, at least he gets to rest now",
     ],
 )
 def test_english_quiet_signs_from_own_probes_get_a_kept_question(safety: Safety, quiet: str) -> None:
@@ -806,4 +805,48 @@ def test_english_quiet_signs_from_own_probes_get_a_kept_question(safety: Safety,
     ],
 )
 def test_their_everyday_look_alikes_are_not_kept(safety: Safety, everyday: str) -> None:
+    assert not safety.screen.verdict(everyday).kept
+
+
+@pytest.mark.parametrize(
+    "quiet",
+    [
+        "got the sack on monday. spent today cancelling everything in my name. spotify, phone, gym, the lot",
+        "cancelled my amazon prime and my insurance renewal. no point anymore",
+        "day 2 again. thought id beaten it",
+        "tonight's the night 🖤",
+    ],
+)
+def test_broader_quiet_signs_get_the_patterns_question_which_the_readers_may_weigh(safety: Safety, quiet: str) -> None:
+    verdict = safety.screen.verdict(quiet)
+    assert verdict.level is Level.POSSIBLE and not verdict.kept
+
+
+@pytest.mark.parametrize(
+    "everyday",
+    [
+        "Cancelled everything on my calendar today, too tired",
+        "Unsubscribed from all the marketing emails, the lot",
+        "Quit smoking again. Day 1 again",
+        "Six months wasted on that relationship",
+        "Got my hair cut for the first time in two years",
+        "Cut my legs session short, knee was sore",
+        "Can't do 10 more reps",
+        "another 2 years of this PhD and I'm done",
+        "I envy people who die peacefully in their sleep at 95, that's the dream ending",
+        "what's left for me at this company",
+        "Ate a fear food today and didn't panic! My dietitian is proud",
+        "My teeth hurt from throwing up with that stomach bug",
+        "wearing a watch to cover it, the little tattoo",
+        "Writing goodbye messages to my team before I leave",
+        "Tonight's the night 🎉",
+        "It was a good run today, 10k in 55 minutes",
+        "No more tomorrows, only todays, my new mindfulness motto",
+        "Signing off, it's been fun! Off to make dinner.",
+        "Last time I'll open this app, the ads are too much. Bye and thanks.",
+        "Could you tell my mum I said thanks for dinner?",
+        "Her death feels like a relief honestly, she had been in so much pain",
+    ],
+)
+def test_a_reviewers_everyday_messages_are_not_kept(safety: Safety, everyday: str) -> None:
     assert not safety.screen.verdict(everyday).kept
