@@ -850,3 +850,55 @@ def test_broader_quiet_signs_get_the_patterns_question_which_the_readers_may_wei
 )
 def test_a_reviewers_everyday_messages_are_not_kept(safety: Safety, everyday: str) -> None:
     assert not safety.screen.verdict(everyday).kept
+
+
+@pytest.mark.parametrize(
+    "goodbye",
+    [
+        "i'm checking out",
+        "curtains for me",
+        "goodnight forever 🕊️",
+        "i'm going to see grandad soon",
+        "you did everything you could",
+        "don't cry for me",
+        "remember me ok",
+        "bury me next to nan",
+        "scatter my ashes at the beach",
+        "look after your sister for me buddy",
+        "my mate dave gets my tools",
+        "tell the grandkids grandpa loved them",
+        "if you don't hear from me by monday, call the police to check the flat",
+        "goodbye 🖤",
+        "later losers, for good",
+        "i'm done fighting",
+        "you won't have to deal with me anymore",
+        "this is where my story ends",
+        "🥀👋",
+    ],
+)
+def test_a_helpers_quiet_goodbyes_get_the_patterns_question(safety: Safety, goodbye: str) -> None:
+    assert safety.screen.verdict(goodbye).level >= Level.POSSIBLE
+
+
+@pytest.mark.parametrize(
+    "everyday",
+    [
+        "i'm checking out of the hotel at 10",
+        "i'm bowing out of the quiz, too hard",
+        "curtains for me at work, they're making my role redundant",
+        "going to see grandad soon, he's in hospital in leeds",
+        "don't cry for me argentina 🎶",
+        "never forget me when you're famous 😂",
+        "bury me, i lost at scrabble again",
+        "bury me next to nan is what grandad always used to say",
+        "take care of my goldfish while i'm in bali",
+        "dave gets my tools, i'm decluttering the shed",
+        "if you don't hear from me by monday, call the police lol i'm going on a tinder date",
+        "goodbye 🖤 see you at practice tomorrow",
+        "i'm done fighting with the council about the bins",
+        "been nice knowing ya. exam tomorrow lol",
+        "👋",
+    ],
+)
+def test_their_look_alikes_do_not_get_it(safety: Safety, everyday: str) -> None:
+    assert safety.screen.verdict(everyday).level is Level.NONE
