@@ -90,6 +90,10 @@ async def test_sigterm_mid_traffic_stops_within_five_seconds_and_loses_nothing(
 ) -> None:
     await bot.spawn()
     await bot.wait_polling()
+    # Traffic, not start-up, is what this test stops in the middle of: exit waits for an ONNX Runtime session
+    # being built (aborting it kills the process), which on a busy machine alone can take seconds. Stopping
+    # during that build is tested in tests/safety/test_encoder_runtime.py (a process exiting mid-build).
+    await bot.wait_logged("crisis screen: the learned readers are ready", timeout=180)
     # A reply is on its way (Telegram slow to answer) and a long poll is waiting when SIGTERM arrives.
     standin.inject_fault("sendMessage", Fault.delay(4))
     sent = standin.user_sends_text(9901, "/quick")
