@@ -28,7 +28,7 @@ from bot.safety.screen import KEPT, CompiledRules, CrisisScreen, PatternVerdict,
 
 logger = logging.getLogger(__name__)
 SCREEN_FILE = FsPath("safety") / "screen.yaml"
-KEPT_MARK = "(?#kept"  # also "(?#kept )" or "(?#keptx)": any comment that looks like the mark is checked
+
 # Shorter replies ("yes", "idk", "7", a button's label) carry too little for the learned readers to judge;
 # the patterns alone screen them (they catch the short risk statements: "kms", "i want to die").
 ENCODER_MIN_WORDS = 4
@@ -340,7 +340,10 @@ def load_safety(conversations: FsPath, model_folder: FsPath | None = None) -> Sa
                             f"cannot match as written: it holds {letters}, and the screen reads every message in "
                             "lower case without accents"
                         )
-                    elif KEPT_MARK in source and not (source.startswith(KEPT) and path[-1] in ("risk", "possible")):
+                    # Anything that looks like the mark ("(?#kept ", "(?#keptx") is checked, not only the mark.
+                    elif KEPT.rstrip(")") in source and not (
+                        source.startswith(KEPT) and path[-1] in ("risk", "possible")
+                    ):
                         wrong = f"{KEPT} counts only at the very start of a risk or possible pattern"
                     else:
                         continue
