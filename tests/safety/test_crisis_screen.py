@@ -909,3 +909,118 @@ def test_a_helpers_quiet_goodbyes_get_the_patterns_question(safety: Safety, good
 )
 def test_their_look_alikes_do_not_get_it(safety: Safety, everyday: str) -> None:
     assert safety.screen.verdict(everyday).level is Level.NONE
+
+
+@pytest.mark.parametrize(
+    ("said", "at_least"),
+    [
+        ("depuis la rupture je mange presque plus, un yaourt par jour max", Level.POSSIBLE),
+        ("jmange quasi rien", Level.POSSIBLE),
+        ("desde que me dejo casi no como, un yogur al dia", Level.POSSIBLE),
+        ("apenas como", Level.POSSIBLE),
+        ("desde que ele me deixou quase não como", Level.POSSIBLE),
+        ("quase n to comendo nada", Level.POSSIBLE),
+        ("me tomé un montón de ansiolíticos, no conté cuántos", Level.CLEAR),
+        ("me he tomado 30 lorazepam", Level.CLEAR),
+        ("me tome 3 cajas de paracetamol", Level.CLEAR),
+        ("engoli uns 20 paracetamol agora pouco e to enjoada", Level.CLEAR),
+        ("tomei 3 cartelas de rivotril", Level.CLEAR),
+        ("um colega violou-me depois do jantar da empresa", Level.CLEAR),
+        ("ele me violentou", Level.CLEAR),
+        ("il m'a forcée a coucher avec lui", Level.CLEAR),
+        ("un collègue m'a forcée après le pot de départ", Level.CLEAR),
+        ("ils m'ont forcée", Level.CLEAR),
+        ("muzh zaper menya doma", Level.CLEAR),
+        ("si jamais il m'arrive qqch, occupe-toi de mon chat", Level.POSSIBLE),
+        ("se me acontecer alguma coisa, cuidem do meu cão", Level.POSSIBLE),
+        ("si algo me pasa cuida a mi perro", Level.POSSIBLE),
+        ("если со мной что-то случиться, забери кота", Level.POSSIBLE),
+        ("sollte mir was zustoßen nimm die katze", Level.POSSIBLE),
+        ("o meu ex anda sempre atrás de mim", Level.POSSIBLE),
+        ("meu ex fica me esperando na porta do trabalho", Level.POSSIBLE),
+        ("бывший опять караулит меня у подъезда", Level.POSSIBLE),
+        ("месяц откладываю таблетки, в коробке уже целая горка", Level.POSSIBLE),
+        ("era um alívio não acordar amanhã", Level.POSSIBLE),
+        ("já não vejo razão para cá andar", Level.POSSIBLE),
+        ("ich hoff ich schlaf heut nacht ein und das wars", Level.POSSIBLE),
+        ("wenn ich einfach verschwinden würde, wärs für alle leichter", Level.POSSIBLE),
+        ("every morning i'm annoyed i woke up", Level.POSSIBLE),
+        ("annoyed to have woken up", Level.POSSIBLE),
+        ("told my gp i lost my meds again so id get more", Level.POSSIBLE),
+        ("i've been getting early refills and lying to the pharmacy about losing them", Level.POSSIBLE),
+        ("told him i was grateful for everything and i meant it as a farewell", Level.POSSIBLE),
+        ("tell amma not to cry too much", Level.POSSIBLE),
+        ("the solicitor has instructions for after", Level.POSSIBLE),
+    ],
+)
+def test_quiet_signs_from_this_sessions_probes_as_classes(safety: Safety, said: str, at_least: Level) -> None:
+    assert safety.screen.verdict(said).level >= at_least
+
+
+@pytest.mark.parametrize(
+    "everyday",
+    [
+        "je mange presque plus de viande",
+        "casi no comi en la boda de lo nervioso que estaba",
+        "en el trabajo casi no comi hoy, mucho lio",
+        "no trabalho quase não comi hoje, foi uma loucura",
+        "me tome un monton de calmantes por la regla, ya estoy mejor",
+        "me tome una caja de calmantes en toda la semana del dentista",
+        "tomei 6 dipirona essa semana por causa da enxaqueca",
+        "tomei um monte de remedios pra gripe",
+        "a app violou-me a privacidade",
+        "o vizinho violou-me a caixa do correio",
+        "mon pote m'a forcé pour venir a la soirée mdr",
+        "mon coach m'a forcé, du coup j'ai couru 10 km",
+        "menya zaperli v lifte, zhdu mastera",
+        "s'il m'arrive quelque chose au ski tu peux récupérer la voiture au parking",
+        "si me pasa algo en la excursion, quedate con las llaves del coche",
+        "если со мной что-то случится на работе, возьми трубку и позвони шефу",
+        "vorm flug hab ich gesagt wenn mir was passiert kümmert sich meine schwester um den kater lol",
+        "o cachorro ele anda atrás de mim pela casa toda",
+        "телефон стоит у окна на зарядке",
+        "мой парень ждет у подъезда, идем в кино",
+        "отложила таблетки в сторону, врач сказал пока не пить",
+        "отложил колеса в гараж до зимы",
+        "melhor não acordar o bebê agora",
+        "gleich einpennen und das wars für heute, gute nacht",
+        "wenn ich umziehe und weg bin, ist es für alle einfacher mit dem platz",
+        "so mad i keep waking up every night at 3 to pee",
+        "mad i woke up and my flight was cancelled",
+        "told the bank i lost it so they sent another card",
+        "i meant it as a farewell gift for the team",
+        "tell mum not to cry, im only moving to leeds lol",
+        "bueno me despido de todos, nos vemos el lunes",
+    ],
+)
+def test_this_sessions_look_alikes_do_not_get_the_patterns_question(safety: Safety, everyday: str) -> None:
+    assert safety.screen.verdict(everyday).level is Level.NONE
+
+
+@pytest.mark.parametrize(
+    "joke",
+    [
+        "wenn ich noch eine excel tabelle seh spring ich ausm fenster haha",
+        "ещё одна эксель таблица и я выйду в окно ахаха",
+        "еще один отчет и выйду в окно)))",
+        "mi jefa me va a matar cuando vea q no mande el informe",
+        "a minha chefe vai matar-me quando souber que me esqueci da reunião",
+        "me quemé con el horno haciendo galletas, ya me puse crema",
+    ],
+)
+def test_a_joke_ending_in_a_laugh_the_boss_and_a_kitchen_burn_are_left_alone(safety: Safety, joke: str) -> None:
+    assert safety.screen.verdict(joke).level is Level.NONE
+
+
+@pytest.mark.parametrize(
+    "meant",
+    [
+        "wenn ich noch einen tag so leben muss spring ich von der brücke haha ich mein das ernst",
+        "ещё один такой день и я выйду в окно хаха уже не смешно",
+        "me queme en la estufa aproposito",
+        "me queme con el aceite, lo hice yo",
+        "mi jefe me va a matar cuando se entere, me amenazo con un cuchillo",
+    ],
+)
+def test_the_same_words_meant_keep_the_full_reply(safety: Safety, meant: str) -> None:
+    assert safety.screen.verdict(meant).level is Level.CLEAR
