@@ -1024,3 +1024,49 @@ def test_a_joke_ending_in_a_laugh_the_boss_and_a_kitchen_burn_are_left_alone(saf
 )
 def test_the_same_words_meant_keep_the_full_reply(safety: Safety, meant: str) -> None:
     assert safety.screen.verdict(meant).level is Level.CLEAR
+
+
+@pytest.mark.parametrize(
+    "goodbye",
+    [
+        "hab genug gelebt mit 84, trauer nich um deinen alten vater",
+        "já vivi que chegue, 83 anos. não chores pelo teu pai",
+        "я своё пожила, 85 лет хватит",
+        "j'ai assez vécu, ne pleurez pas pour moi",
+        "les lettres pour les enfants sont dans un dossier, pour plus tard",
+        "as cartas pras crianças tão no notebook numa pasta chamada 'pra quando crescerem'",
+        "письма для детей в ноуте в папке 'когда вырастут'",
+        "dejé cartas para mis hijos para cuando sean grandes",
+        "nur urne und ab in die ostsee",
+        "esparzan mis cenizas en el mar",
+        "se um carro me atropelar amanha tanto faz, ate me faria um favor",
+        "si me pilla un coche me haría un favor",
+        "ya le dejé cartas a mis hijos por si no estoy",
+        "ich habe lange genug gelebt, jetzt reicht's",
+    ],
+)
+def test_other_languages_quiet_goodbyes_of_the_second_round_get_the_question(safety: Safety, goodbye: str) -> None:
+    assert safety.screen.verdict(goodbye).level >= Level.POSSIBLE
+
+
+@pytest.mark.parametrize(
+    "everyday",
+    [
+        "ich hab lange genug gelebt um zu wissen, dass chefs nie zuhören",
+        "j'ai assez vécu pour savoir que ça passe",
+        "ya vivi lo suficiente para saber que esto pasa",
+        "no llores por mi argentina 🎶",
+        "мне 25 лет хватит уже сидеть на этой работе",
+        "ya vivi suficiente en madrid, me mudo a valencia",
+        "ich hab lange genug im ausland gelebt",
+        "я уже своё пожил в общаге, хватит, снимаю квартиру",
+        "trauert nicht um mich, ich hab nur den job verloren haha",
+        "não chores por mim, só vou de férias!",
+        "der kamin ist aus, meine asche kehre ich morgen",
+        "minhas cinzas de cigarro no chão",
+        "des vidéos pour les petits-enfants, pour plus tard, de leurs premiers pas",
+        "se o ônibus me pegar atrasado tanto faz",
+    ],
+)
+def test_the_second_rounds_look_alikes_do_not_get_it(safety: Safety, everyday: str) -> None:
+    assert safety.screen.verdict(everyday).level is Level.NONE
