@@ -43,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
         help="measure the crisis screen on a labelled file of {text, label, category} (JSON lines, JSON, YAML or CSV)",
     )
     screen.add_argument("file", type=Path)
+    screen.add_argument(
+        "--disguise",
+        action="store_true",
+        help="screen every message dressed up as someone hiding words from a filter would (letters from another "
+        "script, a styled alphabet, letters held down, words broken up), chosen by a hash of its text",
+    )
     screen.add_argument("--flows", type=Path, help="conversations folder (default: FLOWS_DIR or conversations/)")
     commands.add_parser(
         "migrate",
@@ -97,9 +103,11 @@ def check(path: Path) -> int:
     return 0
 
 
-def screen_eval(file: Path, flows: Path) -> int:
-    """Print the screen's recall per category and its false alarms on ``file``; exit 1 if unreadable."""
+def screen_eval(file: Path, flows: Path, disguise: bool = False) -> int:
+    """Print the screen's recall per category and its false alarms on ``file`` (each message disguised, with
+    ``disguise``); exit 1 if unreadable."""
     from bot.safety import load_safety
+    from bot.safety.disguise import KINDS, disguised
     from bot.safety.evaluation import evaluate, read_labelled
 
     try:
@@ -121,6 +129,9 @@ def screen_eval(file: Path, flows: Path) -> int:
     # The first message a process screens pays for setting up what is read lazily (a few hundred ms): not
     # the screen's time per message, so it is paid here, untimed.
     safety.assess("warming up every reader of the screen before the timed run")
+    if disguise:
+        messages = [disguised(message) for message in messages]
+        print(f"Every message disguised, by a hash of its text, in one of: {', '.join(KINDS)}.\n")
     print(evaluate(messages, safety.assess).report())
     return 0
 
@@ -176,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check":
         return check(args.path or settings.flows_dir)
     if args.command == "screen-eval":
-        return screen_eval(args.file, args.flows or settings.flows_dir)
+        return screen_eval(args.file, args.flows or settings.flows_dir, args.disguise)
     if args.command == "migrate":
         return asyncio.run(migrate(settings))
     if args.command == "set-webhook":

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.safety.encoder import SENTENCE_END
 from bot.safety.logistic import logistic
+from bot.safety.lookalike import plain_letters
 
 if TYPE_CHECKING:
     import numpy as np
@@ -86,8 +87,9 @@ class MultilingualReader:
 
     def probability(self, text: str) -> float:
         """The probability of risk of one message as typed: that of its most worrying passage."""
-        # A lone surrogate (text cut inside an emoji) cannot be tokenised: it is replaced first.
-        readable = text.encode("utf-8", errors="replace").decode("utf-8")
+        # A lone surrogate (text cut inside an emoji) cannot be tokenised: it is replaced first; letters dressed
+        # up as others ("і wаnt tо dіе", "𝐝𝐢𝐞") are read as the letters they look like.
+        readable = plain_letters(text.encode("utf-8", errors="replace").decode("utf-8"))
         return max(self.probabilities(passages(readable)))
 
 

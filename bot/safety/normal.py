@@ -11,7 +11,9 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
+from itertools import product
 
+from bot.safety.lookalike import plain_letters
 from bot.safety.prefilter import literal_characters
 
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'", "“": '"', "”": '"'})
@@ -69,7 +71,11 @@ _GLUE = frozenset({"to", "wanna", "want", "gonna", "going", "me", "i", "im", "ju
 _PIECES = RISK_WORDS | _GLUE
 _SPACED = re.compile(r"\b(?:[a-z0-9@$!*] ){2,}[a-z0-9@$!*]\b")
 _JOINERS = re.compile(r"(?<=[^\W\d_])[-_.](?=[^\W\d_])")
-_DOTTED = re.compile(r"\b(?:[a-z][.\-_]){2,}[a-z]\b")
+# Possessive: a word that is not followed by a mark is given up at once, not tried again letter by letter.
+_DOTTED = re.compile(r"\b[a-z]++(?:[.\-_][a-z]++)+\b")
+# A letter held down or typed again and again ("dieeee", "kiiill", "myselffff"): three or more in a row.
+_STRETCH = re.compile(r"([^\W\d_])\1{2,}")
+_STRETCH_GATE = re.compile(r"(\w)\1\1")  # the same, looser and three times quicker: is any word worth a look?
 
 
 def _unmask_chunk(chunk: str) -> str:
@@ -140,10 +146,11 @@ def _join_spaced(match: re.Match[str]) -> str:
 
 
 def normalise(text: str, spellings: dict[str, str]) -> str:
-    """Text as the screen compares it: NFKC, lower case, straight apostrophes, no zero-width characters or
-    accents, masked and spaced-out risk words restored, single spaces, punctuation split off, and common
-    misspellings corrected word by word."""
-    text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).casefold()
+    """Text as the screen compares it: letters dressed up as others read as those (:func:`plain_letters`),
+    NFKC, lower case, straight apostrophes, no zero-width characters or accents, masked, spaced-out and
+    stretched risk words restored, single spaces, punctuation split off, and common misspellings corrected
+    word by word."""
+    text = unicodedata.normalize("NFKC", plain_letters(text)).translate(_APOSTROPHES).casefold()
     # Zero-width and format characters vanish (they can hide inside a word); control characters space.
     text = "".join(
         "" if unicodedata.category(ch) == "Cf" else " " if unicodedata.category(ch) == "Cc" else ch for ch in text
@@ -156,11 +163,32 @@ def normalise(text: str, spellings: dict[str, str]) -> str:
     chunks = [_unmask_chunk(chunk) for chunk in text.split()]
     words = re.findall(r"[\w']+|[^\w\s']", " ".join(chunks))
     restored: list[str] = []
+    stretched = _STRETCH_GATE.search(text) is not None
     for word in words:
+        if stretched and _STRETCH.search(word):
+            word = _unstretched(word, spellings) or word
         word = spellings.get(word, word)
         glued = _glued(word) if word.isalpha() else None
         restored.append(glued or word)
     return " ".join(" ".join(restored).split())
+
+
+def _unstretched(word: str, spellings: dict[str, str]) -> str | None:
+    """``dieeee`` → ``die``, ``kiiilll`` → ``kill``: each run of three or more of a letter cut to one or two,
+    when that gives a word the screen knows (a risk word, a short word glued to one, a listed spelling);
+    None otherwise, so "sooo" and "nooo" stay as typed."""
+    runs = list(_STRETCH.finditer(word))
+    if len(runs) > 3:
+        return None
+    for lengths in product((1, 2), repeat=len(runs)):
+        pieces, end = [], 0
+        for run, length in zip(runs, lengths, strict=True):
+            pieces.append(word[end : run.start()] + run.group(1) * length)
+            end = run.end()
+        candidate = "".join(pieces) + word[end:]
+        if candidate in RISK_WORDS or candidate in spellings or _glued(candidate):
+            return candidate
+    return None
 
 
 def letters_never_read(pattern: str) -> dict[str, str]:

@@ -52,6 +52,17 @@ def test_every_risk_statement_is_caught_and_few_benign_ones_are_flagged(safety: 
         ("im gonna", "i'm going to"),
         ("k\u200bill\tnow", "kill now"),
         ("kill myself.", "kill myself ."),
+        # Letters held down, on the words the screen knows; other words stay as typed.
+        ("i wanna dieeeee", "i want to die"),
+        ("kiiiill myselffff", "kill myself"),
+        ("sooooo tired", "sooooo tired"),
+        # A risk word broken by a mark is joined again; any other hyphenated word is split as before.
+        ("ki-ll my.self", "kill myself"),
+        ("su-icide", "suicide"),
+        ("well-being", "well being"),
+        # Letters from another script or a styled alphabet.
+        ("і wаnt tо dіе", "i want to die"),
+        ("🅸 🆆🅰🅽🆃 🆃🅾 🅳🅸🅴", "i want to die"),
     ],
 )
 def test_normalising_handles_case_quotes_spaces_and_spellings(safety: Safety, written: str, expected: str) -> None:
@@ -1070,3 +1081,38 @@ def test_other_languages_quiet_goodbyes_of_the_second_round_get_the_question(saf
 )
 def test_the_second_rounds_look_alikes_do_not_get_it(safety: Safety, everyday: str) -> None:
     assert safety.screen.verdict(everyday).level is Level.NONE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "і wаnt tо dіе",  # Cyrillic twins
+        "I WАNT TO KІLL MYSЕLF",
+        "ι ωαnt tο diε",  # Greek twins
+        "𝐢 𝐰𝐚𝐧𝐭 𝐭𝐨 𝐤𝐢𝐥𝐥 𝐦𝐲𝐬𝐞𝐥𝐟",
+        "i want to 🇩🇮🇪",
+        "i want to 🅳🅸🅴",
+        "i want to ᴅɪᴇ",
+        "im going to kiiiill myself tonight",
+        "i just wanna dieeeee",
+        "i want to ki-ll myself",
+        "хочу умерeть",  # a Latin "e" in a Russian word
+        "я хoчу пoкoнчить с сoбoй",
+    ],
+)
+def test_letters_dressed_up_as_others_do_not_hide_a_clear_statement(safety: Safety, text: str) -> None:
+    assert safety.screen.verdict(text).level is Level.CLEAR
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "moved to 🇩🇪 last year and the job is killing me lol",
+        "мама сказала, что всё будет хорошо",
+        "my babushka always said хорошо when we failed",
+        "sooooo tired of this exam week",
+        "well-being workshop at work was useless",
+    ],
+)
+def test_flags_real_scripts_and_held_down_letters_raise_nothing_by_themselves(safety: Safety, text: str) -> None:
+    assert safety.screen.verdict(text).level is Level.NONE

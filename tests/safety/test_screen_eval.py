@@ -130,3 +130,23 @@ def test_screen_eval_prints_the_table_and_every_miss(tmp_path: Path) -> None:
     assert "direct: 1 missed" in done.stdout and "zzz nothing here" in done.stdout
     assert "risk, all reached:            50.0%" in done.stdout
     assert "time per message:" in done.stdout and "(3 messages, one at a time)" in done.stdout
+
+
+def test_screen_eval_can_measure_the_screen_on_disguised_messages(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.jsonl"
+    risk = ["I want to kill myself", "i want to die tonight", "going to end my life, sorry everyone"]
+    sample.write_text(
+        "".join(json.dumps({"text": text, "label": "risk", "category": "direct"}) + "\n" for text in risk),
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "screen-eval", str(sample), "--disguise", "--flows", str(ROOT / "conversations")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Every message disguised, by a hash of its text, in one of: ")
+    assert "risk, all reached:            100.0%" in done.stdout
