@@ -22,7 +22,7 @@ from bot.safety.detector import MODEL_DIR, Detector, load_detector
 from bot.safety.encoder import Encoder, load_encoder, on_onnx_runtime
 from bot.safety.encoder_runtime import give_back_freed_memory
 from bot.safety.multilingual import MultilingualReader, load_multilingual
-from bot.safety.normal import normalise, unread_letters
+from bot.safety.normal import normalise, pattern_words, unread_letters
 from bot.safety.prefilter import GuardedPattern, guarded
 from bot.safety.screen import KEPT, CompiledRules, CrisisScreen, PatternVerdict, ScreenRules
 
@@ -366,7 +366,11 @@ def load_safety(conversations: FsPath, model_folder: FsPath | None = None) -> Sa
             for code, rules_ in model.languages.items()
         }
         spellings = {normalise(k, {}): normalise(v, {}) for k, v in model.spellings.items()}
-        screen = CrisisScreen(spellings, english, topics, languages)
+        sources = [*model.benign, *model.risk, *model.possible, *(p for group in model.topics.values() for p in group)]
+        for rules_ in model.languages.values():
+            sources.extend([*rules_.benign, *rules_.risk, *rules_.possible])
+        words = pattern_words(sources) | frozenset(spellings.values())
+        screen = CrisisScreen(spellings, english, topics, languages, words)
     if errors or screen is None or book is None:
         raise FlowLoadError(errors)
     assert isinstance(book[0], HelplineBook)

@@ -34,6 +34,9 @@ _STYLED = {
     **dict(zip("ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢ", "abcdefghijklmnoprstuvwyz", strict=True)),
     **dict(zip("ıłøđħŧ", "ilodht", strict=True)),
 }
+# Invisible characters that split a word for a tokenizer and for nobody else (the zero-width joiner stays: it
+# holds emoji sequences such as 👩‍👧 together).
+_INVISIBLE = frozenset("\u200b\u200c\u2060\u00ad\ufeff")
 _REGIONAL_A = 0x1F1E6  # REGIONAL INDICATOR SYMBOL LETTER A; two of them side by side make a flag
 _NEGATIVE_CIRCLED_A = 0x1F150
 _NEGATIVE_SQUARED_A = 0x1F170
@@ -47,12 +50,14 @@ LATIN, CYRILLIC, GREEK = "latin", "cyrillic", "greek"
 
 
 def plain_letters(text: str) -> str:
-    """``text`` with every letter that is dressed up as another read as that other letter; anything else,
-    case and punctuation included, unchanged. ASCII text comes back as it is."""
+    """``text`` with every letter that is dressed up as another read as that other letter, and no invisible
+    character splitting a word; anything else, case and punctuation included, unchanged. ASCII text comes
+    back as it is."""
     if not _SUSPECT.search(text):
         return text
-    text = _SUSPECT.sub(_styled_match, text)
+    # Regional indicators first: the invisible characters that keep them from pairing up into flags go next.
     text = _REGIONAL_RUN.sub(_regional_letters, text)
+    text = _SUSPECT.sub(_styled_match, text)
     if not _TWIN_SCRIPTS.search(text):
         return text  # no Cyrillic or Greek letter: nothing can be a twin of another script's
     words = list(_WORD.finditer(text))
@@ -77,6 +82,8 @@ def _styled(ch: str) -> str:
     """One character of a styled alphabet as its plain letter (``𝐝``, ``ⓓ``, ``🄳``, ``ᵈ``, ``ｄ``, ``🅳``, ``ᴅ``)."""
     if ch.isascii() or ch in "ªº":  # ordinals (1º, 2ª) are no disguise
         return ch
+    if ch in _INVISIBLE:
+        return ""
     if ch in _STYLED:
         return _STYLED[ch]
     code = ord(ch)

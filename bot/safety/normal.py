@@ -69,6 +69,7 @@ RISK_WORDS = frozenset(
 # Short words that get glued to a risk word when typing fast ("todie", "killmyself", "wannadie").
 _GLUE = frozenset({"to", "wanna", "want", "gonna", "going", "me", "i", "im", "just", "so", "lets", "let", "a", "my"})
 _PIECES = RISK_WORDS | _GLUE
+_ASCII_CONTROLS = {code: " " for code in (*range(0x20), 0x7F)}
 _SPACED = re.compile(r"\b(?:[a-z0-9@$!*] ){2,}[a-z0-9@$!*]\b")
 _JOINERS = re.compile(r"(?<=[^\W\d_])[-_.](?=[^\W\d_])")
 # Possessive: a word that is not followed by a mark is given up at once, not tried again letter by letter.
@@ -78,21 +79,22 @@ _STRETCH = re.compile(r"([^\W\d_])\1{2,}")
 _STRETCH_GATE = re.compile(r"(\w)\1\1")  # the same, looser and three times quicker: is any word worth a look?
 
 
-def _unmask_chunk(chunk: str) -> str:
+def _unmask_chunk(chunk: str, words: frozenset[str]) -> str:
     """A space-separated piece of text with any masked risk word restored (sentence marks kept apart)."""
-    whole = _unmask_word(chunk)
+    whole = _unmask_word(chunk, words)
     if whole != chunk:
         return whole
     core = chunk.rstrip(".,?!:;")
     if core and core != chunk:
-        restored = _unmask_word(core)
+        restored = _unmask_word(core, words)
         if restored != core:
             return f"{restored} {chunk[len(core) :]}"
     return chunk
 
 
-def _unmask_word(word: str) -> str:
-    """``k1ll`` → ``kill``, ``s*icide`` → ``suicide``; any other word unchanged."""
+def _unmask_word(word: str, words: frozenset[str]) -> str:
+    """``k1ll`` → ``kill``, ``s*icide`` → ``suicide``, ``m*king`` → ``making`` when that is one of ``words``
+    (the screen's patterns' words) and no other fits; any other word unchanged."""
     if not any(ch in _MASKS for ch in word) or not any(ch.isalpha() for ch in word):
         return word
     plain = word.translate(_LEET)
@@ -100,7 +102,7 @@ def _unmask_word(word: str) -> str:
         return plain if plain in RISK_WORDS or _glued(plain) else word
     core = plain.strip("._-*")
     if "*" in core or "." in core or "-" in core or "_" in core:
-        return _wildcard(core) or word
+        return _wildcard(core) or _wildcard_in(core, words) or word
     return word
 
 
@@ -109,6 +111,17 @@ def _wildcard(masked: str) -> str | None:
     """The one risk word that ``masked`` can stand for, with ``*``/``.`` hiding one or more letters."""
     pattern = "".join(".{1,3}" if ch in "*._-" else re.escape(ch) for ch in masked)
     found = [word for word in RISK_WORDS if len(word) >= 3 and re.fullmatch(pattern, word)]
+    return found[0] if len(found) == 1 else None
+
+
+@lru_cache(maxsize=1024)
+def _wildcard_in(masked: str, words: frozenset[str]) -> str | None:
+    """The one word of ``words`` that ``masked`` can stand for (``*`` hiding one to three letters), when at
+    least three of its letters show: "cart*la" → "cartela", not "w*th" → "with" or "worth"."""
+    if "*" not in masked or sum(ch.isalpha() for ch in masked) < 3 or not masked[0].isalpha():
+        return None
+    pattern = re.compile("".join(".{1,3}" if ch == "*" else re.escape(ch) for ch in masked))
+    found = [word for word in words if word[0] == masked[0] and pattern.fullmatch(word)]
     return found[0] if len(found) == 1 else None
 
 
@@ -145,48 +158,54 @@ def _join_spaced(match: re.Match[str]) -> str:
     return _glued(joined) or _wildcard(joined) or match.group(0)
 
 
-def normalise(text: str, spellings: dict[str, str]) -> str:
+def normalise(text: str, spellings: dict[str, str], words: frozenset[str] = frozenset()) -> str:
     """Text as the screen compares it: letters dressed up as others read as those (:func:`plain_letters`),
     NFKC, lower case, straight apostrophes, no zero-width characters or accents, masked, spaced-out and
-    stretched risk words restored, single spaces, punctuation split off, and common misspellings corrected
-    word by word."""
+    stretched risk words restored (and any of ``words``, the words the screen's patterns are written with:
+    :func:`pattern_words`), single spaces, punctuation split off, and common misspellings corrected word by
+    word."""
     text = unicodedata.normalize("NFKC", plain_letters(text)).translate(_APOSTROPHES).casefold()
-    # Zero-width and format characters vanish (they can hide inside a word); control characters space.
-    text = "".join(
-        "" if unicodedata.category(ch) == "Cf" else " " if unicodedata.category(ch) == "Cc" else ch for ch in text
-    )
-    text = "".join(ch if unicodedata.category(ch) != "Mn" else "" for ch in unicodedata.normalize("NFD", text))
+    if text.isascii():
+        # Most messages: no format character or accent can be in them, only control characters to space.
+        text = text.translate(_ASCII_CONTROLS)
+    else:
+        # Zero-width and format characters vanish (they can hide inside a word); control characters space.
+        text = "".join(
+            "" if unicodedata.category(ch) == "Cf" else " " if unicodedata.category(ch) == "Cc" else ch for ch in text
+        )
+        text = "".join(ch if unicodedata.category(ch) != "Mn" else "" for ch in unicodedata.normalize("NFD", text))
     text = _SPACED.sub(_join_spaced, text)
-    text = _DOTTED.sub(_dotted, text)
+    text = _DOTTED.sub(lambda match: _dotted(match, words), text)
     # "i-want-to-die", "i.want.to.die", "kill_myself": joiners between letters read as spaces.
     text = _JOINERS.sub(" ", text)
-    chunks = [_unmask_chunk(chunk) for chunk in text.split()]
-    words = re.findall(r"[\w']+|[^\w\s']", " ".join(chunks))
+    chunks = [_unmask_chunk(chunk, words) for chunk in text.split()]
+    tokens = re.findall(r"[\w']+|[^\w\s']", " ".join(chunks))
     restored: list[str] = []
     stretched = _STRETCH_GATE.search(text) is not None
-    for word in words:
+    for word in tokens:
         if stretched and _STRETCH.search(word):
-            word = _unstretched(word, spellings) or word
+            word = _unstretched(word, spellings, words) or word
         word = spellings.get(word, word)
         glued = _glued(word) if word.isalpha() else None
         restored.append(glued or word)
     return " ".join(" ".join(restored).split())
 
 
-def _unstretched(word: str, spellings: dict[str, str]) -> str | None:
-    """``dieeee`` → ``die``, ``kiiilll`` → ``kill``: each run of three or more of a letter cut to one or two,
-    when that gives a word the screen knows (a risk word, a short word glued to one, a listed spelling);
-    None otherwise, so "sooo" and "nooo" stay as typed."""
+def _unstretched(word: str, spellings: dict[str, str], words: frozenset[str]) -> str | None:
+    """``dieeee`` → ``die``, ``kiiilll`` → ``kill``, ``tooonight`` → ``tonight``: each run of three or more of
+    a letter cut to two or else one, when that gives a word the screen knows (a risk word, a short word glued
+    to one, a listed spelling, one of ``words``); None otherwise, and the word stays as typed."""
     runs = list(_STRETCH.finditer(word))
-    if len(runs) > 3:
+    if len(runs) > 3 or len(set(word)) == 1:  # "kkkkk", "zzzz", "hhhh": a laugh or a sound, not a word held
         return None
-    for lengths in product((1, 2), repeat=len(runs)):
+    # Two before one: a held-down "o" in "sooon" is more likely "soon" than "son" when both are known.
+    for lengths in product((2, 1), repeat=len(runs)):
         pieces, end = [], 0
         for run, length in zip(runs, lengths, strict=True):
             pieces.append(word[end : run.start()] + run.group(1) * length)
             end = run.end()
         candidate = "".join(pieces) + word[end:]
-        if candidate in RISK_WORDS or candidate in spellings or _glued(candidate):
+        if candidate in RISK_WORDS or candidate in spellings or candidate in words or _glued(candidate):
             return candidate
     return None
 
@@ -215,6 +234,27 @@ def _read_alone(character: str) -> str:
     return normalise(character, {})
 
 
-def _dotted(match: re.Match[str]) -> str:
-    joined = re.sub(r"[.\-_]", "", match.group(0))
-    return joined if joined in RISK_WORDS else match.group(0)
+def _dotted(match: re.Match[str], words: frozenset[str]) -> str:
+    """``k.i.l.l`` → ``kill``, ``a.shamed`` → ``ashamed`` (one of ``words``); ``no-one``, ``well-being`` and
+    ``tired.so`` stay as they were (the joiners then read as spaces): a joined form is only taken from
+    ``words`` when a piece is no word of its own."""
+    pieces = re.split(r"[.\-_]", match.group(0))
+    joined = "".join(pieces)
+    if joined in RISK_WORDS:
+        return joined
+    if joined in words and not all(piece in words or piece in _PIECES for piece in pieces):
+        return joined
+    return match.group(0)
+
+
+_PATTERN_NOISE = re.compile(r"\\.|\(\?P?<\w+>|\(\?#[^)]*\)|\[[^\]]*\]|\{\d*,?\d*\}")
+
+
+def pattern_words(sources: Iterable[str]) -> frozenset[str]:
+    """The words (two letters or more) written out in regular expressions: the words the patterns look for.
+    Escapes, character classes, group names and comments are no words; a suffix in a group ("ing" of
+    ``kill(?:ing)?``) may come out as one, which does no harm to the uses above."""
+    found: set[str] = set()
+    for source in sources:
+        found.update(re.findall(r"[^\W\d_]{2,}", _PATTERN_NOISE.sub(" ", source)))
+    return frozenset(found)

@@ -94,6 +94,9 @@ class CrisisScreen:
     english: CompiledRules
     topics: dict[str, tuple[GuardedPattern, ...]] = field(default_factory=dict)
     languages: dict[str, CompiledRules] = field(default_factory=dict)
+    words: frozenset[str] = frozenset()
+    """The words the patterns are written with: a held-down, starred or broken-up one is read as it
+    (:func:`~bot.safety.normal.normalise`)."""
     _topic_indexes: dict[str, PatternIndex] = field(init=False, repr=False, compare=False)
     _finder: NeedFinder = field(init=False, repr=False, compare=False)
 
@@ -106,7 +109,7 @@ class CrisisScreen:
 
     def normal(self, text: str) -> str:
         """``text`` as the patterns read it."""
-        return normalise(text, self.spellings)
+        return normalise(text, self.spellings, self.words)
 
     def verdict(self, text: str) -> PatternVerdict:
         """The patterns' verdict on ``text``."""

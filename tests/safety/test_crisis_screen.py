@@ -52,21 +52,30 @@ def test_every_risk_statement_is_caught_and_few_benign_ones_are_flagged(safety: 
         ("im gonna", "i'm going to"),
         ("k\u200bill\tnow", "kill now"),
         ("kill myself.", "kill myself ."),
-        # Letters held down, on the words the screen knows; other words stay as typed.
+        # Letters held down, on the words the screen knows (its patterns' words among them); others stay.
         ("i wanna dieeeee", "i want to die"),
         ("kiiiill myselffff", "kill myself"),
-        ("sooooo tired", "sooooo tired"),
+        ("sooooo tired", "so tired"),
+        ("ughhhh fine", "ughhhh fine"),
         # A risk word broken by a mark is joined again; any other hyphenated word is split as before.
         ("ki-ll my.self", "kill myself"),
         ("su-icide", "suicide"),
         ("well-being", "well being"),
+        # Any word the patterns are written with, held down, broken up or starred (in any language); a laugh
+        # of one letter stays as typed.
+        ("the rooooftop at wooork", "the rooftop at work"),
+        ("хоооочу сдохнуть", "хочу сдохнуть"),
+        ("ideas de s*icidio", "ideas de suicidio"),
+        ("i'm so a.shamed", "i'm so ashamed"),
+        ("no-one came", "no one came"),
+        ("kkkkk morri de rir", "kkkkk morri de rir"),
         # Letters from another script or a styled alphabet.
         ("і wаnt tо dіе", "i want to die"),
         ("🅸 🆆🅰🅽🆃 🆃🅾 🅳🅸🅴", "i want to die"),
     ],
 )
 def test_normalising_handles_case_quotes_spaces_and_spellings(safety: Safety, written: str, expected: str) -> None:
-    assert normalise(written, safety.screen.spellings) == expected
+    assert normalise(written, safety.screen.spellings, safety.screen.words) == expected
 
 
 def test_helplines_name_988_findahelpline_and_an_emergency_number(safety: Safety) -> None:
@@ -1098,6 +1107,9 @@ def test_the_second_rounds_look_alikes_do_not_get_it(safety: Safety, everyday: s
         "i want to ki-ll myself",
         "хочу умерeть",  # a Latin "e" in a Russian word
         "я хoчу пoкoнчить с сoбoй",
+        "мысли о с*ициде каждый день, хочу умереть",
+        "volvieron las ideas de s*icidio, quiero morir",
+        "noooo reason to liiive anymore",
     ],
 )
 def test_letters_dressed_up_as_others_do_not_hide_a_clear_statement(safety: Safety, text: str) -> None:

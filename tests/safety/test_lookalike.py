@@ -32,7 +32,9 @@ from bot.safety.lookalike import plain_letters
         ("dıe", "die"),
         # Regional-indicator letters, run together or kept apart by a zero-width space.
         ("🇩🇮🇪", "die"),
-        ("🇰\u200b🇲\u200b🇸", "k\u200bm\u200bs"),
+        ("🇰\u200b🇲\u200b🇸", "kms"),
+        # Invisible characters inside a word.
+        ("su\u200bici\u00adde", "suicide"),
     ],
 )
 def test_dressed_up_letters_are_read_as_the_letters_they_look_like(written: str, read: str) -> None:
@@ -52,6 +54,7 @@ def test_dressed_up_letters_are_read_as_the_letters_they_look_like(written: str,
         "fechei-me no 2º andar, 1ª vez",  # ordinals
         "日本に行きたい",
         "plain ascii stays exactly as typed!!",
+        "👩\u200d👧 my girl and me",  # the zero-width joiner of an emoji sequence
     ],
 )
 def test_real_scripts_flags_and_punctuation_are_left_alone(written: str) -> None:
