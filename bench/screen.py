@@ -12,6 +12,7 @@ messages joined up to Telegram's 4,096 characters). Prints p50, p99 and the wors
     python -m bench.screen patterns   # only the patterns, with and without their index (a few minutes)
     python -m bench.screen detector   # only the n-gram detector, with and without the buckets it remembers
     python -m bench.screen passages   # all of it as the bot runs, beside the encoder reading every passage
+    python -m bench.screen disguise   # dev's messages as written beside the same disguised (screen-eval --disguise)
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 from bot.safety import Level, detector, load_safety
 from bot.safety.blend import Blend
 from bot.safety.detector import MODEL_DIR
+from bot.safety.disguise import disguise
 from bot.safety.encoder import Encoder, load_encoder
 from bot.safety.screen import CompiledRules, CrisisScreen
 
@@ -180,7 +182,40 @@ def passages_only() -> None:
     )
 
 
+def disguise_only() -> None:
+    """The normaliser, the patterns and all of it on dev's messages as written, beside the same messages in
+    the disguises ``springboard screen-eval --disguise`` puts them in: what reading dressed-up letters costs."""
+    safety = load_safety(Path("conversations"))
+    assert safety.wait_ready(120), "the learned readers in bot/safety/model could not be loaded"
+    written = [
+        json.loads(line)["text"]
+        for line in (CORPUS / "dev.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    dressed = [disguise(text) for text in written]
+    cases = {
+        "normalise": safety.screen.normal,
+        "patterns (normalise + every tier)": safety.screen.verdict,
+        "all of it, as the bot runs (assess)": safety.assess,
+    }
+    print(f"crisis screen, one message at a time: dev's {len(written)} messages as written and disguised (ms)")
+    print(f"{'case':<38} {'p50':>7} {'p99':>7} | {'disguised p50':>13} {'p99':>7} | {'ratio p50':>9} {'p99':>6}")
+    for name, action in cases.items():
+        # Alternating halves, so that a busy moment of the machine does not fall on one side only.
+        plain: list[float] = []
+        disguised: list[float] = []
+        for start in range(0, len(written), 500):
+            plain += timed(action, written[start : start + 500])
+            disguised += timed(action, dressed[start : start + 500])
+        p50, d50 = statistics.median(plain), statistics.median(disguised)
+        p99, d99 = statistics.quantiles(plain, n=100)[-1], statistics.quantiles(disguised, n=100)[-1]
+        print(f"{name:<38} {p50:>7.3f} {p99:>7.2f} | {d50:>13.3f} {d99:>7.2f} | {d50 / p50:>9.2f} {d99 / p99:>6.2f}")
+
+
 def main() -> None:
+    if sys.argv[1:] == ["disguise"]:
+        disguise_only()
+        return
     if sys.argv[1:] == ["passages"]:
         passages_only()
         return

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 
 # Cyrillic and Greek letters that look like a Latin one, upper and lower case as each looks.
@@ -60,17 +61,14 @@ def plain_letters(text: str) -> str:
     text = _SUSPECT.sub(_styled_match, text)
     if not _TWIN_SCRIPTS.search(text):
         return text  # no Cyrillic or Greek letter: nothing can be a twin of another script's
-    words = list(_WORD.finditer(text))
-    scripts = [_scripts(match.group(0)) for match in words]
-    dominant = _dominant(text)
-    pieces: list[str] = []
-    end = 0
-    for match, found in zip(words, scripts, strict=True):
-        pieces.append(text[end : match.start()])
-        pieces.append(_resolved(match.group(0), found, dominant))
-        end = match.end()
-    pieces.append(text[end:])
-    return "".join(pieces)
+    known: list[str | None] = []
+
+    def dominant() -> str | None:
+        if not known:  # worked out once, and only for a message that has a word it decides
+            known.append(_dominant(text))
+        return known[0]
+
+    return _WORD.sub(lambda match: _resolved(match.group(0), dominant), text)
 
 
 def _styled_match(match: re.Match[str]) -> str:
@@ -148,16 +146,21 @@ def _dominant(text: str) -> str | None:
     return _leader(_tally(text))
 
 
-def _resolved(word: str, found: frozenset[str], dominant: str | None) -> str:
+def _resolved(word: str, dominant: Callable[[], str | None]) -> str:
     """``word`` in one script: the one its telling letters (or else the message's) say it is written in."""
+    if word.isascii():
+        # An English word stays; only a lone Latin twin in a Russian message is read as the Russian letter.
+        single = len(word) == 1 and word in _TO_CYRILLIC and dominant() == CYRILLIC
+        return _TO_CYRILLIC[word] if single else word
+    found = _scripts(word)
     if len(found) > 1:
-        target = _leader(_tally(word)) or dominant
-    elif found and dominant not in (None, *found) and all(not _telling(ch, _script(ch)) for ch in word):
+        target = _leader(_tally(word)) or dominant()
+    elif found and all(not _telling(ch, _script(ch)) for ch in word) and dominant() not in (None, *found):
         # Every letter could be either: the message's script decides ("і" in "і wаnt"). Not for a Latin word
         # of two letters or more in a Russian message: English words are typed in Russian ones ("мой ex", "ok").
         if found == {LATIN} and sum(ch.isalpha() for ch in word) > 1:
             return word
-        target = dominant
+        target = dominant()
     else:
         return word
     if target == LATIN:

@@ -121,8 +121,22 @@ def _wildcard_in(masked: str, words: frozenset[str]) -> str | None:
     if "*" not in masked or sum(ch.isalpha() for ch in masked) < 3 or not masked[0].isalpha():
         return None
     pattern = re.compile("".join(".{1,3}" if ch == "*" else re.escape(ch) for ch in masked))
-    found = [word for word in words if word[0] == masked[0] and pattern.fullmatch(word)]
+    stars = masked.count("*")
+    shortest, longest = len(masked), len(masked) + 2 * stars
+    found = [
+        word
+        for word in _by_first_letter(words).get(masked[0], ())
+        if shortest <= len(word) <= longest and pattern.fullmatch(word)
+    ]
     return found[0] if len(found) == 1 else None
+
+
+@lru_cache(maxsize=4)
+def _by_first_letter(words: frozenset[str]) -> dict[str, tuple[str, ...]]:
+    index: dict[str, list[str]] = {}
+    for word in words:
+        index.setdefault(word[0], []).append(word)
+    return {letter: tuple(found) for letter, found in index.items()}
 
 
 @lru_cache(maxsize=8192)
