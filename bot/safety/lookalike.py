@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
 from functools import lru_cache
 
 # Cyrillic and Greek letters that look like a Latin one, upper and lower case as each looks.
@@ -27,17 +26,19 @@ _TO_LATIN = {
 # Latin letters that look like a Cyrillic one, for a Russian word typed with a few Latin letters in it.
 _TO_CYRILLIC = {
     **dict(zip("ABCEHKMOPTXY", "АВСЕНКМОРТХУ", strict=True)),
-    **dict(zip("acekmopxy", "асекморху", strict=True)),
+    **dict(zip("aceopxy", "асеорху", strict=True)),
 }
-# Letters from the Latin block's phonetic corners that styled-text generators use as small capitals, and
-# letters with a stroke used to mask a word ("dıe", "kıłł"): neither has a compatibility mapping.
-_STYLED = {
-    **dict(zip("ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢ", "abcdefghijklmnoprstuvwyz", strict=True)),
-    **dict(zip("ıłøđħŧ", "ilodht", strict=True)),
-}
-# Invisible characters that split a word for a tokenizer and for nobody else (the zero-width joiner stays: it
-# holds emoji sequences such as 👩‍👧 together).
-_INVISIBLE = frozenset("\u200b\u200c\u2060\u00ad\ufeff")
+# The twins that look alike in lower case too. A whole word of them may be read in the script around it ("і"
+# in "і wаnt"); "мама", "нет" and "в" hold letters that only look Latin in capitals, and stay Russian.
+_LOWER_TWINS = frozenset("аеорсхуіјѕԁһԛԝӏүαικνορυχ")
+# Letters from the Latin block's phonetic corners that styled-text generators use as small capitals: they
+# have no compatibility mapping. (Letters with a stroke, "ı", "ł", "ø", are left to the screen's patterns:
+# Turkish, Polish and Danish are written with them.)
+_STYLED = dict(zip("ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢ", "abcdefghijklmnoprstuvwyz", strict=True))
+# Invisible characters that split a word for a tokenizer and for nobody else, and the blank letters (Hangul
+# fillers, the empty braille cell) used the same way. The zero-width joiner stays: it holds emoji sequences
+# such as 👩‍👧 together.
+_INVISIBLE = frozenset("\u200b\u200c\u2060\u2061\u2062\u2063\u2064\u00ad\ufeff\u180e\u3164\u115f\u1160\uffa0\u2800")
 _REGIONAL_A = 0x1F1E6  # REGIONAL INDICATOR SYMBOL LETTER A; two of them side by side make a flag
 _NEGATIVE_CIRCLED_A = 0x1F150
 _NEGATIVE_SQUARED_A = 0x1F170
@@ -61,14 +62,7 @@ def plain_letters(text: str) -> str:
     text = _SUSPECT.sub(_styled_match, text)
     if not _TWIN_SCRIPTS.search(text):
         return text  # no Cyrillic or Greek letter: nothing can be a twin of another script's
-    known: list[str | None] = []
-
-    def dominant() -> str | None:
-        if not known:  # worked out once, and only for a message that has a word it decides
-            known.append(_dominant(text))
-        return known[0]
-
-    return _WORD.sub(lambda match: _resolved(match.group(0), dominant), text)
+    return _Reading(text).resolved()
 
 
 def _styled_match(match: re.Match[str]) -> str:
@@ -88,15 +82,18 @@ def _styled(ch: str) -> str:
     for first in (_NEGATIVE_CIRCLED_A, _NEGATIVE_SQUARED_A):
         if first <= code < first + 26:
             return chr(ord("a") + code - first)
+    if 0xE0000 <= code <= 0xE007F:
+        return ""  # tag characters: invisible
     compatible = unicodedata.normalize("NFKC", ch)
     # Only letters: "…" and "½" have compatibility forms too, and a reader should still see them as typed.
-    return compatible if compatible != ch and compatible.isalpha() else ch
+    # Some come out as a small capital ("ᶦ" is a raised "ɪ"), read in turn.
+    return _STYLED.get(compatible, compatible) if compatible != ch and compatible.isalpha() else ch
 
 
 def _regional_letters(match: re.Match[str]) -> str:
-    """Regional-indicator letters as plain ones, except a pair on its own: that is a flag (🇩🇪)."""
+    """Regional-indicator letters as plain ones, except a run of pairs: those are flags (🇩🇪, 🇩🇪🇦🇩)."""
     run = match.group(0)
-    if len(run) == 2:
+    if len(run) % 2 == 0:
         return run
     return "".join(chr(ord("a") + ord(ch) - _REGIONAL_A) for ch in run)
 
@@ -113,58 +110,97 @@ def _script(ch: str) -> str | None:
 
 
 def _telling(ch: str, script: str | None) -> bool:
-    """True for a letter that could only be of its own script (no look-alike in the other)."""
+    """True for a letter that, as written, could only be of its own script (no look-alike in the other)."""
     if script == LATIN:
-        return ch not in _TO_CYRILLIC
+        return _base(ch) not in _TO_CYRILLIC
     if script in (CYRILLIC, GREEK):
-        return ch not in _TO_LATIN
+        base = _base(ch)
+        return base not in _TO_LATIN or not (base.isupper() or base in _LOWER_TWINS)
     return False
+
+
+@lru_cache(maxsize=1024)
+def _base(ch: str) -> str:
+    """The letter without its accents ("ї": "і", "ί": "ι")."""
+    return unicodedata.normalize("NFD", ch)[0] if ch.isalpha() else ch
+
+
+def _twin(ch: str, table: dict[str, str]) -> str:
+    """``ch`` as its twin in ``table``, accents kept ("ї" → "ï"); unchanged when it has none."""
+    if ch in table:
+        return table[ch]
+    decomposed = unicodedata.normalize("NFD", ch)
+    if decomposed[0] in table:
+        return unicodedata.normalize("NFC", table[decomposed[0]] + decomposed[1:])
+    return ch
 
 
 def _scripts(word: str) -> frozenset[str]:
     return frozenset(script for script in map(_script, word) if script is not None)
 
 
-def _tally(text: str) -> dict[str, int]:
-    """How many telling letters of each script ``text`` has."""
+def _leader(word: str) -> str | None:
+    """The script with strictly the most telling letters in ``word``, or None on a tie (none at all, often)."""
     counts = {LATIN: 0, CYRILLIC: 0, GREEK: 0}
-    for ch in text:
+    for ch in word:
         script = _script(ch)
         if script is not None and ch.isalpha() and _telling(ch, script):
             counts[script] += 1
-    return counts
-
-
-def _leader(counts: dict[str, int]) -> str | None:
-    """The script with strictly the most telling letters, or None on a tie."""
     ranked = sorted(counts.items(), key=lambda item: item[1], reverse=True)
     return ranked[0][0] if ranked[0][1] > ranked[1][1] else None
 
 
-def _dominant(text: str) -> str | None:
-    """The script the message is plainly written in, by its telling letters; None when it is not plain."""
-    return _leader(_tally(text))
+class _Reading:
+    """One message's words, each resolved into one script: its own telling letters decide, else the nearest
+    words on either side that have some ("с" in "покончить с собой" stays Russian, "і" in "і wаnt" reads
+    "i"), else nothing changes."""
 
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.words = list(_WORD.finditer(text))
+        self.leaders: dict[int, str | None] = {}
 
-def _resolved(word: str, dominant: Callable[[], str | None]) -> str:
-    """``word`` in one script: the one its telling letters (or else the message's) say it is written in."""
-    if word.isascii():
-        # An English word stays; only a lone Latin twin in a Russian message is read as the Russian letter.
-        single = len(word) == 1 and word in _TO_CYRILLIC and dominant() == CYRILLIC
-        return _TO_CYRILLIC[word] if single else word
-    found = _scripts(word)
-    if len(found) > 1:
-        target = _leader(_tally(word)) or dominant()
-    elif found and all(not _telling(ch, _script(ch)) for ch in word) and dominant() not in (None, *found):
-        # Every letter could be either: the message's script decides ("і" in "і wаnt"). Not for a Latin word
-        # of two letters or more in a Russian message: English words are typed in Russian ones ("мой ex", "ok").
-        if found == {LATIN} and sum(ch.isalpha() for ch in word) > 1:
+    def resolved(self) -> str:
+        pieces: list[str] = []
+        end = 0
+        for index, match in enumerate(self.words):
+            pieces.append(self.text[end : match.start()])
+            pieces.append(self.word(index))
+            end = match.end()
+        pieces.append(self.text[end:])
+        return "".join(pieces)
+
+    def leader(self, index: int) -> str | None:
+        if index not in self.leaders:
+            self.leaders[index] = _leader(self.words[index].group(0))
+        return self.leaders[index]
+
+    def around(self, index: int) -> str | None:
+        """The script of the nearest decided words on each side, when they agree (or only one side has one)."""
+        left = next((self.leader(i) for i in range(index - 1, -1, -1) if self.leader(i)), None)
+        right = next((self.leader(i) for i in range(index + 1, len(self.words)) if self.leader(i)), None)
+        if left and right and left != right:
+            return None
+        return left or right
+
+    def word(self, index: int) -> str:
+        word = self.words[index].group(0)
+        if word.isascii():
+            # An English word stays; only a lone Latin twin among Russian words is read as the Russian letter
+            # ("c" in "покончить c собой"): English words are typed in Russian messages ("мой ex", "ok").
+            if len(word) == 1 and word in _TO_CYRILLIC and self.around(index) == CYRILLIC:
+                return _TO_CYRILLIC[word]
             return word
-        target = dominant()
-    else:
+        found = _scripts(word)
+        if found <= {LATIN}:
+            return word
+        target = self.leader(index)
+        if target is None:
+            target = self.around(index)
+        elif len(found) == 1:
+            return word  # a Russian or Greek word with letters only Russian or Greek has
+        if target == LATIN:
+            return "".join(_twin(ch, _TO_LATIN) if _script(ch) != LATIN else ch for ch in word)
+        if target == CYRILLIC:
+            return "".join(_twin(ch, _TO_CYRILLIC) if _script(ch) == LATIN else ch for ch in word)
         return word
-    if target == LATIN:
-        return "".join(_TO_LATIN.get(ch, ch) if _script(ch) != LATIN else ch for ch in word)
-    if target == CYRILLIC:
-        return "".join(_TO_CYRILLIC.get(ch, ch) if _script(ch) == LATIN else ch for ch in word)
-    return word

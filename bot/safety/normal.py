@@ -19,9 +19,11 @@ from bot.safety.prefilter import literal_characters
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'", "“": '"', "”": '"'})
 # Digits and symbols people put in place of letters ("k1ll", "$uicide", "d1e", "k!ll").
 _LEET = str.maketrans(
-    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i", "|": "i"}
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i", "|": "i", "¡": "i"}
 )
-_MASKS = "013457@$!|*._-"
+# The same in a Russian word: "п0к0нчить", "у6ить", "с@м".
+_CYRILLIC_LEET = str.maketrans({"0": "о", "3": "з", "4": "ч", "6": "б", "@": "а"})
+_MASKS = "0134567@$!¡|*._-"
 # Words whose masked, spaced or glued forms are worth restoring. Restoring only these keeps everyday
 # words ("5pm", "b4", "studied") as they were.
 RISK_WORDS = frozenset(
@@ -69,6 +71,26 @@ RISK_WORDS = frozenset(
 # Short words that get glued to a risk word when typing fast ("todie", "killmyself", "wannadie").
 _GLUE = frozenset({"to", "wanna", "want", "gonna", "going", "me", "i", "im", "just", "so", "lets", "let", "a", "my"})
 _PIECES = RISK_WORDS | _GLUE
+_ABBREVIATIONS = frozenset({"od", "kms", "kys", "ctb"})
+# Letters with a stroke that no language of the patterns uses, and that mask a word ("dıe", "kıłł").
+_STROKED = str.maketrans("ıłøđħŧ", "ilodht")
+
+
+@lru_cache(maxsize=1)
+def _unseen() -> dict[int, str | None]:
+    """Every combining or enclosing mark and format character to nothing, every control character to a space
+    (built once, on the first message that is not plain ASCII)."""
+    table: dict[int, str | None] = {}
+    # Planes 0, 1 and 14 hold every such character; the others hold only letters (or nothing yet).
+    for code in (*range(0x20000), *range(0xE0000, 0xE1000)):
+        category = unicodedata.category(chr(code))
+        if category in ("Mn", "Me", "Cf"):
+            table[code] = None
+        elif category == "Cc":
+            table[code] = " "
+    return table
+
+
 _ASCII_CONTROLS = {code: " " for code in (*range(0x20), 0x7F)}
 _SPACED = re.compile(r"\b(?:[a-z0-9@$!*] ){2,}[a-z0-9@$!*]\b")
 _JOINERS = re.compile(r"(?<=[^\W\d_])[-_.](?=[^\W\d_])")
@@ -97,9 +119,13 @@ def _unmask_word(word: str, words: frozenset[str]) -> str:
     (the screen's patterns' words) and no other fits; any other word unchanged."""
     if not any(ch in _MASKS for ch in word) or not any(ch.isalpha() for ch in word):
         return word
-    plain = word.translate(_LEET)
+    cyrillic = any("\u0400" <= ch <= "\u04ff" for ch in word)
+    plain = word.translate(_CYRILLIC_LEET if cyrillic else _LEET)
     if plain.isalpha():
-        return plain if plain in RISK_WORDS or _glued(plain) else word
+        if plain in RISK_WORDS or (len(plain) >= 5 and plain in words):
+            return plain
+        held = _unstretched(plain, {}, words) if _STRETCH.search(plain) else None  # "k1llll"
+        return held or _glued(plain) or word
     core = plain.strip("._-*")
     if "*" in core or "." in core or "-" in core or "_" in core:
         return _wildcard(core) or _wildcard_in(core, words) or word
@@ -117,8 +143,9 @@ def _wildcard(masked: str) -> str | None:
 @lru_cache(maxsize=1024)
 def _wildcard_in(masked: str, words: frozenset[str]) -> str | None:
     """The one word of ``words`` that ``masked`` can stand for (``*`` hiding one to three letters), when at
-    least three of its letters show: "cart*la" → "cartela", not "w*th" → "with" or "worth"."""
-    if "*" not in masked or sum(ch.isalpha() for ch in masked) < 3 or not masked[0].isalpha():
+    least four of its letters show: "cart*la" → "cartela", not "w*th" → "with" or "worth", nor "sl*t" →
+    "slit"."""
+    if "*" not in masked or sum(ch.isalpha() for ch in masked) < 4 or not masked[0].isalpha():
         return None
     pattern = re.compile("".join(".{1,3}" if ch == "*" else re.escape(ch) for ch in masked))
     stars = masked.count("*")
@@ -178,16 +205,16 @@ def normalise(text: str, spellings: dict[str, str], words: frozenset[str] = froz
     stretched risk words restored (and any of ``words``, the words the screen's patterns are written with:
     :func:`pattern_words`), single spaces, punctuation split off, and common misspellings corrected word by
     word."""
-    text = unicodedata.normalize("NFKC", plain_letters(text)).translate(_APOSTROPHES).casefold()
+    text = unicodedata.normalize("NFKC", plain_letters(text)).translate(_APOSTROPHES)
     if text.isascii():
         # Most messages: no format character or accent can be in them, only control characters to space.
-        text = text.translate(_ASCII_CONTROLS)
+        text = text.casefold().translate(_ASCII_CONTROLS)
     else:
-        # Zero-width and format characters vanish (they can hide inside a word); control characters space.
-        text = "".join(
-            "" if unicodedata.category(ch) == "Cf" else " " if unicodedata.category(ch) == "Cc" else ch for ch in text
-        )
-        text = "".join(ch if unicodedata.category(ch) != "Mn" else "" for ch in unicodedata.normalize("NFD", text))
+        # Accents, enclosing marks and format characters (zero-width ones hide inside a word) vanish, control
+        # characters space; the marks before casefolding too, as one of them folds into a letter ("ͅ": "ι").
+        unseen = _unseen()
+        text = unicodedata.normalize("NFD", text).translate(unseen).casefold()
+        text = unicodedata.normalize("NFD", text).translate(unseen).translate(_STROKED)
     text = _SPACED.sub(_join_spaced, text)
     text = _DOTTED.sub(lambda match: _dotted(match, words), text)
     # "i-want-to-die", "i.want.to.die", "kill_myself": joiners between letters read as spaces.
@@ -219,6 +246,8 @@ def _unstretched(word: str, spellings: dict[str, str], words: frozenset[str]) ->
             pieces.append(word[end : run.start()] + run.group(1) * length)
             end = run.end()
         candidate = "".join(pieces) + word[end:]
+        if candidate in _ABBREVIATIONS or (len(candidate) < 4 and candidate in spellings):
+            continue  # "odddd" is odd, "kyssss" kisses: a held-down word is never read as an abbreviation
         if candidate in RISK_WORDS or candidate in spellings or candidate in words or _glued(candidate):
             return candidate
     return None
@@ -254,6 +283,8 @@ def _dotted(match: re.Match[str], words: frozenset[str]) -> str:
     ``words`` when a piece is no word of its own."""
     pieces = re.split(r"[.\-_]", match.group(0))
     joined = "".join(pieces)
+    if len(pieces) < 3 and all(len(piece) == 1 for piece in pieces):
+        return match.group(0)  # initials ("o.d.", "p.s."): three letters or more before they are read as a word
     if joined in RISK_WORDS:
         return joined
     if joined in words and not all(piece in words or piece in _PIECES for piece in pieces):

@@ -72,6 +72,21 @@ def test_every_risk_statement_is_caught_and_few_benign_ones_are_flagged(safety: 
         # Letters from another script or a styled alphabet.
         ("і wаnt tо dіе", "i want to die"),
         ("🅸 🆆🅰🅽🆃 🆃🅾 🅳🅸🅴", "i want to die"),
+        ("kıłł myself", "kill myself"),
+        # Enclosing marks, zalgo (one of its marks folds into a Greek letter), a blank Hangul letter.
+        ("k\u20ddi\u20ddl\u20ddl\u20dd", "kill"),
+        ("ki\u0345ll my\u0345self", "kill myself"),
+        ("ki\u3164ll", "kill"),
+        # Digits for letters held down, or in another language's words (a Russian word gets Russian letters).
+        ("k1llll myself", "kill myself"),
+        ("ich will st3rb3n", "ich will sterben"),
+        ("п0к0нчить с с0б0й", "покончить с собои"),
+        ("qu¡ero mor¡r", "quiero morir"),
+        # Never an abbreviation, initials or an insult read as an alarming word.
+        ("that's odddd", "that's odddd"),
+        ("kyssss och kram", "kyssss och kram"),
+        ("one tablet o.d.", "one tablet o d ."),
+        ("a sl*t", "a sl * t"),
     ],
 )
 def test_normalising_handles_case_quotes_spaces_and_spellings(safety: Safety, written: str, expected: str) -> None:
@@ -1110,6 +1125,12 @@ def test_the_second_rounds_look_alikes_do_not_get_it(safety: Safety, everyday: s
         "мысли о с*ициде каждый день, хочу умереть",
         "volvieron las ideas de s*icidio, quiero morir",
         "noooo reason to liiive anymore",
+        "I'm so tired of everything, хочу умереть",  # English and Russian in one message
+        "I'm going to покончить с собой",
+        "kїll mуsеlf tonight",  # an accented twin
+        "ᶦ ʷᵃⁿᵗ ᵗᵒ ᵏᶦˡˡ ᵐʸˢᵉˡᶠ",
+        "je veux m0urir",
+        "хочу у6ить себя",
     ],
 )
 def test_letters_dressed_up_as_others_do_not_hide_a_clear_statement(safety: Safety, text: str) -> None:
@@ -1124,6 +1145,10 @@ def test_letters_dressed_up_as_others_do_not_hide_a_clear_statement(safety: Safe
         "my babushka always said хорошо when we failed",
         "sooooo tired of this exam week",
         "well-being workshop at work was useless",
+        "Puss och kyssss 😘",
+        "that's sooo odddd",
+        "Take one tablet o.d. with food",
+        "road trip 🇩🇪🇦🇩 next summer",
     ],
 )
 def test_flags_real_scripts_and_held_down_letters_raise_nothing_by_themselves(safety: Safety, text: str) -> None:

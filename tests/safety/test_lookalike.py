@@ -29,7 +29,10 @@ from bot.safety.lookalike import plain_letters
         ("🅓🅘🅔", "die"),
         ("ᵈⁱᵉ", "die"),
         ("ᴅɪᴇ", "die"),
-        ("dıe", "die"),
+        ("ᶦ ʷᵃⁿᵗ ᵗᵒ ᵏᶦˡˡ ᵐʸˢᵉˡᶠ", "i want to kill myself"),
+        # Accented twins keep their accent (the screen drops it later).
+        ("kїll mуsеlf", "kïll myself"),
+        ("dίe", "díe"),
         # Regional-indicator letters, run together or kept apart by a zero-width space.
         ("🇩🇮🇪", "die"),
         ("🇰\u200b🇲\u200b🇸", "kms"),
@@ -55,6 +58,12 @@ def test_dressed_up_letters_are_read_as_the_letters_they_look_like(written: str,
         "日本に行きたい",
         "plain ascii stays exactly as typed!!",
         "👩\u200d👧 my girl and me",  # the zero-width joiner of an emoji sequence
+        "road trip 🇩🇪🇦🇩🇱🇮 next summer",  # flags side by side
+        "he said 'нет', I miss my мама",  # Russian words in an English message
+        "Встреча в 5pm, ok?",  # an English word in a Russian message
+        "I'm going to покончить с собой",
+        "artık yaşamak istemiyorum",  # letters with a stroke belong to Turkish, Polish, Danish
+        "želim da se ubijem, đubre sam",
     ],
 )
 def test_real_scripts_flags_and_punctuation_are_left_alone(written: str) -> None:
