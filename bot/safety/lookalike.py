@@ -39,6 +39,20 @@ _STYLED = dict(zip("ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡ�
 # fillers, the empty braille cell) used the same way. The zero-width joiner stays: it holds emoji sequences
 # such as 👩‍👧 together.
 _INVISIBLE = frozenset("\u200b\u200c\u2060\u2061\u2062\u2063\u2064\u00ad\ufeff\u180e\u3164\u115f\u1160\uffa0\u2800")
+# ISO 3166-1 alpha-2: the pairs of regional indicators that show as a flag.
+_COUNTRIES = frozenset(
+    re.findall(
+        r"[A-Z]{2}",
+        "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV "
+        "BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES "
+        "ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE "
+        "IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY "
+        "MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU "
+        "NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM "
+        "SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE "
+        "VG VI VN VU WF WS YE YT ZA ZM ZW EU UN XK ",
+    )
+)
 _REGIONAL_A = 0x1F1E6  # REGIONAL INDICATOR SYMBOL LETTER A; two of them side by side make a flag
 _NEGATIVE_CIRCLED_A = 0x1F150
 _NEGATIVE_SQUARED_A = 0x1F170
@@ -85,15 +99,19 @@ def _styled(ch: str) -> str:
     if 0xE0000 <= code <= 0xE007F:
         return ""  # tag characters: invisible
     compatible = unicodedata.normalize("NFKC", ch)
+    if len(compatible) == 3 and compatible[0] == "(" and compatible[2] == ")":
+        compatible = compatible[1]  # a parenthesised letter, "⒦"
     # Only letters: "…" and "½" have compatibility forms too, and a reader should still see them as typed.
     # Some come out as a small capital ("ᶦ" is a raised "ɪ"), read in turn.
     return _STYLED.get(compatible, compatible) if compatible != ch and compatible.isalpha() else ch
 
 
 def _regional_letters(match: re.Match[str]) -> str:
-    """Regional-indicator letters as plain ones, except a run of pairs: those are flags (🇩🇪, 🇩🇪🇦🇩)."""
+    """Regional-indicator letters as plain ones, except a run of pairs that each name a country: flags (🇩🇪,
+    🇩🇪🇦🇩). "🇰🇮🇱🇱" is no row of flags (there is no country LL)."""
     run = match.group(0)
-    if len(run) % 2 == 0:
+    codes = ["".join(chr(ord("A") + ord(ch) - _REGIONAL_A) for ch in run[at : at + 2]) for at in range(0, len(run), 2)]
+    if len(run) % 2 == 0 and all(code in _COUNTRIES for code in codes):
         return run
     return "".join(chr(ord("a") + ord(ch) - _REGIONAL_A) for ch in run)
 
@@ -139,6 +157,7 @@ def _scripts(word: str) -> frozenset[str]:
     return frozenset(script for script in map(_script, word) if script is not None)
 
 
+@lru_cache(maxsize=8192)
 def _leader(word: str) -> str | None:
     """The script with strictly the most telling letters in ``word``, or None on a tie (none at all, often)."""
     counts = {LATIN: 0, CYRILLIC: 0, GREEK: 0}
@@ -158,7 +177,19 @@ class _Reading:
     def __init__(self, text: str) -> None:
         self.text = text
         self.words = list(_WORD.finditer(text))
-        self.leaders: dict[int, str | None] = {}
+        self.leaders = [_leader(match.group(0)) for match in self.words]
+        # The nearest decided script before and after each word, in one pass each way (not a search per word:
+        # a paste of a thousand undecided words must not cost a million steps).
+        self.before: list[str | None] = []
+        last: str | None = None
+        for leader in self.leaders:
+            self.before.append(last)
+            last = leader or last
+        self.after: list[str | None] = [None] * len(self.leaders)
+        last = None
+        for index in range(len(self.leaders) - 1, -1, -1):
+            self.after[index] = last
+            last = self.leaders[index] or last
 
     def resolved(self) -> str:
         pieces: list[str] = []
@@ -170,15 +201,9 @@ class _Reading:
         pieces.append(self.text[end:])
         return "".join(pieces)
 
-    def leader(self, index: int) -> str | None:
-        if index not in self.leaders:
-            self.leaders[index] = _leader(self.words[index].group(0))
-        return self.leaders[index]
-
     def around(self, index: int) -> str | None:
         """The script of the nearest decided words on each side, when they agree (or only one side has one)."""
-        left = next((self.leader(i) for i in range(index - 1, -1, -1) if self.leader(i)), None)
-        right = next((self.leader(i) for i in range(index + 1, len(self.words)) if self.leader(i)), None)
+        left, right = self.before[index], self.after[index]
         if left and right and left != right:
             return None
         return left or right
@@ -194,7 +219,7 @@ class _Reading:
         found = _scripts(word)
         if found <= {LATIN}:
             return word
-        target = self.leader(index)
+        target = self.leaders[index]
         if target is None:
             target = self.around(index)
         elif len(found) == 1:

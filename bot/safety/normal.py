@@ -21,8 +21,10 @@ _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ":
 _LEET = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i", "|": "i", "¡": "i"}
 )
-# The same in a Russian word: "п0к0нчить", "у6ить", "с@м".
+_LEET_L = str.maketrans({**{chr(k): v for k, v in _LEET.items()}, "1": "l", "|": "l"})
+# The same in a Russian word: "п0к0нчить", "у6ить", "с@м", "ум3р3ть".
 _CYRILLIC_LEET = str.maketrans({"0": "о", "3": "з", "4": "ч", "6": "б", "@": "а"})
+_CYRILLIC_LEET_E = str.maketrans({"0": "о", "3": "е", "4": "ч", "6": "б", "@": "а"})
 _MASKS = "0134567@$!¡|*._-"
 # Words whose masked, spaced or glued forms are worth restoring. Restoring only these keeps everyday
 # words ("5pm", "b4", "studied") as they were.
@@ -73,7 +75,7 @@ _GLUE = frozenset({"to", "wanna", "want", "gonna", "going", "me", "i", "im", "ju
 _PIECES = RISK_WORDS | _GLUE
 _ABBREVIATIONS = frozenset({"od", "kms", "kys", "ctb"})
 # Letters with a stroke that no language of the patterns uses, and that mask a word ("dıe", "kıłł").
-_STROKED = str.maketrans("ıłøđħŧ", "ilodht")
+_STROKED = str.maketrans("łøđħŧ", "lodht")  # not the dotless "ı": Turkish "kıl" (hair) is no "kill"
 
 
 @lru_cache(maxsize=1)
@@ -95,41 +97,59 @@ _ASCII_CONTROLS = {code: " " for code in (*range(0x20), 0x7F)}
 _SPACED = re.compile(r"\b(?:[a-z0-9@$!*] ){2,}[a-z0-9@$!*]\b")
 _JOINERS = re.compile(r"(?<=[^\W\d_])[-_.](?=[^\W\d_])")
 # Possessive: a word that is not followed by a mark is given up at once, not tried again letter by letter.
-_DOTTED = re.compile(r"\b[a-z]++(?:[.\-_][a-z]++)+\b")
+_DOTTED = re.compile(r"\b[^\W\d_]++(?:[.\-_][^\W\d_]++)+\b")
 # A letter held down or typed again and again ("dieeee", "kiiill", "myselffff"): three or more in a row.
 _STRETCH = re.compile(r"([^\W\d_])\1{2,}")
 _STRETCH_GATE = re.compile(r"(\w)\1\1")  # the same, looser and three times quicker: is any word worth a look?
 
 
-def _unmask_chunk(chunk: str, words: frozenset[str]) -> str:
+def _unmask_chunk(chunk: str, spellings: dict[str, str], words: frozenset[str]) -> str:
     """A space-separated piece of text with any masked risk word restored (sentence marks kept apart)."""
-    whole = _unmask_word(chunk, words)
+    whole = _unmask_word(chunk, spellings, words)
     if whole != chunk:
         return whole
     core = chunk.rstrip(".,?!:;")
     if core and core != chunk:
-        restored = _unmask_word(core, words)
+        restored = _unmask_word(core, spellings, words)
         if restored != core:
             return f"{restored} {chunk[len(core) :]}"
     return chunk
 
 
-def _unmask_word(word: str, words: frozenset[str]) -> str:
+def _unmask_word(word: str, spellings: dict[str, str], words: frozenset[str]) -> str:
     """``k1ll`` → ``kill``, ``s*icide`` → ``suicide``, ``m*king`` → ``making`` when that is one of ``words``
     (the screen's patterns' words) and no other fits; any other word unchanged."""
     if not any(ch in _MASKS for ch in word) or not any(ch.isalpha() for ch in word):
         return word
     cyrillic = any("\u0400" <= ch <= "\u04ff" for ch in word)
-    plain = word.translate(_CYRILLIC_LEET if cyrillic else _LEET)
+    # A "1" or "|" may stand for an "l" as well as an "i" ("ki11"), a "3" in a Russian word for "е" or "з".
+    readings = (_CYRILLIC_LEET, _CYRILLIC_LEET_E) if cyrillic else (_LEET, _LEET_L)
+    plains = list(dict.fromkeys(word.translate(reading) for reading in readings))
+    for plain in plains:
+        if plain.isalpha() and (plain in _PIECES or (len(plain) >= 5 and plain in words)):
+            return plain  # a risk word, a short word around one ("w4nt t0"), a long pattern word
+    plain = plains[0]
     if plain.isalpha():
-        if plain in RISK_WORDS or (len(plain) >= 5 and plain in words):
-            return plain
-        held = _unstretched(plain, {}, words) if _STRETCH.search(plain) else None  # "k1llll"
+        held = _unstretched(plain, spellings, words) if _STRETCH.search(plain) else None  # "k1llll"
         return held or _glued(plain) or word
     core = plain.strip("._-*")
     if "*" in core or "." in core or "-" in core or "_" in core:
         return _wildcard(core) or _wildcard_in(core, words) or word
+    starred = plain.strip("._-")
+    if starred != core and "*" in starred and core.isalpha():
+        return _censored(starred) or word  # "k*** myself", "d** tonight": a star for each letter
     return word
+
+
+@lru_cache(maxsize=1024)
+def _censored(masked: str) -> str | None:
+    """The one risk word of four letters or more that ``masked`` spells with a star for each hidden letter
+    ("k***"; "d**" could be anything)."""
+    if len(masked) < 4:
+        return None
+    pattern = re.compile("".join("." if ch == "*" else re.escape(ch) for ch in masked))
+    found = [word for word in RISK_WORDS if len(word) >= 3 and pattern.fullmatch(word)]
+    return found[0] if len(found) == 1 else None
 
 
 @lru_cache(maxsize=4096)
@@ -219,7 +239,7 @@ def normalise(text: str, spellings: dict[str, str], words: frozenset[str] = froz
     text = _DOTTED.sub(lambda match: _dotted(match, words), text)
     # "i-want-to-die", "i.want.to.die", "kill_myself": joiners between letters read as spaces.
     text = _JOINERS.sub(" ", text)
-    chunks = [_unmask_chunk(chunk, words) for chunk in text.split()]
+    chunks = [_unmask_chunk(chunk, spellings, words) for chunk in text.split()]
     tokens = re.findall(r"[\w']+|[^\w\s']", " ".join(chunks))
     restored: list[str] = []
     stretched = _STRETCH_GATE.search(text) is not None
@@ -237,16 +257,20 @@ def _unstretched(word: str, spellings: dict[str, str], words: frozenset[str]) ->
     a letter cut to two or else one, when that gives a word the screen knows (a risk word, a short word glued
     to one, a listed spelling, one of ``words``); None otherwise, and the word stays as typed."""
     runs = list(_STRETCH.finditer(word))
-    if len(runs) > 3 or len(set(word)) == 1:  # "kkkkk", "zzzz", "hhhh": a laugh or a sound, not a word held
+    if len(set(word)) == 1:  # "kkkkk", "zzzz", "hhhh": a laugh or a sound, not a word held
         return None
-    # Two before one: a held-down "o" in "sooon" is more likely "soon" than "son" when both are known.
-    for lengths in product((2, 1), repeat=len(runs)):
+    # Two before one ("sooon" is "soon" before "son"), but never two into a risk word: a held-down "nooooose"
+    # is a nose far more often than a noose, "bleeeed" may be "bled". (Many runs: all to two, or all to one.)
+    choices = product((2, 1), repeat=len(runs)) if len(runs) <= 3 else iter(((2,) * len(runs), (1,) * len(runs)))
+    for lengths in choices:
         pieces, end = [], 0
         for run, length in zip(runs, lengths, strict=True):
             pieces.append(word[end : run.start()] + run.group(1) * length)
             end = run.end()
         candidate = "".join(pieces) + word[end:]
-        if candidate in _ABBREVIATIONS or (len(candidate) < 4 and candidate in spellings):
+        if candidate in _ABBREVIATIONS or " " in spellings.get(candidate, ""):
+            continue
+        if 2 in lengths and candidate in RISK_WORDS:
             continue  # "odddd" is odd, "kyssss" kisses: a held-down word is never read as an abbreviation
         if candidate in RISK_WORDS or candidate in spellings or candidate in words or _glued(candidate):
             return candidate

@@ -72,7 +72,8 @@ def test_every_risk_statement_is_caught_and_few_benign_ones_are_flagged(safety: 
         # Letters from another script or a styled alphabet.
         ("і wаnt tо dіе", "i want to die"),
         ("🅸 🆆🅰🅽🆃 🆃🅾 🅳🅸🅴", "i want to die"),
-        ("kıłł myself", "kill myself"),
+        ("kiłł myself", "kill myself"),
+        ("kıl payı", "kıl payı"),  # Turkish: the dotless "ı" is a letter of its own, "kıl" no "kill"
         # Enclosing marks, zalgo (one of its marks folds into a Greek letter), a blank Hangul letter.
         ("k\u20ddi\u20ddl\u20ddl\u20dd", "kill"),
         ("ki\u0345ll my\u0345self", "kill myself"),
@@ -87,6 +88,19 @@ def test_every_risk_statement_is_caught_and_few_benign_ones_are_flagged(safety: 
         ("kyssss och kram", "kyssss och kram"),
         ("one tablet o.d.", "one tablet o d ."),
         ("a sl*t", "a sl * t"),
+        # A held-down letter is never doubled into a risk word; a single one may be ("killlll": "kil", "kill").
+        ("my nooooose is stuffy", "my nose is stuffy"),
+        ("killlll myself", "kill myself"),
+        ("sooon", "soon"),
+        # Regional-indicator letters that name no row of flags, parenthesised letters, "1" for "l", a star for
+        # each letter of a risk word, marks inside a Russian word, "3" for "е", short words in digits.
+        ("🇰🇮🇱🇱 🇲🇾🇸🇪🇱🇫", "kill myself"),
+        ("⒦⒤⒧⒧", "kill"),
+        ("ki11 myse1f", "kill myself"),
+        ("k*** myself", "kill myself"),
+        ("хочу у.м.е.р.е.т.ь", "хочу умереть"),
+        ("хочу ум3р3ть", "хочу умереть"),
+        ("i w4nt t0 d13", "i want to die"),
     ],
 )
 def test_normalising_handles_case_quotes_spaces_and_spellings(safety: Safety, written: str, expected: str) -> None:

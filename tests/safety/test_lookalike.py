@@ -33,8 +33,11 @@ from bot.safety.lookalike import plain_letters
         # Accented twins keep their accent (the screen drops it later).
         ("kїll mуsеlf", "kïll myself"),
         ("dίe", "díe"),
-        # Regional-indicator letters, run together or kept apart by a zero-width space.
+        # Regional-indicator letters, run together (and naming no row of flags) or kept apart by a zero-width
+        # space; parenthesised letters.
         ("🇩🇮🇪", "die"),
+        ("🇰🇮🇱🇱", "kill"),
+        ("⒦⒤⒧⒧", "kill"),
         ("🇰\u200b🇲\u200b🇸", "kms"),
         # Invisible characters inside a word.
         ("su\u200bici\u00adde", "suicide"),
