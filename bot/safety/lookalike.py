@@ -60,6 +60,10 @@ _REGIONAL_RUN = re.compile("[\U0001f1e6-\U0001f1ff]+")
 # A word, with an apostrophe inside it kept ("i'm" is one English word, not "i" and a lone "m").
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 _SUSPECT = re.compile("[^\x00-\x7f]")
+# Where a styled or invisible character can be: past the Latin, Greek and Cyrillic letters people write with
+# (and their accents), and the soft hyphen.
+_STYLABLE = re.compile("[\u00ad\u0250-\u02ff\u0530-\U0010ffff]")
+_LATIN_LETTER = re.compile("[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
 _TWIN_SCRIPTS = re.compile("[\u0370-\u03ff\u0400-\u052f\u1f00-\u1fff]")
 
 LATIN, CYRILLIC, GREEK = "latin", "cyrillic", "greek"
@@ -73,9 +77,9 @@ def plain_letters(text: str) -> str:
         return text
     # Regional indicators first: the invisible characters that keep them from pairing up into flags go next.
     text = _REGIONAL_RUN.sub(_regional_letters, text)
-    text = _SUSPECT.sub(_styled_match, text)
-    if not _TWIN_SCRIPTS.search(text):
-        return text  # no Cyrillic or Greek letter: nothing can be a twin of another script's
+    text = _STYLABLE.sub(_styled_match, text)
+    if not _TWIN_SCRIPTS.search(text) or not _LATIN_LETTER.search(text):
+        return text  # one script only (Latin, or Cyrillic and Greek): no letter can stand in for another's
     return _Reading(text).resolved()
 
 
