@@ -30,7 +30,7 @@ _TO_CYRILLIC = {
 }
 # The twins that look alike in lower case too. A whole word of them may be read in the script around it ("і"
 # in "і wаnt"); "мама", "нет" and "в" hold letters that only look Latin in capitals, and stay Russian.
-_LOWER_TWINS = frozenset("аеорсхуіјѕԁһԛԝӏүαικνορυχ")
+_LOWER_TWINS = frozenset("аеорсхуіјѕԁһԛԝӏүαικνορυχϲϳ")
 # Letters from the Latin block's phonetic corners that styled-text generators use as small capitals: they
 # have no compatibility mapping. (Letters with a stroke, "ı", "ł", "ø", are left to the screen's patterns:
 # Turkish, Polish and Danish are written with them.)
@@ -61,8 +61,12 @@ _REGIONAL_RUN = re.compile("[\U0001f1e6-\U0001f1ff]+")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 _SUSPECT = re.compile("[^\x00-\x7f]")
 # Where a styled or invisible character can be: past the Latin, Greek and Cyrillic letters people write with
-# (and their accents), and the soft hyphen.
-_STYLABLE = re.compile("[\u00ad\u0250-\u02ff\u0530-\U0010ffff]")
+# and their accents, plus the soft hyphen, the micro sign, the long s and Latin ligatures ("ĳ", "ǆ"), the
+# phonetic letters (U+0250-02FF: small capitals, raised letters) and Greek symbol variants ("ϰ", "ϱ", "ϵ").
+_STYLABLE = re.compile(
+    "[\u00ad\u00b5\u0132\u0133\u013f\u0140\u0149\u017f\u01c4-\u01cc\u01f1-\u01f3\u0250-\u02ff"
+    "\u03d0-\u03f5\u0530-\U0010ffff]"
+)
 _LATIN_LETTER = re.compile("[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
 _TWIN_SCRIPTS = re.compile("[\u0370-\u03ff\u0400-\u052f\u1f00-\u1fff]")
 
@@ -96,6 +100,8 @@ def _styled(ch: str) -> str:
         return ""
     if ch in _STYLED:
         return _STYLED[ch]
+    if ch in _TO_LATIN:
+        return ch  # a twin ("ϲ"): read with the words around it, not turned into another Greek letter
     code = ord(ch)
     for first in (_NEGATIVE_CIRCLED_A, _NEGATIVE_SQUARED_A):
         if first <= code < first + 26:
@@ -103,8 +109,8 @@ def _styled(ch: str) -> str:
     if 0xE0000 <= code <= 0xE007F:
         return ""  # tag characters: invisible
     compatible = unicodedata.normalize("NFKC", ch)
-    if len(compatible) == 3 and compatible[0] == "(" and compatible[2] == ")":
-        compatible = compatible[1]  # a parenthesised letter, "⒦"
+    if len(compatible) == 3 and compatible[0] == "(" and compatible[2] == ")" and compatible[1].isascii():
+        compatible = compatible[1]  # a parenthesised Latin letter, "⒦" (not "㈜", a company mark)
     # Only letters: "…" and "½" have compatibility forms too, and a reader should still see them as typed.
     # Some come out as a small capital ("ᶦ" is a raised "ɪ"), read in turn.
     return _STYLED.get(compatible, compatible) if compatible != ch and compatible.isalpha() else ch
@@ -112,7 +118,8 @@ def _styled(ch: str) -> str:
 
 def _regional_letters(match: re.Match[str]) -> str:
     """Regional-indicator letters as plain ones, except a run of pairs that each name a country: flags (🇩🇪,
-    🇩🇪🇦🇩). "🇰🇮🇱🇱" is no row of flags (there is no country LL)."""
+    🇩🇪🇦🇩). "🇰🇮🇱🇱" is no row of flags (there is no country LL). The price: a word that is also a row of flags
+    ("🇩🇪🇦🇩", "🇷🇴🇵🇪") stays flags; flags are far more common than words spelt in them."""
     run = match.group(0)
     codes = ["".join(chr(ord("A") + ord(ch) - _REGIONAL_A) for ch in run[at : at + 2]) for at in range(0, len(run), 2)]
     if len(run) % 2 == 0 and all(code in _COUNTRIES for code in codes):

@@ -128,24 +128,28 @@ def _unmask_word(word: str, spellings: dict[str, str], words: frozenset[str]) ->
     for plain in plains:
         if plain.isalpha() and (plain in _PIECES or (len(plain) >= 5 and plain in words)):
             return plain  # a risk word, a short word around one ("w4nt t0"), a long pattern word
+    for plain in plains:
+        if plain.isalpha():
+            held = _unstretched(plain, spellings, words) if _STRETCH.search(plain) else None  # "k1llll"
+            if held or _glued(plain):
+                return held or _glued(plain) or word
     plain = plains[0]
     if plain.isalpha():
-        held = _unstretched(plain, spellings, words) if _STRETCH.search(plain) else None  # "k1llll"
-        return held or _glued(plain) or word
+        return word
     core = plain.strip("._-*")
     if "*" in core or "." in core or "-" in core or "_" in core:
         return _wildcard(core) or _wildcard_in(core, words) or word
     starred = plain.strip("._-")
     if starred != core and "*" in starred and core.isalpha():
-        return _censored(starred) or word  # "k*** myself", "d** tonight": a star for each letter
+        return _censored(starred) or word  # "s*****e": a star for each letter
     return word
 
 
 @lru_cache(maxsize=1024)
 def _censored(masked: str) -> str | None:
-    """The one risk word of four letters or more that ``masked`` spells with a star for each hidden letter
-    ("k***"; "d**" could be anything)."""
-    if len(masked) < 4:
+    """The one risk word of four letters or more that ``masked`` spells with a star for each hidden letter,
+    with two letters or more showing ("s*****e"): "s***", "r***" or "d**" are swear words as often as not."""
+    if len(masked) < 4 or sum(ch != "*" for ch in masked) < 2:
         return None
     pattern = re.compile("".join("." if ch == "*" else re.escape(ch) for ch in masked))
     found = [word for word in RISK_WORDS if len(word) >= 3 and pattern.fullmatch(word)]
@@ -255,12 +259,14 @@ def normalise(text: str, spellings: dict[str, str], words: frozenset[str] = froz
 def _unstretched(word: str, spellings: dict[str, str], words: frozenset[str]) -> str | None:
     """``dieeee`` → ``die``, ``kiiilll`` → ``kill``, ``tooonight`` → ``tonight``: each run of three or more of
     a letter cut to two or else one, when that gives a word the screen knows (a risk word, a short word glued
-    to one, a listed spelling, one of ``words``); None otherwise, and the word stays as typed."""
+    to one, a listed spelling, one of ``words``); None otherwise, and the word stays as typed. Never an
+    abbreviation ("odddd" is odd, "kyssss" kisses), and a risk word made by doubling a held letter only when
+    no reading with that letter single is known ("nooooose" is a nose, "pillllls" still pills)."""
     runs = list(_STRETCH.finditer(word))
     if len(set(word)) == 1:  # "kkkkk", "zzzz", "hhhh": a laugh or a sound, not a word held
         return None
-    # Two before one ("sooon" is "soon" before "son"), but never two into a risk word: a held-down "nooooose"
-    # is a nose far more often than a noose, "bleeeed" may be "bled". (Many runs: all to two, or all to one.)
+    doubled_into_risk = None
+    # Two before one: "sooon" is "soon" before "son". (Many runs: all to two, or all to one.)
     choices = product((2, 1), repeat=len(runs)) if len(runs) <= 3 else iter(((2,) * len(runs), (1,) * len(runs)))
     for lengths in choices:
         pieces, end = [], 0
@@ -268,13 +274,14 @@ def _unstretched(word: str, spellings: dict[str, str], words: frozenset[str]) ->
             pieces.append(word[end : run.start()] + run.group(1) * length)
             end = run.end()
         candidate = "".join(pieces) + word[end:]
-        if candidate in _ABBREVIATIONS or " " in spellings.get(candidate, ""):
+        if candidate in _ABBREVIATIONS or (len(candidate) < 4 and candidate in spellings):
             continue
         if 2 in lengths and candidate in RISK_WORDS:
-            continue  # "odddd" is odd, "kyssss" kisses: a held-down word is never read as an abbreviation
+            doubled_into_risk = doubled_into_risk or candidate
+            continue
         if candidate in RISK_WORDS or candidate in spellings or candidate in words or _glued(candidate):
             return candidate
-    return None
+    return doubled_into_risk
 
 
 def letters_never_read(pattern: str) -> dict[str, str]:

@@ -91,13 +91,17 @@ def test_every_risk_statement_is_caught_and_few_benign_ones_are_flagged(safety: 
         # A held-down letter is never doubled into a risk word; a single one may be ("killlll": "kil", "kill").
         ("my nooooose is stuffy", "my nose is stuffy"),
         ("killlll myself", "kill myself"),
+        ("pillllls", "pills"),  # doubled into a risk word when no single reading is a word
         ("sooon", "soon"),
+        ("i wannnna die", "i want to die"),
+        ("ki11myself", "kill myself"),
         # Regional-indicator letters that name no row of flags, parenthesised letters, "1" for "l", a star for
         # each letter of a risk word, marks inside a Russian word, "3" for "е", short words in digits.
         ("🇰🇮🇱🇱 🇲🇾🇸🇪🇱🇫", "kill myself"),
         ("⒦⒤⒧⒧", "kill"),
         ("ki11 myse1f", "kill myself"),
-        ("k*** myself", "kill myself"),
+        ("s*****e", "suicide"),
+        ("i feel like s***", "i feel like s * * *"),  # one letter showing: a swear word as often as not
         ("хочу у.м.е.р.е.т.ь", "хочу умереть"),
         ("хочу ум3р3ть", "хочу умереть"),
         ("i w4nt t0 d13", "i want to die"),

@@ -38,6 +38,9 @@ from bot.safety.lookalike import plain_letters
         ("🇩🇮🇪", "die"),
         ("🇰🇮🇱🇱", "kill"),
         ("⒦⒤⒧⒧", "kill"),
+        # Greek symbol variants.
+        ("ϰill", "kill"),
+        ("ϲut myself", "cut myself"),
         ("🇰\u200b🇲\u200b🇸", "kms"),
         # Invisible characters inside a word.
         ("su\u200bici\u00adde", "suicide"),
@@ -67,6 +70,7 @@ def test_dressed_up_letters_are_read_as_the_letters_they_look_like(written: str,
         "I'm going to покончить с собой",
         "artık yaşamak istemiyorum",  # letters with a stroke belong to Turkish, Polish, Danish
         "želim da se ubijem, đubre sam",
+        "㈜삼성 주가",  # a parenthesised Hangul company mark
     ],
 )
 def test_real_scripts_flags_and_punctuation_are_left_alone(written: str) -> None:
