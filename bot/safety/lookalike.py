@@ -6,8 +6,8 @@ English word (``і wаnt tо dіе``), a Latin ``e`` inside a Russian one (``у�
 alphabet (``𝐝𝐢𝐞``, ``ⓓⓘⓔ``, ``🅳🅸🅴``, ``ᴅɪᴇ``, regional-indicator letters ``🇩🇮🇪``). To a person they read
 as plain words; to a pattern or a word-piece tokenizer they are strangers. :func:`plain_letters` gives them
 back the letters they look like, and leaves real Russian, Greek or any other script alone: a word is only
-changed when it mixes scripts, or when every letter of it could be either and the rest of the message is
-plainly in the other script. Pure: no I/O.
+changed when it mixes scripts, or when every letter of it could be either and the nearest words beside it
+are plainly in the other script. Pure: no I/O.
 """
 
 from __future__ import annotations
