@@ -109,6 +109,18 @@ def test_each_other_language_reaches_the_question_or_the_reply(screen: Safety, l
     assert sum(reached) / len(reached) >= MIN_RECALL_PER_LANGUAGE
 
 
+def run_screen_eval(sample: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """``springboard screen-eval`` on ``sample`` in a process of its own, as a person runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "screen-eval", str(sample), *options, "--flows", str(ROOT / "conversations")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+
+
 def test_screen_eval_prints_the_table_and_every_miss(tmp_path: Path) -> None:
     sample = tmp_path / "sample.yaml"
     sample.write_text(
@@ -117,14 +129,7 @@ def test_screen_eval_prints_the_table_and_every_miss(tmp_path: Path) -> None:
         "- {text: 'this deadline is killing me', label: benign, category: hyperbole}\n",
         encoding="utf-8",
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "screen-eval", str(sample), "--flows", str(ROOT / "conversations")],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-    )
+    done = run_screen_eval(sample)
     assert done.returncode == 0, done.stderr
     assert "direct" in done.stdout and "50.0%" in done.stdout
     assert "direct: 1 missed" in done.stdout and "zzz nothing here" in done.stdout
@@ -139,14 +144,7 @@ def test_screen_eval_can_measure_the_screen_on_disguised_messages(tmp_path: Path
         "".join(json.dumps({"text": text, "label": "risk", "category": "direct"}) + "\n" for text in risk),
         encoding="utf-8",
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "screen-eval", str(sample), "--disguise", "--flows", str(ROOT / "conversations")],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-    )
+    done = run_screen_eval(sample, "--disguise")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Every message disguised, by a hash of its text, in one of: ")
     assert "risk, all reached:            100.0%" in done.stdout
