@@ -74,6 +74,7 @@ RISK_WORDS = frozenset(
 _GLUE = frozenset({"to", "wanna", "want", "gonna", "going", "me", "i", "im", "just", "so", "lets", "let", "a", "my"})
 _PIECES = RISK_WORDS | _GLUE
 _ABBREVIATIONS = frozenset({"od", "kms", "kys", "ctb"})
+_LONG_RISK_WORDS = tuple(word for word in RISK_WORDS if len(word) >= 3)
 # Letters with a stroke that no language of the patterns uses, and that mask a word ("dıe", "kıłł").
 _STROKED = str.maketrans("łøđħŧ", "lodht")  # not the dotless "ı": Turkish "kıl" (hair) is no "kill"
 
@@ -131,8 +132,9 @@ def _unmask_word(word: str, spellings: dict[str, str], words: frozenset[str]) ->
     for plain in plains:
         if plain.isalpha():
             held = _unstretched(plain, spellings, words) if _STRETCH.search(plain) else None  # "k1llll"
-            if held or _glued(plain):
-                return held or _glued(plain) or word
+            restored = held or _glued(plain)
+            if restored:
+                return restored
     plain = plains[0]
     if plain.isalpha():
         return word
@@ -151,17 +153,15 @@ def _censored(masked: str) -> str | None:
     with two letters or more showing ("s*****e"): "s***", "r***" or "d**" are swear words as often as not."""
     if len(masked) < 4 or sum(ch != "*" for ch in masked) < 2:
         return None
-    pattern = re.compile("".join("." if ch == "*" else re.escape(ch) for ch in masked))
-    found = [word for word in RISK_WORDS if len(word) >= 3 and pattern.fullmatch(word)]
-    return found[0] if len(found) == 1 else None
+    return _only_fit(re.compile("".join("." if ch == "*" else re.escape(ch) for ch in masked)), _LONG_RISK_WORDS)
 
 
 @lru_cache(maxsize=4096)
 def _wildcard(masked: str) -> str | None:
     """The one risk word that ``masked`` can stand for, with ``*``/``.`` hiding one or more letters."""
-    pattern = "".join(".{1,3}" if ch in "*._-" else re.escape(ch) for ch in masked)
-    found = [word for word in RISK_WORDS if len(word) >= 3 and re.fullmatch(pattern, word)]
-    return found[0] if len(found) == 1 else None
+    return _only_fit(
+        re.compile("".join(".{1,3}" if ch in "*._-" else re.escape(ch) for ch in masked)), _LONG_RISK_WORDS
+    )
 
 
 @lru_cache(maxsize=1024)
@@ -174,11 +174,13 @@ def _wildcard_in(masked: str, words: frozenset[str]) -> str | None:
     pattern = re.compile("".join(".{1,3}" if ch == "*" else re.escape(ch) for ch in masked))
     stars = masked.count("*")
     shortest, longest = len(masked), len(masked) + 2 * stars
-    found = [
-        word
-        for word in _by_first_letter(words).get(masked[0], ())
-        if shortest <= len(word) <= longest and pattern.fullmatch(word)
-    ]
+    fitting_length = (word for word in _by_first_letter(words).get(masked[0], ()) if shortest <= len(word) <= longest)
+    return _only_fit(pattern, fitting_length)
+
+
+def _only_fit(pattern: re.Pattern[str], candidates: Iterable[str]) -> str | None:
+    """The one candidate ``pattern`` matches whole; None when none or several do (no guessing between them)."""
+    found = [word for word in candidates if pattern.fullmatch(word)]
     return found[0] if len(found) == 1 else None
 
 
