@@ -1171,3 +1171,79 @@ def test_letters_dressed_up_as_others_do_not_hide_a_clear_statement(safety: Safe
 )
 def test_flags_real_scripts_and_held_down_letters_raise_nothing_by_themselves(safety: Safety, text: str) -> None:
     assert safety.screen.verdict(text).level is Level.NONE
+
+
+@pytest.mark.parametrize(
+    ("said", "at_least"),
+    [
+        ("my goodbye email is scheduled for 9am monday", Level.POSSIBLE),
+        ("set the goodbye post to go live after i log off", Level.POSSIBLE),
+        ("hugged my mum tonight and said bye without her knowing", Level.POSSIBLE),
+        ("he doesnt know it was our goodbye", Level.POSSIBLE),
+        ("asked my brother to mind the cat, he didnt know why i asked", Level.POSSIBLE),
+        ("my neighbour will take my dogs, its arranged", Level.POSSIBLE),
+        ("cooked dinner for my parents one last time", Level.POSSIBLE),
+        ("tucked in the kids one final time", Level.POSSIBLE),
+        ("i wrote my best friend a goodbye.", Level.POSSIBLE),
+        ("hab frische ritzer am unterarm, keiner weiß davon", Level.POSSIBLE),
+        ("me lanzaria desde el puente sin pensarlo", Level.POSSIBLE),
+        ("j'ai tout réglé, il me reste plus rien à payer", Level.POSSIBLE),
+        ("mes affaires sont en ordre maintenant", Level.POSSIBLE),
+        ("ele apertou a minha garganta", Level.CLEAR),
+        ("ele me esganou ate eu desmaiar", Level.CLEAR),
+        ("поезд тут не останавливается, смотрю на него каждый вечер", Level.POSSIBLE),
+        ("вчера опять взял пистолет и долго сидел", Level.POSSIBLE),
+        ("насобирал снотворного на всякий случай", Level.POSSIBLE),
+        ("спасибо тебе за все. прощай", Level.CLEAR),
+        ("прощайте навсегда", Level.CLEAR),
+        ("прощайте, друзья", Level.CLEAR),
+        ("my sister's getting the kids, it's all written down", Level.POSSIBLE),
+        ("she didnt realise it was goodbye", Level.POSSIBLE),
+        ("mein arm ist voller schnitte", Level.POSSIBLE),
+        ("apertaste-me o pescoço até eu perder o ar", Level.CLEAR),
+    ],
+)
+def test_quiet_signs_of_the_nineteenth_sessions_probes_as_classes(safety: Safety, said: str, at_least: Level) -> None:
+    assert safety.screen.verdict(said).level >= at_least
+
+
+@pytest.mark.parametrize(
+    "everyday",
+    [
+        "my leaving-do goodbye email is drafted, sending it friday",
+        "my ex gets the kids every other weekend",
+        "my sister takes the kids to school on tuesdays",
+        "my brother texted me a goodbye from the airport",
+        "sent the team a goodbye email and a cake",
+        "cooked staff lunch one final time before the sale",
+        "электричка опять прошла без остановки и я опоздал",
+        "достал ружье, завтра на охоту",
+        "j'ai tout réglé pour le déménagement",
+        "tout est en ordre, le contrôle technique est passé",
+        "my neighbour will have my dogs while we are in spain",
+        "scheduled the goodbye post for my last day at the office",
+        "gave the cat a goodbye scratch before work",
+        "Schnitte am Bauch vom Schweinebraten einritzen",
+        "mañana hago puenting y me tiro desde el puente",
+        "дед достал ружье показать внукам",
+        "насобирала таблеток от давления для соседки",
+        "слушаю песню «Прощай» на повторе",
+    ],
+)
+def test_the_nineteenth_sessions_look_alikes_do_not_get_the_patterns_question(safety: Safety, everyday: str) -> None:
+    assert safety.screen.verdict(everyday).level is Level.NONE
+
+
+@pytest.mark.parametrize(
+    ("said", "level"),
+    [
+        ("Прощай, лето!", Level.POSSIBLE),  # a farewell to a thing asks, it does not send the helplines
+        ("прощай этот офис навсегда", Level.POSSIBLE),
+        ("всем спасибо. прощайте", Level.CLEAR),  # a farewell that closes what is said
+        ("прощай 😔", Level.CLEAR),
+    ],
+)
+def test_a_russian_farewell_to_a_thing_asks_and_one_that_closes_a_message_replies(
+    safety: Safety, said: str, level: Level
+) -> None:
+    assert safety.screen.verdict(said).level is level
