@@ -1247,3 +1247,79 @@ def test_a_russian_farewell_to_a_thing_asks_and_one_that_closes_a_message_replie
     safety: Safety, said: str, level: Level
 ) -> None:
     assert safety.screen.verdict(said).level is level
+
+
+@pytest.mark.parametrize(
+    "quiet",
+    [
+        "my mates think i'm just moving back home",
+        "she doesn't know it's my last visit",
+        "i've finally decided and it feels quiet in my head",
+        "gave my rifle to my cousin for nothing",
+        "changed the death in service form to my brother",
+        "Signing off. Out.",
+        "logging off for good",
+        "ich möchte neben meiner mutter begraben werden",
+        "machts gut ihr alle 🥀",
+        "kannst du die katze behalten? dauerhaft meine ich",
+        "versucht nicht mich aufzuhalten",
+        "quiero que me cremen, nada de misa",
+        "de ahora en adelante cuidas tu a mis plantas",
+        "no intenten detenerme",
+        "incinérez-moi, pas de cérémonie",
+        "tu peux garder mon chien pour de bon ?",
+        "c'était un plaisir de vous avoir connus",
+        "quero ser cremado, sem velório",
+        "daqui pra frente cuida do meu gato por favor",
+        "não tentem me impedir",
+        "развейте мой прах над морем",
+        "не отговаривайте меня",
+        "моя последняя ночь. спасибо всем",
+        "eto moe poslednee soobshenie",
+    ],
+)
+def test_quiet_goodbyes_of_the_nineteenth_sessions_second_round_get_the_question(safety: Safety, quiet: str) -> None:
+    assert safety.screen.verdict(quiet).level >= Level.POSSIBLE
+
+
+@pytest.mark.parametrize(
+    "everyday",
+    [
+        "my dad thinks i'm just tired",
+        "signing off for tonight, see you tomorrow",
+        "sold my old bike to a neighbour for a tenner, it was rusty anyway",
+        "hoje é a minha última noite em lisboa",
+        "ma dernière nuit à lyon avant le retour",
+        "mi ultima noche en cancun 😭",
+        "моя последняя ночь в отпуске",
+        "já não há volta a dar, a tese tem de sair",
+        "signing off!",
+        "my boss thinks i'm leaving for the competitor",
+        "my students don't know it's my last term, i'm retiring",
+        "i've finally decided on a name for the puppy",
+        "updated my life cover after the baby",
+        "Mietvertrag unterschrieben, jetzt gibt's kein Zurück mehr",
+        "firmé la hipoteca, no hay vuelta atrás",
+        "подписал ипотеку, назад пути нет",
+        "Salut 🖤 tu fais quoi ce soir ?",
+        "Tschüss 💔 Sommer, hallo Herbst",
+        "Cuida a Toby desde ahora hasta el domingo",
+        "Rega as plantas a partir de agora às terças, combinado?",
+        "Je garde le chat définitivement, adoption validée",
+        "Oma will im Friedwald begraben werden",
+        "quero ser cremado e virar purpurina kkkk",
+        "на моих похоронах пусть играет рок",
+        "удалил все файлы с рабочего стола",
+        "apaguei tudo do whatsapp",
+        "было приятно с вами познакомиться",
+        "ne vizhu poslednee soobshenie v chate",
+        "não vou estar no teu aniversário porque vou viajar",
+    ],
+)
+def test_their_everyday_look_alikes_stay_quiet(safety: Safety, everyday: str) -> None:
+    assert safety.screen.verdict(everyday).level is Level.NONE
+
+
+@pytest.mark.parametrize("said", ["я покончу с собой", "pokonchu s soboi segodnya"])
+def test_the_future_form_of_i_will_kill_myself_gets_the_full_reply(safety: Safety, said: str) -> None:
+    assert safety.screen.verdict(said).level is Level.CLEAR
