@@ -24,7 +24,15 @@ from bot.safety.encoder_runtime import give_back_freed_memory
 from bot.safety.multilingual import MultilingualReader, load_multilingual
 from bot.safety.normal import normalise, pattern_words, unread_letters
 from bot.safety.prefilter import GuardedPattern, guarded
-from bot.safety.screen import KEPT, CompiledRules, CrisisScreen, PatternVerdict, ScreenRules
+from bot.safety.screen import (
+    KEPT,
+    CompiledRules,
+    CrisisScreen,
+    PatternEntry,
+    PatternVerdict,
+    ScreenRules,
+    written_out,
+)
 
 logger = logging.getLogger(__name__)
 SCREEN_FILE = FsPath("safety") / "screen.yaml"
@@ -323,32 +331,22 @@ def load_safety(conversations: FsPath, model_folder: FsPath | None = None) -> Sa
         assert isinstance(model, ScreenRules)
         shown = display_path(conversations / SCREEN_FILE)
 
-        def compile_all(sources: list[str], *path: str | int) -> tuple[GuardedPattern, ...]:
+        written: list[str] = []  # every pattern as compiled: the words the normaliser knows are in them
+
+        def compile_all(entries: list[PatternEntry], *path: str | int) -> tuple[GuardedPattern, ...]:
             compiled = []
-            for index, source in enumerate(sources):
-                try:
-                    regex = re.compile(source)
-                except re.error as problem:
-                    wrong = f"not a valid pattern: {problem.msg}"
-                else:
-                    pattern = guarded(regex)
-                    compiled.append(pattern)
-                    unread = unread_letters(pattern.literals)
-                    if unread:
-                        letters = ", ".join(f"'{letter}' (read as '{read}')" for letter, read in sorted(unread.items()))
-                        wrong = (
-                            f"cannot match as written: it holds {letters}, and the screen reads every message in "
-                            "lower case without accents"
-                        )
-                    # Anything that looks like the mark ("(?#kept ", "(?#keptx") is checked, not only the mark.
-                    elif KEPT.rstrip(")") in source and not (
-                        source.startswith(KEPT) and path[-1] in ("risk", "possible")
-                    ):
-                        wrong = f"{KEPT} counts only at the very start of a risk or possible pattern"
-                    else:
-                        continue
-                where = ".".join(str(part) for part in path)
-                errors.append(FlowError(shown, document.line_of((*path, index)), "screen", where, wrong))
+            for index, entry in enumerate(entries):
+                source, wrong = written_out(entry, model.sentence_exclusions)
+                where_wrong: tuple[str | int, ...] = (*path, index, "unless_sentence_has")
+                if source is not None:
+                    written.append(source)
+                    pattern, wrong = _compiled(source, str(path[-1]))
+                    where_wrong = (*path, index)
+                    if pattern is not None:
+                        compiled.append(pattern)
+                if wrong is not None:
+                    where = ".".join(str(part) for part in path)
+                    errors.append(FlowError(shown, document.line_of(where_wrong), "screen", where, wrong))
             return tuple(compiled)
 
         english = CompiledRules(
@@ -356,7 +354,7 @@ def load_safety(conversations: FsPath, model_folder: FsPath | None = None) -> Sa
             compile_all(model.risk, "risk"),
             compile_all(model.possible, "possible"),
         )
-        topics = {name: compile_all(sources, "topics", name) for name, sources in model.topics.items()}
+        topics = {name: compile_all(entries, "topics", name) for name, entries in model.topics.items()}
         languages = {
             code: CompiledRules(
                 compile_all(rules_.benign, "languages", code, "benign"),
@@ -366,15 +364,32 @@ def load_safety(conversations: FsPath, model_folder: FsPath | None = None) -> Sa
             for code, rules_ in model.languages.items()
         }
         spellings = {normalise(k, {}): normalise(v, {}) for k, v in model.spellings.items()}
-        sources = [*model.benign, *model.risk, *model.possible, *(p for group in model.topics.values() for p in group)]
-        for rules_ in model.languages.values():
-            sources.extend([*rules_.benign, *rules_.risk, *rules_.possible])
-        words = pattern_words(sources) | frozenset(spellings.values())
+        words = pattern_words(written) | frozenset(spellings.values())
         screen = CrisisScreen(spellings, english, topics, languages, words)
     if errors or screen is None or book is None:
         raise FlowLoadError(errors)
     assert isinstance(book[0], HelplineBook)
     return Safety(screen, book[0], model_folder)
+
+
+def _compiled(source: str, tier: str) -> tuple[GuardedPattern | None, str | None]:
+    """``source`` compiled (None when it is no regular expression), and what is wrong with it (None: nothing)."""
+    try:
+        regex = re.compile(source)
+    except re.error as problem:
+        return None, f"not a valid pattern: {problem.msg}"
+    pattern = guarded(regex)
+    unread = unread_letters(pattern.literals)
+    if unread:
+        letters = ", ".join(f"'{letter}' (read as '{read}')" for letter, read in sorted(unread.items()))
+        return pattern, (
+            f"cannot match as written: it holds {letters}, and the screen reads every message in lower case "
+            "without accents"
+        )
+    # Anything that looks like the mark ("(?#kept ", "(?#keptx") is checked, not only the mark.
+    if KEPT.rstrip(")") in source and not (source.startswith(KEPT) and tier in ("risk", "possible")):
+        return pattern, f"{KEPT} counts only at the very start of a risk or possible pattern"
+    return pattern, None
 
 
 def _load(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -19,23 +21,75 @@ Pattern = Annotated[str, Field(min_length=1)]
 KEPT = "(?#kept)"
 
 
+# Where a sentence starts, how far into it a pattern may begin, and what a sentence may not cross: a pattern
+# with an exclusion (:class:`SentencePattern`) is read one sentence at a time, and a sentence ends at ". ! ?".
+_SENTENCE_START = r"(?:^|[.!?]\s*)"
+_WITHIN_SENTENCE = "[^.!?]"
+_REACH = 200
+
+
+class SentencePattern(_Strict):
+    """A pattern that counts only in a sentence where ``unless_sentence_has`` does not occur anywhere, before
+    or after what it matched ("gave my guitar away for a tenner", unless the same sentence says it was broken).
+
+    ``unless_sentence_has`` is a regular expression, or the name of one under ``sentence_exclusions`` (for an
+    exclusion several patterns share, such as a laugh).
+    """
+
+    pattern: Pattern
+    unless_sentence_has: Pattern
+
+
+PatternEntry = Pattern | SentencePattern
+
+
 class LanguageRules(_Strict):
     """Patterns for one language other than English."""
 
-    benign: list[Pattern] = Field(default_factory=list)
-    risk: list[Pattern] = Field(default_factory=list)
-    possible: list[Pattern] = Field(default_factory=list)
+    benign: list[PatternEntry] = Field(default_factory=list)
+    risk: list[PatternEntry] = Field(default_factory=list)
+    possible: list[PatternEntry] = Field(default_factory=list)
 
 
 class ScreenRules(_Strict):
     """What the screen looks for, as written in ``screen.yaml``."""
 
     spellings: dict[str, str] = Field(default_factory=dict)
-    benign: list[Pattern] = Field(default_factory=list)
-    risk: list[Pattern] = Field(min_length=1)
-    possible: list[Pattern] = Field(default_factory=list)
-    topics: dict[str, list[Pattern]] = Field(default_factory=dict)
+    sentence_exclusions: dict[str, Pattern] = Field(default_factory=dict)
+    benign: list[PatternEntry] = Field(default_factory=list)
+    risk: list[PatternEntry] = Field(min_length=1)
+    possible: list[PatternEntry] = Field(default_factory=list)
+    topics: dict[str, list[PatternEntry]] = Field(default_factory=dict)
     languages: dict[str, LanguageRules] = Field(default_factory=dict)
+
+
+# An exclusion written as a bare word or phrase is taken for a name under ``sentence_exclusions``, so a typo in
+# a name is reported instead of becoming a regular expression that looks for the typo.
+_A_NAME = re.compile(r"[a-z][a-z _]*")
+
+
+def written_out(entry: PatternEntry, exclusions: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """The regular expression ``entry`` stands for, or None and what is wrong (an exclusion by a name that
+    ``exclusions`` does not have)."""
+    if isinstance(entry, str):
+        return entry, None
+    exclusion = exclusions.get(entry.unless_sentence_has)
+    if exclusion is None and _A_NAME.fullmatch(entry.unless_sentence_has):
+        known = ", ".join(sorted(exclusions)) or "none"
+        return None, f"no exclusion named '{entry.unless_sentence_has}' under sentence_exclusions (there: {known})"
+    return within_a_sentence(entry.pattern, exclusion or entry.unless_sentence_has), None
+
+
+def within_a_sentence(pattern: str, exclusion: str) -> str:
+    """One regular expression for ``pattern`` matched inside a sentence that ``exclusion`` is nowhere in.
+
+    A :data:`KEPT` mark stays at the very start, where the screen looks for it. The match begins at the start
+    of the sentence, so a search finds it wherever the pattern begins within :data:`_REACH` characters of it.
+    """
+    kept = KEPT if pattern.startswith(KEPT) else ""
+    body = pattern.removeprefix(kept)
+    sentence = _WITHIN_SENTENCE
+    return f"{kept}{_SENTENCE_START}(?!{sentence}*(?:{exclusion})){sentence}{{0,{_REACH}}}?(?:{body})"
 
 
 @dataclass(frozen=True)

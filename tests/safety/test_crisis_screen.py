@@ -15,6 +15,7 @@ from bot.safety import Safety, load_safety, normalise
 from bot.safety.assessment import Level
 from bot.safety.loading import QUESTION_KEPT_UNDER_WORDS, word_count
 from bot.safety.normal import letters_never_read
+from bot.safety.screen import KEPT, within_a_sentence
 from tools.denial_patterns import WORDS, pattern
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -616,10 +617,17 @@ def test_no_pattern_of_another_language_holds_a_word_the_english_spellings_rewri
     # rewrite only whole words.
     rules = load_yaml((ROOT / "conversations" / "safety" / "screen.yaml").read_text(encoding="utf-8")).value
     rewritten = {normalise(typed, {}) for typed, meant in rules["spellings"].items() if typed != meant}
+    named = rules["sentence_exclusions"]
     clashes = []
     for code, language in rules["languages"].items():
         for tier, patterns in language.items():
-            for source in patterns:
+            for entry in patterns:
+                # A sentence pattern's exclusion is read from the same text: its words must be written as read too.
+                source = (
+                    entry
+                    if isinstance(entry, str)
+                    else f"{entry['pattern']}|{named.get(entry['unless_sentence_has'], entry['unless_sentence_has'])}"
+                )
                 # "§" marks what may go on with letters: an escape other than a boundary or a space, a class,
                 # a group glued to a word.
                 literal = re.sub(r"\\.", lambda escape: " " if escape.group(0) in ("\\b", "\\s") else "§", source)
@@ -799,16 +807,71 @@ def test_a_kept_patterns_full_reply_may_become_the_question_but_never_nothing(wa
 def test_a_kept_mark_anywhere_but_the_start_of_a_risk_or_possible_pattern_is_reported(
     tmp_path: Path, old: str, new: str
 ) -> None:
+    with pytest.raises(FlowLoadError) as raised:
+        load_safety(conversations_with(tmp_path, old, new))
+    (error,) = raised.value.errors
+    assert "(?#kept) counts only at the very start of a risk or possible pattern" in str(error)
+
+
+def conversations_with(tmp_path: Path, old: str, new: str) -> Path:
+    """A copy of ``conversations/`` whose screen.yaml has the first ``old`` replaced by ``new``."""
     copy = tmp_path / "conversations"
     shutil.copytree(ROOT / "conversations", copy)
     screen = copy / "safety" / "screen.yaml"
     text = screen.read_text(encoding="utf-8")
     assert old in text
     screen.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return copy
+
+
+@pytest.mark.parametrize(
+    ("said", "found"),
+    [
+        ("i gave it away", True),
+        ("i gave the old one away", False),
+        ("i gave it away, it was old anyway", False),  # the exclusion after the match, same sentence
+        ("the old car finally died. so i gave it away", True),  # the exclusion in another sentence
+        ("i gave it away! it was old", True),
+        ("it was old so i gave it away. then i gave the bike away too", True),
+    ],
+)
+def test_a_sentence_pattern_counts_only_in_a_sentence_without_its_exclusion(said: str, found: bool) -> None:
+    assert bool(re.search(within_a_sentence(r"\bgave\b", r"\bold\b"), said)) is found
+
+
+def test_a_sentence_pattern_keeps_its_kept_mark_first_and_its_alternatives_inside_the_sentence() -> None:
+    source = within_a_sentence(KEPT + r"\bgave\b|\bsold\b", r"\bold\b")
+    assert source.startswith(KEPT)
+    assert re.search(source, "i sold the old one") is None  # both alternatives are read within the sentence
+
+
+def test_a_sentence_pattern_in_screen_yaml_reads_a_named_exclusion(tmp_path: Path) -> None:
+    added = "\npossible:\n  - pattern: '\\bflurbed\\b'\n    unless_sentence_has: a laugh or a song\n"
+    screen = load_safety(conversations_with(tmp_path, "\npossible:\n", added)).screen
+    assert screen.verdict("i flurbed tonight").level is Level.POSSIBLE
+    assert screen.verdict("i flurbed tonight lol").level is Level.NONE
+    assert screen.verdict("lol. i flurbed tonight").level is Level.POSSIBLE
+
+
+@pytest.mark.parametrize(
+    ("exclusion", "line_offset", "wrong"),
+    [
+        ("a laugh or a snog", 2, "no exclusion named 'a laugh or a snog' under sentence_exclusions"),
+        ("'\\b(old'", 1, "not a valid pattern"),
+    ],
+)
+def test_a_sentence_patterns_wrong_exclusion_is_reported_at_its_line(
+    tmp_path: Path, exclusion: str, line_offset: int, wrong: str
+) -> None:
+    added = f"\npossible:\n  - pattern: '\\bflurbed\\b'\n    unless_sentence_has: {exclusion}\n"
+    copy = conversations_with(tmp_path, "\npossible:\n", added)
+    lines = (copy / "safety" / "screen.yaml").read_text(encoding="utf-8").splitlines()
+    at = lines.index("  - pattern: '\\bflurbed\\b'") + line_offset
     with pytest.raises(FlowLoadError) as raised:
         load_safety(copy)
     (error,) = raised.value.errors
-    assert "(?#kept) counts only at the very start of a risk or possible pattern" in str(error)
+    assert str(error).startswith(f"{error.file}:{at}: ")
+    assert wrong in str(error)
 
 
 @pytest.mark.parametrize(
