@@ -1386,3 +1386,103 @@ def test_their_everyday_look_alikes_stay_quiet(safety: Safety, everyday: str) ->
 @pytest.mark.parametrize("said", ["я покончу с собой", "pokonchu s soboi segodnya"])
 def test_the_future_form_of_i_will_kill_myself_gets_the_full_reply(safety: Safety, said: str) -> None:
     assert safety.screen.verdict(said).level is Level.CLEAR
+
+
+@pytest.mark.parametrize(
+    "quiet",
+    [
+        "lost the contract today. its fine, everything is sorted for my wife now",
+        "weirdly calm tonight. totally at peace with the decision",
+        "i left you a letter in the drawer, don't open it early",
+        "put a note on the fridge for u, open it tomorrow and not before",
+        "if u see her, tell my daughter i was always so proud of her",
+        "please tell my dad i always loved him, even when we fought",
+        "handed the keys back, out by friday. not going anywhere else",
+        "remember me whenever you listen to that album ok",
+        "sorry for the pain im about to put you all through",
+        "spent sunday writing which of my kids gets what on the back of the photos",
+        "otra vez el jefe gritandome. me quiero tragar la caja de tramadol, tomarmelas todas",
+        "encontre los somniferos de mi abuela. a ver que pasa",
+        "fui al puente del rio y ya se por donde se puede saltar la barandilla",
+        "triste de seguir viva otro dia mas",
+        "voy a intentarlo de nuevo y esta vez lo hago bien",
+        "dile a mi hermana que la quiero mucho",
+        "bati o elastico no pulso a tarde toda",
+        "fui na ponte de noite e vi onde da pra pular a grade",
+        "fico decepcionada quando acordo",
+        "vou tentar de novo e dessa vez fazer direito",
+        "diz pra minha irma que eu amo ela, ta",
+        "je sais plus si ça vaut la peine de vivre",
+        "encore déçu de me réveiller ce matin",
+        "dis à mon frère que je l'aime",
+        "noch die schlaftabletten von oma da. mal schauen was passiert",
+        "wieder aufgewacht und enttäuscht",
+        "опять резался вчера ночью",
+        "порезы глубже чем обычно, кровь не останавливается",
+        "завидую мертвым, им уже не больно",
+        "обидно что я опять проснулась",
+        "передай папе что я его люблю",
+    ],
+)
+def test_the_twentieth_sessions_quiet_signs_get_a_kept_question(safety: Safety, quiet: str) -> None:
+    verdict = safety.screen.verdict(quiet)
+    assert verdict.level >= Level.POSSIBLE
+    assert verdict.kept
+
+
+@pytest.mark.parametrize(
+    "everyday",
+    [
+        "everything's sorted for the kids sleepover on saturday",
+        "at peace with my decision to leave uni, its the right call",
+        "its your birthday card, don't open it early!!",
+        "moving out on the 1st, not going anywhere far tho, just across town",
+        "remember me when ur famous lol",
+        "sorry for the mess im about to cause in the kitchen",
+        "which kid gets the big bedroom is a war in this house",
+        "se me cayo la caja de pastillas para la alergia, a ver que farmacia abre",
+        "en el puente del parque hay un sitio donde se puede pasar la valla para bajar al rio con el perro",
+        "fomos na ponte e tem um lugar onde da pra passar a grade pra pescar",
+        "he intentado el examen otra vez, y esta vez salio bien",
+        "me queme el brazo con la plancha, que torpe",
+        "queimei a mão na frigideira fazendo batata",
+        "ça vaut le coup de voir ce film",
+        "on est passés par le pont pour le footing",
+        "режемся в доту всю ночь",
+        "два года назад я резалась, сейчас все хорошо",
+        "передай маме что я заеду в субботу",
+    ],
+)
+def test_the_twentieth_sessions_look_alikes_stay_quiet(safety: Safety, everyday: str) -> None:
+    assert safety.screen.verdict(everyday).level is Level.NONE
+
+
+@pytest.mark.parametrize(
+    "taken",
+    [
+        "acabo de tomarme 30 pastillas de ibuprofeno",
+        "me acabo de tragar un monton de rivotril",
+        "acabei de tomar uns 25 comprimidos de rivotril",
+        "acabo de engolir a cartela toda de paracetamol",
+    ],
+)
+def test_pills_just_taken_said_with_the_infinitive_get_the_full_reply(safety: Safety, taken: str) -> None:
+    assert safety.screen.verdict(taken).level is Level.CLEAR
+
+
+@pytest.mark.parametrize(
+    "seen",
+    [
+        "cuando paso por el puente corriendo veo a los chavales saltar la valla del parque",
+        "en el edificio nuevo los obreros tienen que subir andamios todo el dia",
+    ],
+)
+def test_others_jumping_or_climbing_near_a_bridge_or_a_building_get_no_full_reply(safety: Safety, seen: str) -> None:
+    assert safety.screen.verdict(seen).level < Level.CLEAR
+
+
+@pytest.mark.parametrize(
+    "said", ["estoy en el puente, quiero saltar", "en la azotea ya, me tiro", "me dan ganas de saltar del balcon"]
+)
+def test_wanting_to_jump_from_a_bridge_or_a_roof_still_gets_the_full_reply(safety: Safety, said: str) -> None:
+    assert safety.screen.verdict(said).level is Level.CLEAR
