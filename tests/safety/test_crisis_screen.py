@@ -1397,7 +1397,7 @@ def test_the_future_form_of_i_will_kill_myself_gets_the_full_reply(safety: Safet
         "put a note on the fridge for u, open it tomorrow and not before",
         "if u see her, tell my daughter i was always so proud of her",
         "please tell my dad i always loved him, even when we fought",
-        "handed the keys back, out by friday. not going anywhere else",
+        "handed the keys back, moving out by friday. not going anywhere else",
         "remember me whenever you listen to that album ok",
         "sorry for the pain im about to put you all through",
         "spent sunday writing which of my kids gets what on the back of the photos",
@@ -1424,10 +1424,66 @@ def test_the_future_form_of_i_will_kill_myself_gets_the_full_reply(safety: Safet
         "передай папе что я его люблю",
     ],
 )
-def test_the_twentieth_sessions_quiet_signs_get_a_kept_question(safety: Safety, quiet: str) -> None:
+def test_the_twentieth_sessions_quiet_signs_get_the_question(safety: Safety, quiet: str) -> None:
+    assert safety.screen.verdict(quiet).level >= Level.POSSIBLE
+
+
+@pytest.mark.parametrize(
+    "quiet",
+    [
+        "wrote them all letters, told them to read it once im gone",
+        "play the video when i'm not around anymore",
+        "bati o elastico no pulso a tarde toda ate sangrar",
+        "ontem fiquei estalando a liga no pulso",
+        "опять резался вчера ночью",
+        "снова начал резаться после экзаменов",
+        "порезы глубже чем обычно, кровь не останавливается",
+    ],
+)
+def test_the_twentieth_sessions_narrowest_signs_are_kept(safety: Safety, quiet: str) -> None:
     verdict = safety.screen.verdict(quiet)
     assert verdict.level >= Level.POSSIBLE
     assert verdict.kept
+
+
+@pytest.mark.parametrize(
+    "everyday",
+    [
+        "at peace with my decision to put the dog down, he was suffering",
+        "pub quiz answers are in the envelope, don't open it early",
+        "tell my mum i always loved her lasagna",
+        "worn out by this week. not going anywhere this weekend",
+        "sorry for what i'm about to do to this pizza",
+        "which kid gets what chore is a daily fight",
+        "moving to canada!! remember me when you hear this song",
+        "у малыша начали резаться зубки, не спим",
+        "резались с пацанами в карты до утра",
+        "когда то я резалась, сейчас все хорошо",
+        "надо зашить дырку на джинсах, но в ателье не пойду",
+        "depilei as pernas, usei a gilete nova",
+        "tengo que tomarme 12 pastillas diarias desde el trasplante",
+        "acabei de tomar um monte de remedios, to com virose",
+        "pastillas para el acne, a ver que pasa",
+        "frustrada por despertarme a las 5",
+        "déçue de me réveiller à 6h un samedi",
+        "dile a mi mama que la quiero y que manana la llamo",
+    ],
+)
+def test_the_reviews_look_alikes_of_the_twentieth_sessions_signs_are_not_kept(safety: Safety, everyday: str) -> None:
+    verdict = safety.screen.verdict(everyday)
+    assert verdict.level < Level.CLEAR
+    assert not verdict.kept
+
+
+@pytest.mark.parametrize(
+    "burnt",
+    [
+        "me queme el brazo con la plancha porque queria sentir algo",
+        "me queme la mano con la sarten. no fue un accidente",
+    ],
+)
+def test_a_kitchen_burn_said_to_be_on_purpose_is_not_blanked(safety: Safety, burnt: str) -> None:
+    assert safety.screen.verdict(burnt).level >= Level.POSSIBLE
 
 
 @pytest.mark.parametrize(
@@ -1485,4 +1541,31 @@ def test_others_jumping_or_climbing_near_a_bridge_or_a_building_get_no_full_repl
     "said", ["estoy en el puente, quiero saltar", "en la azotea ya, me tiro", "me dan ganas de saltar del balcon"]
 )
 def test_wanting_to_jump_from_a_bridge_or_a_roof_still_gets_the_full_reply(safety: Safety, said: str) -> None:
+    assert safety.screen.verdict(said).level is Level.CLEAR
+
+
+@pytest.mark.parametrize(
+    "everyday",
+    [
+        "el medico dice que tengo que tomarme todas las pastillas hasta terminar la caja",
+        "ya me tome todas mis pastillas de la mañana",
+        "compre la caja de cervezas y me las voy a tomar todas",
+        "diz pra minha mae que eu amo ela e que chego sabado",
+        "depilei as pernas com a gilete nova",
+    ],
+)
+def test_a_routine_a_round_of_drinks_or_a_visit_home_gets_no_full_reply(safety: Safety, everyday: str) -> None:
+    assert safety.screen.verdict(everyday).level < Level.CLEAR
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "me tome todas las pastillas que habia en casa",
+        "tomei todos os comprimidos da caixa",
+        "diz pra minha mae que eu amo ela",
+        "comprei gilete de novo",
+    ],
+)
+def test_their_risk_statements_still_get_the_full_reply(safety: Safety, said: str) -> None:
     assert safety.screen.verdict(said).level is Level.CLEAR
