@@ -6,7 +6,7 @@ import difflib
 import os
 from collections.abc import Iterable
 from pathlib import Path as FsPath
-from typing import Any
+from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -196,7 +196,19 @@ def _child_model(model: type[BaseModel] | None, key: str, parent: dict[str, Any]
         return Meaning
     if model is TextStep and key == "offer":
         return Offer
-    return model
+    field = model.model_fields.get(key) if model is not None else None
+    return (_model_inside(field.annotation) if field is not None else None) or model
+
+
+def _model_inside(annotation: Any) -> type[BaseModel] | None:
+    """The one model a field holds, directly or in a list, a mapping or an optional (``dict[str, list[M]]``):
+    the keys its values may have. None when it holds no model, or several."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if get_origin(annotation) is Annotated:
+        return _model_inside(get_args(annotation)[0])
+    found = {model for model in map(_model_inside, get_args(annotation)) if model is not None}
+    return found.pop() if len(found) == 1 else None
 
 
 def _item_model(model: type[BaseModel] | None, path: list[str | int], item: Any) -> type[BaseModel] | None:

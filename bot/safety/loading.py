@@ -25,12 +25,14 @@ from bot.safety.multilingual import MultilingualReader, load_multilingual
 from bot.safety.normal import normalise, pattern_words, unread_letters
 from bot.safety.prefilter import GuardedPattern, guarded
 from bot.safety.screen import (
+    EXCLUSION_NAME,
     KEPT,
     CompiledRules,
     CrisisScreen,
     PatternEntry,
     PatternVerdict,
     ScreenRules,
+    exclusion_name,
     written_out,
 )
 
@@ -333,20 +335,49 @@ def load_safety(conversations: FsPath, model_folder: FsPath | None = None) -> Sa
 
         written: list[str] = []  # every pattern as compiled: the words the normaliser knows are in them
 
+        def report(where_wrong: tuple[str | int, ...], wrong: str) -> None:
+            where = ".".join(str(part) for part in where_wrong if not isinstance(part, int))
+            errors.append(FlowError(shown, document.line_of(where_wrong), "screen", where, wrong))
+
+        # Each named exclusion is checked once, at its own line; a pattern that names a broken one is not
+        # reported again.
+        broken_exclusions = set()
+        for name, exclusion in model.sentence_exclusions.items():
+            wrong = _exclusion_problem(exclusion)
+            if not EXCLUSION_NAME.fullmatch(name):
+                wrong = f"'{name}' is no name: use letters, digits, spaces, hyphens and underscores"
+            if wrong is not None:
+                broken_exclusions.add(name)
+                report(("sentence_exclusions", name), wrong)
+
         def compile_all(entries: list[PatternEntry], *path: str | int) -> tuple[GuardedPattern, ...]:
             compiled = []
             for index, entry in enumerate(entries):
-                source, wrong = written_out(entry, model.sentence_exclusions)
-                where_wrong: tuple[str | int, ...] = (*path, index, "unless_sentence_has")
-                if source is not None:
-                    written.append(source)
-                    pattern, wrong = _compiled(source, str(path[-1]))
-                    where_wrong = (*path, index)
-                    if pattern is not None:
-                        compiled.append(pattern)
+                at = (*path, index)
+                # Each half is checked on its own first, so a mistake is reported at its own line and an
+                # unbalanced bracket cannot pair up with the other half into a pattern that loads.
+                pattern, wrong = _compiled(entry.pattern, str(path[-1]))
                 if wrong is not None:
-                    where = ".".join(str(part) for part in path)
-                    errors.append(FlowError(shown, document.line_of(where_wrong), "screen", where, wrong))
+                    report((*at, "pattern"), wrong)
+                name = exclusion_name(entry)
+                if name is None and entry.unless_sentence_has is not None:
+                    exclusion_wrong = _exclusion_problem(entry.unless_sentence_has)
+                    if exclusion_wrong is not None:
+                        report((*at, "unless_sentence_has"), exclusion_wrong)
+                        continue
+                if name in broken_exclusions or pattern is None:
+                    continue
+                source, exclusion_wrong = written_out(entry, model.sentence_exclusions)
+                if source is None:
+                    report((*at, "unless_sentence_has"), exclusion_wrong or "")
+                    continue
+                written.append(source)
+                if source != entry.pattern:
+                    pattern, combined_wrong = _compiled(source, str(path[-1]))
+                    if combined_wrong is not None and wrong is None:
+                        report(at, f"pattern and unless_sentence_has do not go together: {combined_wrong}")
+                if pattern is not None:
+                    compiled.append(pattern)
             return tuple(compiled)
 
         english = CompiledRules(
@@ -390,6 +421,14 @@ def _compiled(source: str, tier: str) -> tuple[GuardedPattern | None, str | None
     if KEPT.rstrip(")") in source and not (source.startswith(KEPT) and tier in ("risk", "possible")):
         return pattern, f"{KEPT} counts only at the very start of a risk or possible pattern"
     return pattern, None
+
+
+def _exclusion_problem(source: str) -> str | None:
+    """What is wrong with ``source`` as a sentence exclusion (None: nothing)."""
+    if KEPT.rstrip(")") in source:
+        return f"{KEPT} marks a pattern, not an exclusion"
+    _, wrong = _compiled(source, "exclusion")
+    return wrong
 
 
 def _load(

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from bot.flows.model import _Strict
 from bot.safety.assessment import Level
@@ -22,25 +22,36 @@ KEPT = "(?#kept)"
 
 
 # Where a sentence starts, how far into it a pattern may begin, and what a sentence may not cross: a pattern
-# with an exclusion (:class:`SentencePattern`) is read one sentence at a time, and a sentence ends at ". ! ?".
+# with an exclusion (:attr:`PatternEntry.unless_sentence_has`) is read one sentence at a time, and a sentence
+# ends at ". ! ?".
 _SENTENCE_START = r"(?:^|[.!?]\s*)"
 _WITHIN_SENTENCE = "[^.!?]"
 _REACH = 200
 
 
-class SentencePattern(_Strict):
-    """A pattern that counts only in a sentence where ``unless_sentence_has`` does not occur anywhere, before
-    or after what it matched ("gave my guitar away for a tenner", unless the same sentence says it was broken).
+class PatternEntry(_Strict):
+    """One pattern of ``screen.yaml``: written as text, or as ``pattern:`` with ``unless_sentence_has:``.
 
-    ``unless_sentence_has`` is a regular expression, or the name of one under ``sentence_exclusions`` (for an
-    exclusion several patterns share, such as a laugh).
+    With ``unless_sentence_has``, the pattern counts only in a sentence where that does not occur anywhere,
+    before or after what it matched ("gave my guitar away for a tenner", unless the same sentence says it was
+    broken). It is a regular expression, or the name of one under ``sentence_exclusions`` (for an exclusion
+    several patterns share, such as a laugh).
     """
 
     pattern: Pattern
-    unless_sentence_has: Pattern
+    unless_sentence_has: Pattern | None = None
 
-
-PatternEntry = Pattern | SentencePattern
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, written: object) -> object:
+        """A pattern written as plain text is a pattern without an exclusion."""
+        if isinstance(written, str):
+            return {"pattern": written}
+        if not isinstance(written, dict):
+            raise ValueError(
+                f"a pattern is text in quotes, or 'pattern:' with 'unless_sentence_has:' (got {written!r})"
+            )
+        return written
 
 
 class LanguageRules(_Strict):
@@ -66,19 +77,28 @@ class ScreenRules(_Strict):
 # An exclusion made only of letters, digits, spaces, hyphens and underscores is taken for a name under
 # ``sentence_exclusions``, so a typo in a name ("a-laugh-or-a-song") is reported instead of becoming a regular
 # expression that looks for the typo; an exclusion by words is written with ``\b``.
-_A_NAME = re.compile(r"[\w \-]+")
+EXCLUSION_NAME = re.compile(r"[\w \-]+")
+
+
+def exclusion_name(entry: PatternEntry) -> str | None:
+    """The name under ``sentence_exclusions`` that ``entry``'s exclusion is written as, or None when it is
+    written out as a regular expression (or there is none)."""
+    exclusion = entry.unless_sentence_has
+    return exclusion if exclusion is not None and EXCLUSION_NAME.fullmatch(exclusion) else None
 
 
 def written_out(entry: PatternEntry, exclusions: Mapping[str, str]) -> tuple[str | None, str | None]:
     """The regular expression ``entry`` stands for, or None and what is wrong (an exclusion by a name that
     ``exclusions`` does not have)."""
-    if isinstance(entry, str):
-        return entry, None
-    exclusion = exclusions.get(entry.unless_sentence_has)
-    if exclusion is None and _A_NAME.fullmatch(entry.unless_sentence_has):
+    if entry.unless_sentence_has is None:
+        return entry.pattern, None
+    name = exclusion_name(entry)
+    if name is None:
+        return within_a_sentence(entry.pattern, entry.unless_sentence_has), None
+    if name not in exclusions:
         known = ", ".join(sorted(exclusions)) or "none"
-        return None, f"no exclusion named '{entry.unless_sentence_has}' under sentence_exclusions (there: {known})"
-    return within_a_sentence(entry.pattern, exclusion or entry.unless_sentence_has), None
+        return None, f"no exclusion named '{name}' under sentence_exclusions (there: {known})"
+    return within_a_sentence(entry.pattern, exclusions[name]), None
 
 
 def within_a_sentence(pattern: str, exclusion: str) -> str:

@@ -857,7 +857,7 @@ def test_a_sentence_pattern_in_screen_yaml_reads_a_named_exclusion(tmp_path: Pat
     ("exclusion", "line_offset", "wrong"),
     [
         ("a laugh or a snog", 2, "no exclusion named 'a laugh or a snog' under sentence_exclusions"),
-        ("'\\b(old'", 1, "not a valid pattern"),
+        ("'\\b(old'", 2, "not a valid pattern"),
     ],
 )
 def test_a_sentence_patterns_wrong_exclusion_is_reported_at_its_line(
@@ -872,6 +872,82 @@ def test_a_sentence_patterns_wrong_exclusion_is_reported_at_its_line(
     (error,) = raised.value.errors
     assert str(error).startswith(f"{error.file}:{at}: ")
     assert wrong in str(error)
+
+
+def load_errors(copy: Path) -> list[str]:
+    """Every error loading ``copy`` reports, as printed (file:line: where: what)."""
+    with pytest.raises(FlowLoadError) as raised:
+        load_safety(copy)
+    return [str(error) for error in raised.value.errors]
+
+
+def line_in(copy: Path, line: str) -> int:
+    """The 1-based number of ``line`` in ``copy``'s screen.yaml."""
+    return (copy / "safety" / "screen.yaml").read_text(encoding="utf-8").splitlines().index(line) + 1
+
+
+@pytest.mark.parametrize(
+    ("pattern", "exclusion", "wrong_line", "wrong"),
+    [
+        # Each half is unbalanced on its own, and the two would pair up into one pattern that compiles.
+        ("'\\bflurbed)|(\\bx'", "'\\blol'", 0, "not a valid pattern: unbalanced parenthesis"),
+        ("'\\bflurbed'", "'\\blol)|(x'", 1, "not a valid pattern: unbalanced parenthesis"),
+        ("'\\bflurbed'", "'\\bjaj\u00e1'", 1, "cannot match as written: it holds '\u00e1'"),
+        ("'\\bflurbed'", "'(?#kept)\\blol'", 1, "(?#kept) marks a pattern, not an exclusion"),
+        ("'(?#kept)\\bflurbed'", "'\\blol'", 0, "(?#kept) counts only at the very start of a risk or possible"),
+    ],
+)
+def test_each_half_of_a_sentence_pattern_is_checked_and_reported_at_its_own_line(
+    tmp_path: Path, pattern: str, exclusion: str, wrong_line: int, wrong: str
+) -> None:
+    added = f"\nbenign:\n  - pattern: {pattern}\n    unless_sentence_has: {exclusion}\n"
+    copy = conversations_with(tmp_path, "\nbenign:\n", added)
+    (error,) = load_errors(copy)
+    at = line_in(copy, f"  - pattern: {pattern}") + wrong_line
+    assert error.startswith(f"{copy / 'safety' / 'screen.yaml'}:{at}: ")
+    assert wrong in error
+
+
+def test_a_broken_named_exclusion_is_reported_once_at_its_own_line(tmp_path: Path) -> None:
+    copy = conversations_with(tmp_path, "  a laugh or a song: '", "  a laugh or a song: '\\b(lol|")
+    (error,) = load_errors(copy)  # not again at each of the patterns that name it
+    lines = (copy / "safety" / "screen.yaml").read_text(encoding="utf-8").splitlines()
+    named = next(line for line in lines if line.startswith("  a laugh or a song: "))
+    assert f":{line_in(copy, named)}: screen.sentence_exclusions.a laugh or a song: not a valid pattern" in error
+
+
+def test_an_exclusion_named_with_punctuation_is_reported(tmp_path: Path) -> None:
+    named = "  'lol!': '\\blol\\b'"
+    copy = conversations_with(tmp_path, "sentence_exclusions:\n", f"sentence_exclusions:\n{named}\n")
+    (error,) = load_errors(copy)
+    assert f":{line_in(copy, named)}: " in error and "'lol!' is no name" in error
+
+
+@pytest.mark.parametrize(
+    ("entry", "wrong"),
+    [
+        (
+            "  - pattern: '\\bflurbed'\n    unles_sentence_has: '\\blol'",
+            "unknown key 'unles_sentence_has' (did you mean 'unless_sentence_has'?); allowed here: pattern, "
+            "unless_sentence_has",
+        ),
+        ("  - unless_sentence_has: '\\blol'", "'pattern' is missing; add it"),
+        ("  - 5", "a pattern is text in quotes, or 'pattern:' with 'unless_sentence_has:' (got 5)"),
+    ],
+)
+def test_a_pattern_written_wrongly_is_explained_at_its_line(tmp_path: Path, entry: str, wrong: str) -> None:
+    copy = conversations_with(tmp_path, "\nbenign:\n", f"\nbenign:\n{entry}\n")
+    errors = load_errors(copy)
+    assert any(error.endswith(wrong) for error in errors), errors
+    # at the line of the key that is wrong, or of the entry itself
+    lines = [line_in(copy, entry.splitlines()[0]) + offset for offset in range(len(entry.splitlines()))]
+    assert all(any(f":{line}: " in error for line in lines) for error in errors), errors
+
+
+def test_a_pattern_may_be_written_as_a_mapping_without_an_exclusion(tmp_path: Path) -> None:
+    added = "\npossible:\n  - pattern: '\\bflurbed\\b'\n"
+    screen = load_safety(conversations_with(tmp_path, "\npossible:\n", added)).screen
+    assert screen.verdict("i flurbed tonight lol").level is Level.POSSIBLE
 
 
 @pytest.mark.parametrize(
