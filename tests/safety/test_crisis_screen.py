@@ -1630,3 +1630,38 @@ def test_wanting_to_jump_from_a_bridge_or_a_roof_still_gets_the_full_reply(safet
 )
 def test_their_risk_statements_still_get_the_full_reply(safety: Safety, said: str) -> None:
     assert safety.screen.verdict(said).level is Level.CLEAR
+
+
+@pytest.mark.parametrize(
+    "overdose",
+    [
+        "tomei todos os calmantes da minha tia",
+        "engoli o frasco inteiro de clonazepam",
+        "tomei as pilulas todas de uma vez",
+        "me tragué todos los ansiolíticos de golpe",
+        "me tomé todas las pastillas de la noche juntas",
+        "me tome todo el frasco de pastillas que me dio el medico pa dormir",
+    ],
+)
+def test_all_the_pills_in_spanish_and_portuguese_get_the_full_reply(safety: Safety, overdose: str) -> None:
+    assert safety.screen.verdict(overdose).level is Level.CLEAR
+
+
+@pytest.mark.parametrize(
+    ("everyday", "at_most"),
+    [
+        ("tomei todas ontem na festa kkkk", Level.NONE),  # "tomar todas": a night of drinking
+        ("engoli todas as criticas calado", Level.NONE),
+        ("tomei todas as medidas de seguranca", Level.NONE),
+        ("tome todos los apuntes de la clase", Level.NONE),
+        ("me tomé todas las vitaminas del día", Level.NONE),
+        # a routine or an instruction: the question at most, since a person may still mean it
+        ("tenho que tomar todos os comprimidos do tratamento certinho", Level.POSSIBLE),
+        ("tomate todas las pastillas que te recetó la doctora", Level.POSSIBLE),
+        ("no te olvides de tomarte todas las pastillas del viaje", Level.POSSIBLE),
+    ],
+)
+def test_taking_all_of_something_else_or_a_routine_is_no_overdose(
+    safety: Safety, everyday: str, at_most: Level
+) -> None:
+    assert safety.screen.verdict(everyday).level <= at_most
