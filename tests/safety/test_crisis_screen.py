@@ -1719,3 +1719,38 @@ def test_quiet_signs_of_the_twenty_first_sessions_probes_as_classes(safety: Safe
 )
 def test_their_everyday_look_alikes_get_no_full_reply(safety: Safety, everyday: str) -> None:
     assert safety.screen.verdict(everyday).level < Level.CLEAR
+
+
+@pytest.mark.parametrize(
+    "everyday",
+    [
+        "me rasqué las picaduras de las pulgas hasta sangrar",
+        "cocei as pernas até sangrar, é alergia",
+        "расчесал укусы комаров до крови, вот же зуд",
+        "c'est mon dernier message du jour, bonne nuit",
+        "essa é a minha última mensagem do grupo, vou sair",
+        "выбрала место для пикника",
+        "j'ai choisi la date du déménagement",
+        "me corté afeitándome, me afeito con prisa",
+    ],
+)
+def test_older_patterns_leave_bites_shaving_and_plans_alone(safety: Safety, everyday: str) -> None:
+    assert safety.screen.verdict(everyday).level < Level.CLEAR
+
+
+@pytest.mark.parametrize(
+    "harm",
+    [
+        "me rasqué el brazo hasta sangrar",
+        "cocei o braço até sangrar de propósito",
+        "расцарапала руки до крови",
+        "me corto con la cuchilla de afeitar",
+    ],
+)
+def test_the_same_patterns_still_read_self_harm(safety: Safety, harm: str) -> None:
+    assert safety.screen.verdict(harm).level is Level.CLEAR
+
+
+def test_a_sentence_pattern_reads_a_long_run_on_sentence_to_its_end() -> None:
+    run_on = "so i failed the exam and " + "then i went home and " * 30 + "i gave it away"
+    assert len(run_on) > 600 and re.search(within_a_sentence(r"\bgave\b", r"\bold\b"), run_on)
