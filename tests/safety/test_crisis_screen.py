@@ -1754,3 +1754,22 @@ def test_the_same_patterns_still_read_self_harm(safety: Safety, harm: str) -> No
 def test_a_sentence_pattern_reads_a_long_run_on_sentence_to_its_end() -> None:
     run_on = "so i failed the exam and " + "then i went home and " * 30 + "i gave it away"
     assert len(run_on) > 600 and re.search(within_a_sentence(r"\bgave\b", r"\bold\b"), run_on)
+
+
+@pytest.mark.parametrize(
+    ("said", "level"),
+    [
+        # an exclusion for holidays, events or itches must not take a goodbye, a plan or a cover story
+        ("última mensagem antes de eu sumir de vez", Level.CLEAR),
+        ("dernier message avant que je m'en aille pour toujours", Level.CLEAR),
+        ("выбрала место на крыше", Level.CLEAR),
+        ("já escolhi a data da minha morte", Level.CLEAR),
+        ("j'ai fixé la date pour en finir", Level.CLEAR),
+        ("i keep picking at my arms till they bleed and tell everyone it's eczema", Level.POSSIBLE),
+        ("me rasco hasta sangrar y les digo que es alergia", Level.POSSIBLE),
+        ("tomei todos que a médica me receitou de uma vez só", Level.CLEAR),
+        ("me tragué todas las que me dio la psiquiatra", Level.POSSIBLE),
+    ],
+)
+def test_exclusions_leave_real_goodbyes_plans_and_cover_stories(safety: Safety, said: str, level: Level) -> None:
+    assert safety.screen.verdict(said).level >= level
