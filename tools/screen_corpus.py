@@ -39,12 +39,15 @@ def _key(row: dict[str, Any]) -> str:
 
 
 def training_rows() -> tuple[list[dict[str, Any]], str]:
-    """What the learned readers are trained on, and a line saying so: the train split, then the probe sets
-    (:data:`PROBES`), each message once.
+    """What the learned readers are trained on, and a line saying so: the train split, then the probe sets'
+    messages in languages other than English (:data:`PROBES`), each message once.
 
     The probes were written against the patterns, so they can never be held out; as training material they
-    carry the quiet goodbyes and other-language phrasings the train split is thin in. A probe whose text is
-    also in dev, test or the blind set is left out, so no reader is trained on a message it is judged by.
+    carry the other-language phrasings the train split is thin in. The English probes are left out: half of
+    them are harmless twins of quiet goodbyes, written to break a pattern, and readers trained on them too
+    reached fewer English goodbyes on dev, on the blind set and on a fresh round of writers (see
+    tests/safety/corpus/README.md). A probe whose text is also in dev, test or the blind set is left out, so
+    no reader is trained on a message it is judged by.
     """
     rows = read("train")
     seen = {_key(row) for row in rows}
@@ -53,10 +56,10 @@ def training_rows() -> tuple[list[dict[str, Any]], str]:
     for path in sorted(PROBES.glob("*.jsonl")):
         for row in _rows(path):
             key = _key(row)
-            if key not in seen and key not in held_out:
+            if row.get("lang", "en") != "en" and key not in seen and key not in held_out:
                 seen.add(key)
                 probes.append(row)
-    about = f"{CORPUS}/train.jsonl ({len(rows)} messages) and {PROBES}/*.jsonl ({len(probes)} more)"
+    about = f"{CORPUS}/train.jsonl ({len(rows)} messages) and {PROBES}/*.jsonl ({len(probes)} more, not English)"
     return rows + probes, about
 
 
