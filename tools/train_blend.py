@@ -1,5 +1,5 @@
-"""Train the multilingual reader's head on the train split and the probes, then fit the blend and its
-threshold on the dev split.
+"""Train the multilingual reader's head on the train split and the other languages' probes, then fit the
+blend and its threshold on the dev split.
 
     python -m tools.train_blend                # writes bot/safety/model/multilingual.{npz,json}, blend.json
     BLEND_ONLY=1 python -m tools.train_blend   # keeps the shipped head, refits and writes only blend.json

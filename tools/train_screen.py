@@ -1,5 +1,5 @@
-"""Train the crisis screen's n-gram detector on the train split and the probes; choose C and its threshold on
-the dev split.
+"""Train the crisis screen's n-gram detector on the train split and the other languages' probes; choose C
+and its threshold on the dev split.
 
     python -m tools.train_screen            # writes bot/safety/model/, prints dev figures
 
