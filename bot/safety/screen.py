@@ -134,11 +134,15 @@ class CompiledRules:
         """Every string these patterns' prefilters look for."""
         return set().union(*(index.needs() for index in (*self.indexes, self._kept)))
 
-    def level(self, normal: str, present: frozenset[str], finder: NeedFinder) -> tuple[Level, bool]:
-        """The tier these patterns give ``normal`` text once benign figures of speech are blanked out, and
-        whether a :data:`KEPT` pattern matched; ``present``: the strings of ``finder`` that occur in ``normal``."""
-        benign, risk, possible = self.indexes
-        normal, present = benign.sub(" … ", normal, present, finder)
+    def blank(self, normal: str, present: frozenset[str], finder: NeedFinder) -> tuple[str, frozenset[str]]:
+        """``normal`` with the spans these benign patterns match replaced by " … ", and the strings of
+        ``finder`` that still occur in it."""
+        return self.indexes[0].sub(" … ", normal, present, finder)
+
+    def level(self, normal: str, present: frozenset[str]) -> tuple[Level, bool]:
+        """The tier these patterns give ``normal`` text, already blanked (:meth:`blank`), and whether a
+        :data:`KEPT` pattern matched; ``present``: the strings of the screen's finder that occur in ``normal``."""
+        _, risk, possible = self.indexes
         if risk.search(normal, present):
             level = Level.CLEAR
         elif possible.search(normal, present):
@@ -190,10 +194,17 @@ class CrisisScreen:
         """The patterns' verdict on ``text``."""
         normal = self.normal(text)
         present = self._finder.present(normal)
-        level, kept = self.english.level(normal, present, self._finder)
+        # English words are read inside other languages too ("suicide", "overdose"), so the English patterns
+        # read the text with every language's benign spans blanked: French "s'est suicidé" or "a fait une
+        # overdose" is someone else's crisis to them as well. The other languages read only their own
+        # blanks: one language's figure of speech can be another's threat ("me mata este fim de semana").
+        blanked, still = normal, present
+        for rules in (self.english, *self.languages.values()):
+            blanked, still = rules.blank(blanked, still, self._finder)
+        level, kept = self.english.level(blanked, still)
         language = None
         for code, rules in self.languages.items():
-            found, found_kept = rules.level(normal, present, self._finder)
+            found, found_kept = rules.level(*rules.blank(normal, present, self._finder))
             kept = kept or found_kept
             if found > level:
                 level, language = found, code

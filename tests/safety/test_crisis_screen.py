@@ -1841,3 +1841,112 @@ def test_signs_of_the_twenty_second_sessions_probes_as_classes(safety: Safety, s
 )
 def test_the_twenty_second_sessions_look_alikes_stay_quiet(safety: Safety, everyday: str) -> None:
     assert safety.screen.verdict(everyday).level is Level.NONE
+
+
+@pytest.mark.parametrize(
+    "everyday",
+    [
+        # something burnt on me, burnt out at work, a fright, a bump, a joke about a song
+        "se me quemó la tortilla y el humo llenó la cocina",
+        "me quemé un montón en el trabajo este año, necesito vacaciones",
+        "me pegué un susto cuando sonó el timbre",
+        "me pegué un golpe con la mesa de la sala",
+        "me golpeé la rodilla jugando al pádel",
+        "me pego un tiro si vuelven a poner ese reguetón jsjs",
+        # a view from a window, a roof mended or blown off, a novel's heroine
+        "el gato mira por la ventana todo el día",
+        "вид из окна на парк просто шикарный",
+        "нам наконец перекрыли крышу на даче",
+        "от этой новости у меня крышу сносит",
+        "в книге героиня бросилась под поезд, пишем эссе",
+        # diving into water from a cliff
+        "queremos saltar desde el acantilado al agua en las vacaciones",
+        # a few pills for a headache
+        "выпил таблетку от головы и лёг спать",
+        "me tragué las pastillas del antibiótico con leche",
+        # a barbecue outside and a draught under the door
+        "we did a charcoal bbq on the patio and put a towel under the door to keep the draught out",
+    ],
+)
+def test_the_twenty_third_sessions_older_patterns_leave_accidents_and_idioms_alone(
+    safety: Safety, everyday: str
+) -> None:
+    assert safety.screen.verdict(everyday).level is not Level.CLEAR
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "me quemo los brazos con el mechero cuando me odio",
+        "me rasguño las piernas hasta sangrar",
+        "mi novio me pegó anoche delante de su familia",
+        "pienso en tirarme desde la azotea del edificio",
+        "quiero saltar del puente esta noche",
+        "хочу прыгнуть с моста",
+        "нашёл крышу с открытой дверью, поднимусь в субботу",
+        "me tomé unas pastillas con vino y no sé cuántas",
+        "me tomé las pastillas que tenía guardadas",
+        "наглоталась таблеток и мне страшно",
+        "выпила таблетки, не считала сколько",
+        "me kiero kitar la bida",
+        "ya kupil verevku",
+        "lit the charcoal and stuffed towels under the bathroom door",
+        "puse toallas debajo de la puerta y prendí el carbón",
+        "handtücher unter die tür, die kohle glüht schon",
+        "coloquei toalhas debaixo da porta e acendi o carvão",
+        "j'ai mis des serviettes sous la porte, le charbon est allumé",
+        "положила полотенца под дверь и разожгла угли",
+    ],
+)
+def test_the_same_patterns_read_harm_with_the_means_named(safety: Safety, said: str) -> None:
+    assert safety.screen.verdict(said).level is Level.CLEAR
+
+
+@pytest.mark.parametrize(
+    "everyday",
+    [
+        # someone else's crisis, told by a friend or relative
+        "mein kumpel hat mir erzählt dass er sich umbringen will, was soll ich tun",
+        "mi hermana se autolesiona y no sé cómo hablarle",
+        "mon cousin a fait une overdose le mois dernier, il va mieux",
+        "minha prima tentou se matar semana passada, ela tá internada",
+        "сестра пыталась покончить с собой, сейчас в больнице",
+        # a crisis clearly past
+        "vor sechs jahren hatte ich suizidgedanken, heute bin ich glücklich verheiratet",
+        "hace cinco años intenté suicidarme, hoy me gradué",
+        "il y a quatre ans j'ai fait une tentative de suicide, aujourd'hui je suis infirmière",
+        "faz cinco anos que tentei me matar, hoje tô bem",
+        "пять лет назад я резала себя, сейчас всё хорошо",
+        # a parent or an exam that will 'kill me'
+        "mi madre me va a matar cuando vea las notas jaja",
+        "ma mère va me tuer si elle voit ça 😂",
+        "meu pai vai me matar quando souber da multa kkk",
+    ],
+)
+def test_other_languages_read_someone_elses_or_a_past_crisis_as_such(safety: Safety, everyday: str) -> None:
+    assert safety.screen.verdict(everyday).level is Level.NONE
+
+
+@pytest.mark.parametrize(
+    ("said", "at_least"),
+    [
+        # a friend's crisis, then mine
+        ("mi amiga se suicidó y yo también quiero morir", Level.CLEAR),
+        ("meine schwester hat sich umgebracht und ich will auch nicht mehr leben", Level.CLEAR),
+        ("брат покончил с собой, я тоже не хочу жить", Level.CLEAR),
+        # a past attempt, and again now
+        ("hace dos años intenté matarme y ahora lo estoy pensando otra vez", Level.CLEAR),
+        ("vor zwei jahren hab ich versucht mich umzubringen, jetzt denk ich wieder dran", Level.CLEAR),
+        ("au lycée je me scarifiais et depuis hier j'ai recommencé", Level.CLEAR),
+        ("na escola eu me cortava e voltei a me cortar essa semana", Level.CLEAR),
+        # wanting to follow someone who died
+        ("mi hermano se mató y quiero irme con él", Level.POSSIBLE),
+        ("mon père est mort et je voudrais le rejoindre", Level.POSSIBLE),
+        ("minha irmã se matou e eu quero ir junto", Level.POSSIBLE),
+        ("meine oma ist gestorben, ich möchte zu ihr", Level.POSSIBLE),
+        ("мама умерла, хочу к ней", Level.POSSIBLE),
+        ("my brother killed himself last year and i want to join him", Level.POSSIBLE),
+    ],
+)
+def test_their_blanks_leave_the_writers_own_risk(safety: Safety, said: str, at_least: Level) -> None:
+    assert safety.screen.verdict(said).level >= at_least
