@@ -1950,3 +1950,51 @@ def test_other_languages_read_someone_elses_or_a_past_crisis_as_such(safety: Saf
 )
 def test_their_blanks_leave_the_writers_own_risk(safety: Safety, said: str, at_least: Level) -> None:
     assert safety.screen.verdict(said).level >= at_least
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "tu n'entendras plus jamais parler de moi",
+        "ya no van a saber nada de mí, gracias por todo",
+        "ninguém vai mais ouvir falar de mim",
+        "du wirst nie mehr was von mir hören",
+        "ты больше никогда не услышишь обо мне",
+        "dites à ma sœur que je l'aimais",
+        "sagt papa dass ich ihn lieb gehabt hab",
+        "se o ônibus me pegar amanhã tanto faz",
+        "wenn mich ein lkw erwischt wär mir das auch recht",
+        "если меня переедет автобус, мне все равно",
+        "приняла слишком много снотворного, сплю на ходу",
+    ],
+)
+def test_round_sixs_quiet_signs_in_other_languages_get_the_question(safety: Safety, said: str) -> None:
+    assert safety.screen.verdict(said).level >= Level.POSSIBLE
+
+
+@pytest.mark.parametrize(
+    "everyday",
+    [
+        "tu n'entendras plus parler de moi pendant deux semaines, je pars en vacances",
+        "no van a saber nada de mí hasta después de los exámenes",
+        "ihr werdet bis montag nix von mir hören, prüfungsphase",
+        "вы неделю ничего обо мне не услышите, уезжаю в отпуск",
+        "вчера выпил слишком много кофе и не спал",
+    ],
+)
+def test_round_sixs_look_alikes_in_other_languages_stay_quiet(safety: Safety, everyday: str) -> None:
+    assert safety.screen.verdict(everyday).level is Level.NONE
+
+
+@pytest.mark.parametrize(
+    ("said", "level"),
+    [
+        ("set the letter to send itself for after i'm no longer around", Level.POSSIBLE),
+        ("honestly don't know why i'm still hanging around", Level.NONE),
+        ("i don't see what i'm even still here for", Level.POSSIBLE),
+        ("sort the handover for after i'm not around, i'm on maternity leave from june", Level.NONE),
+        ("not sure what i'm still hanging around for at this company", Level.NONE),
+    ],
+)
+def test_round_sixs_english_after_im_not_around_and_what_im_here_for(safety: Safety, said: str, level: Level) -> None:
+    assert safety.screen.verdict(said).level is level
