@@ -1998,3 +1998,16 @@ def test_round_sixs_look_alikes_in_other_languages_stay_quiet(safety: Safety, ev
 )
 def test_round_sixs_english_after_im_not_around_and_what_im_here_for(safety: Safety, said: str, level: Level) -> None:
     assert safety.screen.verdict(said).level is level
+
+
+@pytest.mark.parametrize(
+    ("said", "level"),
+    [
+        ("mandé mi carta de despedida a los compañeros, mañana es mi último día", Level.NONE),
+        ("a festa de despedida é sexta, vou morar no porto", Level.NONE),
+        ("escribí mi carta de despedida. ya no aguanto más", Level.CLEAR),
+        ("essa é minha carta de despedida pra vocês", Level.CLEAR),
+    ],
+)
+def test_a_farewell_at_work_or_before_a_move_is_no_goodbye(safety: Safety, said: str, level: Level) -> None:
+    assert safety.screen.verdict(said).level is level
