@@ -2011,3 +2011,19 @@ def test_round_sixs_english_after_im_not_around_and_what_im_here_for(safety: Saf
 )
 def test_a_farewell_at_work_or_before_a_move_is_no_goodbye(safety: Safety, said: str, level: Level) -> None:
     assert safety.screen.verdict(said).level is level
+
+
+@pytest.mark.parametrize(
+    ("said", "level"),
+    [
+        ("мама увидит дневник и меня убьёт ахаха", Level.NONE),
+        ("wenn mein vater das sieht bin ich tot lol", Level.NONE),
+        ("папа меня убьет лол, уже достал ремень", Level.CLEAR),
+        ("mi papá me va a matar cuando llegue, ya sacó el cinturón jaja", Level.CLEAR),
+        ("ma mère va me tuer quand elle rentre, elle a pris le couteau mdr", Level.CLEAR),
+    ],
+)
+def test_a_parent_who_will_kill_me_is_a_figure_of_speech_unless_a_weapon_or_blow_is_named(
+    safety: Safety, said: str, level: Level
+) -> None:
+    assert safety.screen.verdict(said).level is level
