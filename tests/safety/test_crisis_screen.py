@@ -2027,3 +2027,28 @@ def test_a_parent_who_will_kill_me_is_a_figure_of_speech_unless_a_weapon_or_blow
     safety: Safety, said: str, level: Level
 ) -> None:
     assert safety.screen.verdict(said).level is level
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        # my own crisis named as a bare noun beside someone I mention, or my own age and sex given
+        "meine freundin hat mich verlassen, selbstmord ist der einzige ausweg",
+        "mi novia me dejó y anoche me tomé una sobredosis",
+        "soy una chica de 16 y ayer intenté quitarme la vida",
+        # a past attempt, and now again, or a past without it
+        "hace un año intenté matarme y esta vez lo voy a lograr",
+        "два года назад пыталась покончить с собой, теперь думаю повторить",
+        "mit 17 hatte ich nie suizidgedanken, jetzt jeden tag",
+        "hab grad mit 40 schlaftabletten ne überdosis genommen",
+        # a parent who will kill me, really
+        "mi padre me va a matar cuando salga de la cárcel",
+        "mon père va me tuer quand il sortira de prison",
+        # a partner who hit me after a match; a train without a verb; a roof with a reason
+        "mi novio me golpeó después del partido",
+        "хочется под поезд",
+        "причина одна, я иду на крышу",
+    ],
+)
+def test_the_eighth_reviews_risk_is_not_blanked(safety: Safety, said: str) -> None:
+    assert safety.screen.verdict(said).level >= Level.POSSIBLE
