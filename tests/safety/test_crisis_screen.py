@@ -2052,3 +2052,132 @@ def test_a_parent_who_will_kill_me_is_a_figure_of_speech_unless_a_weapon_or_blow
 )
 def test_the_eighth_reviews_risk_is_not_blanked(safety: Safety, said: str) -> None:
     assert safety.screen.verdict(said).level >= Level.POSSIBLE
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "my sister hanged herself in may and i just want to go be with her",
+        "since mum died i keep telling myself i'll be with her soon",
+        "mein opa ist gestorben und ich will zu ihm",
+        "mi papá falleció y pienso en irme con él",
+        "mon frère s'est suicidé, je veux le rejoindre",
+        "minha mãe morreu e eu quero ir com ela",
+        "папа умер, хочу к нему",
+    ],
+)
+def test_wanting_to_follow_someone_who_died_is_a_question_the_readers_keep(safety: Safety, said: str) -> None:
+    verdict = safety.screen.verdict(said)
+    assert verdict.level >= Level.POSSIBLE
+    assert verdict.kept
+
+
+@pytest.mark.parametrize(
+    "everyday",
+    [
+        "my grandad died last spring and i want to do the same as him and become a nurse",
+        "meine oma ist gestorben, ich möchte es ihr gleichtun und ärztin werden",
+        "mi abuelo murió y quiero hacer lo mismo que él, abrir una panadería",
+        "she smashed it in the half marathon, i want to do the same next year",
+    ],
+)
+def test_following_someone_who_died_into_a_calling_is_no_sign(safety: Safety, everyday: str) -> None:
+    assert safety.screen.verdict(everyday).level is Level.NONE
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        # after an attempt, this time it will work
+        "after my overdose in march they pumped my stomach. next time i'll get it right",
+        "j'ai fait une tentative l'an dernier, la prochaine fois je me louperai pas",
+        "tuve una sobredosis en enero, la próxima vez no me despierto",
+        "fiz uma tentativa ano passado, desta vez não vou falhar",
+        "nach dem suizidversuch im winter: nächstes mal schaff ich es",
+        "год назад откачали, в этот раз доведу до конца",
+        # killing me if I go to the police, tell anyone or leave him
+        "my stepdad will kill me if i ever call the police",
+        "er bringt mich um wenn ich ihn verlasse",
+        "o meu namorado disse que me mata se eu for na polícia",
+        "ma mère va me tuer si je dis à quelqu'un ce qu'elle fait",
+        # someone else's self-harm and now mine; self-harm I used to do, back again
+        "my roommate cuts herself and now i do it too",
+        "mi hermana se corta y ahora yo también",
+        "i used to burn myself at uni and last night i did it again",
+        "me cortava no ensino médio e voltei a fazer isso",
+        # the gaps stopped in the other order; the rope ready in translit; the reflexive first
+        "угли в ведре, заткнул щели в двери полотенцами",
+        "charbon dans la salle de bain, serviettes dans les fentes",
+        "verevka uzhe kuplena",
+        "иногда хочется себя убить",
+        # a blade on a thigh or arm; a lighter, so as not to think
+        "hab mir gestern wieder in den arm geritzt",
+        "je me suis coupée avec un cutter pour ne plus ressentir",
+    ],
+)
+def test_the_eighth_reviews_remaining_misses_as_classes(safety: Safety, said: str) -> None:
+    assert safety.screen.verdict(said).level is Level.CLEAR
+
+
+@pytest.mark.parametrize(
+    "everyday",
+    [
+        "my first attempt at the driving test went badly, this time i won't fail",
+        "my boss will kill me if i leave early again",
+        "minha mãe vai me matar se eu largar o cursinho kkk",
+        "mi prima se cortó el flequillo y yo también",
+        "je me suis brûlée avec le four en sortant le gratin",
+        "hab mir beim kochen in den finger geschnitten",
+        "la clase de spinning me mató, no siento las piernas jaja",
+        "i won't be needing my work laptop after friday so i'm handing it back",
+        "this time last year i was giving my stuff away because i wanted to die. today i got engaged",
+    ],
+)
+def test_their_look_alikes_stay_quiet(safety: Safety, everyday: str) -> None:
+    assert safety.screen.verdict(everyday).level is Level.NONE
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        # when I am no longer here, in four more languages
+        "cuando ya no esté, dale de comer a mi perro",
+        "quand je ne serai plus là, garde mes dessins",
+        "quando eu não estiver mais aqui, fica com o meu violão",
+        "когда меня не станет, отдай мои книги брату",
+        # a pet handed over with "it loves you"
+        "can u take milo, he loves you more than me anyway",
+        "quédate con la michi, ella te adora",
+        "забери моего кота, он тебя обожает",
+        # seeing someone who died soon; savings to a child; "it's been real"; I won't be playing any more
+        "visited dad's grave and promised i'd see him again soon",
+        "transferring all my savings to my son tomorrow",
+        "deleted my accounts. it's been real. bye 👋",
+        "you can have my guitar, not gonna be playing it anymore",
+        "i leave my records to my brother, he'll know what to do with them",
+        "wrote down everything my wife needs to handle after, the accounts and the car",
+        # once the others are away, that will be the moment; the highest bridge
+        "my parents go away on saturday, that'll be the night",
+        "mes parents partent en vacances lundi, ce sera le moment",
+        "ищу самый высокий мост в городе",
+    ],
+)
+def test_round_sevens_goodbyes_and_plans_get_the_question(safety: Safety, said: str) -> None:
+    assert safety.screen.verdict(said).level >= Level.POSSIBLE
+
+
+@pytest.mark.parametrize(
+    "everyday",
+    [
+        "cuando ya no esté en la oficina te paso mis clientes",
+        "quand je serai plus là demain, arrose les tomates",
+        "когда меня не будет дома, полей цветы",
+        "moving my savings to my daughter's account for her house deposit",
+        "last day at the company today, it's been real 👋",
+        "you can have my bike, not gonna be riding it anymore since i bought a new one",
+        "my parents are away this weekend, that'll be my chance to have people over",
+        "take the dog for a walk, he loves you",
+    ],
+)
+def test_round_sevens_look_alikes_stay_quiet(safety: Safety, everyday: str) -> None:
+    assert safety.screen.verdict(everyday).level is Level.NONE
