@@ -2181,3 +2181,27 @@ def test_round_sevens_goodbyes_and_plans_get_the_question(safety: Safety, said: 
 )
 def test_round_sevens_look_alikes_stay_quiet(safety: Safety, everyday: str) -> None:
     assert safety.screen.verdict(everyday).level is Level.NONE
+
+
+@pytest.mark.parametrize(
+    ("said", "level"),
+    [
+        ("il m'a poussée contre la porte hier soir", Level.CLEAR),
+        ("ele me prensou contra a parede e apertou meu pescoço", Level.CLEAR),
+        ("ce soir je me suis encore fait du mal, j'ai honte", Level.CLEAR),
+        ("je me suis fait du mal en courant, entorse", Level.NONE),
+        ("à quoi bon de continuer", Level.POSSIBLE),
+        ("j'ai trouvé le pont, celui près de la gare", Level.POSSIBLE),
+        ("j'ai trouvé le pont pour la photo de mariage", Level.NONE),
+        ("i've found the bridge, the one over the motorway", Level.POSSIBLE),
+        ("я родителям только обуза", Level.POSSIBLE),
+        ("взвешиваюсь по несколько раз в день, ем раз в три дня", Level.POSSIBLE),
+        ("выбрал мост, тот что у вокзала", Level.POSSIBLE),
+        ("dei minha bicicleta pro meu irmão, não vou mais precisar", Level.POSSIBLE),
+        ("comprei um notebook novo, não vou mais precisar do antigo", Level.NONE),
+        ("regalé mi guitarra, ya no la voy a necesitar", Level.POSSIBLE),
+        ("me volví a hacer daño en la rodilla jugando al fútbol", Level.NONE),
+    ],
+)
+def test_devs_misses_as_classes_and_their_look_alikes(safety: Safety, said: str, level: Level) -> None:
+    assert safety.screen.verdict(said).level is level
