@@ -2090,9 +2090,9 @@ def test_following_someone_who_died_into_a_calling_is_no_sign(safety: Safety, ev
     [
         # after an attempt, this time it will work
         "after my overdose in march they pumped my stomach. next time i'll get it right",
-        "j'ai fait une tentative l'an dernier, la prochaine fois je me louperai pas",
+        "j'ai fait une TS l'an dernier, la prochaine fois je me louperai pas",
         "tuve una sobredosis en enero, la próxima vez no me despierto",
-        "fiz uma tentativa ano passado, desta vez não vou falhar",
+        "fiz uma tentativa de suicídio ano passado, desta vez não vou falhar",
         "nach dem suizidversuch im winter: nächstes mal schaff ich es",
         "год назад откачали, в этот раз доведу до конца",
         # killing me if I go to the police, tell anyone or leave him
@@ -2101,7 +2101,7 @@ def test_following_someone_who_died_into_a_calling_is_no_sign(safety: Safety, ev
         "o meu namorado disse que me mata se eu for na polícia",
         "ma mère va me tuer si je dis à quelqu'un ce qu'elle fait",
         # someone else's self-harm and now mine; self-harm I used to do, back again
-        "my roommate cuts herself and now i do it too",
+        "my roommate cuts herself and now i'm cutting too",
         "mi hermana se corta y ahora yo también",
         "i used to burn myself at uni and last night i did it again",
         "me cortava no ensino médio e voltei a fazer isso",
@@ -2146,7 +2146,7 @@ def test_their_look_alikes_stay_quiet(safety: Safety, everyday: str) -> None:
         "quando eu não estiver mais aqui, fica com o meu violão",
         "когда меня не станет, отдай мои книги брату",
         # a pet handed over with "it loves you"
-        "can u take milo, he loves you more than me anyway",
+        "can u take my milo, he loves you more than me anyway",
         "quédate con la michi, ella te adora",
         "забери моего кота, он тебя обожает",
         # seeing someone who died soon; savings to a child; "it's been real"; I won't be playing any more
