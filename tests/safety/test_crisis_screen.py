@@ -2191,7 +2191,7 @@ def test_round_sevens_look_alikes_stay_quiet(safety: Safety, everyday: str) -> N
         ("ce soir je me suis encore fait du mal, j'ai honte", Level.CLEAR),
         ("je me suis fait du mal en courant, entorse", Level.NONE),
         ("à quoi bon de continuer", Level.POSSIBLE),
-        ("j'ai trouvé le pont, celui près de la gare", Level.POSSIBLE),
+        ("j'ai repéré le pont, celui près de la gare", Level.POSSIBLE),
         ("j'ai trouvé le pont pour la photo de mariage", Level.NONE),
         ("i've found the bridge, the one over the motorway", Level.POSSIBLE),
         ("я родителям только обуза", Level.POSSIBLE),
@@ -2204,4 +2204,31 @@ def test_round_sevens_look_alikes_stay_quiet(safety: Safety, everyday: str) -> N
     ],
 )
 def test_devs_misses_as_classes_and_their_look_alikes(safety: Safety, said: str, level: Level) -> None:
+    assert safety.screen.verdict(said).level is level
+
+
+@pytest.mark.parametrize(
+    ("said", "level"),
+    [
+        # a handover or a sale is said in phrases, so moving on, a decision or 'for good' keep the sign
+        ("won't be needing my meds, i'm moving on from everything", Level.CLEAR),
+        ("i won't be needing my passport, i've made my decision", Level.CLEAR),
+        ("won't be needing my desk chair, we're moving to leeds next month", Level.NONE),
+        # following the dead: 'passed' as a death, not an exam; the same thing as them, not the same goal
+        ("my brother passed in june and i want to go where he is", Level.POSSIBLE),
+        ("my mate passed his driving test and i want to do the same by july", Level.NONE),
+        # this time: after an attempt, not after a rescue or in recovery
+        ("they saved me from the fire as a kid, this time i'll get it right at the fire drill", Level.NONE),
+        (
+            "since my overdose i've been clean a year, this time i'll get it right",
+            Level.POSSIBLE,
+        ),  # the bare word's question
+        # a tackle, a throw at judo or a wave is no attack; a boss's secret is no threat
+        ("au judo il m'a plaquée au sol dix fois", Level.NONE),
+        ("no treino de luta ele me jogou no chão", Level.NONE),
+        ("my boss will kill me if i tell anyone about the new logo", Level.NONE),
+        ("my boyfriend will kill me if i break up with him", Level.CLEAR),
+    ],
+)
+def test_the_ninth_and_tenth_reviews_breaks_are_mended(safety: Safety, said: str, level: Level) -> None:
     assert safety.screen.verdict(said).level is level
