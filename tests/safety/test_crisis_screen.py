@@ -2232,3 +2232,17 @@ def test_devs_misses_as_classes_and_their_look_alikes(safety: Safety, said: str,
 )
 def test_the_ninth_and_tenth_reviews_breaks_are_mended(safety: Safety, said: str, level: Level) -> None:
     assert safety.screen.verdict(said).level is level
+
+
+@pytest.mark.parametrize(
+    ("said", "level"),
+    [
+        ("si voy a la policía mi ex me mata", Level.CLEAR),
+        ("se eu der queixa ele vai me matar", Level.CLEAR),
+        ("il a dit qu'il me tuerait si je portais plainte", Level.CLEAR),
+        ("si voy a la policía por la multa mi viejo me mata jaja", Level.NONE),
+        ("si je porte plainte contre le voisin ma mère va me tuer mdr", Level.NONE),
+    ],
+)
+def test_a_threat_with_the_condition_first_or_in_the_conditional(safety: Safety, said: str, level: Level) -> None:
+    assert safety.screen.verdict(said).level is level
