@@ -28,11 +28,14 @@ from bot.safety.screen import (
     EXCLUSION_NAME,
     KEPT,
     CompiledRules,
+    CompiledTogether,
     CrisisScreen,
     PatternEntry,
     PatternVerdict,
     ScreenRules,
+    SignsTogether,
     exclusion_name,
+    named_or_written,
     written_out,
 )
 
@@ -380,10 +383,36 @@ def load_safety(conversations: FsPath, model_folder: FsPath | None = None) -> Sa
                     compiled.append(pattern)
             return tuple(compiled)
 
+        def compile_together(name: str, rule: SignsTogether) -> CompiledTogether | None:
+            signs = []
+            for sign, source in rule.signs.items():
+                pattern, wrong = _compiled(source, "together")
+                if wrong is not None or pattern is None:
+                    report(("together", name, "signs", sign), wrong or "")
+                    continue
+                written.append(source)
+                signs.append(pattern.regex)
+            unless = None
+            if rule.unless_message_has is not None:
+                exclusion, exclusion_wrong = named_or_written(rule.unless_message_has, model.sentence_exclusions)
+                if exclusion == rule.unless_message_has:
+                    exclusion_wrong = _exclusion_problem(exclusion)
+                if exclusion is None or exclusion_wrong is not None:
+                    report(("together", name, "unless_message_has"), exclusion_wrong or "")
+                    return None
+                unless = re.compile(exclusion)
+            if len(signs) < len(rule.signs):
+                return None
+            return CompiledTogether(rule.at_least, tuple(signs), unless)
+
+        together = tuple(
+            compiled for name, rule in model.together.items() if (compiled := compile_together(name, rule)) is not None
+        )
         english = CompiledRules(
             compile_all(model.benign, "benign"),
             compile_all(model.risk, "risk"),
             compile_all(model.possible, "possible"),
+            together,
         )
         topics = {name: compile_all(entries, "topics", name) for name, entries in model.topics.items()}
         languages = {

@@ -62,6 +62,26 @@ class LanguageRules(_Strict):
     possible: list[PatternEntry] = Field(default_factory=list)
 
 
+class SignsTogether(_Strict):
+    """Signs that each say little alone and together say more: putting one's affairs in order ("gave my bike
+    to my sister", "wrote to my ex to apologise", "backed up the data so nothing is lost") told in one message.
+
+    When at least ``at_least`` of ``signs`` are found in one message (each counted once) and
+    ``unless_message_has`` is nowhere in it, the message gets the question, kept (:data:`KEPT`). The exclusion
+    is a regular expression or the name of one under ``sentence_exclusions``, read over the whole message.
+    """
+
+    at_least: int = Field(ge=2)
+    signs: dict[str, Pattern] = Field(min_length=2)
+    unless_message_has: Pattern | None = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> SignsTogether:
+        if self.at_least > len(self.signs):
+            raise ValueError(f"at_least is {self.at_least}, but only {len(self.signs)} signs are listed")
+        return self
+
+
 class ScreenRules(_Strict):
     """What the screen looks for, as written in ``screen.yaml``."""
 
@@ -71,6 +91,7 @@ class ScreenRules(_Strict):
     risk: list[PatternEntry] = Field(min_length=1)
     possible: list[PatternEntry] = Field(default_factory=list)
     topics: dict[str, list[PatternEntry]] = Field(default_factory=dict)
+    together: dict[str, SignsTogether] = Field(default_factory=dict)
     languages: dict[str, LanguageRules] = Field(default_factory=dict)
 
 
@@ -92,13 +113,21 @@ def written_out(entry: PatternEntry, exclusions: Mapping[str, str]) -> tuple[str
     ``exclusions`` does not have)."""
     if entry.unless_sentence_has is None:
         return entry.pattern, None
-    name = exclusion_name(entry)
-    if name is None:
-        return within_a_sentence(entry.pattern, entry.unless_sentence_has), None
-    if name not in exclusions:
+    exclusion, wrong = named_or_written(entry.unless_sentence_has, exclusions)
+    if exclusion is None:
+        return None, wrong
+    return within_a_sentence(entry.pattern, exclusion), None
+
+
+def named_or_written(exclusion: str, exclusions: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """The regular expression ``exclusion`` stands for: itself, or the one it names in ``exclusions``; or
+    None and what is wrong (a name that ``exclusions`` does not have)."""
+    if not EXCLUSION_NAME.fullmatch(exclusion):
+        return exclusion, None
+    if exclusion not in exclusions:
         known = ", ".join(sorted(exclusions)) or "none"
-        return None, f"no exclusion named '{name}' under sentence_exclusions (there: {known})"
-    return within_a_sentence(entry.pattern, exclusions[name]), None
+        return None, f"no exclusion named '{exclusion}' under sentence_exclusions (there: {known})"
+    return exclusions[exclusion], None
 
 
 def within_a_sentence(pattern: str, exclusion: str) -> str:
@@ -114,12 +143,34 @@ def within_a_sentence(pattern: str, exclusion: str) -> str:
 
 
 @dataclass(frozen=True)
+class CompiledTogether:
+    """One :class:`SignsTogether`, compiled."""
+
+    at_least: int
+    signs: tuple[re.Pattern[str], ...]
+    unless: re.Pattern[str] | None = None
+
+    def found(self, normal: str) -> bool:
+        """Whether ``normal`` text holds at least :attr:`at_least` of the signs and not the exclusion."""
+        if self.unless is not None and self.unless.search(normal):
+            return False
+        count = 0
+        for sign in self.signs:
+            if sign.search(normal):
+                count += 1
+                if count >= self.at_least:
+                    return True
+        return False
+
+
+@dataclass(frozen=True)
 class CompiledRules:
     """One language's compiled patterns."""
 
     benign: tuple[GuardedPattern, ...] = ()
     risk: tuple[GuardedPattern, ...] = ()
     possible: tuple[GuardedPattern, ...] = ()
+    together: tuple[CompiledTogether, ...] = ()
     indexes: tuple[PatternIndex, PatternIndex, PatternIndex] = field(init=False, repr=False, compare=False)
     _kept: PatternIndex = field(init=False, repr=False, compare=False)
 
@@ -147,9 +198,14 @@ class CompiledRules:
             level = Level.CLEAR
         elif possible.search(normal, present):
             level = Level.POSSIBLE
+        elif self._together(normal):
+            return Level.POSSIBLE, True
         else:
             return Level.NONE, False
-        return level, self._kept.search(normal, present)
+        return level, self._kept.search(normal, present) or self._together(normal)
+
+    def _together(self, normal: str) -> bool:
+        return any(rule.found(normal) for rule in self.together)
 
 
 @dataclass(frozen=True)

@@ -2246,3 +2246,184 @@ def test_the_ninth_and_tenth_reviews_breaks_are_mended(safety: Safety, said: str
 )
 def test_a_threat_with_the_condition_first_or_in_the_conditional(safety: Safety, said: str, level: Level) -> None:
     assert safety.screen.verdict(said).level is level
+
+
+@pytest.mark.parametrize(
+    ("said", "level"),
+    [
+        # self-harm I used to do, back again, in five languages; not a relapse that is over, a game or cooking
+        ("cut a lot at uni, 3 years clean, relapsed on saturday", Level.CLEAR),
+        ("i used to self harm as a teen and i never relapsed since, doing well", Level.NONE),
+        ("quit cutting in 2020 but yesterday i started again", Level.CLEAR),
+        ("stopped cutting my fringe myself and never did it again", Level.NONE),
+        ("je me scarifiais au collège et ça reprend depuis lundi", Level.CLEAR),
+        ("je me coupais souvent en épluchant les légumes et j'ai recommencé", Level.NONE),
+        ("eu me machucava quando era mais nova e recomecei", Level.CLEAR),
+        ("eu me machucava jogando bola e voltei", Level.NONE),
+        ("в школе резался, теперь снова начал", Level.CLEAR),
+        ("в школе резался в контру, теперь снова начал", Level.NONE),
+        ("me cortaba picando cebolla y hoy otra vez", Level.NONE),
+        ("me hice daño el tobillo corriendo", Level.NONE),
+        # someone else's self-harm, and I began too
+        ("my cousin cuts herself and tbh i began too", Level.CLEAR),
+        # after a suicide, "i'm next"; after a death, wishing to go with them, soon with them again
+        ("my dad hanged himself in may and i feel like i'm next", Level.POSSIBLE),
+        ("ever since my wife died i keep wishing i could be with her", Level.POSSIBLE),
+        ("mi papá falleció y me quiero ir con él", Level.POSSIBLE),
+        ("meu irmão morreu e eu quero encontrar ele", Level.POSSIBLE),
+        ("дедушка умер летом, скоро буду с ним", Level.POSSIBLE),
+        ("vovó se foi, em breve estou com você", Level.POSSIBLE),
+        ("maman est morte en mars, bientôt je te rejoins", Level.POSSIBLE),
+        ("abuelito, pronto estaré contigo 🕊", Level.POSSIBLE),
+        # the same words about the living: a visit, a funeral to help with, a family gathering
+        ("mi abuela murió el año pasado, pronto nos veremos en navidad con la familia", Level.NONE),
+        ("minha tia morreu, logo estou aí pra ajudar no enterro", Level.NONE),
+        # a parent who 'will kill me' over a grade is a figure of speech in either word order
+        ("папа убьет меня за тройку по физике", Level.NONE),
+        ("отец убьет меня если я скажу кому-нибудь", Level.CLEAR),
+    ],
+)
+def test_the_tenth_reviews_misses_as_classes(safety: Safety, said: str, level: Level) -> None:
+    assert safety.screen.verdict(said).level is level
+
+
+SIGNS_TOGETHER = (
+    "together:\n"
+    "  flurbs and blorts:\n"
+    "    at_least: 2\n"
+    "    signs:\n"
+    "      a flurb: '\\bflurbed\\b'\n"
+    "      a blort: '\\bblorted\\b'\n"
+    "      a zib: '\\bzibbed\\b'\n"
+    "    unless_message_has: a laugh or a song\n"
+)
+
+
+def with_signs_together(tmp_path: Path, rule: str = SIGNS_TOGETHER) -> Path:
+    """A copy of ``conversations/`` whose screen.yaml has only ``rule`` under ``together``."""
+    copy = tmp_path / "conversations"
+    shutil.copytree(ROOT / "conversations", copy)
+    screen = copy / "safety" / "screen.yaml"
+    text = screen.read_text(encoding="utf-8")
+    start, end = text.index("\ntogether:\n") + 1, text.index("\ntopics:\n") + 1
+    screen.write_text(text[:start] + rule + text[end:], encoding="utf-8")
+    return copy
+
+
+def test_signs_together_give_the_kept_question_only_when_enough_of_them_are_there(tmp_path: Path) -> None:
+    screen = load_safety(with_signs_together(tmp_path)).screen
+    two = screen.verdict("i flurbed the lot today. then i blorted it all")
+    assert (two.level, two.kept) == (Level.POSSIBLE, True)
+    assert screen.verdict("i flurbed and flurbed again").level is Level.NONE  # one sign, counted once
+    assert screen.verdict("i flurbed and zibbed, lol").level is Level.NONE  # the exclusion, anywhere
+    assert screen.verdict("lol. i flurbed. much later i zibbed").level is Level.NONE
+
+
+@pytest.mark.parametrize(
+    ("rule", "wrong_at", "wrong"),
+    [
+        (SIGNS_TOGETHER.replace("at_least: 2", "at_least: 4"), "  flurbs and blorts:", "only 3 signs are listed"),
+        (SIGNS_TOGETHER.replace("at_least: 2", "at_least: 1"), "    at_least: 1", "greater than or equal to 2"),
+        (SIGNS_TOGETHER.replace("'\\bblorted\\b'", "'\\b(blorted'"), "      a blort: '\\b(blorted'", "not a valid"),
+        (SIGNS_TOGETHER.replace("'\\bzibbed\\b'", "'(?#kept)zib'"), "      a zib: '(?#kept)zib'", "(?#kept)"),
+        (
+            SIGNS_TOGETHER.replace("a laugh or a song", "a laugh or a snog"),
+            "    unless_message_has: a laugh or a snog",
+            "no exclusion named 'a laugh or a snog'",
+        ),
+        (
+            SIGNS_TOGETHER.replace("a laugh or a song", "'\\b(lol'"),
+            "    unless_message_has: '\\b(lol'",
+            "not a valid pattern",
+        ),
+    ],
+)
+def test_a_wrong_signs_together_rule_is_reported_at_its_line(
+    tmp_path: Path, rule: str, wrong_at: str, wrong: str
+) -> None:
+    copy = with_signs_together(tmp_path, rule)
+    (error,) = load_errors(copy)
+    assert error.startswith(f"{copy / 'safety' / 'screen.yaml'}:{line_in(copy, wrong_at)}: ")
+    assert wrong in error
+
+
+@pytest.mark.parametrize(
+    ("said", "level"),
+    [
+        # affairs put in order one by one, no sign strong alone: two kinds give the kept question
+        (
+            "the restaurant closed for good on friday and the bank wants the loan back. i spent sunday writing "
+            "to my brother to say sorry for the wedding thing, and my guitar goes to his boy. the recipes are "
+            "backed up so whoever reopens the place won't have to start from scratch",
+            Level.POSSIBLE,
+        ),
+        (
+            "failed the resit, so that's the degree gone. paid back everyone i owed from the flat. "
+            "left my camera to my cousin, she always wanted it",
+            Level.POSSIBLE,
+        ),
+        # one kind alone, or two on leaving a job, retiring or moving, stays quiet
+        ("gave my old bike to my nephew, he's been asking for months", Level.NONE),
+        (
+            "my last day at the firm: handover doc sent so whoever takes over won't have to start from scratch, "
+            "and my stapler goes to priya",
+            Level.NONE,
+        ),
+        (
+            "we're moving to lisbon in march, so i left my piano to my sister and paid back the money i "
+            "borrowed from dad",
+            Level.NONE,
+        ),
+    ],
+)
+def test_affairs_put_in_order_together_are_a_quiet_goodbye(safety: Safety, said: str, level: Level) -> None:
+    verdict = safety.screen.verdict(said)
+    assert verdict.level is level
+    assert verdict.kept is (level is Level.POSSIBLE)
+
+
+@pytest.mark.parametrize(
+    ("said", "level"),
+    [
+        # round 8 in English: God asked to forgive what comes; goodbye for real; free to go once debts are paid
+        ("dear god forgive me for what i'm about to do tonight", Level.POSSIBLE),
+        ("ok this is goodbye for good. thanks for listening", Level.POSSIBLE),
+        ("rent paid, paid everyone back. now i can rest.", Level.POSSIBLE),
+        ("the decision's made and honestly nothing matters anymore", Level.POSSIBLE),
+        ("decision is made, taking the job in leeds, feel so relieved", Level.NONE),
+        ("wrote a letter to my dad, it's set to send on a timer next friday", Level.POSSIBLE),
+        ("scheduled an email to my mum to be sent on her birthday", Level.NONE),
+        # round 8 in the five languages
+        ("ich bin kurz davor, mir etwas anzutun", Level.CLEAR),
+        ("wozu noch weitermachen", Level.POSSIBLE),
+        ("ich werde dir nicht mehr lange zur last fallen", Level.POSSIBLE),
+        ("wenn mir was passiert, nimmst du bitte meinen hund", Level.POSSIBLE),
+        ("mein chef nervt, noch ein meeting und ich spring vom dach lol", Level.NONE),
+        ("estoy en la vía del tren pensando en tirarme", Level.POSSIBLE),
+        ("me voy a tirar a la piscina en cuanto llegue", Level.NONE),
+        ("le pido a dios que me lleve esta noche", Level.POSSIBLE),
+        ("mi papá le está pegando a mi mamá otra vez", Level.CLEAR),
+        ("este parcial de química me va a matar", Level.NONE),
+        ("me da miedo subir aunque sea un kilo", Level.POSSIBLE),
+        ("to quase a fazer uma besteira", Level.POSSIBLE),
+        ("sou só um estorvo pra vocês", Level.POSSIBLE),
+        ("rezo a deus que me leve logo", Level.POSSIBLE),
+        ("tu pourrais garder mon chat si jamais ?", Level.POSSIBLE),
+        ("si vous n'avez pas de nouvelles de moi dimanche, occupez-vous du chien", Level.POSSIBLE),
+        ("si t'as pas de nouvelles pendant les vacances c'est normal", Level.NONE),
+        ("раздал гантели, мне они уже ни к чему", Level.POSSIBLE),
+        ("отдал велик младшему, мне он уже не нужен, купил новый", Level.NONE),
+        ("удали пожалуйста нашу переписку", Level.POSSIBLE),
+        ("если пропаду, не ищите", Level.POSSIBLE),
+        ("я наглоталась таблеток, не знаю сколько", Level.CLEAR),
+        ("он ударил маму", Level.CLEAR),
+        ("хочу прыгнуть с парашютом летом", Level.NONE),
+    ],
+)
+def test_round_eights_misses_as_classes_and_their_look_alikes(safety: Safety, said: str, level: Level) -> None:
+    assert safety.screen.verdict(said).level is level
+
+
+def test_a_goodbye_for_good_from_a_team_is_not_kept(safety: Safety) -> None:
+    assert not safety.screen.verdict("this is goodbye for good from the night shift team!").kept
+    assert safety.screen.verdict("this is goodbye for good.").kept
