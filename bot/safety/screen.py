@@ -151,15 +151,19 @@ class CompiledTogether:
     unless: re.Pattern[str] | None = None
 
     def found(self, normal: str) -> bool:
-        """Whether ``normal`` text holds at least :attr:`at_least` of the signs and not the exclusion."""
+        """Whether ``normal`` text holds at least :attr:`at_least` of the signs, each in words no other sign
+        counted takes ("texted my mum thank you for everything" is one sign, not two), and not the exclusion."""
         if self.unless is not None and self.unless.search(normal):
             return False
-        count = 0
+        taken: list[tuple[int, int]] = []
         for sign in self.signs:
-            if sign.search(normal):
-                count += 1
-                if count >= self.at_least:
-                    return True
+            for match in sign.finditer(normal):
+                start, end = match.span()
+                if all(end <= other_start or start >= other_end for other_start, other_end in taken):
+                    taken.append((start, end))
+                    break
+            if len(taken) >= self.at_least:
+                return True
         return False
 
 
