@@ -384,14 +384,15 @@ def load_safety(conversations: FsPath, model_folder: FsPath | None = None) -> Sa
             return tuple(compiled)
 
         def compile_together(name: str, rule: SignsTogether) -> CompiledTogether | None:
-            signs = []
-            for sign, source in rule.signs.items():
-                pattern, wrong = _compiled(source, "together")
-                if wrong is not None or pattern is None:
-                    report(("together", name, "signs", sign), wrong or "")
-                    continue
-                written.append(source)
-                signs.append(pattern.regex)
+            compiled: dict[str, list[re.Pattern[str]]] = {"signs": [], "with_one_of": []}
+            for group, written_signs in (("signs", rule.signs), ("with_one_of", rule.with_one_of)):
+                for sign, source in written_signs.items():
+                    pattern, wrong = _compiled(source, "together")
+                    if wrong is not None or pattern is None:
+                        report(("together", name, group, sign), wrong or "")
+                        continue
+                    written.append(source)
+                    compiled[group].append(pattern.regex)
             unless = None
             if rule.unless_message_has is not None:
                 exclusion, exclusion_wrong = named_or_written(rule.unless_message_has, model.sentence_exclusions)
@@ -401,9 +402,9 @@ def load_safety(conversations: FsPath, model_folder: FsPath | None = None) -> Sa
                     report(("together", name, "unless_message_has"), exclusion_wrong or "")
                     return None
                 unless = re.compile(exclusion)
-            if len(signs) < len(rule.signs):
+            if len(compiled["signs"]) + len(compiled["with_one_of"]) < len(rule.signs) + len(rule.with_one_of):
                 return None
-            return CompiledTogether(rule.at_least, tuple(signs), unless)
+            return CompiledTogether(rule.at_least, tuple(compiled["signs"]), unless, tuple(compiled["with_one_of"]))
 
         together = tuple(
             compiled for name, rule in model.together.items() if (compiled := compile_together(name, rule)) is not None

@@ -66,13 +66,16 @@ class SignsTogether(_Strict):
     """Signs that each say little alone and together say more: putting one's affairs in order ("gave my bike
     to my sister", "wrote to my ex to apologise", "backed up the data so nothing is lost") told in one message.
 
-    When at least ``at_least`` of ``signs`` are found in one message (each counted once) and
-    ``unless_message_has`` is nowhere in it, the message gets the question, kept (:data:`KEPT`). The exclusion
-    is a regular expression or the name of one under ``sentence_exclusions``, read over the whole message.
+    When at least ``at_least`` of ``signs`` are found in one message (each counted once), one of ``with_one_of``
+    too where it lists any ("while I still can": the finality that sets a goodbye apart from a will made for a
+    new baby), and ``unless_message_has`` is nowhere in it, the message gets the question, kept (:data:`KEPT`).
+    The exclusion is a regular expression or the name of one under ``sentence_exclusions``, read over the whole
+    message.
     """
 
     at_least: int = Field(ge=2)
     signs: dict[str, Pattern] = Field(min_length=2)
+    with_one_of: dict[str, Pattern] = Field(default_factory=dict)
     unless_message_has: Pattern | None = None
 
     @model_validator(mode="after")
@@ -149,22 +152,29 @@ class CompiledTogether:
     at_least: int
     signs: tuple[re.Pattern[str], ...]
     unless: re.Pattern[str] | None = None
+    with_one_of: tuple[re.Pattern[str], ...] = ()
 
     def found(self, normal: str) -> bool:
-        """Whether ``normal`` text holds at least :attr:`at_least` of the signs, each in words no other sign
-        counted takes ("texted my mum thank you for everything" is one sign, not two), and not the exclusion."""
+        """Whether ``normal`` text holds at least :attr:`at_least` of the signs and one of :attr:`with_one_of`
+        (when there are any), each in words no other sign counted takes ("texted my mum thank you for
+        everything" is one sign, not two), and not the exclusion."""
         if self.unless is not None and self.unless.search(normal):
             return False
         taken: list[tuple[int, int]] = []
-        for sign in self.signs:
-            for match in sign.finditer(normal):
-                start, end = match.span()
-                if all(end <= other_start or start >= other_end for other_start, other_end in taken):
-                    taken.append((start, end))
-                    break
-            if len(taken) >= self.at_least:
-                return True
-        return False
+        found = sum(_take_one(sign, normal, taken) for sign in self.signs)
+        if found < self.at_least:
+            return False
+        return not self.with_one_of or any(_take_one(sign, normal, taken) for sign in self.with_one_of)
+
+
+def _take_one(sign: re.Pattern[str], normal: str, taken: list[tuple[int, int]]) -> bool:
+    """Whether ``sign`` matches ``normal`` in words none of the ``taken`` spans holds; the span it takes is added."""
+    for match in sign.finditer(normal):
+        start, end = match.span()
+        if all(end <= other_start or start >= other_end for other_start, other_end in taken):
+            taken.append((start, end))
+            return True
+    return False
 
 
 @dataclass(frozen=True)

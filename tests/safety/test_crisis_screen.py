@@ -2251,16 +2251,19 @@ def test_a_threat_with_the_condition_first_or_in_the_conditional(safety: Safety,
 @pytest.mark.parametrize(
     ("said", "level"),
     [
-        # self-harm I used to do, back again, in five languages; not a relapse that is over, a game or cooking
+        # self-harm I used to do, back again, in five languages (the question in the other four: a gym or a stove
+        # hurts people too); not a relapse that is over, a game or cooking
         ("cut a lot at uni, 3 years clean, relapsed on saturday", Level.CLEAR),
         ("i used to self harm as a teen and i never relapsed since, doing well", Level.NONE),
         ("quit cutting in 2020 but yesterday i started again", Level.CLEAR),
         ("stopped cutting my fringe myself and never did it again", Level.NONE),
-        ("je me scarifiais au collège et ça reprend depuis lundi", Level.CLEAR),
+        ("je me scarifiais au collège et ça reprend depuis lundi", Level.CLEAR),  # scarifier alone: the full reply
+        ("je me faisais du mal avant, ça reprend depuis lundi", Level.POSSIBLE),
         ("je me coupais souvent en épluchant les légumes et j'ai recommencé", Level.NONE),
-        ("eu me machucava quando era mais nova e recomecei", Level.CLEAR),
+        ("eu me machucava de propósito quando era mais nova e recomecei", Level.CLEAR),
+        ("eu me machucava direto no handebol e recomecei", Level.NONE),
         ("eu me machucava jogando bola e voltei", Level.NONE),
-        ("в школе резался, теперь снова начал", Level.CLEAR),
+        ("в школе резался, теперь снова начал", Level.POSSIBLE),
         ("в школе резался в контру, теперь снова начал", Level.NONE),
         ("me cortaba picando cebolla y hoy otra vez", Level.NONE),
         ("me hice daño el tobillo corriendo", Level.NONE),
@@ -2361,18 +2364,31 @@ def test_a_wrong_signs_together_rule_is_reported_at_its_line(
         (
             "the restaurant closed for good on friday and the bank wants the loan back. i spent sunday writing "
             "to my brother to say sorry for the christmas thing, and my guitar goes to his boy. the recipes are "
-            "backed up so whoever reopens the place won't have to start from scratch",
+            "backed up so whoever reopens the place won't have to start from scratch. wanted to do that while i "
+            "still can",
             Level.POSSIBLE,
         ),
         (
             "failed the resit, so that's the degree gone. paid back everyone i owed from the flat. "
-            "left my camera to my cousin, she always wanted it. texted my sister that i'm proud of her",
+            "left my camera to my cousin, she always wanted it. texted my sister that i'm proud of her. no loose "
+            "ends",
             Level.POSSIBLE,
         ),
-        # one or two kinds, or three on leaving a job, retiring or moving, stay quiet
+        # one or two kinds, three without a word of finality, or three on leaving a job, retiring, moving or a
+        # will made, stay quiet
         ("gave my old bike to my nephew, he's been asking for months", Level.NONE),
         (
             "finally quit the raid team. gave all my gear to my alt buddy, thanks everyone for everything",
+            Level.NONE,
+        ),
+        (
+            "failed the resit. paid back everyone i owed, left my camera to my cousin, texted my sister that i'm "
+            "proud of her",
+            Level.NONE,
+        ),
+        (
+            "turned 40 so made a will. my records go to my nephew, paid back what i owed dad, told my mum i love "
+            "her while i can",
             Level.NONE,
         ),
         (
@@ -2436,6 +2452,6 @@ def test_round_eights_misses_as_classes_and_their_look_alikes(safety: Safety, sa
     assert safety.screen.verdict(said).level is level
 
 
-def test_a_goodbye_for_good_from_a_team_is_not_kept(safety: Safety) -> None:
+def test_a_goodbye_for_good_gets_the_question_and_a_teams_does_not_keep_it(safety: Safety) -> None:
     assert not safety.screen.verdict("this is goodbye for good from the night shift team!").kept
-    assert safety.screen.verdict("this is goodbye for good.").kept
+    assert safety.screen.verdict("this is goodbye for good.").level is Level.POSSIBLE
