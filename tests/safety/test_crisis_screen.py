@@ -2455,3 +2455,25 @@ def test_round_eights_misses_as_classes_and_their_look_alikes(safety: Safety, sa
 def test_a_goodbye_for_good_gets_the_question_and_a_teams_does_not_keep_it(safety: Safety) -> None:
     assert not safety.screen.verdict("this is goodbye for good from the night shift team!").kept
     assert safety.screen.verdict("this is goodbye for good.").level is Level.POSSIBLE
+
+
+@pytest.mark.parametrize(
+    ("said", "level"),
+    [
+        # round 9, read after its held-out figures: easier for them if I were gone (fr, without "ne")
+        ("ça serait mieux pour tout le monde si j'étais plus là", Level.POSSIBLE),
+        ("si j'étais plus là pour la réunion, ce serait plus simple de décaler", Level.NONE),
+        ("perdónenme por lo que voy a hacer", Level.POSSIBLE),
+        ("спасибо, что терпели меня все эти годы", Level.POSSIBLE),
+        ("minha mãe acha que eu vou viajar. deixa ela achar", Level.POSSIBLE),
+        ("mes parents pensent que je pars en vacances", Level.POSSIBLE),
+        ("ich will keinem mehr was schuldig sein. jetzt ist alles geregelt", Level.POSSIBLE),
+        ("забери мои кроссовки, они теперь твои", Level.POSSIBLE),
+        ("checked my life insurance, the two year clause is over now", Level.POSSIBLE),
+        ("going to hear her sing one last time. she doesn't know", Level.POSSIBLE),
+        ("my nephew gets my bike, my niece gets the guitar", Level.POSSIBLE),
+        ("my brother gets my room and my sister gets the bunk bed when we move", Level.NONE),
+    ],
+)
+def test_round_nines_misses_as_classes_and_their_look_alikes(safety: Safety, said: str, level: Level) -> None:
+    assert safety.screen.verdict(said).level is level
