@@ -384,7 +384,7 @@ def load_safety(conversations: FsPath, model_folder: FsPath | None = None) -> Sa
             return tuple(compiled)
 
         def compile_together(name: str, rule: SignsTogether) -> CompiledTogether | None:
-            compiled: dict[str, list[re.Pattern[str]]] = {"signs": [], "with_one_of": []}
+            compiled: dict[str, list[GuardedPattern]] = {"signs": [], "with_one_of": []}
             for group, written_signs in (("signs", rule.signs), ("with_one_of", rule.with_one_of)):
                 for sign, source in written_signs.items():
                     pattern, wrong = _compiled(source, "together")
@@ -392,7 +392,7 @@ def load_safety(conversations: FsPath, model_folder: FsPath | None = None) -> Sa
                         report(("together", name, group, sign), wrong or "")
                         continue
                     written.append(source)
-                    compiled[group].append(pattern.regex)
+                    compiled[group].append(pattern)
             unless = None
             if rule.unless_message_has is not None:
                 exclusion, exclusion_wrong = named_or_written(rule.unless_message_has, model.sentence_exclusions)

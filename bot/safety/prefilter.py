@@ -48,11 +48,13 @@ class GuardedPattern:
     # The characters it matches as written (:func:`literal_characters`), read off the same parse.
     literals: frozenset[str] = frozenset()
 
+    def could_match(self, text: str) -> bool:
+        """False when ``text`` lacks every string the pattern needs (then it cannot match); True otherwise."""
+        return self.needs is None or any(needed in text for needed in self.needs)
+
     def search(self, text: str) -> bool:
         """True when the pattern matches somewhere in ``text``; the same answer as ``regex.search``."""
-        if self.needs is not None and not any(needed in text for needed in self.needs):
-            return False
-        return self.regex.search(text) is not None
+        return self.could_match(text) and self.regex.search(text) is not None
 
     def sub(self, replacement: str, text: str) -> str:
         """``text`` with every match replaced; the same answer as ``regex.sub``."""

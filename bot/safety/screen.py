@@ -150,26 +150,31 @@ class CompiledTogether:
     """One :class:`SignsTogether`, compiled."""
 
     at_least: int
-    signs: tuple[re.Pattern[str], ...]
+    signs: tuple[GuardedPattern, ...]
     unless: re.Pattern[str] | None = None
-    with_one_of: tuple[re.Pattern[str], ...] = ()
+    with_one_of: tuple[GuardedPattern, ...] = ()
 
     def found(self, normal: str) -> bool:
         """Whether ``normal`` text holds at least :attr:`at_least` of the signs and one of :attr:`with_one_of`
         (when there are any), each in words no other sign counted takes ("texted my mum thank you for
         everything" is one sign, not two), and not the exclusion."""
+        # The cheap checks first: most messages hold the words of fewer signs than are needed.
+        present = [sign for sign in self.signs if sign.could_match(normal)]
+        finality = [sign for sign in self.with_one_of if sign.could_match(normal)]
+        if len(present) < self.at_least or (self.with_one_of and not finality):
+            return False
         if self.unless is not None and self.unless.search(normal):
             return False
         taken: list[tuple[int, int]] = []
-        found = sum(_take_one(sign, normal, taken) for sign in self.signs)
+        found = sum(_take_one(sign, normal, taken) for sign in present)
         if found < self.at_least:
             return False
-        return not self.with_one_of or any(_take_one(sign, normal, taken) for sign in self.with_one_of)
+        return not self.with_one_of or any(_take_one(sign, normal, taken) for sign in finality)
 
 
-def _take_one(sign: re.Pattern[str], normal: str, taken: list[tuple[int, int]]) -> bool:
+def _take_one(sign: GuardedPattern, normal: str, taken: list[tuple[int, int]]) -> bool:
     """Whether ``sign`` matches ``normal`` in words none of the ``taken`` spans holds; the span it takes is added."""
-    for match in sign.finditer(normal):
+    for match in sign.regex.finditer(normal):
         start, end = match.span()
         if all(end <= other_start or start >= other_end for other_start, other_end in taken):
             taken.append((start, end))
