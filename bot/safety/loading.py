@@ -35,7 +35,8 @@ from bot.safety.screen import (
     ScreenRules,
     SignsTogether,
     exclusion_name,
-    named_or_written,
+    name_in,
+    resolve_exclusion,
     written_out,
 )
 
@@ -384,27 +385,39 @@ def load_safety(conversations: FsPath, model_folder: FsPath | None = None) -> Sa
             return tuple(compiled)
 
         def compile_together(name: str, rule: SignsTogether) -> CompiledTogether | None:
-            compiled: dict[str, list[GuardedPattern]] = {"signs": [], "with_one_of": []}
-            for group, written_signs in (("signs", rule.signs), ("with_one_of", rule.with_one_of)):
+            signs: list[GuardedPattern] = []
+            endings: list[GuardedPattern] = []
+            failed = False
+            groups = (("signs", rule.signs, signs), ("with_one_of", rule.with_one_of, endings))
+            for group, written_signs, compiled in groups:
                 for sign, source in written_signs.items():
                     pattern, wrong = _compiled(source, "together")
+                    if wrong is None and pattern is not None and pattern.regex.search(""):
+                        wrong = "matches an empty message, so it would count in every one"
                     if wrong is not None or pattern is None:
                         report(("together", name, group, sign), wrong or "")
+                        failed = True
                         continue
                     written.append(source)
-                    compiled[group].append(pattern)
+                    compiled.append(pattern)
             unless = None
             if rule.unless_message_has is not None:
-                exclusion, exclusion_wrong = named_or_written(rule.unless_message_has, model.sentence_exclusions)
-                if exclusion == rule.unless_message_has:
-                    exclusion_wrong = _exclusion_problem(exclusion)
-                if exclusion is None or exclusion_wrong is not None:
-                    report(("together", name, "unless_message_has"), exclusion_wrong or "")
+                at = ("together", name, "unless_message_has")
+                if rule.unless_message_has in broken_exclusions:
+                    return None  # reported once, at its own line
+                exclusion, wrong = resolve_exclusion(rule.unless_message_has, model.sentence_exclusions)
+                if exclusion is not None and name_in(rule.unless_message_has) is None:
+                    wrong = _exclusion_problem(exclusion)
+                if exclusion is None or wrong is not None:
+                    report(at, wrong or "")
                     return None
+                written.append(exclusion)  # its words are known to the normaliser, as the signs' are
                 unless = re.compile(exclusion)
-            if len(compiled["signs"]) + len(compiled["with_one_of"]) < len(rule.signs) + len(rule.with_one_of):
+            if failed:
                 return None
-            return CompiledTogether(rule.at_least, tuple(compiled["signs"]), unless, tuple(compiled["with_one_of"]))
+            return CompiledTogether(
+                at_least=rule.at_least, signs=tuple(signs), unless=unless, with_one_of=tuple(endings)
+            )
 
         together = tuple(
             compiled for name, rule in model.together.items() if (compiled := compile_together(name, rule)) is not None

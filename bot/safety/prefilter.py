@@ -58,9 +58,7 @@ class GuardedPattern:
 
     def sub(self, replacement: str, text: str) -> str:
         """``text`` with every match replaced; the same answer as ``regex.sub``."""
-        if self.needs is not None and not any(needed in text for needed in self.needs):
-            return text
-        return self.regex.sub(replacement, text)
+        return self.regex.sub(replacement, text) if self.could_match(text) else text
 
 
 class NeedFinder:

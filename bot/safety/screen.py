@@ -69,8 +69,8 @@ class SignsTogether(_Strict):
     When at least ``at_least`` of ``signs`` are found in one message (each counted once), one of ``with_one_of``
     too where it lists any ("while I still can": the finality that sets a goodbye apart from a will made for a
     new baby), and ``unless_message_has`` is nowhere in it, the message gets the question, kept (:data:`KEPT`).
-    The exclusion is a regular expression or the name of one under ``sentence_exclusions``, read over the whole
-    message.
+    The exclusion is a regular expression or the name of one under ``sentence_exclusions``; like the signs, it
+    reads the whole message as the English patterns do (benign spans blanked).
     """
 
     at_least: int = Field(ge=2)
@@ -80,6 +80,7 @@ class SignsTogether(_Strict):
 
     @model_validator(mode="after")
     def _reachable(self) -> SignsTogether:
+        """Refuses an ``at_least`` no message could reach."""
         if self.at_least > len(self.signs):
             raise ValueError(f"at_least is {self.at_least}, but only {len(self.signs)} signs are listed")
         return self
@@ -107,7 +108,12 @@ EXCLUSION_NAME = re.compile(r"[\w \-]+")
 def exclusion_name(entry: PatternEntry) -> str | None:
     """The name under ``sentence_exclusions`` that ``entry``'s exclusion is written as, or None when it is
     written out as a regular expression (or there is none)."""
-    exclusion = entry.unless_sentence_has
+    return name_in(entry.unless_sentence_has)
+
+
+def name_in(exclusion: str | None) -> str | None:
+    """``exclusion`` when it is written as a name under ``sentence_exclusions``; None when it is a regular
+    expression (or there is none)."""
     return exclusion if exclusion is not None and EXCLUSION_NAME.fullmatch(exclusion) else None
 
 
@@ -116,16 +122,16 @@ def written_out(entry: PatternEntry, exclusions: Mapping[str, str]) -> tuple[str
     ``exclusions`` does not have)."""
     if entry.unless_sentence_has is None:
         return entry.pattern, None
-    exclusion, wrong = named_or_written(entry.unless_sentence_has, exclusions)
+    exclusion, wrong = resolve_exclusion(entry.unless_sentence_has, exclusions)
     if exclusion is None:
         return None, wrong
     return within_a_sentence(entry.pattern, exclusion), None
 
 
-def named_or_written(exclusion: str, exclusions: Mapping[str, str]) -> tuple[str | None, str | None]:
+def resolve_exclusion(exclusion: str, exclusions: Mapping[str, str]) -> tuple[str | None, str | None]:
     """The regular expression ``exclusion`` stands for: itself, or the one it names in ``exclusions``; or
     None and what is wrong (a name that ``exclusions`` does not have)."""
-    if not EXCLUSION_NAME.fullmatch(exclusion):
+    if name_in(exclusion) is None:
         return exclusion, None
     if exclusion not in exclusions:
         known = ", ".join(sorted(exclusions)) or "none"
@@ -156,8 +162,9 @@ class CompiledTogether:
 
     def found(self, normal: str) -> bool:
         """Whether ``normal`` text holds at least :attr:`at_least` of the signs and one of :attr:`with_one_of`
-        (when there are any), each in words no other sign counted takes ("texted my mum thank you for
-        everything" is one sign, not two), and not the exclusion."""
+        (when there are any), each in words no other counted sign holds ("texted my mum thank you for
+        everything" is one sign, not two), whichever way the signs' matches are chosen, and not the
+        exclusion."""
         # The cheap checks first: most messages hold the words of fewer signs than are needed.
         present = [sign for sign in self.signs if sign.could_match(normal)]
         finality = [sign for sign in self.with_one_of if sign.could_match(normal)]
@@ -165,21 +172,38 @@ class CompiledTogether:
             return False
         if self.unless is not None and self.unless.search(normal):
             return False
-        taken: list[tuple[int, int]] = []
-        found = sum(_take_one(sign, normal, taken) for sign in present)
-        if found < self.at_least:
-            return False
-        return not self.with_one_of or any(_take_one(sign, normal, taken) for sign in finality)
+        spans = [found for sign in present if (found := _spans(sign, normal))]
+        endings = [span for sign in finality for span in _spans(sign, normal)] if self.with_one_of else None
+        return _disjoint_choice(spans, self.at_least, endings, [])
 
 
-def _take_one(sign: GuardedPattern, normal: str, taken: list[tuple[int, int]]) -> bool:
-    """Whether ``sign`` matches ``normal`` in words none of the ``taken`` spans holds; the span it takes is added."""
-    for match in sign.regex.finditer(normal):
-        start, end = match.span()
-        if all(end <= other_start or start >= other_end for other_start, other_end in taken):
-            taken.append((start, end))
-            return True
-    return False
+Span = tuple[int, int]
+
+
+def _spans(sign: GuardedPattern, normal: str) -> list[Span]:
+    """Where ``sign`` matches in ``normal``."""
+    return [match.span() for match in sign.regex.finditer(normal)]
+
+
+def _disjoint_choice(signs: list[list[Span]], needed: int, endings: list[Span] | None, taken: list[Span]) -> bool:
+    """Whether ``needed`` of the ``signs`` (each a list of where it matched) can each be given one span, no two
+    overlapping nor overlapping ``taken``, and then one of ``endings`` (when not None) a span free of them all.
+
+    A search over every choice: a message holds a few signs with a few matches each.
+    """
+    if needed == 0:
+        return endings is None or any(_free(span, taken) for span in endings)
+    if len(signs) < needed:
+        return False
+    first, rest = signs[0], signs[1:]
+    return any(
+        _disjoint_choice(rest, needed - 1, endings, [*taken, span]) for span in first if _free(span, taken)
+    ) or _disjoint_choice(rest, needed, endings, taken)
+
+
+def _free(span: Span, taken: list[Span]) -> bool:
+    start, end = span
+    return all(end <= other_start or start >= other_end for other_start, other_end in taken)
 
 
 @dataclass(frozen=True)
@@ -224,13 +248,15 @@ class CompiledRules:
         return level, self._kept.search(normal, present) or self._together(normal)
 
     def _together(self, normal: str) -> bool:
+        """Whether any of these rules' signs counted together are found in ``normal`` text."""
         return any(rule.found(normal) for rule in self.together)
 
 
 @dataclass(frozen=True)
 class PatternVerdict:
     """What the patterns found: the tier, the topics, the language of the patterns that matched, and whether a
-    kept pattern (:data:`KEPT`) matched in any language: then the question is the floor the readers keep."""
+    kept pattern (:data:`KEPT`) or signs counted together (:class:`SignsTogether`) matched in any language: then
+    the question is the floor the readers keep."""
 
     level: Level
     topics: frozenset[str]

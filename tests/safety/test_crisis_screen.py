@@ -2327,6 +2327,34 @@ def test_words_one_sign_counted_are_not_counted_again_by_another(tmp_path: Path)
     screen = load_safety(with_signs_together(tmp_path, overlapping)).screen
     assert screen.verdict("i flurbed it").level is Level.NONE  # both signs would read the same words
     assert screen.verdict("i flurbed, then i flurbed it").level is Level.POSSIBLE
+    assert screen.verdict("i flurbed it, then i flurbed").level is Level.POSSIBLE  # whichever comes first
+
+
+FINALITY = SIGNS_TOGETHER.replace(
+    "    unless_message_has:", "    with_one_of:\n      now or never: '\\bnow\\b'\n    unless_message_has:"
+)
+
+
+def test_a_word_of_finality_is_needed_too_in_words_of_its_own(tmp_path: Path) -> None:
+    screen = load_safety(with_signs_together(tmp_path, FINALITY.replace("'\\bzibbed\\b'", "'\\bzibbed now\\b'"))).screen
+    assert screen.verdict("i flurbed and blorted").level is Level.NONE  # two signs, no finality
+    assert screen.verdict("i flurbed and blorted now").level is Level.POSSIBLE
+    assert screen.verdict("i flurbed and zibbed now").level is Level.NONE  # "now" is the zib's own word
+    assert screen.verdict("i flurbed, blorted and zibbed now").level is Level.POSSIBLE  # the zib is not needed
+
+
+def test_signs_together_keep_a_full_reply_from_being_taken_away(tmp_path: Path) -> None:
+    verdict = load_safety(with_signs_together(tmp_path)).screen.verdict("i flurbed and blorted. i want to kill myself")
+    assert (verdict.level, verdict.kept) == (Level.CLEAR, True)
+
+
+def test_signs_together_naming_a_broken_exclusion_report_it_once_at_its_own_line(tmp_path: Path) -> None:
+    copy = with_signs_together(tmp_path)
+    screen = copy / "safety" / "screen.yaml"
+    text = screen.read_text(encoding="utf-8")
+    screen.write_text(text.replace("  a laugh or a song: '", "  a laugh or a song: '\\b(lol|", 1), encoding="utf-8")
+    (error,) = load_errors(copy)
+    assert "screen.sentence_exclusions.a laugh or a song: not a valid pattern" in error
 
 
 @pytest.mark.parametrize(
@@ -2336,6 +2364,7 @@ def test_words_one_sign_counted_are_not_counted_again_by_another(tmp_path: Path)
         (SIGNS_TOGETHER.replace("at_least: 2", "at_least: 1"), "    at_least: 1", "greater than or equal to 2"),
         (SIGNS_TOGETHER.replace("'\\bblorted\\b'", "'\\b(blorted'"), "      a blort: '\\b(blorted'", "not a valid"),
         (SIGNS_TOGETHER.replace("'\\bzibbed\\b'", "'(?#kept)zib'"), "      a zib: '(?#kept)zib'", "(?#kept)"),
+        (SIGNS_TOGETHER.replace("'\\bzibbed\\b'", "'(zib)?'"), "      a zib: '(zib)?'", "matches an empty message"),
         (
             SIGNS_TOGETHER.replace("a laugh or a song", "a laugh or a snog"),
             "    unless_message_has: a laugh or a snog",
@@ -2358,55 +2387,58 @@ def test_a_wrong_signs_together_rule_is_reported_at_its_line(
 
 
 @pytest.mark.parametrize(
-    ("said", "level"),
+    ("said", "together"),
     [
-        # affairs put in order one by one, no sign strong alone: two kinds give the kept question
+        # affairs put in order one by one, no sign strong alone: three kinds and a word of finality give the kept
+        # question
         (
             "the restaurant closed for good on friday and the bank wants the loan back. i spent sunday writing "
             "to my brother to say sorry for the christmas thing, and my guitar goes to his boy. the recipes are "
             "backed up so whoever reopens the place won't have to start from scratch. wanted to do that while i "
             "still can",
-            Level.POSSIBLE,
+            True,
         ),
         (
             "failed the resit, so that's the degree gone. paid back everyone i owed from the flat. "
             "left my camera to my cousin, she always wanted it. texted my sister that i'm proud of her. no loose "
             "ends",
-            Level.POSSIBLE,
+            True,
         ),
         # one or two kinds, three without a word of finality, or three on leaving a job, retiring, moving or a
         # will made, stay quiet
-        ("gave my old bike to my nephew, he's been asking for months", Level.NONE),
+        ("gave my old bike to my nephew, he's been asking for months", False),
         (
             "finally quit the raid team. gave all my gear to my alt buddy, thanks everyone for everything",
-            Level.NONE,
+            False,
         ),
         (
             "failed the resit. paid back everyone i owed, left my camera to my cousin, texted my sister that i'm "
             "proud of her",
-            Level.NONE,
+            False,
         ),
         (
             "turned 40 so made a will. my records go to my nephew, paid back what i owed dad, told my mum i love "
             "her while i can",
-            Level.NONE,
+            False,
         ),
         (
             "my last day at the firm: handover doc sent so whoever takes over won't have to start from scratch, "
             "my stapler goes to priya, and i called my mum to say thank you for everything",
-            Level.NONE,
+            False,
         ),
         (
             "we're moving to lisbon in march, so i left my piano to my sister, paid back the money i "
             "borrowed from dad and cancelled the milk",
-            Level.NONE,
+            False,
         ),
     ],
 )
-def test_affairs_put_in_order_together_are_a_quiet_goodbye(safety: Safety, said: str, level: Level) -> None:
+def test_affairs_put_in_order_together_are_a_quiet_goodbye(safety: Safety, said: str, together: bool) -> None:
     verdict = safety.screen.verdict(said)
-    assert verdict.kept is (level is Level.POSSIBLE)  # the rule's kept question, or no rule at all
-    if level is Level.POSSIBLE:
+    rule = safety.screen.english.together[0]
+    assert rule.found(verdict.normal) is together
+    assert verdict.kept is together  # nothing else kept fires on these
+    if together:
         assert verdict.level is Level.POSSIBLE
 
 
