@@ -384,36 +384,38 @@ def load_safety(conversations: FsPath, model_folder: FsPath | None = None) -> Sa
                     compiled.append(pattern)
             return tuple(compiled)
 
+        def compile_signs(name: str, group: str, sources: dict[str, str]) -> list[GuardedPattern] | None:
+            """The signs of one group of a together rule, or None when any is wrong (each reported)."""
+            signs = []
+            for sign, source in sources.items():
+                pattern, wrong = _compiled(source, "together")
+                if wrong is None and pattern is not None and pattern.regex.search(""):
+                    wrong = "matches an empty message, so it would count in every one"
+                if wrong is not None or pattern is None:
+                    report(("together", name, group, sign), wrong or "")
+                    continue
+                written.append(source)
+                signs.append(pattern)
+            return signs if len(signs) == len(sources) else None
+
         def compile_together(name: str, rule: SignsTogether) -> CompiledTogether | None:
-            signs: list[GuardedPattern] = []
-            endings: list[GuardedPattern] = []
-            failed = False
-            groups = (("signs", rule.signs, signs), ("with_one_of", rule.with_one_of, endings))
-            for group, written_signs, compiled in groups:
-                for sign, source in written_signs.items():
-                    pattern, wrong = _compiled(source, "together")
-                    if wrong is None and pattern is not None and pattern.regex.search(""):
-                        wrong = "matches an empty message, so it would count in every one"
-                    if wrong is not None or pattern is None:
-                        report(("together", name, group, sign), wrong or "")
-                        failed = True
-                        continue
-                    written.append(source)
-                    compiled.append(pattern)
+            signs = compile_signs(name, "signs", rule.signs)
+            endings = compile_signs(name, "with_one_of", rule.with_one_of)
             unless = None
-            if rule.unless_message_has is not None:
-                at = ("together", name, "unless_message_has")
-                if rule.unless_message_has in broken_exclusions:
+            if (written_as := rule.unless_message_has) is not None:
+                if written_as in broken_exclusions:
                     return None  # reported once, at its own line
-                exclusion, wrong = resolve_exclusion(rule.unless_message_has, model.sentence_exclusions)
-                if exclusion is not None and name_in(rule.unless_message_has) is None:
-                    wrong = _exclusion_problem(exclusion)
+                exclusion: str | None
+                if name_in(written_as) is None:
+                    exclusion, wrong = written_as, _exclusion_problem(written_as)
+                else:
+                    exclusion, wrong = resolve_exclusion(written_as, model.sentence_exclusions)
                 if exclusion is None or wrong is not None:
-                    report(at, wrong or "")
+                    report(("together", name, "unless_message_has"), wrong or "")
                     return None
                 written.append(exclusion)  # its words are known to the normaliser, as the signs' are
                 unless = re.compile(exclusion)
-            if failed:
+            if signs is None or endings is None:
                 return None
             return CompiledTogether(
                 at_least=rule.at_least, signs=tuple(signs), unless=unless, with_one_of=tuple(endings)
