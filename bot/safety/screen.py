@@ -12,13 +12,16 @@ from pydantic import Field, model_validator
 from bot.flows.model import _Strict
 from bot.safety.assessment import Level
 from bot.safety.normal import normalise
-from bot.safety.prefilter import GuardedPattern, NeedFinder, PatternIndex
+from bot.safety.prefilter import GuardedPattern, NeedFinder, PatternIndex, guarded
+from bot.safety.translit import fold, reads_as_latin_russian, to_cyrillic
 
 Pattern = Annotated[str, Field(min_length=1)]
 # A pattern that starts with this regex comment is kept: the learned readers may turn its full reply into the
 # gentle question, but never take the question away (signs they were shown to miss, such as quiet goodbyes,
 # or someone on a bridge right now told at the end of a story about an exam).
 KEPT = "(?#kept)"
+# The language whose patterns also read messages typed in Latin letters that read as it (bot.safety.translit).
+LATIN_READ_AS = "ru"
 
 
 # Where a sentence starts and what a sentence may not cross: a pattern with an exclusion
@@ -278,13 +281,23 @@ class CrisisScreen:
     """The words the patterns are written with: a held-down, starred or broken-up one is read as it
     (:func:`~bot.safety.normal.normalise`)."""
     _topic_indexes: dict[str, PatternIndex] = field(init=False, repr=False, compare=False)
+    # The Russian patterns and the topics folded for Russian typed in Latin letters (bot.safety.translit).
+    _latin_russian: CompiledRules | None = field(init=False, repr=False, compare=False)
+    _latin_topic_indexes: dict[str, PatternIndex] = field(init=False, repr=False, compare=False)
     _finder: NeedFinder = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         topic_indexes = {name: PatternIndex(patterns) for name, patterns in self.topics.items()}
+        russian = self.languages.get(LATIN_READ_AS)
+        latin_russian = None if russian is None else folded_rules(russian)
+        latin_topic_indexes = {name: PatternIndex(folded(patterns)) for name, patterns in self.topics.items()}
         needs = self.english.needs().union(*(rules.needs() for rules in self.languages.values()))
-        needs = needs.union(*(index.needs() for index in topic_indexes.values()))
+        needs = needs.union(*(index.needs() for index in (*topic_indexes.values(), *latin_topic_indexes.values())))
+        if latin_russian is not None:
+            needs |= latin_russian.needs()
         object.__setattr__(self, "_topic_indexes", topic_indexes)
+        object.__setattr__(self, "_latin_russian", latin_russian)
+        object.__setattr__(self, "_latin_topic_indexes", latin_topic_indexes)
         object.__setattr__(self, "_finder", NeedFinder(needs))
 
     def normal(self, text: str) -> str:
@@ -312,8 +325,52 @@ class CrisisScreen:
             elif found is not Level.NONE and found == level and language is None:
                 language = code  # English words inside another language ("will mich unalive"): that language
         topics = frozenset(name for name, index in self._topic_indexes.items() if index.search(normal, present))
+        cyrillic = self.latin_read_back(text, normal)
+        if self._latin_russian is not None and cyrillic is not None:
+            seen = self._finder.present(cyrillic)
+            found, found_kept = self._latin_russian.level(*self._latin_russian.blank(cyrillic, seen, self._finder))
+            kept = kept or found_kept
+            if found > level:
+                level, language = found, LATIN_READ_AS
+            topics |= {name for name, index in self._latin_topic_indexes.items() if index.search(cyrillic, seen)}
         return PatternVerdict(level, topics, language, normal, kept)
+
+    @property
+    def latin_russian(self) -> CompiledRules | None:
+        """The Russian patterns folded to read Russian typed in Latin letters (None without Russian ones)."""
+        return self._latin_russian
+
+    def latin_read_back(self, text: str, normal: str) -> str | None:
+        """``text`` read back into folded Cyrillic when it is Russian typed in Latin letters (its ``normal``
+        form reads as such, :func:`~bot.safety.translit.reads_as_latin_russian`) and there are Russian
+        patterns to read it; None otherwise. Read from ``text`` without the English spellings, which would
+        turn "u" (at) into "you"."""
+        if self._latin_russian is None or not reads_as_latin_russian(normal):
+            return None
+        return to_cyrillic(normalise(text, {}, self.words))
 
     def flags(self, text: str) -> bool:
         """True when the patterns alone see clear risk in ``text``."""
         return self.verdict(text).level is Level.CLEAR
+
+
+def folded(patterns: tuple[GuardedPattern, ...]) -> tuple[GuardedPattern, ...]:
+    """``patterns`` with their Cyrillic folded as Latin typing blurs it (:func:`~bot.safety.translit.fold`).
+    Folding only drops or swaps Cyrillic letters; a pattern it would break (a soft sign alone in a character
+    class) is kept as written, so it still reads what it read."""
+    return tuple(_folded(pattern) for pattern in patterns)
+
+
+def _folded(pattern: GuardedPattern) -> GuardedPattern:
+    source = fold(pattern.regex.pattern)
+    if source == pattern.regex.pattern:
+        return pattern
+    try:
+        return guarded(re.compile(source, pattern.regex.flags))
+    except re.error:
+        return pattern
+
+
+def folded_rules(rules: CompiledRules) -> CompiledRules:
+    """One language's rules folded (:func:`folded`) for text read back from Latin letters."""
+    return CompiledRules(folded(rules.benign), folded(rules.risk), folded(rules.possible))

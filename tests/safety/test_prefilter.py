@@ -12,7 +12,7 @@ import pytest
 from bot.safety import load_safety
 from bot.safety.assessment import Level
 from bot.safety.prefilter import GuardedPattern, NeedFinder, PatternIndex, guarded, needed_clauses, needed_strings
-from bot.safety.screen import CompiledRules, CrisisScreen
+from bot.safety.screen import LATIN_READ_AS, CompiledRules, CrisisScreen, folded
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -137,9 +137,16 @@ def test_the_index_gives_every_corpus_message_the_verdict_of_searching_every_pat
         assert verdict.normal == normal
         levels = {None: _one_by_one(screen.english, normal)}
         levels.update({code: _one_by_one(rules, normal) for code, rules in screen.languages.items()})
+        cyrillic = screen.latin_read_back(text, normal)
+        if cyrillic is not None and screen.latin_russian is not None:
+            levels[LATIN_READ_AS] = max(levels[LATIN_READ_AS], _one_by_one(screen.latin_russian, cyrillic))
         assert verdict.level == max(levels.values()), text
         assert levels[verdict.language] == verdict.level, text
         topics = {name for name, patterns in screen.topics.items() if any(p.search(normal) for p in patterns)}
+        if cyrillic is not None:
+            topics |= {
+                name for name, patterns in screen.topics.items() if any(p.search(cyrillic) for p in folded(patterns))
+            }
         assert verdict.topics == topics, text
 
 

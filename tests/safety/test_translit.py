@@ -1,0 +1,122 @@
+"""Russian typed in Latin letters, read back into Cyrillic for the Russian patterns (bot.safety.translit)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.safety import Safety, load_safety, normalise
+from bot.safety.assessment import Level
+from bot.safety.screen import LATIN_READ_AS, folded
+from bot.safety.translit import fold, reads_as_latin_russian, to_cyrillic
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def safety() -> Safety:
+    return load_safety(ROOT / "conversations")
+
+
+@pytest.mark.parametrize(
+    ("latin", "cyrillic"),
+    [
+        ("ya ne hochu zhit", "я не хочу жит"),
+        ("soobshchenie", "сообшение"),
+        ("soobshenie", "сообшение"),  # "sh" for "щ": both fold to "ш"
+        ("lu4she", "лучше"),
+        ("porezatsya", "порезатся"),  # the "тс" of a verb, not "ц"
+        ("otets", "отец"),
+        ("posledniy", "последнии"),  # "й" as the normaliser reads it
+        ("kotoryi", "которыи"),
+        ("byla", "была"),  # "ы" kept: "была" (was) is not "била" (hit)
+        ("moya", "моя"),
+        ("lyublyu", "люблю"),
+        ("ub'yu", "убю"),
+        ("zhit'", "жит"),
+        ("eto", "ето"),
+    ],
+)
+def test_latin_words_read_back_as_the_folded_cyrillic(latin: str, cyrillic: str) -> None:
+    assert to_cyrillic(latin) == cyrillic
+
+
+def test_numbers_marks_and_other_scripts_are_left_as_they_were() -> None:
+    assert to_cyrillic("v 2019 , мама 🙂 !") == "в 2019 , мама 🙂 !"
+
+
+def test_fold_drops_what_latin_typing_blurs_and_keeps_what_it_does_not() -> None:
+    assert fold("жить больше щётка это мой") == "жит болше шетка ето мои"
+    assert fold("съел была") == "съел была"  # the hard sign and "ы" tell words apart ("сел", "била")
+    assert fold(r"\bжить\b(?! сегодня)") == r"\bжит\b(?! сегодня)"  # a regular expression's syntax untouched
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ya ne hochu bolshe zhit",
+        "prosti menya, mne ochen stydno",
+        "eto moe poslednee soobshchenie vsem",
+    ],
+)
+def test_russian_in_latin_letters_is_recognised(text: str) -> None:
+    assert reads_as_latin_russian(normalise(text, {}))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ya no puedo más, ya me voy",  # Spanish "ya" is no Russian word here
+        "ne t'inquiète pas, je vais bien",
+        "da ist nichts mehr, ne",
+        "my mom is on the net all day",
+        "spasibo for the gift!",  # one Russian word in an English message is not enough
+        "это последнее сообщение от меня, prosti menya",  # Cyrillic: the Russian patterns read it as written
+    ],
+)
+def test_other_languages_and_cyrillic_are_not_read_back(text: str) -> None:
+    assert not reads_as_latin_russian(normalise(text, {}))
+
+
+@pytest.mark.parametrize(
+    ("said", "at_least"),
+    [
+        ("ya ne hochu bolshe zhit', vse, hvatit", Level.CLEAR),
+        ("Privet, eto poslednee soobshchenie ot menya. Parol ot noutbuka tvoj den rozhdeniya", Level.CLEAR),
+        ("mne kazhetsya ya skoro sebya ub'yu, chestno", Level.CLEAR),
+        ("ya tak ustal zhit, zachem voobshche vse eto", Level.CLEAR),
+        ("otchim opyat napilsya i skazal chto ubyot menya i mamu", Level.CLEAR),
+        ("spasibo za vse. ty byla samym lu4shim chto so mnoj slu4ilos. prosti menya", Level.POSSIBLE),
+    ],
+)
+def test_russian_in_latin_letters_reaches_the_russian_patterns(safety: Safety, said: str, at_least: Level) -> None:
+    verdict = safety.screen.verdict(said)
+    assert verdict.level >= at_least
+    assert verdict.language == LATIN_READ_AS
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "u menya byla depressiya v 2019, seichas vse horosho, rabotayu i splyu normalno",  # "была", not "била"
+        "vecherom sel i vypisal vse voprosy kotorye zadavali, budu gotovitsya",  # "сел", not "съел"
+        "zavtra ekzamen, ya ustala, no uzhe pochti vse vyuchila",
+    ],
+)
+def test_everyday_russian_in_latin_letters_is_left_alone(safety: Safety, said: str) -> None:
+    assert safety.screen.verdict(said).level is Level.NONE
+
+
+def test_a_message_read_back_is_flagged_as_its_cyrillic_twin_is(safety: Safety) -> None:
+    latin = safety.screen.verdict("mne nado porezatsya, tolko eto pomogaet")
+    cyrillic = safety.screen.verdict("мне надо порезаться, только это помогает")
+    assert (latin.level, latin.language) == (cyrillic.level, cyrillic.language)
+
+
+def test_every_russian_pattern_still_compiles_folded(safety: Safety) -> None:
+    russian = safety.screen.languages[LATIN_READ_AS]
+    for patterns in (russian.benign, russian.risk, russian.possible):
+        for before, after in zip(patterns, folded(patterns), strict=True):
+            # Folded where it holds a letter to fold; never left as written because folding broke it.
+            assert after.regex.pattern == fold(before.regex.pattern)
