@@ -2509,3 +2509,23 @@ def test_a_goodbye_for_good_gets_the_question_and_a_teams_does_not_keep_it(safet
 )
 def test_round_nines_misses_as_classes_and_their_look_alikes(safety: Safety, said: str, level: Level) -> None:
     assert safety.screen.verdict(said).level is level
+
+
+@pytest.mark.parametrize(
+    ("said", "level"),
+    [
+        # round 10, read after its held-out figures: don't look for me; I will be no more (ru, either alphabet)
+        ("не ищите меня. я спокойна", Level.POSSIBLE),
+        ("ya vse reshil. ne ishite menya", Level.POSSIBLE),
+        ("не ищите меня в офисе, я на больничном", Level.NONE),
+        ("не ищите меня до понедельника.", Level.NONE),
+        ("когда ты это прочитаешь меня уже не будет", Level.POSSIBLE),
+        ("в пятницу меня уже не будет.", Level.NONE),
+        ("меня больше не будет в этом чате.", Level.NONE),
+        # someone else's words reported: a friend wrote that he is tired of living (ru)
+        ("друг написал в чат что устал жить. мы к нему поехали, все ок", Level.NONE),
+        ("я устал жить", Level.CLEAR),
+    ],
+)
+def test_round_tens_misses_as_classes_and_their_look_alikes(safety: Safety, said: str, level: Level) -> None:
+    assert safety.screen.verdict(said).level is level
