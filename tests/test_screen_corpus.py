@@ -1,10 +1,12 @@
-"""The cut rule the screen-training tools share (tools/screen_corpus.py)."""
+"""What the screen-training tools share (tools/screen_corpus.py): the cut rule and what they train on."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from tools.screen_corpus import MAX_DEMOTE, demotion_cut
+from tools.screen_corpus import CORPUS, HELD_OUT_PROBES, MAX_DEMOTE, PROBES, demotion_cut, read, training_rows
 
 
 def test_the_cut_lets_at_most_the_budget_of_risk_fall_under_it() -> None:
@@ -25,3 +27,17 @@ def test_the_cut_never_rises_above_its_ceiling() -> None:
     assert demotion_cut([(0.9, True)] * 10, "test") == pytest.approx(0.45)  # half the lowest, under the ceiling
     assert demotion_cut([(0.99, True)] * 200, "test") == MAX_DEMOTE
     assert demotion_cut([(0.2, False)], "test") == MAX_DEMOTE
+
+
+def test_training_never_reads_a_held_out_probe_set_nor_a_message_it_is_judged_by() -> None:
+    rows, about = training_rows()
+    # The probes added after the train split (which shares a few one-word flow answers, "k", "skip", with blind).
+    texts = {" ".join(row["text"].split()).casefold() for row in rows[len(read("train")) :]}
+    judged = {" ".join(row["text"].split()).casefold() for split in ("dev", "test", "blind") for row in read(split)}
+    assert not texts & judged
+    for name in HELD_OUT_PROBES:
+        held = (PROBES / name).read_text(encoding="utf-8").splitlines()
+        assert held, f"{name} is missing"
+        assert not texts & {" ".join(json.loads(line)["text"].split()).casefold() for line in held if line.strip()}
+        assert name in about
+    assert str(CORPUS) in about

@@ -22,6 +22,8 @@ EVERYDAY_BUDGET = 0.01
 # still get the question), and never above this probability.
 DEMOTED_RISK_BUDGET = 0.03
 MAX_DEMOTE = 0.5
+# Probe sets no training tool reads, so that a fresh writer's reach stays measurable on them.
+HELD_OUT_PROBES = frozenset({"round9_heldout.jsonl", "round10_heldout.jsonl"})
 
 
 def read(split: str) -> list[dict[str, Any]]:
@@ -47,19 +49,24 @@ def training_rows() -> tuple[list[dict[str, Any]], str]:
     them are harmless twins of quiet goodbyes, written to break a pattern, and readers trained on them too
     reached fewer English goodbyes on dev, on the blind set and on a fresh round of writers (see
     tests/safety/corpus/README.md). A probe whose text is also in dev, test or the blind set is left out, so
-    no reader is trained on a message it is judged by.
+    no reader is trained on a message it is judged by, and so is every file of :data:`HELD_OUT_PROBES`.
     """
     rows = read("train")
     seen = {_key(row) for row in rows}
     held_out = {_key(row) for split in ("dev", "test", "blind") for row in read(split)}
     probes = []
     for path in sorted(PROBES.glob("*.jsonl")):
+        if path.name in HELD_OUT_PROBES:
+            continue
         for row in _rows(path):
             key = _key(row)
             if row.get("lang", "en") != "en" and key not in seen and key not in held_out:
                 seen.add(key)
                 probes.append(row)
-    about = f"{CORPUS}/train.jsonl ({len(rows)} messages) and {PROBES}/*.jsonl ({len(probes)} more, not English)"
+    about = (
+        f"{CORPUS}/train.jsonl ({len(rows)} messages) and {PROBES}/*.jsonl ({len(probes)} more, not English; "
+        f"{', '.join(sorted(HELD_OUT_PROBES))} held out)"
+    )
     return rows + probes, about
 
 
