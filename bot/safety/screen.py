@@ -328,8 +328,10 @@ class CrisisScreen:
         cyrillic = self.latin_read_back(text, normal)
         if self._latin_russian is not None and cyrillic is not None:
             seen = self._finder.present(cyrillic)
-            found, found_kept = self._latin_russian.level(*self._latin_russian.blank(cyrillic, seen, self._finder))
-            kept = kept or found_kept
+            found, _ = self._latin_russian.level(*self._latin_russian.blank(cyrillic, seen, self._finder))
+            # A reading back is a guess ("bila" may be "была", was, or "била", hit): at most the question, and
+            # one the readers may weigh (never kept).
+            found = min(found, Level.POSSIBLE)
             if found > level:
                 level, language = found, LATIN_READ_AS
             topics |= {name for name, index in self._latin_topic_indexes.items() if index.search(cyrillic, seen)}
@@ -344,10 +346,15 @@ class CrisisScreen:
         """``text`` read back into folded Cyrillic when it is Russian typed in Latin letters (its ``normal``
         form reads as such, :func:`~bot.safety.translit.reads_as_latin_russian`) and there are Russian
         patterns to read it; None otherwise. Read from ``text`` without the English spellings, which would
-        turn "u" (at) into "you"."""
+        turn "u" (at) into "you", and with the spans the English and Russian benign patterns match in the Latin
+        letters already blanked ("porezala ruku kogda gotovila", "Suicide Squad")."""
         if self._latin_russian is None or not reads_as_latin_russian(normal):
             return None
-        return to_cyrillic(normalise(text, {}, self.words))
+        plain = normalise(text, {}, self.words)
+        present = self._finder.present(plain)
+        for rules in (self.english, self.languages[LATIN_READ_AS]):
+            plain, present = rules.blank(plain, present, self._finder)
+        return to_cyrillic(plain)
 
     def flags(self, text: str) -> bool:
         """True when the patterns alone see clear risk in ``text``."""

@@ -102,9 +102,76 @@ MARKERS = frozenset(
         "znaju",
         "dumayu",
         "dumaju",
+        "sichas",
+        "shas",
+        "menia",
+        "menja",
+        "tebia",
+        "sebia",
+        "tebja",
+        "sebja",
+    }
+)
+# Words of the other Slavic languages typed in Latin letters (Czech, Polish, Serbian and Croatian, Slovene,
+# Bulgarian and Ukrainian transliterated), which share many of the markers ("mne", "vse", "budu", "tebe"): a
+# message holding one is not read as Russian.
+OTHER_SLAVIC = frozenset(
+    {
+        "je",
+        "jsem",
+        "jsi",
+        "jsme",
+        "jste",
+        "sam",
+        "smo",
+        "ste",
+        "su",
+        "nije",
+        "sve",
+        "ali",
+        "kod",
+        "jest",
+        "nie",
+        "sie",
+        "czy",
+        "jak",
+        "shcho",
+        "vzhe",
+        "shte",
+        "gi",
+        "kao",
+        "jako",
+        "taky",
+        "tudi",
+        "zelo",
+        "ker",
+        "bych",
+        "mam",
+        "jsou",
+        "zapiski",
+        "zapiskite",
     }
 )
 _NEEDED_MARKERS = 2
+# A short message ("hochu umeret", "prosti menya") shows few words of any kind: one marker is enough there.
+_SHORT_WORDS = 6
+# Whole words typed in ways no letter-by-letter reading gets back.
+_WORDS = {
+    "shto": "что",
+    "sho": "что",
+    "cho": "что",
+    "4to": "что",
+    "sevodnya": "сегодня",
+    "sivodnya": "сегодня",
+    "sevodnja": "сегодня",
+    "nichevo": "ничего",
+    "shas": "сеичас",
+    "sichas": "сеичас",
+    "uje": "уже",
+    "toje": "тоже",
+    "pojaluista": "пожалуиста",
+    "pojalujsta": "пожалуиста",
+}
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
 # A word typed in Latin letters (a "4" may stand for "ч", an apostrophe for a soft sign).
 _LATIN_WORD = re.compile(r"[a-z4']*[a-z][a-z4']*")
@@ -162,8 +229,16 @@ _LETTERS = {
 }
 _SPELLING = re.compile("|".join(re.escape(latin) for latin, _ in _SPELLINGS) + "|.", re.DOTALL)
 _READ = dict(_SPELLINGS) | _LETTERS
-_TS_AT_END = re.compile(r"ts(?=a\b)")
+# "ts" is "тс" before a consonant ("detstve": "детстве"); a verb's "-tsa", "-tca" after a vowel is "-тся"
+# ("povesitsa"), in a word long enough not to be "otsa" (отца).
+_TS_BEFORE_CONSONANT = re.compile(r"ts(?=[bcdfghjklmnpqrstvwxz])")
+_VERB_END = re.compile(r"(?<=\w{3}[aeiouy])(?:ts|tc)a$")
 _Y_AFTER_VOWEL = re.compile(r"(?<=[aeiouy])y(?![aeou])")
+# "ia", "iu", "io" after a consonant are "я", "ю", "ё" ("menia", "sebia", "vsio"); "j" before "i" or a consonant
+# is "ж" ("jit", "jgu"), as "й" never stands there.
+_I_AS_SOFT = re.compile(r"(?<=[bcdfghklmnprstvwxz])i([aou])")
+_SOFT_VOWELS = {"a": "я", "u": "ю", "o": "е"}
+_J_AS_ZH = re.compile(r"j(?=[ibcdfghjklmnpqrstvwxz])")
 # Not "ы" as "и": "была" (was) and "била" (hit) must stay apart.
 # Nor the hard sign dropped: "съел" (ate) and "сел" (sat down) must stay apart too.
 _FOLD = str.maketrans({"ь": None, "э": "е", "щ": "ш", "ё": "е", "й": "и"})
@@ -178,11 +253,16 @@ def fold(text: str) -> str:
 
 def reads_as_latin_russian(normal: str) -> bool:
     """Whether ``normal`` text (as the screen reads it) is Russian typed in Latin letters: no Cyrillic letter,
-    and at least two different words of :data:`MARKERS`."""
+    no word of :data:`OTHER_SLAVIC`, and at least two different words of :data:`MARKERS` (one in a message of
+    a few words), an apostrophe for a soft sign or not ("zhit'")."""
     if _CYRILLIC.search(normal):
         return False
-    found = {word for word in normal.split() if word in MARKERS}
-    return len(found) >= _NEEDED_MARKERS
+    words = [word.replace("'", "") for word in normal.split()]
+    if any(word in OTHER_SLAVIC for word in words):
+        return False
+    found = {word for word in words if word in MARKERS}
+    needed = 1 if len(words) <= _SHORT_WORDS else _NEEDED_MARKERS
+    return len(found) >= needed
 
 
 def to_cyrillic(plain: str) -> str:
@@ -193,5 +273,9 @@ def to_cyrillic(plain: str) -> str:
 
 
 def _word_to_cyrillic(word: str) -> str:
-    word = _Y_AFTER_VOWEL.sub("и", _TS_AT_END.sub("тс", word))
+    whole = _WORDS.get(word.replace("'", ""))
+    if whole is not None:
+        return whole
+    word = _TS_BEFORE_CONSONANT.sub("тс", _VERB_END.sub("тся", word))
+    word = _J_AS_ZH.sub("ж", _I_AS_SOFT.sub(lambda found: _SOFT_VOWELS[found.group(1)], _Y_AFTER_VOWEL.sub("и", word)))
     return fold("".join(_READ.get(piece, piece) for piece in _SPELLING.findall(word)))

@@ -71,7 +71,9 @@ def test_russian_in_latin_letters_is_recognised(text: str) -> None:
         "ne t'inquiète pas, je vais bien",
         "da ist nichts mehr, ne",
         "my mom is on the net all day",
-        "spasibo for the gift!",  # one Russian word in an English message is not enough
+        "thanks a lot, spasibo for the lovely gift and the card!",  # one Russian word in a longer English message
+        "vcera jsem byla doma, mne je zle a vse me boli",  # Czech: words of another Slavic language
+        "ja sam bila kod kuce, sve je ok",  # Serbian
         "это последнее сообщение от меня, prosti menya",  # Cyrillic: the Russian patterns read it as written
     ],
 )
@@ -80,20 +82,31 @@ def test_other_languages_and_cyrillic_are_not_read_back(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("said", "at_least"),
+    "said",
     [
-        ("ya ne hochu bolshe zhit', vse, hvatit", Level.CLEAR),
-        ("Privet, eto poslednee soobshchenie ot menya. Parol ot noutbuka tvoj den rozhdeniya", Level.CLEAR),
-        ("mne kazhetsya ya skoro sebya ub'yu, chestno", Level.CLEAR),
-        ("ya tak ustal zhit, zachem voobshche vse eto", Level.CLEAR),
-        ("otchim opyat napilsya i skazal chto ubyot menya i mamu", Level.CLEAR),
-        ("spasibo za vse. ty byla samym lu4shim chto so mnoj slu4ilos. prosti menya", Level.POSSIBLE),
+        "Privet, eto poslednee soobshchenie ot menya. Parol ot noutbuka tvoj den rozhdeniya",
+        "mne kazhetsya ya skoro sebya ub'yu, chestno",
+        "ya tak ustal zhit, zachem voobshche vse eto",
+        "otchim opyat napilsya i skazal chto ubyot menya i mamu",
+        "spasibo za vse. ty byla samym lu4shim chto so mnoj slu4ilos. prosti menya",
+        "mne nado sdelat sebe bolno chtoby uspokoitsya",
+        # spellings the review found: "ia" for "я", "j" for "ж", "-tsa" for "-ться", "uje", one marker in a few words
+        "vsem budet lu4she bez menia",
+        "ya ustala jit'",
+        "hochu povesitsa",
+        "kogda menya uje ne budet",
+        "xochu umeret'",
     ],
 )
-def test_russian_in_latin_letters_reaches_the_russian_patterns(safety: Safety, said: str, at_least: Level) -> None:
+def test_russian_in_latin_letters_reaches_the_russian_patterns(safety: Safety, said: str) -> None:
     verdict = safety.screen.verdict(said)
-    assert verdict.level >= at_least
+    assert verdict.level is Level.POSSIBLE  # a reading back is a guess: the question, never the full reply alone
     assert verdict.language == LATIN_READ_AS
+    assert not verdict.kept  # the readers may weigh it
+
+
+def test_a_latin_pattern_still_sends_the_full_reply(safety: Safety) -> None:
+    assert safety.screen.verdict("ya hochu umeret, ne shuchu").level is Level.CLEAR
 
 
 @pytest.mark.parametrize(
@@ -102,6 +115,7 @@ def test_russian_in_latin_letters_reaches_the_russian_patterns(safety: Safety, s
         "u menya byla depressiya v 2019, seichas vse horosho, rabotayu i splyu normalno",  # "была", not "била"
         "vecherom sel i vypisal vse voprosy kotorye zadavali, budu gotovitsya",  # "сел", not "съел"
         "zavtra ekzamen, ya ustala, no uzhe pochti vse vyuchila",
+        "otdala vse detskie veshi podruge, mne oni uzhe ne nuzhny",  # "детские": "ts" before a consonant
     ],
 )
 def test_everyday_russian_in_latin_letters_is_left_alone(safety: Safety, said: str) -> None:
