@@ -42,14 +42,16 @@ def _key(row: dict[str, Any]) -> str:
 
 def training_rows() -> tuple[list[dict[str, Any]], str]:
     """What the learned readers are trained on, and a line saying so: the train split, then the probe sets'
-    messages in languages other than English (:data:`PROBES`), each message once.
+    messages in languages other than English and their English risk messages (:data:`PROBES`), each once.
 
     The probes were written against the patterns, so they can never be held out; as training material they
-    carry the other-language phrasings the train split is thin in. The English probes are left out: half of
-    them are harmless twins of quiet goodbyes, written to break a pattern, and readers trained on them too
-    reached fewer English goodbyes on dev, on the blind set and on a fresh round of writers (see
-    tests/safety/corpus/README.md). A probe whose text is also in dev, test or the blind set is left out, so
-    no reader is trained on a message it is judged by, and so is every file of :data:`HELD_OUT_PROBES`.
+    carry the phrasings the train split is thin in: other languages, and quiet goodbyes. The English harmless
+    probes are left out: most are twins of quiet goodbyes, written to break a pattern, and readers trained on
+    them too reached fewer English goodbyes on dev, on the blind set and on a fresh round of writers; with the
+    English risk probes alone, two fresh rounds held out saw 4 and 6 more points of their goodbyes reached (see
+    tests/safety/corpus/README.md, "The twenty-sixth session"). A probe whose text is also in dev, test or the
+    blind set is left out, so no reader is trained on a message it is judged by, and so is every file of
+    :data:`HELD_OUT_PROBES`.
     """
     rows = read("train")
     seen = {_key(row) for row in rows}
@@ -60,12 +62,14 @@ def training_rows() -> tuple[list[dict[str, Any]], str]:
             continue
         for row in _rows(path):
             key = _key(row)
-            if row.get("lang", "en") != "en" and key not in seen and key not in held_out:
+            taken = row.get("lang", "en") != "en" or row["label"] == "risk"
+            if taken and key not in seen and key not in held_out:
                 seen.add(key)
                 probes.append(row)
+    english = sum(row.get("lang", "en") == "en" for row in probes)
     about = (
-        f"{CORPUS}/train.jsonl ({len(rows)} messages) and {PROBES}/*.jsonl ({len(probes)} more, not English; "
-        f"{', '.join(sorted(HELD_OUT_PROBES))} held out)"
+        f"{CORPUS}/train.jsonl ({len(rows)} messages) and {PROBES}/*.jsonl ({len(probes) - english} more in other "
+        f"languages, {english} English risk messages; {', '.join(sorted(HELD_OUT_PROBES))} held out)"
     )
     return rows + probes, about
 

@@ -20,21 +20,22 @@ from bot.safety.evaluation import Evaluation, evaluate, read_labelled
 
 CORPUS = Path(__file__).parent / "corpus"
 ROOT = Path(__file__).resolve().parents[2]
-# The issue's targets are 95 % per category, 3 % and 10 %. Measured on this split (see corpus/README.md) the
-# screen meets the full-reply one and, by one message, the question (199 of 2,000), but not 95 % in every
-# category; these floors hold it to what it does reach (92.1 % worst category, 95.3 % of all risk, 93.4 % in
-# the weakest other language, 1.3 % and 10.0 %), so a change that makes it worse fails here. The question's
-# floor keeps half a point over it: a message at the threshold may read a hair differently on another machine.
-# Raise them as the screen improves; never lower one to make a change pass, unless the change is a trade
-# written down in corpus/README.md with what it gained. (They were last lowered because the split grew by 355
-# messages of six new writers, harder than the rest; on the messages it held before, nothing fell.)
-MIN_RECALL_PER_CATEGORY = 0.915
-MIN_RECALL_OVERALL = 0.95
+# The issue's targets are 95 % per category, 3 % and 10 %. Measured on this split (see corpus/README.md, "The
+# twenty-sixth session") the screen meets all three: 95.0 % worst category, 96.3 % of all risk, 93.2 % in the
+# weakest other language, 1.1 % and 9.3 %. These floors hold it near that, so a change that makes it worse
+# fails here; each keeps a message or half a point in hand, since a message at a threshold may read a hair
+# differently on another machine. Raise them as the screen improves; never lower one to make a change pass,
+# unless the change is a trade written down in corpus/README.md with what it gained.
+MIN_RECALL_PER_CATEGORY = 0.94
+MIN_RECALL_OVERALL = 0.955
 MIN_RECALL_PER_LANGUAGE = 0.92
 MAX_BENIGN_FULL_REPLY = 0.015
-MAX_BENIGN_QUESTION = 0.105
-# The blind set, a writer in no split (measured: 93.3 % worst category, 96.8 % of all risk, 1.9 %, 5.3 %).
-BLIND_MIN_RECALL_PER_CATEGORY = 0.93
+MAX_BENIGN_QUESTION = 0.098
+# The blind set, a writer in no split (measured: 90.0 % worst category, 96.4 % of all risk, 1.2 %, 5.3 %). Its
+# worst-category floor was lowered from 0.93 in the twenty-sixth session, a trade written down in corpus/README.md:
+# readers trained on the English risk probes lost one of its 30 goodbyes (28 → 27) and brought every test category
+# to 95 % or more (goodbyes 92.9 → 95.6 %) and two fresh rounds' goodbyes up 4 and 6 points.
+BLIND_MIN_RECALL_PER_CATEGORY = 0.90
 BLIND_MIN_RECALL_OVERALL = 0.96
 BLIND_MAX_BENIGN_FULL_REPLY = 0.02
 BLIND_MAX_BENIGN_QUESTION = 0.07
