@@ -8,9 +8,10 @@ written in, but not equal: "zhit" is "жит", not "жить". So the patterns i
 same way (:func:`fold`): without soft signs, "э" as "е", "щ" as "ш". Both sides lose
 the same letters, and one Russian pattern serves both alphabets.
 
-Only a message that reads as Russian (:func:`reads_as_latin_russian`: two of its words are common Russian
-words no other language of the screen writes that way) is read back; an English or Spanish message never
-is. Pure: no I/O.
+Only a message that reads as Russian (:func:`reads_as_latin_russian`: two of its words, or one in a short
+message, are common Russian words no other language of the screen writes that way, and none is a word of
+another Slavic language) is read back; an English or Spanish message never is. Letters with diacritics
+("hoču", "žit") are read as their plain letters, not as Russian. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -91,7 +92,6 @@ MARKERS = frozenset(
         "pozhalujsta",
         "pojaluista",
         "blin",
-        "kak-to",
         "potomu",
         "tozhe",
         "toje",
@@ -103,6 +103,7 @@ MARKERS = frozenset(
         "dumayu",
         "dumaju",
         "sichas",
+        "seichas",
         "shas",
         "menia",
         "menja",
@@ -117,12 +118,10 @@ MARKERS = frozenset(
 # message holding one is not read as Russian.
 OTHER_SLAVIC = frozenset(
     {
-        "je",
         "jsem",
         "jsi",
         "jsme",
         "jste",
-        "sam",
         "smo",
         "ste",
         "su",
@@ -146,7 +145,6 @@ OTHER_SLAVIC = frozenset(
         "zelo",
         "ker",
         "bych",
-        "mam",
         "jsou",
         "zapiski",
         "zapiskite",
@@ -171,10 +169,22 @@ _WORDS = {
     "toje": "тоже",
     "pojaluista": "пожалуиста",
     "pojalujsta": "пожалуиста",
+    "mojno": "можно",
+    "nujno": "нужно",
+    "mejdu": "между",
+    "vajno": "важно",
+    "ujas": "ужас",
+    "ujasno": "ужасно",
+    "nadejda": "надежда",
+    "kajdyi": "каждыи",
+    "kajdiy": "каждыи",
+    "kajdyj": "каждыи",
+    "bolnitsa": "болница",
+    "ulitsa": "улица",
 }
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
 # A word typed in Latin letters (a "4" may stand for "ч", an apostrophe for a soft sign).
-_LATIN_WORD = re.compile(r"[a-z4']*[a-z][a-z4']*")
+_LATIN_WORD = re.compile(r"(?=[4']*[a-z])[a-z4']+")  # one pass: no backtracking on a long token
 # Longest first, so "shch" is one letter, not "sh" + "ch". "ts" before "ya" or "a" at a word's end is the "тс"
 # of a verb ("porezatsya": "порезаться"); elsewhere "ц" ("otets": "отец").
 _SPELLINGS = (
@@ -231,14 +241,16 @@ _SPELLING = re.compile("|".join(re.escape(latin) for latin, _ in _SPELLINGS) + "
 _READ = dict(_SPELLINGS) | _LETTERS
 # "ts" is "тс" before a consonant ("detstve": "детстве"); a verb's "-tsa", "-tca" after a vowel is "-тся"
 # ("povesitsa"), in a word long enough not to be "otsa" (отца).
-_TS_BEFORE_CONSONANT = re.compile(r"ts(?=[bcdfghjklmnpqrstvwxz])")
+_TS_BEFORE_CONSONANT = re.compile(r"(?<=\w)ts(?=[bcdfghjklmnpqrstvwxz])")  # not "tsvety" (цветы)
 _VERB_END = re.compile(r"(?<=\w{3}[aeiouy])(?:ts|tc)a$")
 _Y_AFTER_VOWEL = re.compile(r"(?<=[aeiouy])y(?![aeou])")
-# "ia", "iu", "io" after a consonant are "я", "ю", "ё" ("menia", "sebia", "vsio"); "j" before "i" or a consonant
-# is "ж" ("jit", "jgu"), as "й" never stands there.
+# "ia", "iu", "io" after a consonant are "я", "ю", "ё" ("menia", "sebia", "vsio"; a few words such as "seriale"
+# come out wrong, "серяле"). "j" before "i" or a consonant is "ж" at a word's start or after a consonant ("jit",
+# "jgu"), and "й" after a vowel ("vyjdu", "proshchajte", "sejchas"); the common words with "ж" after a vowel
+# ("mojno", "nujno") are in :data:`_WORDS`.
 _I_AS_SOFT = re.compile(r"(?<=[bcdfghklmnprstvwxz])i([aou])")
 _SOFT_VOWELS = {"a": "я", "u": "ю", "o": "е"}
-_J_AS_ZH = re.compile(r"j(?=[ibcdfghjklmnpqrstvwxz])")
+_J_AS_ZH = re.compile(r"(?<![aeiouy])j(?=[ibcdfghjklmnpqrstvwxz])")
 # Not "ы" as "и": "была" (was) and "била" (hit) must stay apart.
 # Nor the hard sign dropped: "съел" (ate) and "сел" (sat down) must stay apart too.
 _FOLD = str.maketrans({"ь": None, "э": "е", "щ": "ш", "ё": "е", "й": "и"})
@@ -246,9 +258,9 @@ _FOLD = str.maketrans({"ь": None, "э": "е", "щ": "ш", "ё": "е", "й": "и
 
 def fold(text: str) -> str:
     """``text`` (Cyrillic, or a Russian pattern's source) without the letters Latin typing blurs: no soft
-    sign, "э" and "ё" as "е", "щ" as "ш", "й" as "и". Only Cyrillic letters change, so a regular
-    expression's syntax is untouched."""
-    return text.translate(_FOLD)
+    sign, "э" and "ё" as "е", "щ" and "сч" as "ш" (Latin "sch" spells both: "ischeznut", "schitayu"), "й" as
+    "и". Only Cyrillic letters change, so a regular expression's syntax is untouched."""
+    return text.translate(_FOLD).replace("сч", "ш")
 
 
 def reads_as_latin_russian(normal: str) -> bool:
@@ -257,7 +269,7 @@ def reads_as_latin_russian(normal: str) -> bool:
     a few words), an apostrophe for a soft sign or not ("zhit'")."""
     if _CYRILLIC.search(normal):
         return False
-    words = [word.replace("'", "") for word in normal.split()]
+    words = [word.replace("'", "") for word in normal.split() if any(character.isalpha() for character in word)]
     if any(word in OTHER_SLAVIC for word in words):
         return False
     found = {word for word in words if word in MARKERS}

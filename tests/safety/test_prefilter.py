@@ -135,7 +135,7 @@ def test_the_index_gives_every_corpus_message_the_verdict_of_searching_every_pat
         verdict = screen.verdict(text)
         normal = screen.normal(text)
         assert verdict.normal == normal
-        levels = {None: _one_by_one(screen.english, normal)}
+        levels: dict[str | None, Level] = {None: _one_by_one(screen.english, normal)}
         levels.update({code: _one_by_one(rules, normal) for code, rules in screen.languages.items()})
         cyrillic = screen.latin_read_back(text, normal)
         if cyrillic is not None and screen.latin_russian is not None:

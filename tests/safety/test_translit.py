@@ -36,6 +36,11 @@ def safety() -> Safety:
         ("ub'yu", "убю"),
         ("zhit'", "жит"),
         ("eto", "ето"),
+        ("vyjdu", "выиду"),  # "j" after a vowel: "й"
+        ("jgu", "жгу"),  # "j" at the start, before a consonant: "ж"
+        ("mojno", "можно"),  # a common word with "ж" after a vowel
+        ("tsvety", "цветы"),  # "ts" at a word's start: "ц"
+        ("ischeznut", "ишезнут"),  # "sch" and "щ" fold alike, as "сч" does in the patterns
     ],
 )
 def test_latin_words_read_back_as_the_folded_cyrillic(latin: str, cyrillic: str) -> None:
@@ -96,6 +101,11 @@ def test_other_languages_and_cyrillic_are_not_read_back(text: str) -> None:
         "hochu povesitsa",
         "kogda menya uje ne budet",
         "xochu umeret'",
+        # after the code review: "j" for "й" after a vowel, "sch" for "сч", punctuation is no word, "sam" is Russian
+        "vsem proshchajte navsegda",
+        "prosto hochu ischeznut",
+        "ya seichas vyprygnu iz okna, prosti",
+        "ya sam sebya ub'yu segodnya",
     ],
 )
 def test_russian_in_latin_letters_reaches_the_russian_patterns(safety: Safety, said: str) -> None:
