@@ -185,8 +185,8 @@ _WORDS = {
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
 # A word typed in Latin letters (a "4" may stand for "ч", an apostrophe for a soft sign).
 _LATIN_WORD = re.compile(r"(?=[4']*[a-z])[a-z4']+")  # one pass: no backtracking on a long token
-# Longest first, so "shch" is one letter, not "sh" + "ch". "ts" before "ya" or "a" at a word's end is the "тс"
-# of a verb ("porezatsya": "порезаться"); elsewhere "ц" ("otets": "отец").
+# Longest first, so "shch" is one letter, not "sh" + "ch". "tsya" is a verb's "-тся" ("porezatsya": "порезаться");
+# "ts" elsewhere "ц" ("otets": "отец"), unless read as "тс" first (_TS_BEFORE_CONSONANT, _VERB_END).
 _SPELLINGS = (
     ("shch", "щ"),
     ("sch", "щ"),
