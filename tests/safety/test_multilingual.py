@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -255,6 +257,50 @@ def test_a_long_message_is_screened_the_same_when_the_encoder_stops_reading_earl
         stops[warm.screen.verdict(text).level] += 0 < len(counted.read) - before < whole
     # Both paths stop early somewhere: a full reply's demotion check and the blend's reading.
     assert stops[Level.CLEAR] >= 1 and stops[Level.POSSIBLE] + stops[Level.NONE] >= 1, stops
+
+
+def _one_after_the_other(safety: Safety, text: str, pattern: Level) -> Readings:
+    """The readings the screen took before its readers ran side by side: the multilingual reader first, then the
+    encoder only where it could change the answer, stopping once it could not."""
+    readers, normal = safety.readers, safety.screen.normal(text)
+    blend, encoder, multilingual = readers.blend, readers.encoder, readers.multilingual
+    assert blend is not None and encoder is not None and multilingual is not None and safety.detector is not None
+    words, question = word_count(normal), pattern is Level.POSSIBLE
+    ngram = safety.detector.probability(normal) if words >= 6 else None
+    other = multilingual.probability(text)
+    if blend.asks_whatever_the_encoder_reads(question, ngram, other) is not None:
+        return Readings(question, 0.5, ngram, other)
+    top = blend.asks(Readings(question, 1.0, ngram, other))
+    reading = encoder.probability(normal, enough=lambda high: blend.asks(Readings(question, high, ngram, other)) == top)
+    return Readings(question, reading, ngram, other)
+
+
+@pytest.mark.parametrize("multilingual_delay", [0.0, 0.05])
+def test_the_readers_side_by_side_take_the_readings_of_one_after_the_other(
+    warm: Safety, multilingual_delay: float
+) -> None:
+    # However the two threads finish (the multilingual reader held back, or not), the readings are the same.
+    multilingual = warm.readers.multilingual
+    assert multilingual is not None
+    threads: set[str] = set()
+
+    def held_back(text: str) -> float:
+        threads.add(threading.current_thread().name)
+        time.sleep(multilingual_delay)
+        return multilingual.probability(text)
+
+    slow = dataclasses.replace(multilingual, embed=multilingual.embed)
+    object.__setattr__(slow, "probability", held_back)
+    screen = dataclasses.replace(warm, _readers=dataclasses.replace(warm.readers, multilingual=slow))
+    rows = [json.loads(line) for line in (CORPUS / "dev.jsonl").read_text(encoding="utf-8").splitlines()]
+    texts = [row["text"] for row in rows if word_count(warm.screen.normal(row["text"])) >= ENCODER_MIN_WORDS]
+    chosen = texts[:: 40 if multilingual_delay else 6]
+    for text in chosen:
+        normal = warm.screen.normal(text)
+        for pattern in (Level.NONE, Level.POSSIBLE):
+            beside = screen.readings(text, normal, word_count(normal), pattern, only_if_it_decides=True)
+            assert beside == _one_after_the_other(warm, text, pattern), text
+    assert threads and all(name.startswith("screen-multilingual") for name in threads), threads
 
 
 def test_an_encoder_fault_on_a_passage_keeps_the_patterns_verdict(warm: Safety) -> None:
