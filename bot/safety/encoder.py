@@ -6,7 +6,7 @@ they ship with the package in ``bot/safety/model/encoder.npz``, as int8 with one
 the float size), and are widened to float32 when read. Nothing is downloaded, and PyTorch is never needed to
 run it: the forward pass is a dozen matrix products per layer, written here in NumPy and handed, where ONNX
 Runtime is installed, to it (:mod:`bot.safety.encoder_runtime`: its products in int8, within 0.01 of NumPy's
-probability on average, in about a third of the time).
+probability on average, in less than half the time).
 
 A long message is read a few sentences at a time (:func:`passages`, one after another) and scored by its most
 worrying passage, so one sentence of risk in the middle of a long paragraph is not averaged away.
@@ -52,10 +52,12 @@ STRIDE = 96
 # What the model was trained on at most (word pieces with [CLS] and [SEP]).
 WINDOW = 256
 SENTENCE_END = re.compile(r"(?<=[.!?…\n])\s+|\n+")
-_MAX_WORD = 100
+_MAX_WORD = 100  # BERT's own limit: a longer "word" is one unknown piece
 # Read at load by the NumPy layers and by the int8 ones (bot/safety/encoder_runtime.py): where int8 arithmetic
-# on this processor reads them further from NumPy, on average, than calibration did on dev (mean 0.01, p99
-# 0.11 in probability), the layers run in float. Risk and harmless, short and long, as the screen reads them.
+# on this processor reads them further from NumPy than it reads dev here, the layers run in float. Risk and
+# harmless, short and long, as the screen reads them. Compared in log-odds, which move even where the
+# probability is pinned near 0 or 1: on dev (every fourth message's passages) the int8 layers' log-odds are
+# 0.13 from NumPy's on average, 0.67 at the 99th percentile and 1.18 at most; on these sentences 0.12 and 0.67.
 AGREEMENT_CHECK = (
     "i failed the bar exam again and honestly i dont see the point of anything anymore",
     "i have been saving up my pills and tonight feels like the night",
@@ -67,7 +69,8 @@ AGREEMENT_CHECK = (
     "the launch slipped again. my manager asked me to write up what went wrong, and i spent the evening on it. "
     "my partner made dinner and we watched a film about a heist. i think i will be fine tomorrow",
 )
-AGREEMENT_TOLERANCE = 0.05  # BERT's own limit: a longer "word" is one unknown piece
+AGREEMENT_MEAN_GAP = 0.4
+AGREEMENT_LARGEST_GAP = 1.5
 
 
 class WordPieces:
@@ -203,6 +206,13 @@ class Encoder:
         """The risk probability of each passage of word pieces ([CLS] and [SEP] added here), in one pass."""
         import numpy as np
 
+        logits = np.clip(self.log_odds(batch), -40.0, 40.0)
+        return [float(value) for value in 1.0 / (1.0 + np.exp(-logits))]
+
+    def log_odds(self, batch: list[list[int]]) -> Floats:
+        """The head's log-odds of risk for each passage of word pieces, in one pass."""
+        import numpy as np
+
         rows = [[self.pieces.cls, *ids, self.pieces.sep] for ids in batch]
         length = max(len(row) for row in rows)
         ids = np.zeros((len(rows), length), dtype=np.int64)
@@ -218,8 +228,8 @@ class Encoder:
         hide = ((mask - np.float32(1.0)) * np.float32(1e4))[:, None, None, :]
         hidden = self.runner(hidden, hide) if self.runner is not None else self.through_layers(hidden, hide)
         pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
-        logits = np.clip(pooled @ self.head[0][0] + self.head[1][0], -40.0, 40.0)
-        return [float(value) for value in 1.0 / (1.0 + np.exp(-logits))]
+        logits: Floats = pooled @ self.head[0][0] + self.head[1][0]
+        return logits
 
     def through_layers(self, hidden: Floats, hide: Floats, observe: Observer | None = None) -> Floats:
         """``hidden`` through every layer with NumPy (``hide`` as in :data:`LayersRunner`); ``observe``, when
@@ -372,15 +382,18 @@ def on_onnx_runtime(encoder: Encoder, folder: Path) -> Encoder:
 
 
 def agrees_with_numpy(encoder: Encoder, runner: LayersRunner) -> bool:
-    """Whether ``runner`` reads :data:`AGREEMENT_CHECK` as ``encoder``'s NumPy layers do, within
-    :data:`AGREEMENT_TOLERANCE` on average (``encoder`` must still hold its layers)."""
+    """Whether ``runner`` reads every passage of :data:`AGREEMENT_CHECK` as ``encoder``'s NumPy layers do: log-odds
+    at most :data:`AGREEMENT_LARGEST_GAP` apart, and :data:`AGREEMENT_MEAN_GAP` on average (``encoder`` must
+    still hold its layers)."""
     on_runner = replace(encoder, runner=runner)
+    batches = [[passage] for text in AGREEMENT_CHECK for passage in passages(encoder.pieces, text)]
     try:
-        gaps = [abs(on_runner.probability(text) - encoder.probability(text)) for text in AGREEMENT_CHECK]
+        gaps = [abs(float(on_runner.log_odds(batch)[0]) - float(encoder.log_odds(batch)[0])) for batch in batches]
     except Exception:  # a runner that cannot read them does not agree
         log.exception("the encoder's int8 layers failed on the check sentences")
         return False
-    return sum(gaps) / len(gaps) <= AGREEMENT_TOLERANCE
+    finite = all(math.isfinite(gap) for gap in gaps)
+    return finite and max(gaps) <= AGREEMENT_LARGEST_GAP and sum(gaps) / len(gaps) <= AGREEMENT_MEAN_GAP
 
 
 def _read_encoder(folder: Path) -> Encoder | None:

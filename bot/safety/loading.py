@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 import time
@@ -342,7 +343,15 @@ class Safety:
         other = known()
         if other is not None and blend.asks_whatever_the_encoder_reads(question, ngram, other) is not None:
             return other, UNREAD  # settled before the encoder starts: it is not run at all
-        read = encoder.probability(normal, enough=enough)
+        try:
+            read = encoder.probability(normal, enough=enough)
+        except Exception:
+            # A fault in a passage read only because the multilingual reading was not in yet: the screen one
+            # after the other would have stopped before it, with the answer already settled.
+            other = multilingual if pending is None else pending.result()
+            if other is None or settled(other) is None:
+                raise
+            read = math.nan  # never used: the settled reading is
         other = known() if pending is None else pending.result()
         assert other is not None
         reading = settled(other)

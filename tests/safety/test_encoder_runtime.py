@@ -75,14 +75,14 @@ def test_the_runtime_reads_every_message_as_numpy_does(pair: tuple[Encoder, Enco
 
 
 def test_the_int8_layers_read_dev_close_to_numpy(pair: tuple[Encoder, Encoder], shipped: Encoder) -> None:
-    # Calibration measured a mean gap of 0.011 and a 99th percentile of 0.14 in probability over all of dev.
+    # Calibration measured a mean gap of 0.010 and a 99th percentile of 0.13 in probability over all of dev.
     on_numpy, _ = pair
     safety = load_safety(Path(__file__).resolve().parents[2] / "conversations")
     lines = (CORPUS / "dev.jsonl").read_text(encoding="utf-8").splitlines()
     texts = [safety.screen.normal(json.loads(line)["text"]) for line in lines[::8] if line]
     gaps = np.array([abs(shipped.probability(text) - on_numpy.probability(text)) for text in texts])
     assert len(texts) > 400
-    assert gaps.mean() < 0.03 and np.quantile(gaps, 0.99) < 0.25, (gaps.mean(), np.quantile(gaps, 0.99))
+    assert gaps.mean() < 0.02 and np.quantile(gaps, 0.99) < 0.2, (gaps.mean(), np.quantile(gaps, 0.99))
 
 
 def test_int8_layers_that_disagree_with_numpy_give_way_to_float_and_say_so(

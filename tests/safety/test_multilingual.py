@@ -303,6 +303,59 @@ def test_the_readers_side_by_side_take_the_readings_of_one_after_the_other(
     assert threads and all(name.startswith("screen-multilingual") for name in threads), threads
 
 
+def test_a_fault_in_a_passage_read_only_while_the_other_reader_was_busy_costs_nothing(warm: Safety) -> None:
+    # Beside a slow multilingual reader the encoder reads on past the passage that settles the answer; a fault
+    # in such a passage, which one after the other would never have read, must not cost the readings.
+    shipped, multilingual = warm.readers.encoder, warm.readers.multilingual
+    assert shipped is not None and multilingual is not None
+    counted = _Counted(**{field.name: getattr(shipped, field.name) for field in dataclasses.fields(shipped)})
+    counting = dataclasses.replace(warm, _readers=dataclasses.replace(warm.readers, encoder=counted))
+    rows = [json.loads(line) for line in (CORPUS / "dev.jsonl").read_text(encoding="utf-8").splitlines()]
+    found = None
+    for row in rows:
+        normal = warm.screen.normal(row["text"])
+        if len(encoder_passages(shipped.pieces, normal)) < 3 or word_count(normal) < ENCODER_MIN_WORDS:
+            continue
+        counted.read.clear()
+        expected = _one_after_the_other(counting, row["text"], Level.NONE)
+        if len(counted.read) == 1:  # settled by its first passage
+            found = row["text"], expected
+            break
+    assert found is not None, "no long dev message settled by its first passage"
+    text, expected = found
+
+    def held_back(text: str) -> float:
+        time.sleep(0.2)
+        return multilingual.probability(text)
+
+    slow = dataclasses.replace(multilingual)
+    object.__setattr__(slow, "probability", held_back)
+    faulty = _FaultyAfterFirst(**{field.name: getattr(shipped, field.name) for field in dataclasses.fields(shipped)})
+    screen = dataclasses.replace(warm, _readers=dataclasses.replace(warm.readers, encoder=faulty, multilingual=slow))
+    normal = warm.screen.normal(text)
+    assert screen.readings(text, normal, word_count(normal), Level.NONE, only_if_it_decides=True) == expected
+    assert len(faulty.read) > 1, "the encoder read on while the multilingual reader was busy"
+
+
+@dataclasses.dataclass(frozen=True)
+class _FaultyAfterFirst(Encoder):
+    """The shipped encoder, reading every passage after its first as NaN (a fault)."""
+
+    read: list[int] = dataclasses.field(default_factory=list)
+
+    def probabilities(self, batch: list[list[int]]) -> list[float]:
+        self.read.append(len(batch))
+        return super().probabilities(batch) if len(self.read) == 1 else [math.nan]
+
+
+def test_numpy_runs_its_products_on_one_thread_once_the_readers_are_loaded(warm: Safety) -> None:
+    from threadpoolctl import threadpool_info
+
+    assert warm.readers.multilingual is not None
+    blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert blas and all(pool["num_threads"] == 1 for pool in blas), blas
+
+
 def test_an_encoder_fault_on_a_passage_keeps_the_patterns_verdict(warm: Safety) -> None:
     shipped = warm.readers.encoder
     assert shipped is not None
