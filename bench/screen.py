@@ -24,16 +24,17 @@ import random
 import statistics
 import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any
 
 from bot.safety import Level, Safety, detector, load_safety
-from bot.safety.blend import Blend, Readings
+from bot.safety.blend import Blend
 from bot.safety.detector import MODEL_DIR
 from bot.safety.disguise import disguise
 from bot.safety.encoder import Encoder, load_encoder
 from bot.safety.encoder_runtime import _graph
-from bot.safety.loading import Readers
 from bot.safety.screen import CompiledRules, CrisisScreen
 
 CORPUS = Path("tests/safety/corpus")
@@ -215,23 +216,20 @@ def disguise_only() -> None:
         print(f"{name:<38} {p50:>7.3f} {p99:>7.2f} | {d50:>13.3f} {d99:>7.2f} | {d50 / p50:>9.2f} {d99 / p99:>6.2f}")
 
 
+class _RightAway(Executor):
+    """Runs what it is given at once, on the calling thread: the readers one after the other."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        done: Future[Any] = Future()
+        done.set_result(fn(*args, **kwargs))
+        return done
+
+
 class OneAfterTheOther(Safety):
     """The shipped screen, but with the multilingual reader read before the encoder instead of beside it."""
 
-    def _readings(
-        self,
-        readers: Readers,
-        text: str,
-        normal: str,
-        words: int,
-        pattern: Level,
-        only_if_it_decides: bool = False,
-        known: dict[str, float] | None = None,
-    ) -> Readings | None:
-        known = dict(known or {})
-        if only_if_it_decides and readers.multilingual is not None and not {"encoder", "multilingual"} & known.keys():
-            known["multilingual"] = readers.multilingual.probability(text)
-        return super()._readings(readers, text, normal, words, pattern, only_if_it_decides, known)
+    def _worker(self) -> Executor:
+        return _RightAway()
 
 
 def float_as_before(on_numpy: Encoder) -> Encoder:

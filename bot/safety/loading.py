@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-import math
 import re
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 
@@ -292,29 +291,26 @@ class Safety:
             # The multilingual reader reads on a worker thread while this one reads the rest: the two learned
             # readers' matrix products release the interpreter, so a long message costs about the slower of
             # the two instead of their sum.
-            pending = None if "multilingual" in known else self._worker().submit(readers.multilingual.probability, text)
+            if "multilingual" in known:
+                pending: Future[float] = Future()
+                pending.set_result(known["multilingual"])
+            else:
+                pending = self._worker().submit(readers.multilingual.probability, text)
             ngram = detector.probability(normal) if detector is not None else None
-            multilingual, encoder = self._encoder_beside(
-                readers, normal, question, ngram, pending, known.get("multilingual")
-            )
+            multilingual, encoder = self._encoder_beside(readers, normal, question, ngram, pending)
         return Readings(pattern_question=question, encoder=encoder, ngram=ngram, multilingual=multilingual)
 
     def _encoder_beside(
-        self,
-        readers: Readers,
-        normal: str,
-        question: bool,
-        ngram: float | None,
-        pending: Future[float] | None,
-        multilingual: float | None,
+        self, readers: Readers, normal: str, question: bool, ngram: float | None, pending: Future[float]
     ) -> tuple[float, float]:
-        """The multilingual reading (``multilingual``, or ``pending``'s once it is done) and the encoder's, read
-        only as far as it can change the blend's answer: exactly the readings of reading one after the other.
+        """The multilingual reading (``pending``'s, once it is done) and the encoder's, read only as far as it
+        can change the blend's answer: exactly the readings of reading one after the other.
 
         The encoder reads passage after passage while ``pending`` is under way and stops at the first passage
         after which, the multilingual reading known, no further one could change the answer; the reading
         kept is the highest up to the first passage that settled it (UNREAD when the other readers settle it
-        whatever the encoder says), so it does not depend on which reader finished first.
+        whatever the encoder says), so it does not depend on which reader finished first. For the same reason
+        a fault in a passage read after that one is no fault of the readings.
         """
         blend, encoder = readers.blend, readers.encoder
         assert blend is not None and encoder is not None  # checked by the caller
@@ -332,32 +328,24 @@ class Safety:
             )
             return next(answer_at, None)
 
-        def known() -> float | None:
-            return multilingual if pending is None else pending.result() if pending.done() else None
-
         def enough(highest: float) -> bool:
             highest_after.append(highest)
-            other = known()
-            return other is not None and settled(other) is not None
+            return pending.done() and settled(pending.result()) is not None
 
-        other = known()
-        if other is not None and blend.asks_whatever_the_encoder_reads(question, ngram, other) is not None:
-            return other, UNREAD  # settled before the encoder starts: it is not run at all
+        if pending.done() and blend.asks_whatever_the_encoder_reads(question, ngram, pending.result()) is not None:
+            return pending.result(), UNREAD  # settled before the encoder starts: it is not run at all
+        fault: Exception | None = None
         try:
             read = encoder.probability(normal, enough=enough)
-        except Exception:
-            # A fault in a passage read only because the multilingual reading was not in yet: the screen one
-            # after the other would have stopped before it, with the answer already settled.
-            other = multilingual if pending is None else pending.result()
-            if other is None or settled(other) is None:
-                raise
-            read = math.nan  # never used: the settled reading is
-        other = known() if pending is None else pending.result()
-        assert other is not None
+        except Exception as error:  # raised below, unless an earlier passage had settled the answer
+            fault, read = error, UNREAD
+        other = pending.result()
         reading = settled(other)
+        if reading is None and fault is not None:
+            raise fault
         return other, read if reading is None else reading
 
-    def _worker(self) -> ThreadPoolExecutor:
+    def _worker(self) -> Executor:
         """The threads the multilingual reader reads on beside the encoder (two: the bot may screen two
         messages at once)."""
         with self._lock:
